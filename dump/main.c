@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* dump.erofs: show what is inside an image (front end of libcore). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "config.h"
+#include "erofs/check.h"
+#include "erofs/format.h"
+#include "erofs/image.h"
+#include "../tools/cli.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+static const char *prog = "dump.erofs";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s [OPTIONS] IMAGE\n"
+"Show the contents of an EROFS image.  With no option, -s.\n"
+"\n"
+"Options:\n"
+"  -s                    superblock summary and device table\n"
+"  -S                    statistics: file counts, logical and stored bytes,\n"
+"                        chunks, how many are shared (dedup) and holes\n"
+"  --nid=NID             select an inode by number\n"
+"  --path=PATH           select an inode by absolute path\n"
+"  -e                    with --nid/--path: the extents (chunk map) of a file\n"
+"  --ls                  with --nid/--path: list the directory\n"
+"  --device=PATH         an extra device (blob) of the image, in device-table\n"
+"                        order; repeatable\n"
+"  -h, --help            show this help\n"
+"  -V, --version         show the version\n"
+"\n"
+"Inode output is one 'key: value' per line.  Exit status: 0 success,\n"
+"1 the image cannot be read or is corrupt, 2 usage error.\n", prog);
+}
+
+static const char *type_name(uint16_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "file";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "symlink";
+	case S_IFCHR: return "chardev";
+	case S_IFBLK: return "blockdev";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "socket";
+	default: return "unknown";
+	}
+}
+
+static void print_escaped(const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '\\')
+			printf("\\x%02x", s[i]);
+		else
+			putchar(s[i]);
+	}
+}
+
+static void show_super(const struct es_image *img)
+{
+	const struct es_super *sb = &img->sb;
+	char features[256], when[64];
+	time_t t = (time_t)sb->epoch;
+	struct tm tm;
+
+	es_super_features(sb, features, sizeof(features));
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	else
+		snprintf(when, sizeof(when), "%" PRId64, sb->epoch);
+	printf("Filesystem magic number:                      0x%08X\n", EROFS_SUPER_MAGIC);
+	printf("Filesystem blocks:                            %u\n", sb->blocks);
+	printf("Filesystem block size:                        %u\n", sb->blksz);
+	printf("Filesystem inode metadata start block:        %u\n", sb->meta_blkaddr);
+	printf("Filesystem shared xattr metadata start block: %u\n", sb->xattr_blkaddr);
+	printf("Filesystem root nid:                          %" PRIu64 "\n", sb->root_nid);
+	printf("Filesystem inode count:                       %" PRIu64 "\n", sb->inos);
+	printf("Filesystem created:                           %s\n", when);
+	printf("Filesystem features:                          %s\n", features);
+	printf("Filesystem UUID:                              ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x%s", sb->uuid[i], (i == 3 || i == 5 || i == 7 || i == 9) ? "-" : "");
+	printf("\nFilesystem label:                             %s\n", sb->volume_name);
+	printf("Filesystem extra devices:                     %u\n", img->ndevices - 1);
+	for (unsigned int i = 1; i < img->ndevices; i++) {
+		const struct es_device *d = &img->devices[i];
+		size_t taglen = strnlen((const char *)d->tag, sizeof(d->tag));
+
+		printf("  device %u: blocks %u, mapped at block %u, tag \"", i,
+		       d->table_blocks, d->uniaddr);
+		print_escaped(d->tag, taglen);
+		printf("\"\n");
+	}
+}
+
+static int xattr_print(void *ctx, const char *name, const uint8_t *value, size_t len,
+		       bool shared)
+{
+	(void)ctx;
+	(void)value;
+	printf("xattr: %s (%zu bytes%s)\n", name, len, shared ? ", shared" : "");
+	return 0;
+}
+
+static int show_inode(const struct es_image *img, const struct es_inode *ino,
+		      bool extents, struct es_err *err)
+{
+	int ret;
+
+	printf("nid: %" PRIu64 "\n", ino->nid);
+	printf("offset: %" PRIu64 "\n", ino->iloc);
+	printf("type: %s\n", type_name(ino->mode));
+	printf("mode: 0%o\n", ino->mode & 07777);
+	printf("inode_size: %u\n", ino->inode_isize);
+	printf("xattr_size: %u\n", ino->xattr_isize);
+	printf("layout: %s\n", es_layout_name(ino->layout));
+	printf("size: %" PRIu64 "\n", ino->size);
+	printf("uid: %u\ngid: %u\nnlink: %u\n", ino->uid, ino->gid, ino->nlink);
+	printf("mtime: %" PRId64 ".%09u\n", ino->mtime, ino->mtime_nsec);
+	printf("ino: %u\n", ino->ino);
+	printf("meta_size: %" PRIu64 "\n", ino->meta_end - ino->iloc);
+	if (S_ISCHR(ino->mode) || S_ISBLK(ino->mode)) {
+		uint32_t major, minor;
+
+		es_decode_rdev(ino->raw_u, &major, &minor);
+		printf("rdev: %u:%u\n", major, minor);
+	}
+	if (ino->layout == EROFS_LAYOUT_CHUNK_BASED)
+		printf("chunk_size: %llu\nchunks: %" PRIu64 "\n",
+		       1ull << ino->chunkbits, ino->nchunks);
+	ret = es_xattr_iterate(img, ino, xattr_print, NULL, err);
+	if (ret || !extents)
+		return ret;
+	for (uint64_t off = 0; off < ino->size;) {
+		struct es_extent ext;
+
+		ret = es_map(img, ino, off, &ext, err);
+		if (ret)
+			return ret;
+		printf("%" PRIu64 "..%" PRIu64 " -> ", ext.lstart, ext.lstart + ext.llen);
+		if (ext.hole)
+			printf("hole\n");
+		else if (ext.inline_tail)
+			printf("inline at byte %" PRIu64 "\n", ext.pstart);
+		else
+			printf("device %u block %" PRIu64 "\n", ext.device,
+			       ext.pstart >> img->sb.blkszbits);
+		off = ext.lstart + ext.llen;
+	}
+	return 0;
+}
+
+static int ls_cb(void *ctx, const uint8_t *name, unsigned int len, uint64_t nid,
+		 unsigned int ftype)
+{
+	static const char *const names[] = { "unknown", "file", "dir", "chardev",
+		"blockdev", "fifo", "socket", "symlink" };
+
+	(void)ctx;
+	printf("%" PRIu64 " %s ", nid, names[ftype]);
+	print_escaped(name, len);
+	putchar('\n');
+	return 0;
+}
+
+static int show_stats(const struct es_image *img, struct es_err *err)
+{
+	struct es_stats st;
+	int ret = es_image_stats(img, &st, err);
+
+	if (ret)
+		return ret;
+	printf("inodes: %" PRIu64 "\n", st.inodes);
+	printf("regular files: %" PRIu64 "\n", st.regular_files);
+	printf("directories: %" PRIu64 "\n", st.directories);
+	printf("symlinks: %" PRIu64 "\n", st.symlinks);
+	printf("special files: %" PRIu64 "\n", st.special_files);
+	printf("logical bytes: %" PRIu64 "\n", st.logical_bytes);
+	printf("stored bytes: %" PRIu64 "\n", st.stored_bytes);
+	printf("chunks: %" PRIu64 "\n", st.chunks);
+	printf("unique chunks: %" PRIu64 "\n", st.unique_chunks);
+	printf("shared chunks: %" PRIu64 "\n", st.shared_chunks);
+	printf("holes: %" PRIu64 "\n", st.holes);
+	if (st.logical_bytes)
+		printf("stored/logical: %.3f\n", (double)st.stored_bytes / (double)st.logical_bytes);
+	return 0;
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", prog, msg, prog);
+	return EXIT_USAGE;
+}
+
+enum { OPT_NID = 256, OPT_PATH, OPT_LS, OPT_DEVICE };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "nid", required_argument, NULL, OPT_NID },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "ls", no_argument, NULL, OPT_LS },
+		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **devices = calloc((size_t)argc, sizeof(char *));
+	bool show_sb = false, stats = false, extents = false, list = false, have_nid = false;
+	const char *path = NULL;
+	struct es_open_opts oo = { 0 };
+	struct es_err err = { 0 };
+	struct es_image *img;
+	uint64_t nid = 0;
+	int c, ret = 0;
+
+	if (!devices)
+		return EXIT_FAILED;
+	while ((c = getopt_long(argc, argv, "hVsSe", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s (erofs-seal) %s\n", prog, PACKAGE_VERSION);
+			return 0;
+		case 's':
+			show_sb = true;
+			break;
+		case 'S':
+			stats = true;
+			break;
+		case 'e':
+			extents = true;
+			break;
+		case OPT_NID:
+			if (!cli_parse_u64(optarg, UINT64_MAX, &nid))
+				return usage_error("invalid nid");
+			have_nid = true;
+			break;
+		case OPT_PATH:
+			path = optarg;
+			break;
+		case OPT_LS:
+			list = true;
+			break;
+		case OPT_DEVICE:
+			devices[oo.ndevice_paths++] = optarg;
+			break;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error(argc - optind ? "too many arguments" : "no IMAGE given");
+	if ((extents || list) && !have_nid && !path)
+		return usage_error("-e and --ls need --nid or --path");
+	if (have_nid && path)
+		return usage_error("--nid and --path exclude each other");
+	oo.device_paths = devices;
+	ret = es_image_open(&img, argv[optind], &oo, &err);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		free(devices);
+		return EXIT_FAILED;
+	}
+	if (show_sb || (!stats && !have_nid && !path))
+		show_super(img);
+	if (!ret && stats)
+		ret = show_stats(img, &err);
+	if (!ret && (have_nid || path)) {
+		struct es_inode ino;
+
+		if (path)
+			ret = es_lookup(img, path, &nid, &err);
+		if (!ret)
+			ret = es_inode_read(img, nid, &ino, &err);
+		if (!ret && list)
+			ret = es_dir_iterate(img, &ino, ls_cb, NULL, &err);
+		else if (!ret)
+			ret = show_inode(img, &ino, extents, &err);
+	}
+	es_image_close(img);
+	free(devices);
+	if (ret) {
+		fflush(stdout);
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_FAILED;
+	}
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/* Building an image from a directory tree. */
+#ifndef EROFS_BUILD_H
+#define EROFS_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "erofs/err.h"
+
+struct es_build_opts {
+	const char *image_path;
+	const char *source_dir;
+	unsigned int blkszbits;		/* only 12 for now */
+	bool have_timestamp;		/* -T */
+	int64_t timestamp;
+	bool timestamp_sb_only;		/* --mkfs-time: -T only for the superblock */
+	bool clamp_mtimes;		/* with timestamp_sb_only: newer mtimes are
+					   clamped (SOURCE_DATE_EPOCH) */
+	bool have_uuid;			/* -U */
+	uint8_t uuid[16];
+	bool all_root;
+	int64_t force_uid;		/* -1: keep */
+	int64_t force_gid;
+	const char *const *exclude_paths;	/* relative to source_dir */
+	unsigned int nexclude_paths;
+	const char *const *exclude_regexes;	/* POSIX extended */
+	unsigned int nexclude_regexes;
+	uint64_t chunksize;		/* 0: flat files (sparse ones still chunked) */
+	const char *blobdev_path;	/* file data into an extra device */
+	int xattr_share_threshold;	/* share pairs seen more often; <0: no xattrs */
+	const char *volume_label;
+	/* called for non-fatal problems (skipped xattrs, ...) */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+};
+
+struct es_build_stats {
+	uint64_t inodes;
+	uint64_t regular_files, directories, symlinks, special_files;
+	uint64_t hardlinks;		/* extra names of an inode */
+	uint64_t logical_bytes;		/* sum of regular file sizes */
+	uint64_t stored_data_bytes;	/* blocks of file data written */
+	uint64_t chunks;		/* chunk table entries */
+	uint64_t chunks_stored;		/* written once */
+	uint64_t chunks_deduped;	/* pointing at an earlier copy */
+	uint64_t chunks_holes;		/* zero or sparse, no block */
+	uint64_t shared_xattrs;
+	uint64_t image_blocks;
+	uint64_t blob_blocks;
+};
+
+void es_build_opts_init(struct es_build_opts *o);
+int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
+	     struct es_err *err);
+
+#endif

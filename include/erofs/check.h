@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/* fsck: walk and check a whole image, optionally extracting it. */
+#ifndef EROFS_CHECK_H
+#define EROFS_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "erofs/err.h"
+#include "erofs/image.h"
+
+struct es_check_opts {
+	const char *extract_dir;	/* NULL: check only */
+	bool overwrite;			/* replace existing files when extracting */
+	bool preserve_owner;
+	bool preserve_perms;
+	bool xattrs;			/* extract xattrs */
+	/* called once for every problem found; the walk goes on after it */
+	void (*report)(void *ctx, const char *msg);
+	void *report_ctx;
+	/* called once for every inode reached (hard links once) */
+	int (*visit)(void *ctx, const struct es_inode *ino);
+	void *visit_ctx;
+};
+
+struct es_check_result {
+	uint64_t inodes;
+	uint64_t directories;
+	uint64_t regular_files;
+	uint64_t data_bytes;		/* file bytes read and checked */
+	uint64_t problems;		/* structural problems found */
+};
+
+void es_check_opts_init(struct es_check_opts *o);
+
+/*
+ * Returns 0 when the image is consistent, -ES_ECORRUPT when problems were
+ * found (each one reported, err holds the first), or another negative code
+ * for an operational failure (I/O, extraction target) that stopped the walk.
+ */
+int es_check(const struct es_image *img, const struct es_check_opts *o,
+	     struct es_check_result *res, struct es_err *err);
+
+/* Dedup statistics of an image, for dump -S. */
+struct es_stats {
+	uint64_t inodes, regular_files, directories, symlinks, special_files;
+	uint64_t logical_bytes;		/* sum of regular file sizes */
+	uint64_t stored_bytes;		/* distinct data blocks referenced */
+	uint64_t chunks;		/* chunk entries */
+	uint64_t unique_chunks;		/* distinct (device, block) targets */
+	uint64_t shared_chunks;		/* entries pointing at a chunk seen before */
+	uint64_t holes;
+};
+
+int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_err *err);
+
+#endif

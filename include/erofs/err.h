@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * Error context: every libcore function that can fail returns a negative
+ * errno-style code and, when given an error context, leaves a message in it
+ * that tells the user what is wrong and where ("nid 37: chunk 4 points past
+ * device 1").  The library never prints and never exits.
+ */
+#ifndef EROFS_ERR_H
+#define EROFS_ERR_H
+
+#include <stddef.h>
+
+#define ES_ERR_MSG_MAX 512
+
+struct es_err {
+	int code;			/* negative errno, 0 when clear */
+	char msg[ES_ERR_MSG_MAX];
+};
+
+/* Record an error (unless one is already recorded) and return code. */
+int es_fail(struct es_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prefix the recorded message with more context: "blob 3: " + msg. */
+void es_err_prefix(struct es_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void es_err_clear(struct es_err *e);
+
+/* EUCLEAN is what the kernel returns for a corrupted filesystem. */
+#define ES_ECORRUPT 117 /* EUCLEAN */
+
+#endif

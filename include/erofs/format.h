@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * EROFS on-disk format, as erofs-seal understands it.
+ *
+ * Our own definitions, written from the format facts (docs/FORMAT.md).
+ * On-disk structures are never accessed through packed C structs: every
+ * field is read and written by offset with explicit little-endian helpers,
+ * so the code is independent of host endianness and alignment and the same
+ * header serves the freestanding boot reader.
+ */
+#ifndef EROFS_FORMAT_H
+#define EROFS_FORMAT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* ---- little-endian access ------------------------------------------- */
+
+static inline uint16_t es_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t es_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
+	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t es_get64(const uint8_t *p)
+{
+	return (uint64_t)es_get32(p) | ((uint64_t)es_get32(p + 4) << 32);
+}
+
+static inline void es_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void es_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void es_put64(uint8_t *p, uint64_t v)
+{
+	es_put32(p, (uint32_t)v);
+	es_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* ---- superblock ------------------------------------------------------ */
+
+#define EROFS_SUPER_OFFSET	1024
+#define EROFS_SUPER_SIZE	128
+#define EROFS_SUPER_MAGIC	0xE0F5E1E2u
+
+/* byte offsets inside the 128-byte superblock */
+#define SB_MAGIC		0
+#define SB_CHECKSUM		4
+#define SB_FEATURE_COMPAT	8
+#define SB_BLKSZBITS		12
+#define SB_EXTSLOTS		13
+#define SB_ROOT_NID		14
+#define SB_INOS			16
+#define SB_EPOCH		24
+#define SB_FIXED_NSEC		32
+#define SB_BLOCKS		36
+#define SB_META_BLKADDR		40
+#define SB_XATTR_BLKADDR	44
+#define SB_UUID			48
+#define SB_VOLUME_NAME		64
+#define SB_FEATURE_INCOMPAT	80
+#define SB_U1			84
+#define SB_EXTRA_DEVICES	86
+#define SB_DEVT_SLOTOFF		88
+#define SB_DIRBLKBITS		90
+#define SB_XATTR_PREFIX_COUNT	91
+#define SB_XATTR_PREFIX_START	92
+#define SB_PACKED_NID		96
+
+#define EROFS_COMPAT_SB_CHKSUM		0x00000001u
+#define EROFS_COMPAT_MTIME		0x00000002u
+
+#define EROFS_INCOMPAT_ZERO_PADDING	0x00000001u
+#define EROFS_INCOMPAT_COMPR_CFGS	0x00000002u
+#define EROFS_INCOMPAT_CHUNKED_FILE	0x00000004u
+#define EROFS_INCOMPAT_DEVICE_TABLE	0x00000008u
+#define EROFS_INCOMPAT_ZTAILPACKING	0x00000010u
+#define EROFS_INCOMPAT_FRAGMENTS	0x00000020u
+#define EROFS_INCOMPAT_XATTR_PREFIXES	0x00000040u
+#define EROFS_INCOMPAT_48BIT		0x00000080u
+#define EROFS_INCOMPAT_METABOX		0x00000100u
+
+/* The incompat bits this reader understands for uncompressed data. */
+#define ES_INCOMPAT_SUPPORTED \
+	(EROFS_INCOMPAT_CHUNKED_FILE | EROFS_INCOMPAT_DEVICE_TABLE)
+
+#define EROFS_NULL_ADDR		0xFFFFFFFFu
+
+/* ---- inodes ---------------------------------------------------------- */
+
+#define EROFS_ISLOT_BITS	5
+#define EROFS_ISLOT_SIZE	32
+#define EROFS_INODE_COMPACT_SIZE	32
+#define EROFS_INODE_EXTENDED_SIZE	64
+
+/* i_format: bit 0 version, bits 1..3 data layout */
+#define EROFS_IFMT_EXTENDED	0x1
+#define EROFS_IFMT_LAYOUT_SHIFT	1
+#define EROFS_IFMT_LAYOUT_MASK	0x7
+#define EROFS_IFMT_KNOWN_BITS	0xf	/* classic (non-48-bit) images */
+
+enum es_layout {
+	EROFS_LAYOUT_FLAT_PLAIN = 0,
+	EROFS_LAYOUT_COMPRESSED_FULL = 1,
+	EROFS_LAYOUT_FLAT_INLINE = 2,
+	EROFS_LAYOUT_COMPRESSED_COMPACT = 3,
+	EROFS_LAYOUT_CHUNK_BASED = 4,
+};
+
+/* common offsets */
+#define INO_FORMAT		0
+#define INO_XATTR_ICOUNT	2
+#define INO_MODE		4
+/* compact */
+#define INOC_NLINK		6
+#define INOC_SIZE		8
+#define INOC_MTIME		12
+#define INOC_U			16
+#define INOC_INO		20
+#define INOC_UID		24
+#define INOC_GID		26
+/* extended */
+#define INOE_SIZE		8
+#define INOE_U			16
+#define INOE_INO		20
+#define INOE_UID		24
+#define INOE_GID		28
+#define INOE_MTIME		32
+#define INOE_MTIME_NSEC		40
+#define INOE_NLINK		44
+
+/* chunk format (i_u low 16 bits for CHUNK_BASED inodes) */
+#define EROFS_CHUNK_FORMAT_BLKBITS_MASK	0x1f
+#define EROFS_CHUNK_FORMAT_INDEXES	0x20
+#define EROFS_CHUNK_FORMAT_48BIT	0x40
+#define EROFS_CHUNK_FORMAT_KNOWN	0x3f
+
+#define EROFS_BLOCKMAP_ENTRY_SIZE	4
+#define EROFS_CHUNK_INDEX_SIZE		8
+/* chunk index entry offsets */
+#define CI_STARTBLK_HI		0
+#define CI_DEVICE_ID		2
+#define CI_STARTBLK_LO		4
+
+/* ---- device table ---------------------------------------------------- */
+
+#define EROFS_DEVT_SLOT_SIZE	128
+#define DEVT_TAG		0
+#define DEVT_TAG_SIZE		64
+#define DEVT_BLOCKS		64
+#define DEVT_UNIADDR		68
+
+/* ---- directories ----------------------------------------------------- */
+
+#define EROFS_DIRENT_SIZE	12
+#define DIRENT_NID		0
+#define DIRENT_NAMEOFF		8
+#define DIRENT_FILE_TYPE	10
+#define EROFS_NAME_MAX		255
+
+enum es_file_type {
+	EROFS_FT_UNKNOWN = 0,
+	EROFS_FT_REG_FILE = 1,
+	EROFS_FT_DIR = 2,
+	EROFS_FT_CHRDEV = 3,
+	EROFS_FT_BLKDEV = 4,
+	EROFS_FT_FIFO = 5,
+	EROFS_FT_SOCK = 6,
+	EROFS_FT_SYMLINK = 7,
+	EROFS_FT_MAX = 8,
+};
+
+/* ---- extended attributes --------------------------------------------- */
+
+#define EROFS_XATTR_IBODY_HEADER_SIZE	12
+#define XH_NAME_FILTER		0
+#define XH_SHARED_COUNT		4
+#define EROFS_XATTR_ENTRY_SIZE	4
+#define XE_NAME_LEN		0
+#define XE_NAME_INDEX		1
+#define XE_VALUE_SIZE		2
+
+enum es_xattr_index {
+	EROFS_XATTR_INDEX_USER = 1,
+	EROFS_XATTR_INDEX_POSIX_ACL_ACCESS = 2,
+	EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT = 3,
+	EROFS_XATTR_INDEX_TRUSTED = 4,
+	EROFS_XATTR_INDEX_LUSTRE = 5,
+	EROFS_XATTR_INDEX_SECURITY = 6,
+};
+
+static inline size_t es_xattr_ibody_size(unsigned int icount)
+{
+	return icount ? EROFS_XATTR_IBODY_HEADER_SIZE + 4 * (size_t)(icount - 1) : 0;
+}
+
+static inline size_t es_round_up(size_t v, size_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+#endif /* EROFS_FORMAT_H */

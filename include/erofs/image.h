@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * The reader: one implementation shared by fsck, dump, verify and the boot
+ * reader.  Every structure it touches is validated before use; a hostile
+ * image produces an error with a message, never an out-of-bounds access.
+ */
+#ifndef EROFS_IMAGE_H
+#define EROFS_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "erofs/err.h"
+#include "erofs/super.h"
+
+struct es_device {
+	int fd;			/* -1 when the device is not available */
+	char *path;		/* where it was opened from, NULL if absent */
+	uint64_t size;		/* bytes readable (file size, or fs region) */
+	uint32_t table_blocks;	/* from the device table (0 = unknown) */
+	uint32_t uniaddr;	/* start in the unified address space */
+	uint8_t tag[64];
+};
+
+struct es_image {
+	int fd;
+	uint64_t file_size;
+	struct es_super sb;
+	unsigned int ndevices;	/* 1 + extra devices; [0] is the image */
+	struct es_device *devices;
+	bool explicit_devices;	/* devices were given by the caller */
+};
+
+struct es_open_opts {
+	const char *const *device_paths;	/* in device-table slot order */
+	unsigned int ndevice_paths;
+};
+
+struct es_inode {
+	uint64_t nid;
+	uint64_t iloc;		/* absolute byte offset of the inode */
+	bool extended;
+	unsigned int layout;
+	uint16_t format;
+	uint16_t mode;
+	uint16_t xattr_icount;
+	uint32_t inode_isize;
+	uint32_t xattr_isize;
+	uint64_t size;
+	uint32_t uid, gid, nlink;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	uint32_t raw_u;		/* i_u: start block, rdev or chunk format */
+	uint32_t ino;		/* informational i_ino */
+	/* derived from the layout */
+	uint32_t startblk;	/* FLAT_*: first data block */
+	uint64_t nblocks;	/* FLAT_*: blocks outside the inode */
+	uint64_t tail_pos;	/* FLAT_INLINE: absolute offset of the tail */
+	uint32_t tail_len;
+	unsigned int chunkbits;	/* CHUNK_BASED */
+	bool chunk_indexes;	/* 8-byte entries with device ids */
+	uint64_t chunk_table_pos;
+	uint64_t nchunks;
+	uint64_t meta_end;	/* first byte after this inode's metadata */
+};
+
+/* One contiguous piece of a file: logical range and where its bytes are. */
+struct es_extent {
+	uint64_t lstart;
+	uint64_t llen;
+	bool hole;
+	bool inline_tail;	/* bytes live in the metadata (device 0) */
+	unsigned int device;
+	uint64_t pstart;	/* byte offset on the device */
+	uint64_t plen;		/* bytes stored (block-rounded, except inline) */
+	uint64_t chunk;		/* chunk number for chunk-based inodes */
+};
+
+int es_image_open(struct es_image **out, const char *path,
+		  const struct es_open_opts *opts, struct es_err *err);
+void es_image_close(struct es_image *img);
+
+/* Read len bytes at byte offset off of device dev; fails if out of range. */
+int es_dev_read(const struct es_image *img, unsigned int dev, uint64_t off,
+		void *buf, size_t len, struct es_err *err);
+/* Read image metadata (device 0, inside the filesystem's blocks). */
+int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
+		 size_t len, struct es_err *err);
+
+int es_inode_read(const struct es_image *img, uint64_t nid,
+		  struct es_inode *ino, struct es_err *err);
+
+/* Map the extent containing logical byte off (off < size). */
+int es_map(const struct es_image *img, const struct es_inode *ino,
+	   uint64_t off, struct es_extent *ext, struct es_err *err);
+/* Read file bytes [off, off+len), holes read as zeros. */
+int es_read(const struct es_image *img, const struct es_inode *ino,
+	    uint64_t off, void *buf, size_t len, struct es_err *err);
+
+/*
+ * Directory iteration, validating every block: entry count, name bounds,
+ * name length 1..255, no '/' or NUL, file type, strict byte order across
+ * the whole directory.  The callback returns 0 to go on, >0 to stop, <0 on
+ * error.
+ */
+typedef int (*es_dirent_cb)(void *ctx, const uint8_t *name, unsigned int namelen,
+			    uint64_t nid, unsigned int file_type);
+int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
+		   es_dirent_cb cb, void *ctx, struct es_err *err);
+
+/* Resolve an absolute path ("/a/b"; "/" is the root) to a nid. */
+int es_lookup(const struct es_image *img, const char *path, uint64_t *nid,
+	      struct es_err *err);
+
+/* The short prefix of an xattr name index, NULL if unknown. */
+const char *es_xattr_prefix(unsigned int index);
+/* Split a full name into index + suffix; false if EROFS cannot store it. */
+bool es_xattr_split(const char *name, unsigned int *index, const char **suffix);
+
+/*
+ * Extended attributes: full name as the user sees it ("user.foo",
+ * "system.posix_acl_access"), NUL-terminated, and the raw value.
+ */
+typedef int (*es_xattr_cb)(void *ctx, const char *name, const uint8_t *value,
+			   size_t value_len, bool shared);
+int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
+		     es_xattr_cb cb, void *ctx, struct es_err *err);
+
+/* memcmp order; a shorter name sorts before a longer one it prefixes. */
+int es_name_cmp(const uint8_t *a, unsigned int alen, const uint8_t *b,
+		unsigned int blen);
+
+/* File type from a mode, as EROFS stores it in dirents. */
+unsigned int es_mode_to_ftype(uint16_t mode);
+const char *es_layout_name(unsigned int layout);
+/* Linux "new" device number encoding used in i_u. */
+uint32_t es_encode_rdev(uint32_t major, uint32_t minor);
+void es_decode_rdev(uint32_t raw, uint32_t *major, uint32_t *minor);
+
+#endif

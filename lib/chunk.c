@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * File data: flat files are copied into consecutive blocks; chunk-based
+ * files are cut into chunks, each hashed with SHA-256 and stored once;
+ * all-zero chunks and holes of sparse files are stored as nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "erofs/format.h"
+#include "erofs/sha256.h"
+#include "io.h"
+#include "wtree.h"
+
+#define IOBUF_SIZE (1u << 20)
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	static const uint8_t zero[256];
+
+	while (len >= sizeof(zero)) {
+		if (memcmp(p, zero, sizeof(zero)))
+			return false;
+		p += sizeof(zero);
+		len -= sizeof(zero);
+	}
+	return !memcmp(p, zero, len);
+}
+
+/* Upper bound of the xattr body, as if nothing were shared. */
+static uint32_t xattr_upper_bound(const struct wnode *n)
+{
+	uint32_t size = 0;
+
+	for (unsigned int i = 0; i < n->nxattrs; i++)
+		size += (uint32_t)es_round_up(EROFS_XATTR_ENTRY_SIZE + n->xattrs[i].suffix_len +
+					      n->xattrs[i].value_len, 4);
+	return size ? EROFS_XATTR_IBODY_HEADER_SIZE + size : 0;
+}
+
+/*
+ * Whether a tail of len bytes can live next to the inode.  Decided before
+ * the layout is known, so it assumes the largest inode and no shared
+ * xattrs; the planner can then always place it inside one block.
+ */
+bool es_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len)
+{
+	return len && EROFS_INODE_EXTENDED_SIZE + xattr_upper_bound(n) + len <= b->blksz;
+}
+
+static int check_device_space(struct wbuild *b, uint64_t next, const char *what)
+{
+	if (next > UINT32_MAX)
+		return es_fail(b->err, -EFBIG, "%s: the image would exceed 2^32 blocks",
+			       what);
+	return 0;
+}
+
+/* Write a symlink target or a non-inline tail as one zero-padded block. */
+int es_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
+{
+	uint8_t *blk = calloc(1, b->blksz);
+	int ret;
+
+	if (!blk)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	memcpy(blk, n->tail, n->tail_len);
+	ret = check_device_space(b, b->data_next + 1, what);
+	if (!ret) {
+		ret = es_pwrite_full(b->image_fd, blk, b->blksz, b->data_next << b->blkszbits);
+		if (ret)
+			es_fail(b->err, ret, "writing the image: %s", strerror(-ret));
+	}
+	free(blk);
+	if (ret)
+		return ret;
+	n->layout = EROFS_LAYOUT_FLAT_PLAIN;
+	n->startblk = (uint32_t)b->data_next;
+	n->nblocks = 1;
+	n->tail_inline = false;
+	b->data_next++;
+	return 0;
+}
+
+static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *what)
+{
+	uint8_t probe;
+	ssize_t n = pread(fd, &probe, 1, (off_t)size);
+
+	if (n > 0)
+		return es_fail(b->err, -EAGAIN, "%s: file grew while it was read "
+			       "(source changed during the build)", what);
+	return 0;
+}
+
+static int read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
+		      const char *what)
+{
+	ssize_t got = es_pread_full(fd, buf, len, off);
+
+	if (got < 0)
+		return es_fail(b->err, (int)got, "%s: read error: %s", what,
+			       strerror((int)-got));
+	if ((size_t)got != len)
+		return es_fail(b->err, -EAGAIN, "%s: file shrank while it was read "
+			       "(source changed during the build)", what);
+	return 0;
+}
+
+static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *what)
+{
+	uint64_t size = n->size;
+	uint64_t full = size >> b->blkszbits;
+	uint32_t tail = (uint32_t)(size - (full << b->blkszbits));
+	bool inline_tail = es_tail_fits_inline(b, n, tail);
+	uint64_t copy = inline_tail ? full << b->blkszbits : size;
+	uint64_t nblocks = (copy + b->blksz - 1) >> b->blkszbits;
+	uint64_t dst = b->data_next << b->blkszbits;
+	int ret;
+
+	ret = check_device_space(b, b->data_next + nblocks, what);
+	if (ret)
+		return ret;
+	for (uint64_t off = 0; off < copy;) {
+		size_t len = copy - off < IOBUF_SIZE ? (size_t)(copy - off) : IOBUF_SIZE;
+		size_t padded = es_round_up(len, b->blksz);
+
+		ret = read_exact(b, fd, b->iobuf, len, off, what);
+		if (ret)
+			return ret;
+		memset(b->iobuf + len, 0, padded - len);
+		ret = es_pwrite_full(b->image_fd, b->iobuf, padded, dst + off);
+		if (ret)
+			return es_fail(b->err, ret, "writing the image: %s", strerror(-ret));
+		off += len;
+	}
+	if (inline_tail) {
+		n->tail = malloc(tail);
+		if (!n->tail)
+			return es_fail(b->err, -ENOMEM, "out of memory");
+		ret = read_exact(b, fd, n->tail, tail, copy, what);
+		if (ret)
+			return ret;
+		n->tail_len = tail;
+		n->tail_inline = true;
+		n->layout = EROFS_LAYOUT_FLAT_INLINE;
+	} else {
+		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
+	}
+	n->startblk = nblocks ? (uint32_t)b->data_next : EROFS_NULL_ADDR;
+	n->nblocks = nblocks;
+	b->data_next += nblocks;
+	b->stats->stored_data_bytes += nblocks << b->blkszbits;
+	return source_changed(b, fd, size, what);
+}
+
+/* Where the next data byte at or after off is; size when only holes remain. */
+static uint64_t next_data(int fd, uint64_t off, uint64_t size)
+{
+	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+
+	if (d < 0)
+		return errno == ENXIO ? size : off;
+	return (uint64_t)d;
+}
+
+static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse,
+			  const char *what)
+{
+	const bool to_blob = b->blob_fd >= 0;
+	const int out_fd = to_blob ? b->blob_fd : b->image_fd;
+	uint64_t *next = to_blob ? &b->blob_next : &b->data_next;
+	uint64_t chunksize = b->opts->chunksize ? b->opts->chunksize : b->blksz;
+	unsigned int chunkbits = (unsigned int)__builtin_ctzll(chunksize);
+	unsigned int unit = to_blob ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
+	uint64_t data_at = 0;
+	int ret = 0;
+
+	n->layout = EROFS_LAYOUT_CHUNK_BASED;
+	n->chunkfmt = (uint16_t)(chunkbits - b->blkszbits) |
+		      (to_blob ? EROFS_CHUNK_FORMAT_INDEXES : 0);
+	n->nchunks = ((n->size - 1) >> chunkbits) + 1;
+	n->chunk_table = calloc(n->nchunks, unit);
+	if (!n->chunk_table)
+		return es_fail(b->err, -ENOMEM, "%s: out of memory for %llu chunks", what,
+			       (unsigned long long)n->nchunks);
+	b->uses_chunks = true;
+	if (sparse)
+		data_at = next_data(fd, 0, n->size);
+	for (uint64_t c = 0; c < n->nchunks; c++) {
+		uint64_t off = c << chunkbits;
+		uint64_t len = n->size - off < chunksize ? n->size - off : chunksize;
+		uint64_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
+		uint64_t dst = *next << b->blkszbits;
+		uint8_t *entry = n->chunk_table + c * unit;
+		bool zero = true, found = false, deferred;
+		struct es_sha256_ctx sha;
+		uint8_t digest[32];
+		uint32_t blkaddr;
+		uint16_t dev;
+
+		b->stats->chunks++;
+		if (sparse && data_at < off)
+			data_at = next_data(fd, off, n->size);
+		if (sparse && data_at >= off + len) {
+			zero = true;
+			goto hole;
+		}
+		ret = check_device_space(b, *next + nblocks, what);
+		if (ret)
+			return ret;
+		ret = es_sha256_init(&sha);
+		if (ret)
+			return es_fail(b->err, ret, "SHA-256 unavailable");
+		/* a chunk that fits the buffer is written only if it is new */
+		deferred = len <= IOBUF_SIZE;
+		for (uint64_t done = 0; done < len;) {
+			size_t piece = len - done < IOBUF_SIZE ? (size_t)(len - done) : IOBUF_SIZE;
+
+			ret = read_exact(b, fd, b->iobuf, piece, off + done, what);
+			if (ret) {
+				es_sha256_release(&sha);
+				return ret;
+			}
+			if (zero)
+				zero = all_zero(b->iobuf, piece);
+			es_sha256_update(&sha, b->iobuf, piece);
+			if (!deferred) {
+				size_t padded = es_round_up(piece, b->blksz);
+
+				memset(b->iobuf + piece, 0, padded - piece);
+				ret = es_pwrite_full(out_fd, b->iobuf, padded, dst + done);
+				if (ret) {
+					es_sha256_release(&sha);
+					return es_fail(b->err, ret, "writing data: %s",
+						       strerror(-ret));
+				}
+			}
+			done += piece;
+		}
+		ret = es_sha256_final(&sha, digest);
+		if (ret)
+			return es_fail(b->err, ret, "SHA-256 failed");
+		if (zero)
+			goto hole;
+		dev = to_blob ? 1 : 0;
+		blkaddr = (uint32_t)*next;
+		ret = es_dedup_lookup_or_add(b->dedup, digest, (uint32_t)nblocks, &dev,
+					     &blkaddr, &found);
+		if (ret)
+			return es_fail(b->err, ret, "out of memory");
+		if (found) {
+			b->stats->chunks_deduped++;
+		} else {
+			if (deferred) {
+				size_t padded = (size_t)(nblocks << b->blkszbits);
+
+				memset(b->iobuf + len, 0, padded - len);
+				ret = es_pwrite_full(out_fd, b->iobuf, padded, dst);
+				if (ret)
+					return es_fail(b->err, ret, "writing data: %s",
+						       strerror(-ret));
+			}
+			*next += nblocks;
+			b->stats->chunks_stored++;
+			b->stats->stored_data_bytes += nblocks << b->blkszbits;
+		}
+		if (to_blob) {
+			es_put16(entry + CI_STARTBLK_HI, 0);
+			es_put16(entry + CI_DEVICE_ID, dev);
+			es_put32(entry + CI_STARTBLK_LO, blkaddr);
+		} else {
+			es_put32(entry, blkaddr);
+		}
+		continue;
+hole:
+		b->stats->chunks_holes++;
+		if (to_blob)
+			es_put32(entry + CI_STARTBLK_LO, EROFS_NULL_ADDR);
+		else
+			es_put32(entry, EROFS_NULL_ADDR);
+	}
+	return source_changed(b, fd, n->size, what);
+}
+
+int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)
+{
+	bool sparse = false;
+	struct stat st;
+
+	b->stats->logical_bytes += n->size;
+	if (!n->size) {
+		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
+		return 0;
+	}
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
+		off_t hole = lseek(fd, 0, SEEK_HOLE);
+
+		sparse = hole >= 0 && (uint64_t)hole < n->size;
+	}
+	if (b->opts->chunksize || sparse)
+		return ingest_chunked(b, n, fd, sparse, what);
+	return ingest_flat(b, n, fd, what);
+}

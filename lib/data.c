@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/* File data: mapping logical ranges to device bytes, and reading them. */
+#include <errno.h>
+#include <string.h>
+#include "erofs/format.h"
+#include "erofs/image.h"
+
+/* Where a block-map address of the unified address space really lives. */
+static void resolve_unified(const struct es_image *img, uint64_t blkaddr,
+			    unsigned int *dev, uint64_t *blk)
+{
+	*dev = 0;
+	*blk = blkaddr;
+	if (!img->explicit_devices)
+		return;
+	for (unsigned int i = 1; i < img->ndevices; i++) {
+		const struct es_device *d = &img->devices[i];
+
+		if (d->uniaddr && blkaddr >= d->uniaddr &&
+		    blkaddr < (uint64_t)d->uniaddr + d->table_blocks) {
+			*dev = i;
+			*blk = blkaddr - d->uniaddr;
+			return;
+		}
+	}
+}
+
+static int map_chunk(const struct es_image *img, const struct es_inode *ino,
+		     uint64_t off, struct es_extent *ext, struct es_err *err)
+{
+	const unsigned int blkszbits = img->sb.blkszbits;
+	uint64_t chunk = off >> ino->chunkbits;
+	uint64_t chunksize = 1ull << ino->chunkbits;
+	uint64_t remaining = ino->size - (chunk << ino->chunkbits);
+	uint8_t entry[EROFS_CHUNK_INDEX_SIZE];
+	uint64_t blk;
+	unsigned int dev;
+	int ret;
+
+	ext->chunk = chunk;
+	ext->lstart = chunk << ino->chunkbits;
+	ext->llen = remaining < chunksize ? remaining : chunksize;
+	if (ino->chunk_indexes) {
+		ret = es_meta_read(img, ino->chunk_table_pos + chunk * EROFS_CHUNK_INDEX_SIZE,
+				   entry, EROFS_CHUNK_INDEX_SIZE, err);
+		if (ret)
+			return ret;
+		blk = es_get32(entry + CI_STARTBLK_LO);
+		dev = es_get16(entry + CI_DEVICE_ID);
+		if (blk == EROFS_NULL_ADDR) {
+			ext->hole = true;
+			return 0;
+		}
+		if (dev >= img->ndevices)
+			return es_fail(err, -ES_ECORRUPT,
+				       "chunk %llu refers to device %u but the image has %u "
+				       "extra devices", (unsigned long long)chunk, dev,
+				       img->ndevices - 1);
+		if (dev == 0)
+			resolve_unified(img, blk, &dev, &blk);
+	} else {
+		ret = es_meta_read(img, ino->chunk_table_pos + chunk * EROFS_BLOCKMAP_ENTRY_SIZE,
+				   entry, EROFS_BLOCKMAP_ENTRY_SIZE, err);
+		if (ret)
+			return ret;
+		blk = es_get32(entry);
+		if (blk == EROFS_NULL_ADDR) {
+			ext->hole = true;
+			return 0;
+		}
+		resolve_unified(img, blk, &dev, &blk);
+	}
+	ext->device = dev;
+	ext->pstart = blk << blkszbits;
+	ext->plen = es_round_up(ext->llen, 1u << blkszbits);
+	if (img->devices[dev].fd >= 0 &&
+	    (ext->pstart > img->devices[dev].size ||
+	     ext->plen > img->devices[dev].size - ext->pstart))
+		return es_fail(err, -ES_ECORRUPT,
+			       "chunk %llu (blocks %llu..%llu) points past the end of "
+			       "device %u (%llu blocks)", (unsigned long long)chunk,
+			       (unsigned long long)blk,
+			       (unsigned long long)(blk + (ext->plen >> blkszbits) - 1),
+			       dev, (unsigned long long)(img->devices[dev].size >> blkszbits));
+	return 0;
+}
+
+int es_map(const struct es_image *img, const struct es_inode *ino,
+	   uint64_t off, struct es_extent *ext, struct es_err *err)
+{
+	const unsigned int blkszbits = img->sb.blkszbits;
+	int ret;
+
+	memset(ext, 0, sizeof(*ext));
+	if (off >= ino->size)
+		return es_fail(err, -EINVAL, "nid %llu: offset %llu is past the end "
+			       "of the file", (unsigned long long)ino->nid,
+			       (unsigned long long)off);
+	switch (ino->layout) {
+	case EROFS_LAYOUT_FLAT_PLAIN:
+	case EROFS_LAYOUT_FLAT_INLINE: {
+		uint64_t body = ino->nblocks << blkszbits;
+
+		if (off < body) {
+			ext->lstart = 0;
+			ext->llen = body < ino->size ? body : ino->size;
+			ext->pstart = (uint64_t)ino->startblk << blkszbits;
+			ext->plen = body;
+		} else {
+			ext->lstart = body;
+			ext->llen = ino->tail_len;
+			ext->inline_tail = true;
+			ext->pstart = ino->tail_pos;
+			ext->plen = ino->tail_len;
+		}
+		return 0;
+	}
+	case EROFS_LAYOUT_CHUNK_BASED:
+		ret = map_chunk(img, ino, off, ext, err);
+		if (ret)
+			es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
+		return ret;
+	default:
+		return es_fail(err, -EOPNOTSUPP, "nid %llu: unsupported layout",
+			       (unsigned long long)ino->nid);
+	}
+}
+
+int es_read(const struct es_image *img, const struct es_inode *ino,
+	    uint64_t off, void *buf, size_t len, struct es_err *err)
+{
+	uint8_t *out = buf;
+
+	if (off > ino->size || len > ino->size - off)
+		return es_fail(err, -EINVAL, "nid %llu: read past the end of the file",
+			       (unsigned long long)ino->nid);
+	while (len) {
+		struct es_extent ext;
+		uint64_t skip, n;
+		int ret = es_map(img, ino, off, &ext, err);
+
+		if (ret)
+			return ret;
+		skip = off - ext.lstart;
+		n = ext.llen - skip;
+		if (n > len)
+			n = len;
+		if (ext.hole)
+			memset(out, 0, n);
+		else {
+			ret = es_dev_read(img, ext.device, ext.pstart + skip, out, n, err);
+			if (ret) {
+				es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
+				return ret;
+			}
+		}
+		out += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}

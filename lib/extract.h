@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * Writing an extracted tree.  Every call works relative to a directory
+ * file descriptor with names that the reader has validated (no '/', no
+ * NUL, not "." or ".."), with O_NOFOLLOW/O_EXCL, so nothing is written
+ * outside the extraction directory whatever the image says.
+ */
+#ifndef ES_EXTRACT_H
+#define ES_EXTRACT_H
+
+#include <stdbool.h>
+#include "erofs/image.h"
+
+int es_extract_root(const char *dir, int *fd, struct es_err *err);
+int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
+		     struct es_err *err);
+/* Create a non-directory (regular files get *outfd open for writing). */
+int es_extract_create(int parentfd, const char *name, const struct es_inode *ino,
+		      bool overwrite, int *outfd, struct es_err *err);
+/* Read (and so check) all data of a file; write it to outfd if >= 0. */
+int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
+		    uint8_t *buf, struct es_err *err);
+int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
+		       int parentfd, const char *name, uint8_t *buf, struct es_err *err);
+int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char *name,
+		    bool overwrite, struct es_err *err);
+/* name == NULL: fd is the object itself (a directory) */
+int es_extract_owner(int parentfd, const char *name, int fd, const struct es_inode *ino,
+		     struct es_err *err);
+int es_extract_xattr(int parentfd, const char *name, const char *xname,
+		     const uint8_t *value, size_t len, struct es_err *err);
+/* Mode and times; closes fd if it is >= 0. */
+int es_extract_finish(int parentfd, const char *name, int fd, const struct es_inode *ino,
+		      bool perms, struct es_err *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/* File I/O helpers: full reads and writes, atomic output files. */
+#ifndef ES_IO_H
+#define ES_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "erofs/err.h"
+
+/* pread until len bytes or EOF; returns bytes read or -errno. */
+ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* pwrite all of buf; returns 0 or -errno. */
+int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* read until len bytes or EOF; returns bytes read or -errno. */
+ssize_t es_read_full(int fd, void *buf, size_t len);
+
+/*
+ * An output file written under a temporary name beside its final path,
+ * fsynced and renamed into place on commit, unlinked on abort: a failed
+ * build never leaves a half-written file or touches an existing one.
+ */
+struct es_outfile {
+	int fd;
+	char *path;
+	char *tmp_path;
+};
+
+int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *err);
+int es_outfile_commit(struct es_outfile *of, struct es_err *err);
+void es_outfile_abort(struct es_outfile *of);
+
+#endif

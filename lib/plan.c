@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * Layout of the metadata: inode order (breadth first, root first, so the
+ * root nid stays small), compact or extended inodes, directory sizes and
+ * inline tails, and the byte position (hence nid) of every inode.
+ * Metadata follows the file data, so meta_blkaddr points past the data and
+ * nids count from there.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "erofs/format.h"
+#include "erofs/image.h"
+#include "wtree.h"
+
+struct dirent_ref {
+	const uint8_t *name;
+	unsigned int len;
+	const struct wnode *node;
+};
+
+/* The entries of a directory with "." and ".." merged in, sorted. */
+static struct dirent_ref *sorted_dirents(const struct wnode *dir, size_t *count)
+{
+	static const uint8_t dot[] = ".", dotdot[] = "..";
+	struct dirent_ref *r = malloc((dir->nchildren + 2) * sizeof(*r));
+	size_t k = 0, i = 0;
+	struct dirent_ref extra[2] = {
+		{ dot, 1, dir }, { dotdot, 2, dir->parent },
+	};
+	unsigned int e = 0;
+
+	if (!r)
+		return NULL;
+	while (i < dir->nchildren || e < 2) {
+		bool take_extra = e < 2 && (i == dir->nchildren ||
+			es_name_cmp(extra[e].name, extra[e].len, dir->children[i].name,
+				    dir->children[i].len) < 0);
+
+		if (take_extra) {
+			r[k++] = extra[e++];
+		} else {
+			r[k].name = dir->children[i].name;
+			r[k].len = dir->children[i].len;
+			r[k].node = dir->children[i].node;
+			k++;
+			i++;
+		}
+	}
+	*count = k;
+	return r;
+}
+
+uint64_t es_dir_size(const struct wnode *dir, uint32_t blksz)
+{
+	uint64_t total = 0, used = 0;
+	size_t count;
+	struct dirent_ref *r = sorted_dirents(dir, &count);
+
+	if (!r)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t need = EROFS_DIRENT_SIZE + r[i].len;
+
+		if (used + need > blksz) {
+			total += blksz;
+			used = 0;
+		}
+		used += need;
+	}
+	free(r);
+	return total + used;
+}
+
+int es_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out)
+{
+	size_t count, first = 0;
+	struct dirent_ref *r = sorted_dirents(dir, &count);
+	uint8_t *block = out;
+
+	if (!r)
+		return -ENOMEM;
+	while (first < count) {
+		size_t last = first;
+		uint64_t used = 0;
+		unsigned int nameoff;
+
+		while (last < count && used + EROFS_DIRENT_SIZE + r[last].len <= blksz)
+			used += EROFS_DIRENT_SIZE + r[last++].len;
+		nameoff = (unsigned int)((last - first) * EROFS_DIRENT_SIZE);
+		for (size_t i = first; i < last; i++) {
+			uint8_t *de = block + (i - first) * EROFS_DIRENT_SIZE;
+
+			es_put64(de + DIRENT_NID, r[i].node->nid);
+			es_put16(de + DIRENT_NAMEOFF, (uint16_t)nameoff);
+			de[DIRENT_FILE_TYPE] = (uint8_t)es_mode_to_ftype(r[i].node->mode);
+			de[DIRENT_FILE_TYPE + 1] = 0;
+			memcpy(block + nameoff, r[i].name, r[i].len);
+			nameoff += r[i].len;
+		}
+		block += blksz;
+		first = last;
+	}
+	free(r);
+	return 0;
+}
+
+static int order_nodes(struct wbuild *b)
+{
+	uint64_t head = 0, tail = 0;
+
+	b->order = malloc(b->nnodes * sizeof(*b->order));
+	if (!b->order)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	b->order[tail++] = b->root;
+	b->root->queued = true;
+	while (head < tail) {
+		struct wnode *n = b->order[head++];
+
+		n->seq = (uint32_t)head;
+		for (size_t i = 0; i < n->nchildren; i++) {
+			struct wnode *c = n->children[i].node;
+
+			if (!c->queued) {
+				c->queued = true;
+				b->order[tail++] = c;
+			}
+		}
+	}
+	return 0;
+}
+
+static void choose_inode_format(struct wbuild *b, struct wnode *n)
+{
+	if (S_ISDIR(n->mode)) {
+		n->nlink = 2;
+		for (size_t i = 0; i < n->nchildren; i++)
+			if (S_ISDIR(n->children[i].node->mode))
+				n->nlink++;
+	}
+	n->extended = n->size > UINT32_MAX || n->uid > UINT16_MAX ||
+		      n->gid > UINT16_MAX || n->nlink > UINT16_MAX ||
+		      n->mtime != b->epoch || n->mtime_nsec != 0;
+}
+
+static int plan_directory(struct wbuild *b, struct wnode *n)
+{
+	uint32_t isize = n->extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE;
+	uint64_t tail;
+
+	n->size = es_dir_size(n, b->blksz);
+	if (!n->size)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	if (n->size > UINT32_MAX && !n->extended)
+		n->extended = true;
+	tail = n->size & (b->blksz - 1);
+	if (tail && isize + n->xattr_isize + tail <= b->blksz) {
+		n->layout = EROFS_LAYOUT_FLAT_INLINE;
+		n->tail_inline = true;
+		n->tail_len = (uint32_t)tail;
+		n->nblocks = n->size >> b->blkszbits;
+	} else {
+		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
+		n->nblocks = (n->size + b->blksz - 1) >> b->blkszbits;
+	}
+	return 0;
+}
+
+int es_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
+		   uint64_t *total_blocks)
+{
+	const uint32_t blksz = b->blksz;
+	uint64_t pos, next;
+	int ret;
+
+	ret = order_nodes(b);
+	if (ret)
+		return ret;
+	*meta_blkaddr = b->data_next;
+	/* shared xattrs first; nid 0 is never used */
+	pos = es_round_up(b->shared_len ? b->shared_len : EROFS_ISLOT_SIZE, EROFS_ISLOT_SIZE);
+	for (uint64_t i = 0; i < b->nnodes; i++) {
+		struct wnode *n = b->order[i];
+		uint32_t isize, body;
+		uint64_t end;
+
+		choose_inode_format(b, n);
+		if (S_ISDIR(n->mode)) {
+			ret = plan_directory(b, n);
+			if (ret)
+				return ret;
+		}
+		isize = n->extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE;
+		body = isize + n->xattr_isize;
+		if ((pos & (blksz - 1)) + isize > blksz)
+			pos = es_round_up(pos, blksz);
+		if (n->tail_inline && (pos & (blksz - 1)) + body + n->tail_len > blksz)
+			pos = es_round_up(pos, blksz);
+		n->meta_pos = pos;
+		n->nid = pos >> EROFS_ISLOT_BITS;
+		end = pos + body;
+		if (n->layout == EROFS_LAYOUT_CHUNK_BASED) {
+			unsigned int unit = (n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES) ?
+				EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
+
+			end = es_round_up(end, unit) + n->nchunks * unit;
+		}
+		if (n->tail_inline)
+			end += n->tail_len;
+		pos = es_round_up(end, EROFS_ISLOT_SIZE);
+	}
+	if (b->root->nid > UINT16_MAX)
+		return es_fail(b->err, -EFBIG, "the root inode does not fit in the "
+			       "first 2 MiB of metadata (too many shared xattrs)");
+	*meta_len = es_round_up(pos, blksz);
+	next = *meta_blkaddr + (*meta_len >> b->blkszbits);
+	for (uint64_t i = 0; i < b->nnodes; i++) {
+		struct wnode *n = b->order[i];
+
+		if (S_ISDIR(n->mode) && n->nblocks) {
+			n->startblk = (uint32_t)next;
+			next += n->nblocks;
+		} else if (S_ISDIR(n->mode)) {
+			n->startblk = EROFS_NULL_ADDR;
+		}
+	}
+	if (next > UINT32_MAX)
+		return es_fail(b->err, -EFBIG, "the image would exceed 2^32 blocks");
+	*total_blocks = next;
+	return 0;
+}

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * Scanning the source tree.  One depth-first pass in sorted name order:
+ * every entry is stat'ed once and every regular file is read once, while
+ * it is scanned, straight into the data area of the output.  All system
+ * calls are relative to directory file descriptors, so trees deeper than
+ * PATH_MAX work and a path never resolves through a symlink.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "erofs/format.h"
+#include "erofs/image.h"
+#include "wtree.h"
+
+/* (dev, ino) -> node, for hard links; open addressing */
+struct hardlink_map {
+	struct wnode **slots;
+	size_t cap, count;
+};
+
+static size_t link_hash(dev_t dev, ino_t ino, size_t cap)
+{
+	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)ino;
+
+	h ^= h >> 31;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 29;
+	return (size_t)h & (cap - 1);
+}
+
+static struct wnode *links_find(struct hardlink_map *m, dev_t dev, ino_t ino)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = link_hash(dev, ino, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		struct wnode *n = m->slots[i];
+
+		if (!n)
+			return NULL;
+		if (n->src_dev == dev && n->src_ino == ino)
+			return n;
+	}
+}
+
+static int links_add(struct hardlink_map *m, struct wnode *node)
+{
+	if ((m->count + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 256;
+		struct wnode **ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->cap; i++) {
+			struct wnode *n = m->slots[i];
+
+			if (n) {
+				size_t j = link_hash(n->src_dev, n->src_ino, ncap);
+
+				while (ns[j])
+					j = (j + 1) & (ncap - 1);
+				ns[j] = n;
+			}
+		}
+		free(m->slots);
+		m->slots = ns;
+		m->cap = ncap;
+	}
+	{
+		size_t j = link_hash(node->src_dev, node->src_ino, m->cap);
+
+		while (m->slots[j])
+			j = (j + 1) & (m->cap - 1);
+		m->slots[j] = node;
+		m->count++;
+	}
+	return 0;
+}
+
+static void links_free(struct hardlink_map *m)
+{
+	if (m) {
+		free(m->slots);
+		free(m);
+	}
+}
+
+/* A printable form of a source path, for messages. */
+static char *join_path(const char *parent, const uint8_t *name, size_t len)
+{
+	size_t plen = strlen(parent);
+	char *s = malloc(plen + 1 + len + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, parent, plen);
+	s[plen] = '/';
+	memcpy(s + plen + 1, name, len);
+	s[plen + 1 + len] = '\0';
+	return s;
+}
+
+static bool excluded(struct wbuild *b, const char *rel)
+{
+	const struct es_build_opts *o = b->opts;
+	const char *norm = rel[0] == '/' ? rel + 1 : rel;
+
+	for (unsigned int i = 0; i < o->nexclude_paths; i++) {
+		const char *p = o->exclude_paths[i];
+
+		while (*p == '/')
+			p++;
+		if (!strcmp(p, norm))
+			return true;
+	}
+	for (unsigned int i = 0; i < o->nexclude_regexes; i++)
+		if (!regexec(&((regex_t *)b->regexes)[i], norm, 0, NULL, 0))
+			return true;
+	return false;
+}
+
+static struct wnode *new_node(struct wbuild *b, const struct stat *st)
+{
+	const struct es_build_opts *o = b->opts;
+	struct wnode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->mode = (uint16_t)st->st_mode;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	if (o->all_root)
+		n->uid = n->gid = 0;
+	if (o->force_uid >= 0)
+		n->uid = (uint32_t)o->force_uid;
+	if (o->force_gid >= 0)
+		n->gid = (uint32_t)o->force_gid;
+	n->mtime = st->st_mtim.tv_sec;
+	n->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	if (o->have_timestamp && !o->timestamp_sb_only) {
+		n->mtime = o->timestamp;
+		n->mtime_nsec = 0;
+	} else if (b->clamp_mtime && n->mtime > b->epoch) {
+		n->mtime = b->epoch;
+		n->mtime_nsec = 0;
+	}
+	n->src_dev = st->st_dev;
+	n->src_ino = st->st_ino;
+	n->nlink = 1;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		n->rdev = es_encode_rdev(major(st->st_rdev), minor(st->st_rdev));
+	n->next_all = b->all;
+	b->all = n;
+	b->nnodes++;
+	return n;
+}
+
+static int name_cmp_qsort(const void *a, const void *b)
+{
+	const struct wdentry *x = a, *y = b;
+
+	return es_name_cmp(x->name, x->len, y->name, y->len);
+}
+
+static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
+			const char *name, const struct stat *st, const char *what)
+{
+	char *target;
+	ssize_t len;
+
+	if (st->st_size <= 0 || st->st_size > 4095)
+		return es_fail(b->err, -EINVAL, "%s: symlink target of %lld bytes is "
+			       "not supported", what, (long long)st->st_size);
+	target = malloc((size_t)st->st_size + 1);
+	if (!target)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	len = readlinkat(dirfd, name, target, (size_t)st->st_size + 1);
+	if (len < 0) {
+		int ret = es_fail(b->err, -errno, "%s: cannot read symlink: %s", what,
+				  strerror(errno));
+
+		free(target);
+		return ret;
+	}
+	if (len != st->st_size) {
+		free(target);
+		return es_fail(b->err, -EAGAIN, "%s: symlink changed during the build",
+			       what);
+	}
+	n->tail = (uint8_t *)target;
+	n->tail_len = (uint32_t)len;
+	n->size = (uint64_t)len;
+	if (!es_tail_fits_inline(b, n, n->tail_len))
+		return es_write_tail_block(b, n, what);
+	n->layout = EROFS_LAYOUT_FLAT_INLINE;
+	n->startblk = EROFS_NULL_ADDR;
+	n->tail_inline = true;
+	return 0;
+}
+
+static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
+		    const char *rel, const char *what);
+
+static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
+		      struct wdentry *de, const char *rel, const char *what)
+{
+	const char *name = (const char *)de->name;
+	struct stat st;
+	struct wnode *n;
+	int ret, fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return es_fail(b->err, -errno, "%s: cannot stat: %s", what,
+			       strerror(errno));
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+		n = links_find(b->links, st.st_dev, st.st_ino);
+		if (n) {
+			n->nlink++;
+			de->node = n;
+			b->stats->hardlinks++;
+			return 0;
+		}
+	}
+	n = new_node(b, &st);
+	if (!n)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	de->node = n;
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && links_add(b->links, n))
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	ret = es_xattrs_collect(b, n, dirfd, name, what);
+	if (ret)
+		return ret;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		b->stats->regular_files++;
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return es_fail(b->err, -errno, "%s: cannot open: %s", what,
+				       strerror(errno));
+		{
+			struct stat now;
+
+			if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
+			    now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
+				close(fd);
+				return es_fail(b->err, -EAGAIN, "%s: replaced during the "
+					       "build", what);
+			}
+		}
+		n->size = (uint64_t)st.st_size;
+		ret = es_ingest_regular(b, n, fd, what);
+		close(fd);
+		return ret;
+	case S_IFDIR:
+		b->stats->directories++;
+		n->parent = dir;
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return es_fail(b->err, -errno, "%s: cannot open directory: %s",
+				       what, strerror(errno));
+		ret = scan_dir(b, n, fd, rel, what);
+		close(fd);
+		return ret;
+	case S_IFLNK:
+		b->stats->symlinks++;
+		return read_symlink(b, n, dirfd, name, &st, what);
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		b->stats->special_files++;
+		return 0;
+	default:
+		return es_fail(b->err, -EINVAL, "%s: unsupported file type", what);
+	}
+}
+
+static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
+		    const char *rel, const char *what)
+{
+	struct wdentry *ents = NULL;
+	size_t count = 0, cap = 0;
+	struct dirent *d;
+	DIR *dp;
+	int dupfd, ret = 0;
+
+	dupfd = dup(dirfd);
+	if (dupfd < 0)
+		return es_fail(b->err, -errno, "%s: %s", what, strerror(errno));
+	dp = fdopendir(dupfd);
+	if (!dp) {
+		close(dupfd);
+		return es_fail(b->err, -errno, "%s: cannot read directory: %s", what,
+			       strerror(errno));
+	}
+	for (;;) {
+		size_t len;
+
+		errno = 0;
+		d = readdir(dp);
+		if (!d) {
+			if (errno)
+				ret = es_fail(b->err, -errno, "%s: cannot read directory: %s",
+					      what, strerror(errno));
+			break;
+		}
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		len = strlen(d->d_name);
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct wdentry *ne = realloc(ents, ncap * sizeof(*ne));
+
+			if (!ne) {
+				ret = es_fail(b->err, -ENOMEM, "out of memory");
+				break;
+			}
+			ents = ne;
+			cap = ncap;
+		}
+		ents[count].name = malloc(len + 1);
+		if (!ents[count].name) {
+			ret = es_fail(b->err, -ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(ents[count].name, d->d_name, len + 1);
+		ents[count].len = (unsigned int)len;
+		ents[count].node = NULL;
+		count++;
+	}
+	closedir(dp);
+	if (count)
+		qsort(ents, count, sizeof(*ents), name_cmp_qsort);
+	/* drop excluded names before anything is read */
+	for (size_t i = 0, kept = 0; !ret && i <= count; i++) {
+		char *childrel;
+
+		if (i == count) {
+			count = kept;
+			break;
+		}
+		childrel = join_path(rel, ents[i].name, ents[i].len);
+		if (!childrel) {
+			ret = es_fail(b->err, -ENOMEM, "out of memory");
+			break;
+		}
+		if (excluded(b, childrel))
+			free(ents[i].name);
+		else
+			ents[kept++] = ents[i];
+		free(childrel);
+	}
+	dir->children = ents;
+	dir->nchildren = count;
+	for (size_t i = 0; !ret && i < count; i++) {
+		char *childrel = join_path(rel, ents[i].name, ents[i].len);
+		char *childwhat = join_path(what, ents[i].name, ents[i].len);
+
+		if (!childrel || !childwhat)
+			ret = es_fail(b->err, -ENOMEM, "out of memory");
+		else
+			ret = scan_entry(b, dir, dirfd, &ents[i], childrel, childwhat);
+		free(childrel);
+		free(childwhat);
+	}
+	return ret;
+}
+
+int es_scan_tree(struct wbuild *b)
+{
+	const char *src = b->opts->source_dir;
+	struct stat st;
+	int fd, ret;
+
+	b->links = calloc(1, sizeof(*b->links));
+	if (!b->links)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return es_fail(b->err, -errno, "%s: cannot open source directory: %s",
+			       src, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		ret = es_fail(b->err, -errno, "%s: %s", src, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	b->root = new_node(b, &st);
+	if (!b->root) {
+		close(fd);
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	}
+	b->root->parent = b->root;
+	b->stats->directories++;
+	ret = es_xattrs_collect(b, b->root, fd, ".", src);
+	if (!ret)
+		ret = scan_dir(b, b->root, fd, "", src);
+	close(fd);
+	links_free(b->links);
+	b->links = NULL;
+	return ret;
+}

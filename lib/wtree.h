@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/* The builder's in-memory tree, shared by scan, plan and write. */
+#ifndef ES_WTREE_H
+#define ES_WTREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "erofs/build.h"
+#include "erofs/err.h"
+
+struct wnode;
+
+struct wxattr {
+	unsigned int index;		/* EROFS short prefix index */
+	uint8_t *suffix;
+	unsigned int suffix_len;
+	uint8_t *value;
+	unsigned int value_len;
+	int64_t shared_id;		/* -1: stored inline */
+};
+
+struct wdentry {
+	uint8_t *name;
+	unsigned int len;
+	struct wnode *node;
+};
+
+struct wnode {
+	uint16_t mode;
+	uint32_t uid, gid;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	uint64_t size;
+	uint32_t rdev;			/* encoded for i_u */
+	uint32_t nlink;
+	dev_t src_dev;
+	ino_t src_ino;
+
+	struct wxattr *xattrs;		/* sorted by (index, suffix) */
+	unsigned int nxattrs;
+	uint32_t xattr_isize;
+	uint16_t xattr_icount;
+
+	struct wnode *parent;		/* directories */
+	struct wdentry *children;	/* sorted, without "." and ".." */
+	size_t nchildren;
+
+	unsigned int layout;
+	bool extended;
+	uint8_t *tail;			/* inline bytes (file tail, symlink target) */
+	uint32_t tail_len;
+	bool tail_inline;		/* tail lives next to the inode */
+	uint32_t startblk;		/* FLAT: first data block */
+	uint64_t nblocks;		/* FLAT: blocks outside the inode */
+
+	uint16_t chunkfmt;
+	uint64_t nchunks;
+	uint8_t *chunk_table;		/* encoded entries */
+
+	uint64_t meta_pos;		/* byte offset from the metadata base */
+	uint64_t nid;
+	uint32_t seq;			/* i_ino, BFS order from 1 */
+	bool queued;
+	struct wnode *next_all;		/* every node, in creation order */
+};
+
+struct dedup_map;
+
+struct wbuild {
+	const struct es_build_opts *opts;
+	struct es_build_stats *stats;
+	struct es_err *err;
+	unsigned int blkszbits;
+	uint32_t blksz;
+	int64_t epoch;
+	bool clamp_mtime;		/* SOURCE_DATE_EPOCH semantics */
+	int image_fd;
+	int blob_fd;			/* -1 without --blobdev */
+	uint64_t data_next;		/* next free block on device 0 */
+	uint64_t blob_next;		/* next free block on device 1 */
+	bool uses_chunks;
+	struct dedup_map *dedup;
+	uint8_t *iobuf;			/* 1 MiB, for data copies */
+	struct wnode *root;
+	struct wnode *all;		/* list of all nodes */
+	struct wnode **order;		/* BFS order, nnodes entries */
+	uint64_t nnodes;
+	struct hardlink_map *links;
+	void *regexes;			/* regex_t[] */
+	/* shared xattrs, encoded */
+	uint8_t *shared_area;
+	uint64_t shared_len;
+};
+
+int es_scan_tree(struct wbuild *b);
+int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
+int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
+		      const char *what);
+int es_xattrs_share(struct wbuild *b);
+/* encode a node's xattr body (xattr_isize bytes) */
+void es_xattrs_encode(const struct wnode *n, uint8_t *out);
+int es_xattrs_encode_shared(struct wbuild *b);
+bool es_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len);
+int es_write_tail_block(struct wbuild *b, struct wnode *n, const char *what);
+int es_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
+		   uint64_t *total_blocks);
+int es_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len);
+
+/* directory encoding helpers */
+uint64_t es_dir_size(const struct wnode *dir, uint32_t blksz);
+int es_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out);
+
+struct dedup_map *es_dedup_new(void);
+void es_dedup_free(struct dedup_map *m);
+/* Find digest; returns true and the location if present, else inserts. */
+int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
+			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
+			   bool *found);
+
+void es_wnode_free_all(struct wbuild *b);
+
+#endif

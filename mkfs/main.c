@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* mkfs.erofs: build an EROFS image from a directory (front end of libcore). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "config.h"
+#include "erofs/build.h"
+#include "../tools/cli.h"
+
+#define EXIT_BUILD_FAILED 1
+#define EXIT_USAGE 2
+
+static const char *prog = "mkfs.erofs";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s [OPTIONS] IMAGE SOURCEDIR\n"
+"Build an uncompressed EROFS image of SOURCEDIR into IMAGE.\n"
+"\n"
+"IMAGE is written under a temporary name and renamed into place only when\n"
+"the build succeeds: a failed build leaves no file behind and never changes\n"
+"an existing IMAGE.\n"
+"\n"
+"Options:\n"
+"  -b SIZE               block size; only 4096 is supported\n"
+"  -L LABEL              volume label (at most 15 bytes)\n"
+"  -T SECONDS            fixed build time; also every file's mtime unless\n"
+"                        --mkfs-time is given (reproducible builds)\n"
+"  --mkfs-time           apply -T to the superblock only, keep file mtimes\n"
+"  -U UUID               volume UUID: 8-4-4-4-12 hex, 'clear' (all zero) or\n"
+"                        'random' (the default)\n"
+"  -x N                  share an xattr (name and value) in one place when\n"
+"                        more than N inodes carry it (default 2); N < 0\n"
+"                        leaves out all xattrs\n"
+"  --all-root            make every file owned by uid 0, gid 0\n"
+"  --force-uid=UID       make every file owned by UID\n"
+"  --force-gid=GID       make every file's group GID\n"
+"  --exclude-path=PATH   leave out PATH (relative to SOURCEDIR) and what is\n"
+"                        below it; repeatable\n"
+"  --exclude-regex=RE    leave out paths matching the POSIX extended regular\n"
+"                        expression RE (matched against the path relative\n"
+"                        to SOURCEDIR); repeatable\n"
+"  --chunksize=BYTES     store regular files as chunks of BYTES (a power of\n"
+"                        two, >= 4096); a chunk whose bytes are already in\n"
+"                        the image is stored once (SHA-256), zero chunks and\n"
+"                        holes take no space\n"
+"  --blobdev=FILE        with --chunksize: put file data into FILE, a second\n"
+"                        device named in the image's device table\n"
+"  --quiet               print nothing but errors\n"
+"  -h, --help            show this help\n"
+"  -V, --version         show the version\n"
+"\n"
+"Files with holes are always stored chunk-based so that holes take no space.\n"
+"Reproducible output needs -T (or SOURCE_DATE_EPOCH) and -U: the same tree\n"
+"and options then give a byte-identical image.  With SOURCE_DATE_EPOCH set\n"
+"and no -T, it is the build time and newer file mtimes are clamped to it.\n"
+"\n"
+"Exit status: 0 success, 1 the build failed (the message names the file),\n"
+"2 usage error.\n", prog);
+}
+
+static void warn_cb(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: warning: %s\n", prog, msg);
+}
+
+static int parse_uuid(const char *s, struct es_build_opts *o)
+{
+	unsigned int k = 0;
+
+	if (!strcmp(s, "random"))
+		return 0;
+	o->have_uuid = true;
+	if (!strcmp(s, "clear")) {
+		memset(o->uuid, 0, 16);
+		return 0;
+	}
+	if (strlen(s) != 36)
+		return -1;
+	for (unsigned int i = 0; i < 36; i++) {
+		int v;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		if (s[i] >= '0' && s[i] <= '9')
+			v = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			v = s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			v = s[i] - 'A' + 10;
+		else
+			return -1;
+		if (k % 2 == 0)
+			o->uuid[k / 2] = (uint8_t)(v << 4);
+		else
+			o->uuid[k / 2] |= (uint8_t)v;
+		k++;
+	}
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* one open directory per level of a deep source tree */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* fmt is always a literal with one %s */
+#define usage_error(fmt, arg) \
+	(fprintf(stderr, "%s: " fmt "\nTry '%s --help' for more information.\n", \
+		 prog, arg, prog), EXIT_USAGE)
+
+enum {
+	OPT_ALL_ROOT = 256, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE_PATH,
+	OPT_EXCLUDE_REGEX, OPT_CHUNKSIZE, OPT_BLOBDEV, OPT_QUIET, OPT_MKFS_TIME,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
+		{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
+		{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
+		{ "exclude-path", required_argument, NULL, OPT_EXCLUDE_PATH },
+		{ "exclude-regex", required_argument, NULL, OPT_EXCLUDE_REGEX },
+		{ "chunksize", required_argument, NULL, OPT_CHUNKSIZE },
+		{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "mkfs-time", no_argument, NULL, OPT_MKFS_TIME },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **excl_paths = calloc((size_t)argc, sizeof(char *));
+	const char **excl_res = calloc((size_t)argc, sizeof(char *));
+	struct es_build_opts o;
+	struct es_build_stats st;
+	struct es_err err = { 0 };
+	bool quiet = false;
+	uint64_t v;
+	int64_t sv;
+	int c, ret;
+
+	if (!excl_paths || !excl_res) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_BUILD_FAILED;
+	}
+	es_build_opts_init(&o);
+	o.warn = warn_cb;
+	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s (erofs-seal) %s\n", prog, PACKAGE_VERSION);
+			return 0;
+		case 'b':
+			if (!cli_parse_u64(optarg, 1u << 20, &v))
+				return usage_error("invalid block size '%s'", optarg);
+			if (v != 4096)
+				return usage_error("block size %s is not supported: "
+						   "only 4096", optarg);
+			break;
+		case 'L':
+			o.volume_label = optarg;
+			if (strlen(optarg) > 15)
+				return usage_error("volume label '%s' is longer than 15 bytes",
+						   optarg);
+			break;
+		case 'T':
+			if (!cli_parse_s64(optarg, &sv))
+				return usage_error("invalid timestamp '%s'", optarg);
+			o.have_timestamp = true;
+			o.timestamp = sv;
+			break;
+		case OPT_MKFS_TIME:
+			o.timestamp_sb_only = true;
+			break;
+		case 'U':
+			if (parse_uuid(optarg, &o))
+				return usage_error("invalid UUID '%s'", optarg);
+			break;
+		case 'x':
+			if (!cli_parse_s64(optarg, &sv) || sv > 1000000 || sv < -1000000)
+				return usage_error("invalid -x value '%s'", optarg);
+			o.xattr_share_threshold = (int)sv;
+			break;
+		case OPT_ALL_ROOT:
+			o.all_root = true;
+			break;
+		case OPT_FORCE_UID:
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
+				return usage_error("invalid uid '%s'", optarg);
+			o.force_uid = (int64_t)v;
+			break;
+		case OPT_FORCE_GID:
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
+				return usage_error("invalid gid '%s'", optarg);
+			o.force_gid = (int64_t)v;
+			break;
+		case OPT_EXCLUDE_PATH:
+			excl_paths[o.nexclude_paths++] = optarg;
+			break;
+		case OPT_EXCLUDE_REGEX:
+			excl_res[o.nexclude_regexes++] = optarg;
+			break;
+		case OPT_CHUNKSIZE:
+			if (!cli_parse_u64(optarg, UINT64_MAX, &v) || v < 4096 ||
+			    (v & (v - 1)) || v > (4096ull << 31))
+				return usage_error("invalid chunk size '%s': a power of two "
+						   "from 4096 up", optarg);
+			o.chunksize = v;
+			break;
+		case OPT_BLOBDEV:
+			o.blobdev_path = optarg;
+			break;
+		case OPT_QUIET:
+			quiet = true;
+			break;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("%s", argc - optind < 2 ?
+				   "an IMAGE and a SOURCEDIR are needed" :
+				   "too many arguments");
+	if (o.blobdev_path && !o.chunksize)
+		return usage_error("%s", "--blobdev needs --chunksize");
+	o.image_path = argv[optind];
+	o.source_dir = argv[optind + 1];
+	o.exclude_paths = excl_paths;
+	o.exclude_regexes = excl_res;
+	if (!o.have_timestamp) {
+		const char *sde = getenv("SOURCE_DATE_EPOCH");
+
+		if (sde && *sde) {
+			if (!cli_parse_s64(sde, &sv))
+				return usage_error("invalid SOURCE_DATE_EPOCH '%s'", sde);
+			o.have_timestamp = true;
+			o.timestamp = sv;
+			o.timestamp_sb_only = true;
+			o.clamp_mtimes = true;
+		}
+	}
+	raise_fd_limit();
+	ret = es_build(&o, &st, &err);
+	free(excl_paths);
+	free(excl_res);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : strerror(-ret));
+		return EXIT_BUILD_FAILED;
+	}
+	if (!quiet) {
+		printf("%s: %s: %llu inodes (%llu files, %llu directories), "
+		       "%llu bytes of file data stored in %llu bytes\n", prog, o.image_path,
+		       (unsigned long long)st.inodes, (unsigned long long)st.regular_files,
+		       (unsigned long long)st.directories,
+		       (unsigned long long)st.logical_bytes,
+		       (unsigned long long)st.stored_data_bytes);
+		if (st.chunks)
+			printf("%s: chunks: %llu, stored %llu, deduplicated %llu, holes %llu\n",
+			       prog, (unsigned long long)st.chunks,
+			       (unsigned long long)st.chunks_stored,
+			       (unsigned long long)st.chunks_deduped,
+			       (unsigned long long)st.chunks_holes);
+		printf("%s: image %llu blocks%s", prog, (unsigned long long)st.image_blocks,
+		       o.blobdev_path ? "" : "\n");
+		if (o.blobdev_path)
+			printf(", blob %s %llu blocks\n", o.blobdev_path,
+			       (unsigned long long)st.blob_blocks);
+	}
+	return 0;
+}
