@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * SHA-256 backend in plain C (FIPS 180-4), written for erofs-seal.
+ *
+ * No allocation and nothing from libc but memcpy/memset, so the file also
+ * builds with -ffreestanding for the boot reader.  It never fails; the int
+ * returns exist only to share the interface with the OpenSSL backend.
+ */
+#include <string.h>
+#include "erofs/sha256.h"
+
+static const uint32_t round_constants[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5,
+	0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+	0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+	0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5,
+	0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static const uint32_t initial_state[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+static inline uint32_t rotate_right(uint32_t x, unsigned int n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static inline uint32_t load_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	       ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static inline void store_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Run the compression function over nblocks consecutive 64-byte blocks. */
+static void compress_blocks(uint32_t state[8], const uint8_t *data,
+			    size_t nblocks)
+{
+	uint32_t schedule[64];
+
+	while (nblocks--) {
+		uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+		uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+		unsigned int i;
+
+		for (i = 0; i < 16; i++)
+			schedule[i] = load_be32(data + 4 * i);
+		for (; i < 64; i++) {
+			uint32_t w15 = schedule[i - 15], w2 = schedule[i - 2];
+			uint32_t s0 = rotate_right(w15, 7) ^
+				      rotate_right(w15, 18) ^ (w15 >> 3);
+			uint32_t s1 = rotate_right(w2, 17) ^
+				      rotate_right(w2, 19) ^ (w2 >> 10);
+
+			schedule[i] = schedule[i - 16] + s0 +
+				      schedule[i - 7] + s1;
+		}
+
+		for (i = 0; i < 64; i++) {
+			uint32_t sum1 = rotate_right(e, 6) ^
+					rotate_right(e, 11) ^ rotate_right(e, 25);
+			uint32_t choose = (e & f) ^ (~e & g);
+			uint32_t t1 = h + sum1 + choose + round_constants[i] +
+				      schedule[i];
+			uint32_t sum0 = rotate_right(a, 2) ^
+					rotate_right(a, 13) ^ rotate_right(a, 22);
+			uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
+			uint32_t t2 = sum0 + majority;
+
+			h = g;
+			g = f;
+			f = e;
+			e = d + t1;
+			d = c;
+			c = b;
+			b = a;
+			a = t1 + t2;
+		}
+
+		state[0] += a;
+		state[1] += b;
+		state[2] += c;
+		state[3] += d;
+		state[4] += e;
+		state[5] += f;
+		state[6] += g;
+		state[7] += h;
+		data += ES_SHA256_BLOCK_SIZE;
+	}
+}
+
+static void start_message(struct es_sha256_ctx *ctx)
+{
+	memcpy(ctx->u.portable.state, initial_state, sizeof(initial_state));
+	ctx->u.portable.total_len = 0;
+	ctx->u.portable.buf_len = 0;
+	ctx->error = 0;
+}
+
+int es_sha256_init(struct es_sha256_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	start_message(ctx);
+	return 0;
+}
+
+void es_sha256_update(struct es_sha256_ctx *ctx, const void *data, size_t len)
+{
+	const uint8_t *bytes = data;
+	uint8_t *buf = ctx->u.portable.buf;
+	unsigned int buf_len = ctx->u.portable.buf_len;
+	size_t whole_blocks;
+
+	if (!len)
+		return;
+	ctx->u.portable.total_len += len;
+
+	if (buf_len) {
+		size_t take = ES_SHA256_BLOCK_SIZE - buf_len;
+
+		if (take > len)
+			take = len;
+		memcpy(buf + buf_len, bytes, take);
+		buf_len += (unsigned int)take;
+		bytes += take;
+		len -= take;
+		if (buf_len < ES_SHA256_BLOCK_SIZE) {
+			ctx->u.portable.buf_len = buf_len;
+			return;
+		}
+		compress_blocks(ctx->u.portable.state, buf, 1);
+		buf_len = 0;
+	}
+
+	whole_blocks = len / ES_SHA256_BLOCK_SIZE;
+	if (whole_blocks) {
+		compress_blocks(ctx->u.portable.state, bytes, whole_blocks);
+		bytes += whole_blocks * ES_SHA256_BLOCK_SIZE;
+		len -= whole_blocks * ES_SHA256_BLOCK_SIZE;
+	}
+	if (len)
+		memcpy(buf, bytes, len);
+	ctx->u.portable.buf_len = (unsigned int)len;
+}
+
+static void finish_message(struct es_sha256_ctx *ctx,
+			   uint8_t out[ES_SHA256_DIGEST_SIZE])
+{
+	uint8_t *buf = ctx->u.portable.buf;
+	unsigned int buf_len = ctx->u.portable.buf_len;
+	uint64_t bit_len = ctx->u.portable.total_len << 3;
+	unsigned int i;
+
+	/* 0x80, zeros, then the 64-bit big-endian bit length */
+	buf[buf_len++] = 0x80;
+	if (buf_len > ES_SHA256_BLOCK_SIZE - 8) {
+		memset(buf + buf_len, 0, ES_SHA256_BLOCK_SIZE - buf_len);
+		compress_blocks(ctx->u.portable.state, buf, 1);
+		buf_len = 0;
+	}
+	memset(buf + buf_len, 0, ES_SHA256_BLOCK_SIZE - 8 - buf_len);
+	store_be32(buf + ES_SHA256_BLOCK_SIZE - 8, (uint32_t)(bit_len >> 32));
+	store_be32(buf + ES_SHA256_BLOCK_SIZE - 4, (uint32_t)bit_len);
+	compress_blocks(ctx->u.portable.state, buf, 1);
+
+	for (i = 0; i < 8; i++)
+		store_be32(out + 4 * i, ctx->u.portable.state[i]);
+}
+
+int es_sha256_final_reset(struct es_sha256_ctx *ctx,
+			  uint8_t out[ES_SHA256_DIGEST_SIZE])
+{
+	finish_message(ctx, out);
+	start_message(ctx);
+	return 0;
+}
+
+int es_sha256_final(struct es_sha256_ctx *ctx,
+		    uint8_t out[ES_SHA256_DIGEST_SIZE])
+{
+	finish_message(ctx, out);
+	es_sha256_release(ctx);
+	return 0;
+}
+
+void es_sha256_release(struct es_sha256_ctx *ctx)
+{
+	/* nothing is held; wipe the message state anyway */
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int es_sha256(const void *data, size_t len, uint8_t out[ES_SHA256_DIGEST_SIZE])
+{
+	struct es_sha256_ctx ctx;
+
+	es_sha256_init(&ctx);
+	es_sha256_update(&ctx, data, len);
+	return es_sha256_final(&ctx, out);
+}
