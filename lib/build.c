@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include "erofs/build.h"
 #include "erofs/format.h"
+#include "erofs/seal.h"
 #include "erofs/super.h"
 #include "io.h"
 #include "wtree.h"
@@ -48,6 +50,13 @@ static int check_opts(const struct es_build_opts *o, struct es_err *err)
 	}
 	if (o->blobdev_path && !o->chunksize)
 		return es_fail(err, -EINVAL, "--blobdev needs --chunksize");
+	if (o->blobdev_path && o->blob_dir)
+		return es_fail(err, -EINVAL, "--blobdev and --blob-dir exclude each other");
+	if (o->nchunk_dicts && !o->blob_dir)
+		return es_fail(err, -EINVAL, "--chunk-dict needs --blob-dir: shared chunks "
+			       "live in blobs");
+	if (o->fsverity_sigs && (!o->blob_dir || !o->nsigners))
+		return es_fail(err, -EINVAL, "--fsverity-sigs needs --blob-dir and --sign-key");
 	if (o->volume_label && strlen(o->volume_label) > 15)
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");
 	return 0;
@@ -112,16 +121,28 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	}
 	if (o->volume_label)
 		memcpy(sb.volume_name, o->volume_label, strlen(o->volume_label));
-	if (b->blob_fd >= 0) {
-		uint8_t *slot = block0 + DEVT_SLOT_BYTE_OFFSET;
+	if (b->ndevices > 1) {
+		uint64_t uniaddr = total;
 
 		sb.feature_incompat |= EROFS_INCOMPAT_DEVICE_TABLE;
-		sb.extra_devices = 1;
+		sb.extra_devices = (uint16_t)(b->ndevices - 1);
 		sb.devt_slotoff = DEVT_SLOT_BYTE_OFFSET / EROFS_DEVT_SLOT_SIZE;
-		es_put32(slot + DEVT_BLOCKS, (uint32_t)b->blob_next);
-		/* so a flat mount of image+blob concatenated also works */
-		es_put32(slot + DEVT_UNIADDR, (uint32_t)total);
+		for (unsigned int i = 1; i < b->ndevices; i++) {
+			uint8_t *slot = block0 + DEVT_SLOT_BYTE_OFFSET +
+					(i - 1) * EROFS_DEVT_SLOT_SIZE;
+			uint64_t blocks = (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
+			char hex[65];
+
+			/* the blob's fs-verity digest names it: BLOBDIR/<tag> */
+			es_hex(b->devices[i].digest, 32, hex);
+			memcpy(slot + DEVT_TAG, hex, 64);
+			es_put32(slot + DEVT_BLOCKS, (uint32_t)blocks);
+			/* so a flat mount of image+blobs concatenated also works */
+			es_put32(slot + DEVT_UNIADDR, (uint32_t)uniaddr);
+			uniaddr += blocks;
+		}
 	}
+	memcpy(b->uuid, sb.uuid, 16);
 	es_super_encode(&sb, block0);
 	ret = es_pwrite_full(b->image_fd, block0, b->blksz, 0);
 	free(block0);
@@ -181,6 +202,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	b.blkszbits = o->blkszbits;
 	b.blksz = 1u << o->blkszbits;
 	b.blob_fd = -1;
+	b.chunksize = o->chunksize ? o->chunksize : (o->blob_dir ? 4096 : 0);
 	b.epoch = o->have_timestamp ? o->timestamp : (int64_t)time(NULL);
 	b.clamp_mtime = o->have_timestamp && o->timestamp_sb_only && o->clamp_mtimes;
 	ret = compile_regexes(&b);
@@ -196,14 +218,48 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (ret)
 		goto out;
 	b.image_fd = image.fd;
-	if (o->blobdev_path) {
-		ret = es_outfile_create(&blob, o->blobdev_path, err);
+	if (o->blobdev_path || o->blob_dir) {
+		char *placeholder = NULL;
+
+		if (o->blob_dir) {
+			placeholder = malloc(strlen(o->blob_dir) + 16);
+			if (!placeholder) {
+				ret = es_fail(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+			sprintf(placeholder, "%s/.new-blob", o->blob_dir);
+		}
+		ret = es_outfile_create(&blob, placeholder ? placeholder : o->blobdev_path, err);
+		free(placeholder);
 		if (ret)
 			goto out;
 		b.blob_fd = blob.fd;
 	}
 	b.data_next = 1;
-	ret = es_scan_tree(&b);
+	if (o->nchunk_dicts)
+		ret = es_dicts_load(&b);
+	if (!ret)
+		ret = es_scan_tree(&b);
+	if (!ret)
+		ret = es_devices_finalize(&b);
+	if (!ret && b.new_blob) {
+		if (o->blob_dir) {
+			char *final = malloc(strlen(o->blob_dir) + 66);
+
+			if (!final) {
+				ret = es_fail(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+			free(blob.path);
+			blob.path = final;
+			ret = es_blob_finalize(&b, "");
+			sprintf(final, "%s/%s", o->blob_dir, stats->blob_name);
+			if (!ret && o->fsverity_sigs)
+				ret = es_blob_finalize_sig(&b, final);
+		} else {
+			ret = es_blob_finalize(&b, o->blobdev_path);
+		}
+	}
 	if (!ret)
 		ret = es_xattrs_share(&b);
 	if (!ret)
@@ -214,18 +270,30 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		ret = write_superblock(&b, meta_blkaddr, total);
 	if (ret)
 		goto out;
-	if (ftruncate(image.fd, (off_t)(total << b.blkszbits)) < 0 ||
-	    (b.blob_fd >= 0 && ftruncate(b.blob_fd, (off_t)(b.blob_next << b.blkszbits)) < 0)) {
+	if (ftruncate(image.fd, (off_t)(total << b.blkszbits)) < 0) {
 		ret = es_fail(err, -errno, "cannot size the output: %s", strerror(errno));
 		goto out;
+	}
+	if (o->seal || o->blob_dir || o->nsigners) {
+		ret = es_seal_image(&b, total, b.uuid);
+		if (ret)
+			goto out;
 	}
 	stats->inodes = b.nnodes;
 	stats->image_blocks = total;
 	stats->blob_blocks = b.blob_next;
-	if (b.blob_fd >= 0) {
+	stats->devices = b.ndevices;
+	{
+		off_t end = lseek(image.fd, 0, SEEK_END);
+
+		stats->image_bytes = end > 0 ? (uint64_t)end : 0;
+	}
+	if (b.new_blob) {
 		ret = es_outfile_commit(&blob, err);
 		if (ret)
 			goto out;
+	} else if (blob.tmp_path) {
+		es_outfile_abort(&blob);	/* every chunk was already stored elsewhere */
 	}
 	ret = es_outfile_commit(&image, err);
 out:
@@ -245,5 +313,6 @@ out:
 	free(b.iobuf);
 	free(b.order);
 	free(b.shared_area);
+	es_devices_free(&b);
 	return ret;
 }

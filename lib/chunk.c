@@ -172,7 +172,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 	const bool to_blob = b->blob_fd >= 0;
 	const int out_fd = to_blob ? b->blob_fd : b->image_fd;
 	uint64_t *next = to_blob ? &b->blob_next : &b->data_next;
-	uint64_t chunksize = b->opts->chunksize ? b->opts->chunksize : b->blksz;
+	uint64_t chunksize = b->chunksize ? b->chunksize : b->blksz;
 	unsigned int chunkbits = (unsigned int)__builtin_ctzll(chunksize);
 	unsigned int unit = to_blob ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 	uint64_t data_at = 0;
@@ -247,8 +247,8 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			goto hole;
 		dev = to_blob ? 1 : 0;
 		blkaddr = (uint32_t)*next;
-		ret = es_dedup_lookup_or_add(b->dedup, digest, (uint32_t)nblocks, &dev,
-					     &blkaddr, &found);
+		ret = es_dedup_insert(b->dedup, digest, (uint32_t)nblocks, (uint32_t)len,
+				      &dev, &blkaddr, true, &found);
 		if (ret)
 			return es_fail(b->err, ret, "out of memory");
 		if (found) {
@@ -300,7 +300,7 @@ int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
-	if (b->opts->chunksize || sparse)
+	if (b->chunksize || sparse)
 		return ingest_chunked(b, n, fd, sparse, what);
 	return ingest_flat(b, n, fd, what);
 }

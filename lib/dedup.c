@@ -9,8 +9,10 @@ struct dedup_entry {
 	uint8_t digest[32];
 	uint32_t blkaddr;
 	uint32_t nblocks;
+	uint32_t length;
 	uint16_t device;
 	bool used;
+	bool referenced;	/* used by this image (dictionary entries may not be) */
 };
 
 struct dedup_map {
@@ -65,6 +67,13 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
 			   bool *found)
 {
+	return es_dedup_insert(m, digest, nblocks, 0, device, blkaddr, true, found);
+}
+
+int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
+		    bool referenced, bool *found)
+{
 	size_t i;
 
 	if ((m->count + 1) * 4 > m->cap * 3 && grow(m))
@@ -75,6 +84,8 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 		if (!memcmp(e->digest, digest, 32) && e->nblocks == nblocks) {
 			*device = e->device;
 			*blkaddr = e->blkaddr;
+			if (referenced)
+				e->referenced = true;
 			*found = true;
 			return 0;
 		}
@@ -83,8 +94,42 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 	m->slots[i].blkaddr = *blkaddr;
 	m->slots[i].nblocks = nblocks;
 	m->slots[i].device = *device;
+	m->slots[i].length = length;
+	m->slots[i].referenced = referenced;
 	m->slots[i].used = true;
 	m->count++;
 	*found = false;
+	return 0;
+}
+
+void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+			 uint32_t length)
+{
+	if (!m->cap)
+		return;
+	for (size_t i = slot_of(digest, m->cap); m->slots[i].used; i = (i + 1) & (m->cap - 1)) {
+		struct dedup_entry *e = &m->slots[i];
+
+		if (!memcmp(e->digest, digest, 32) && e->nblocks == nblocks) {
+			e->length = length;
+			return;
+		}
+	}
+}
+
+int es_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
+		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
+		     void *ctx)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		struct dedup_entry *e = &m->slots[i];
+		int ret;
+
+		if (!e->used || !e->referenced)
+			continue;
+		ret = fn(ctx, e->digest, &e->device, e->blkaddr, e->nblocks, e->length);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -139,6 +140,25 @@ int es_image_open(struct es_image **out, const char *path,
 		img->explicit_devices = true;
 		for (unsigned int i = 0; i < opts->ndevice_paths; i++) {
 			ret = open_device(img, i + 1, opts->device_paths[i], err);
+			if (ret)
+				goto fail;
+		}
+	}
+	if (opts && opts->blob_dir) {
+		for (unsigned int i = 1 + (opts ? opts->ndevice_paths : 0); i < img->ndevices; i++) {
+			char blob_path[4096];
+			const uint8_t *tag = img->devices[i].tag;
+			bool hex = true;
+
+			for (int k = 0; k < DEVT_TAG_SIZE; k++)
+				hex &= (tag[k] >= '0' && tag[k] <= '9') || (tag[k] >= 'a' && tag[k] <= 'f');
+			if (!hex)
+				continue;	/* not a blob digest: cannot be found by name */
+			snprintf(blob_path, sizeof(blob_path), "%s/%.64s", opts->blob_dir, (const char *)tag);
+			if (access(blob_path, F_OK) < 0)
+				continue;	/* missing: reported when it is needed */
+			img->explicit_devices = true;
+			ret = open_device(img, i, blob_path, err);
 			if (ret)
 				goto fail;
 		}

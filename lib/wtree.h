@@ -67,6 +67,19 @@ struct wnode {
 
 struct dedup_map;
 
+/* A device of the image being built (index 0 is the filesystem region). */
+struct wdevice {
+	uint8_t digest[32];
+	uint64_t size;
+	uint8_t *tree;
+	size_t tree_len;
+	bool referenced;
+};
+
+/* Provisional device ids during the scan: 1 = the new blob, 2 + k = dict blob k. */
+#define WDEV_NEW_BLOB 1
+#define WDEV_DICT_BASE 2
+
 struct wbuild {
 	const struct es_build_opts *opts;
 	struct es_build_stats *stats;
@@ -79,6 +92,7 @@ struct wbuild {
 	int blob_fd;			/* -1 without --blobdev */
 	uint64_t data_next;		/* next free block on device 0 */
 	uint64_t blob_next;		/* next free block on device 1 */
+	uint64_t chunksize;		/* effective: 0 = flat files */
 	bool uses_chunks;
 	struct dedup_map *dedup;
 	uint8_t *iobuf;			/* 1 MiB, for data copies */
@@ -88,6 +102,14 @@ struct wbuild {
 	uint64_t nnodes;
 	struct hardlink_map *links;
 	void *regexes;			/* regex_t[] */
+	/* chunk dictionaries: their blobs, by provisional id - WDEV_DICT_BASE */
+	struct wdevice *dict_blobs;
+	unsigned int ndict_blobs;
+	/* final devices, [0] = filesystem region */
+	struct wdevice *devices;
+	unsigned int ndevices;
+	bool new_blob;			/* devices[1] is the blob this build wrote */
+	uint8_t uuid[16];		/* as written to the superblock */
 	/* shared xattrs, encoded */
 	uint8_t *shared_area;
 	uint64_t shared_len;
@@ -118,6 +140,25 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
 			   bool *found);
 
+/* insert with an explicit length and referenced flag (chunk dictionaries) */
+int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
+		    bool referenced, bool *found);
+void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+			 uint32_t length);
+/* every entry this image references; fn may change the device id */
+int es_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
+		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
+		     void *ctx);
+
 void es_wnode_free_all(struct wbuild *b);
+
+/* seal_build.c */
+int es_dicts_load(struct wbuild *b);
+int es_devices_finalize(struct wbuild *b);
+int es_blob_finalize(struct wbuild *b, const char *blob_path);
+int es_blob_finalize_sig(struct wbuild *b, const char *blob_path);
+int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16]);
+void es_devices_free(struct wbuild *b);
 
 #endif

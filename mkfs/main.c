@@ -7,6 +7,8 @@
 #include <sys/resource.h>
 #include "config.h"
 #include "erofs/build.h"
+#include "erofs/sign.h"
+#include <unistd.h>
 #include "../tools/cli.h"
 
 #define EXIT_BUILD_FAILED 1
@@ -49,6 +51,26 @@ static void usage(FILE *f)
 "                        holes take no space\n"
 "  --blobdev=FILE        with --chunksize: put file data into FILE, a second\n"
 "                        device named in the image's device table\n"
+"\n"
+"Sealing (Merkle trees, signed manifest, blobs):\n"
+"  --seal                append the seal: an fs-verity Merkle tree of the\n"
+"                        filesystem and of every blob, a chunk index and a\n"
+"                        manifest binding them (unsigned unless --sign-key)\n"
+"  --sign-key=KEY.pem    sign the manifest (implies --seal); repeatable for\n"
+"                        several signers.  RSA and ECDSA keys with a\n"
+"                        certificate give CMS signatures, without one a plain\n"
+"                        SHA-256 signature; Ed25519 keys a raw signature\n"
+"  --sign-cert=CERT.pem  certificate of the --sign-key just before it\n"
+"  --blob-dir=DIR        write file data into a blob in DIR named by its\n"
+"                        fs-verity digest (implies --seal and, unless given,\n"
+"                        --chunksize=4096)\n"
+"  --chunk-dict=IMAGE    reference chunks that already exist in the blobs of\n"
+"                        the sealed IMAGE instead of storing them again;\n"
+"                        repeatable; needs --blob-dir\n"
+"  --fsverity-sigs       also write DIR/<digest>.sig, the signature `fsverity\n"
+"                        sign` makes, for the new blob (first RSA/ECDSA signer)\n"
+"  -j, --workers=N       hashing threads (default: all cores)\n"
+"\n"
 "  --quiet               print nothing but errors\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
@@ -125,6 +147,8 @@ static void raise_fd_limit(void)
 enum {
 	OPT_ALL_ROOT = 256, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE_PATH,
 	OPT_EXCLUDE_REGEX, OPT_CHUNKSIZE, OPT_BLOBDEV, OPT_QUIET, OPT_MKFS_TIME,
+	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
+	OPT_FSVERITY_SIGS,
 };
 
 int main(int argc, char **argv)
@@ -141,10 +165,22 @@ int main(int argc, char **argv)
 		{ "blobdev", required_argument, NULL, OPT_BLOBDEV },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "mkfs-time", no_argument, NULL, OPT_MKFS_TIME },
+		{ "seal", no_argument, NULL, OPT_SEAL },
+		{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
+		{ "sign-cert", required_argument, NULL, OPT_SIGN_CERT },
+		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+		{ "chunk-dict", required_argument, NULL, OPT_CHUNK_DICT },
+		{ "fsverity-sigs", no_argument, NULL, OPT_FSVERITY_SIGS },
+		{ "workers", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **excl_paths = calloc((size_t)argc, sizeof(char *));
 	const char **excl_res = calloc((size_t)argc, sizeof(char *));
+	const char **dicts = calloc((size_t)argc, sizeof(char *));
+	const char **key_paths = calloc((size_t)argc, sizeof(char *));
+	const char **cert_paths = calloc((size_t)argc, sizeof(char *));
+	struct es_signer **signers = calloc((size_t)argc, sizeof(*signers));
+	unsigned int nkeys = 0;
 	struct es_build_opts o;
 	struct es_build_stats st;
 	struct es_err err = { 0 };
@@ -153,13 +189,13 @@ int main(int argc, char **argv)
 	int64_t sv;
 	int c, ret;
 
-	if (!excl_paths || !excl_res) {
+	if (!excl_paths || !excl_res || !dicts || !key_paths || !cert_paths || !signers) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return EXIT_BUILD_FAILED;
 	}
 	es_build_opts_init(&o);
 	o.warn = warn_cb;
-	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -230,6 +266,31 @@ int main(int argc, char **argv)
 		case OPT_QUIET:
 			quiet = true;
 			break;
+		case OPT_SEAL:
+			o.seal = true;
+			break;
+		case OPT_SIGN_KEY:
+			key_paths[nkeys++] = optarg;
+			break;
+		case OPT_SIGN_CERT:
+			if (!nkeys || cert_paths[nkeys - 1])
+				return usage_error("%s", "--sign-cert must follow its --sign-key");
+			cert_paths[nkeys - 1] = optarg;
+			break;
+		case OPT_BLOB_DIR:
+			o.blob_dir = optarg;
+			break;
+		case OPT_CHUNK_DICT:
+			dicts[o.nchunk_dicts++] = optarg;
+			break;
+		case OPT_FSVERITY_SIGS:
+			o.fsverity_sigs = true;
+			break;
+		case 'j':
+			if (!cli_parse_u64(optarg, 64, &v) || !v)
+				return usage_error("invalid worker count '%s' (1..64)", optarg);
+			o.nthreads = (unsigned int)v;
+			break;
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_USAGE;
@@ -257,8 +318,32 @@ int main(int argc, char **argv)
 			o.clamp_mtimes = true;
 		}
 	}
+	if (o.nchunk_dicts && !o.blob_dir)
+		return usage_error("%s", "--chunk-dict needs --blob-dir");
+	if (o.fsverity_sigs && (!o.blob_dir || !nkeys))
+		return usage_error("%s", "--fsverity-sigs needs --blob-dir and --sign-key");
+	o.chunk_dicts = dicts;
+	if (!o.nthreads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o.nthreads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
+	}
+	for (unsigned int i = 0; i < nkeys; i++) {
+		if (es_signer_load(&signers[i], key_paths[i], cert_paths[i], &err)) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			return EXIT_BUILD_FAILED;
+		}
+	}
+	o.signers = signers;
+	o.nsigners = nkeys;
 	raise_fd_limit();
 	ret = es_build(&o, &st, &err);
+	for (unsigned int i = 0; i < nkeys; i++)
+		es_signer_free(signers[i]);
+	free(signers);
+	free(key_paths);
+	free(cert_paths);
+	free(dicts);
 	free(excl_paths);
 	free(excl_res);
 	if (ret) {
@@ -278,11 +363,19 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.chunks_stored,
 			       (unsigned long long)st.chunks_deduped,
 			       (unsigned long long)st.chunks_holes);
-		printf("%s: image %llu blocks%s", prog, (unsigned long long)st.image_blocks,
-		       o.blobdev_path ? "" : "\n");
-		if (o.blobdev_path)
-			printf(", blob %s %llu blocks\n", o.blobdev_path,
+		printf("%s: image %llu blocks (%llu bytes with its seal), %u device%s\n",
+		       prog, (unsigned long long)st.image_blocks,
+		       (unsigned long long)st.image_bytes, st.devices,
+		       st.devices == 1 ? "" : "s");
+		if (o.blob_dir && st.blob_name[0])
+			printf("%s: new blob %s/%s, %llu blocks\n", prog, o.blob_dir,
+			       st.blob_name, (unsigned long long)st.blob_blocks);
+		else if (o.blobdev_path)
+			printf("%s: blob %s, %llu blocks\n", prog, o.blobdev_path,
 			       (unsigned long long)st.blob_blocks);
+		if (st.dict_chunks_reused)
+			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
+			       (unsigned long long)st.dict_chunks_reused);
 	}
 	return 0;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include "erofs/err.h"
 
+struct es_signer;
+
 struct es_build_opts {
 	const char *image_path;
 	const char *source_dir;
@@ -29,6 +31,15 @@ struct es_build_opts {
 	const char *blobdev_path;	/* file data into an extra device */
 	int xattr_share_threshold;	/* share pairs seen more often; <0: no xattrs */
 	const char *volume_label;
+	/* sealing */
+	bool seal;			/* Merkle trees, manifest, chunk index */
+	const char *blob_dir;		/* data into DIR/<fs-verity digest hex> */
+	const char *const *chunk_dicts;	/* earlier sealed images to dedup against */
+	unsigned int nchunk_dicts;
+	struct es_signer *const *signers;
+	unsigned int nsigners;
+	bool fsverity_sigs;		/* DIR/<hex>.sig for every new blob */
+	unsigned int nthreads;		/* hashing threads, 0 = 1 */
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
@@ -47,6 +58,10 @@ struct es_build_stats {
 	uint64_t shared_xattrs;
 	uint64_t image_blocks;
 	uint64_t blob_blocks;
+	uint64_t image_bytes;		/* whole file, seal included */
+	unsigned int devices;		/* 1 + blobs */
+	uint64_t dict_chunks_reused;	/* chunks found in --chunk-dict images */
+	char blob_name[65];		/* new blob with --blob-dir, "" if none */
 };
 
 void es_build_opts_init(struct es_build_opts *o);

@@ -34,6 +34,8 @@ struct es_image {
 struct es_open_opts {
 	const char *const *device_paths;	/* in device-table slot order */
 	unsigned int ndevice_paths;
+	/* devices not given explicitly are looked up as BLOB_DIR/<tag> */
+	const char *blob_dir;
 };
 
 struct es_inode {

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * The seal: what makes an image verifiable.  After the filesystem's last
+ * block the image file carries 4 KiB-aligned sections (manifest,
+ * signatures, Merkle trees, chunk index) and, in its last 4 KiB, the
+ * locator that says where they are.  Byte layout: docs/FORMAT.md.
+ *
+ * Trust flows from the signatures to the manifest; the manifest holds the
+ * fs-verity digest of every device (the filesystem region and each blob)
+ * and the digest of the chunk index; trees are checked against those
+ * digests.  The locator is only a map: nothing in it is trusted.
+ */
+#ifndef EROFS_SEAL_H
+#define EROFS_SEAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "erofs/err.h"
+#include "erofs/image.h"
+
+#define ES_SEAL_ALIGN		4096u
+#define ES_LOCATOR_SIZE		4096u
+#define ES_SEAL_VERSION		1u
+#define ES_MANIFEST_MAX_DEVICES	4096u
+#define ES_SIGNATURE_MAX	16384u
+
+struct es_seal_device {
+	uint64_t size;			/* bytes */
+	uint8_t digest[32];		/* fs-verity digest (SHA-256, 4K, no salt) */
+	uint64_t tree_offset;		/* bytes into the trees section */
+};
+
+struct es_seal_sig {
+	uint32_t type;			/* enum es_sig_type */
+	uint8_t key_id[32];		/* SHA-256 of the signer's SubjectPublicKeyInfo */
+	uint8_t *data;
+	uint32_t len;
+};
+
+struct es_chunk_rec {
+	uint8_t digest[32];		/* SHA-256 of the stored bytes (length bytes) */
+	uint32_t blkaddr;
+	uint32_t nblocks;
+	uint32_t length;
+	uint16_t device;		/* index in this image's device table */
+};
+
+struct es_seal_section {
+	uint64_t off, len;
+};
+
+struct es_seal {
+	/* locator */
+	uint8_t uuid[16];
+	uint64_t fs_size;
+	struct es_seal_section manifest_sec, sigs_sec, trees_sec, index_sec, keys_sec;
+	/* manifest, as signed */
+	uint8_t *manifest;
+	size_t manifest_len;
+	uint32_t flags;
+	int64_t build_time;
+	uint32_t blksz, chunksize, suite;
+	uint8_t key_table_digest[32];
+	uint8_t chunk_index_digest[32];
+	unsigned int ndevices;
+	struct es_seal_device *devices;
+	/* signatures */
+	unsigned int nsigs;
+	struct es_seal_sig *sigs;
+	/* chunk index */
+	uint64_t nchunks;
+	struct es_chunk_rec *chunks;
+};
+
+/* ---- reading --------------------------------------------------------- */
+
+/*
+ * Read and cross-check the seal of an open image: locator checksum and
+ * section bounds, manifest against superblock and device table (UUID,
+ * sizes, tags), chunk index against its manifest digest.  -ENODATA when
+ * the image carries no seal; -ES_ECORRUPT with a message naming the
+ * section otherwise.  Signatures are parsed, not verified.
+ */
+int es_seal_read(const struct es_image *img, struct es_seal **out, struct es_err *err);
+/*
+ * The same in two steps, for a verifier that must check the filesystem
+ * region against the manifest before it trusts any EROFS structure:
+ * read the seal from the end of the image file, then cross-check it.
+ */
+int es_seal_read_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err);
+int es_seal_check_image(const struct es_image *img, const struct es_seal *s,
+			struct es_err *err);
+void es_seal_free(struct es_seal *s);
+
+/* The stored tree of device dev (malloc'ed; NULL/0 for 0 or 1 block). */
+int es_seal_load_tree(int image_fd, const struct es_seal *s,
+		      unsigned int dev, uint8_t **tree, size_t *len, struct es_err *err);
+
+/*
+ * Verify the bytes of device dev, read from fd at [0, size), against the
+ * manifest digest, and the stored tree against them.  The message of a
+ * failure names the device and the first block that fails its tree.
+ * Returns -EBADMSG for an integrity failure, -ES_ECORRUPT for a corrupt
+ * stored tree, other negative codes for I/O errors.
+ */
+int es_seal_verify_device(int image_fd, const struct es_seal *s,
+			  unsigned int dev, int fd, unsigned int nthreads,
+			  struct es_err *err);
+
+/* Lowercase hex of a digest; out has room for 65 bytes. */
+void es_hex(const uint8_t *in, size_t len, char *out);
+bool es_unhex(const char *in, uint8_t *out, size_t len);
+
+/* ---- writing --------------------------------------------------------- */
+
+struct es_seal_input {
+	uint8_t uuid[16];
+	uint64_t fs_size;
+	int64_t build_time;
+	uint32_t chunksize;
+	unsigned int ndevices;
+	struct es_seal_device *devices;		/* tree_offset is filled in */
+	const uint8_t *const *trees;		/* per device, may be NULL */
+	const size_t *tree_lens;
+	uint64_t nchunks;
+	const struct es_chunk_rec *chunks;	/* sorted by (device, blkaddr) */
+	/* called with the manifest to produce signatures; may be NULL */
+	int (*sign)(void *ctx, const uint8_t *manifest, size_t len,
+		    struct es_seal_sig **sigs, unsigned int *nsigs, struct es_err *err);
+	void *sign_ctx;
+};
+
+/*
+ * Append the seal to fd, whose first fs_size bytes are the filesystem,
+ * and end the file with the locator.  The caller fsyncs and renames.
+ */
+int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err);
+
+/* Parallel fs-verity digest of the first size bytes of fd. */
+int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
+				 uint8_t digest[32], uint8_t **tree, size_t *tree_len);
+
+#endif

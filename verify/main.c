@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * erofs-verify: check a sealed image for CI without any decryption key:
+ * its signatures against trust anchors, then the filesystem region and
+ * every blob against the Merkle trees bound by the signed manifest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "config.h"
+#include "erofs/image.h"
+#include "erofs/seal.h"
+#include "erofs/sign.h"
+#include "erofs/verity.h"
+#include "../tools/cli.h"
+
+enum {
+	EXIT_VERIFIED = 0,
+	EXIT_BAD_SIGNATURE = 1,
+	EXIT_UNTRUSTED = 2,
+	EXIT_BLOB_MISSING = 3,
+	EXIT_INTEGRITY = 4,
+	EXIT_MALFORMED = 5,
+	EXIT_OPERATIONAL = 6,
+	EXIT_USAGE = 64,
+};
+
+static const char *prog = "erofs-verify";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s [OPTIONS] IMAGE [BLOB...]\n"
+"Verify a sealed EROFS image without any decryption key: first the\n"
+"signatures over its manifest, then the filesystem region and each blob\n"
+"against the fs-verity Merkle trees the manifest binds.\n"
+"\n"
+"Options:\n"
+"  --cert=CERT.pem       trust the key in this certificate (repeatable)\n"
+"  --pubkey=KEY.pem      trust this public key (repeatable)\n"
+"  --blob-dir=DIR        verify every blob of the image, found in DIR by its\n"
+"                        fs-verity digest; a missing one is an error\n"
+"  BLOB...               verify these blob files (matched to the image's\n"
+"                        devices by name or by digest)\n"
+"  -j, --threads=N       hashing threads (default: all cores)\n"
+"  --json                print one JSON object instead of text\n"
+"  -q, --quiet           print only failures\n"
+"  -h, --help            show this help\n"
+"  -V, --version         show the version\n"
+"\n"
+"Without --cert or --pubkey the signatures are not checked (this is said\n"
+"in the output) and only integrity is verified.  With anchors, at least one\n"
+"signature must verify and come from an anchor, and none may be damaged.\n"
+"A certificate anchor trusts the key in it: no chain or expiry checks.\n"
+"\n"
+"Exit status (the first failure found decides):\n"
+"  0   verified\n"
+"  1   bad or missing signature\n"
+"  2   valid signature, but by a signer that is not trusted\n"
+"  3   a blob of the image is missing from --blob-dir\n"
+"  4   integrity failure: a block fails its Merkle tree, a blob is\n"
+"      truncated or is not the one the manifest names\n"
+"  5   the image or its seal is malformed, or the image is not sealed\n"
+"  6   operational error (I/O, memory)\n"
+"  64  usage error\n", prog);
+}
+
+struct report {
+	bool json, quiet;
+	int code;		/* first failure */
+	char *json_buf;
+	size_t json_len, json_cap;
+};
+
+static void fail_with(struct report *r, int code)
+{
+	if (!r->code)
+		r->code = code;
+}
+
+static void json_add(struct report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void json_add(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(r->json_buf ? r->json_buf + r->json_len : NULL,
+			      r->json_buf ? r->json_cap - r->json_len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (r->json_buf && r->json_len + (size_t)n < r->json_cap) {
+			r->json_len += (size_t)n;
+			return;
+		}
+		r->json_cap = (r->json_cap + (size_t)n + 1) * 2;
+		r->json_buf = realloc(r->json_buf, r->json_cap);
+		if (!r->json_buf)
+			return;
+	}
+}
+
+static void json_str(struct report *r, const char *s)
+{
+	json_add(r, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			json_add(r, "\\%c", c);
+		else if (c < 0x20)
+			json_add(r, "\\u%04x", c);
+		else
+			json_add(r, "%c", c);
+	}
+	json_add(r, "\"");
+}
+
+static void text(struct report *r, bool failure, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void text(struct report *r, bool failure, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->json || (r->quiet && !failure))
+		return;
+	va_start(ap, fmt);
+	vfprintf(failure ? stderr : stdout, fmt, ap);
+	va_end(ap);
+}
+
+static const char *sig_type_name(uint32_t type)
+{
+	switch (type) {
+	case ES_SIG_CMS: return "cms";
+	case ES_SIG_ED25519: return "ed25519";
+	case ES_SIG_RAW: return "raw";
+	default: return "unknown";
+	}
+}
+
+static void check_signatures(struct report *r, const struct es_seal *s,
+			     const struct es_trust *trust)
+{
+	bool trusted = false, untrusted = false, bad = false;
+
+	json_add(r, "\"signatures\":[");
+	for (unsigned int i = 0; i < s->nsigs; i++) {
+		const struct es_seal_sig *sig = &s->sigs[i];
+		struct es_err err = { 0 };
+		char desc[512] = "";
+		const char *status;
+		int ret;
+
+		if (!trust) {
+			es_signature_describe((enum es_sig_type)sig->type, sig->key_id,
+					      sig->data, sig->len, desc, sizeof(desc));
+			status = "not-checked";
+		} else {
+			ret = es_verify_signature(trust, (enum es_sig_type)sig->type,
+						  sig->key_id, sig->data, sig->len,
+						  s->manifest, s->manifest_len, desc,
+						  sizeof(desc), &err);
+			if (!ret) {
+				status = "trusted";
+				trusted = true;
+			} else if (ret == -EKEYREJECTED) {
+				status = "untrusted";
+				untrusted = true;
+			} else {
+				status = "bad";
+				bad = true;
+				if (!desc[0])
+					es_signature_describe((enum es_sig_type)sig->type,
+							      sig->key_id, sig->data,
+							      sig->len, desc, sizeof(desc));
+			}
+		}
+		text(r, !strcmp(status, "bad") || !strcmp(status, "untrusted"),
+		     "signature %u (%s): %s%s%s%s\n", i + 1, sig_type_name(sig->type), status,
+		     desc[0] ? ", " : "", desc, err.msg[0] ? "" : "");
+		if (err.msg[0])
+			text(r, true, "  %s\n", err.msg);
+		json_add(r, "%s{\"index\":%u,\"type\":\"%s\",\"status\":\"%s\",\"signer\":",
+			 i ? "," : "", i + 1, sig_type_name(sig->type), status);
+		json_str(r, desc);
+		json_add(r, ",\"error\":");
+		json_str(r, err.msg);
+		json_add(r, "}");
+	}
+	json_add(r, "],");
+	if (!trust) {
+		text(r, false, "signatures: NOT checked (no --cert or --pubkey given)\n");
+		json_add(r, "\"signature_status\":\"not-checked\",");
+		return;
+	}
+	if (bad || !s->nsigs) {
+		text(r, true, "%s: %s\n", prog, s->nsigs ? "a signature is damaged or invalid"
+						       : "the image is not signed");
+		fail_with(r, EXIT_BAD_SIGNATURE);
+		json_add(r, "\"signature_status\":\"%s\",", s->nsigs ? "bad" : "missing");
+	} else if (!trusted) {
+		text(r, true, "%s: no signature is by a trusted signer\n", prog);
+		fail_with(r, untrusted ? EXIT_UNTRUSTED : EXIT_BAD_SIGNATURE);
+		json_add(r, "\"signature_status\":\"untrusted\",");
+	} else {
+		json_add(r, "\"signature_status\":\"trusted\",");
+	}
+}
+
+static void device_result(struct report *r, unsigned int dev, const struct es_seal *s,
+			  const char *path, const char *status, const char *msg, bool first)
+{
+	char hex[65];
+
+	es_hex(s->devices[dev].digest, 32, hex);
+	json_add(r, "%s{\"index\":%u,\"size\":%llu,\"digest\":\"%s\",\"path\":", first ? "" : ",",
+		 dev, (unsigned long long)s->devices[dev].size, hex);
+	json_str(r, path ? path : "");
+	json_add(r, ",\"status\":\"%s\",\"error\":", status);
+	json_str(r, msg ? msg : "");
+	json_add(r, "}");
+}
+
+static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
+		      unsigned int dev, const char *path, unsigned int threads, bool first)
+{
+	struct es_err err = { 0 };
+	int fd = dev == 0 ? image_fd : open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0) {
+		snprintf(err.msg, sizeof(err.msg), "cannot open %s: %s", path, strerror(errno));
+		text(r, true, "%s: blob %u: %s\n", prog, dev, err.msg);
+		device_result(r, dev, s, path, "missing", err.msg, first);
+		fail_with(r, errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		return -1;
+	}
+	ret = es_seal_verify_device(image_fd, s, dev, fd, threads, &err);
+	if (dev != 0)
+		close(fd);
+	if (ret) {
+		text(r, true, "%s: %s\n", prog, err.msg);
+		device_result(r, dev, s, path, "failed", err.msg, first);
+		fail_with(r, (ret == -EBADMSG || ret == -ES_ECORRUPT) ? EXIT_INTEGRITY
+								      : EXIT_OPERATIONAL);
+		return -1;
+	}
+	if (dev == 0)
+		text(r, false, "filesystem region: ok (%llu bytes)\n",
+		     (unsigned long long)s->devices[0].size);
+	else
+		text(r, false, "blob %u: ok (%s, %llu bytes)\n", dev, path,
+		     (unsigned long long)s->devices[dev].size);
+	device_result(r, dev, s, dev ? path : "", "ok", NULL, first);
+	return 0;
+}
+
+/* Which device a blob file given on the command line is. */
+static int match_blob(const struct es_seal *s, const char *path, unsigned int threads)
+{
+	const char *base = strrchr(path, '/');
+	uint8_t want[32], digest[32];
+	struct stat st;
+	int fd, ret;
+
+	base = base ? base + 1 : path;
+	if (strlen(base) == 64 && es_unhex(base, want, 32)) {
+		for (unsigned int i = 1; i < s->ndevices; i++)
+			if (!memcmp(s->devices[i].digest, want, 32))
+				return (int)i;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -2;
+	}
+	ret = es_verity_digest_fd_parallel(fd, (uint64_t)st.st_size, threads, digest, NULL, NULL);
+	close(fd);
+	if (ret)
+		return -2;
+	for (unsigned int i = 1; i < s->ndevices; i++)
+		if (!memcmp(s->devices[i].digest, digest, 32))
+			return (int)i;
+	return -1;
+}
+
+enum { OPT_CERT = 256, OPT_PUBKEY, OPT_BLOB_DIR, OPT_JSON };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct report r = { 0 };
+	struct es_trust *trust = NULL;
+	struct es_err err = { 0 };
+	struct es_seal *s = NULL;
+	struct es_image *img = NULL;
+	const char *blob_dir = NULL, *image;
+	unsigned int threads = 0;
+	bool first_dev = true;
+	struct stat st;
+	uint64_t v;
+	int c, fd = -1;
+
+	if (es_trust_new(&trust, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_OPERATIONAL;
+	}
+	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return EXIT_VERIFIED;
+		case 'V':
+			printf("%s (erofs-seal) %s\n", prog, PACKAGE_VERSION);
+			return EXIT_VERIFIED;
+		case OPT_CERT:
+		case OPT_PUBKEY:
+			if ((c == OPT_CERT ? es_trust_add_cert : es_trust_add_pubkey)(trust, optarg,
+										     &err)) {
+				fprintf(stderr, "%s: %s\n", prog, err.msg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_BLOB_DIR:
+			blob_dir = optarg;
+			break;
+		case 'j':
+			if (!cli_parse_u64(optarg, 64, &v) || !v) {
+				fprintf(stderr, "%s: invalid thread count '%s'\n", prog, optarg);
+				return EXIT_USAGE;
+			}
+			threads = (unsigned int)v;
+			break;
+		case OPT_JSON:
+			r.json = true;
+			break;
+		case 'q':
+			r.quiet = true;
+			break;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "%s: no IMAGE given\nTry '%s --help' for more information.\n",
+			prog, prog);
+		return EXIT_USAGE;
+	}
+	if (!threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
+	}
+	image = argv[optind];
+	json_add(&r, "{\"image\":");
+	json_str(&r, image);
+	json_add(&r, ",");
+
+	/* 1. the seal, read without trusting any EROFS structure yet */
+	fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		text(&r, true, "%s: cannot open %s: %s\n", prog, image, strerror(errno));
+		fail_with(&r, EXIT_OPERATIONAL);
+		goto done;
+	}
+	{
+		int ret = es_seal_read_fd(fd, (uint64_t)st.st_size, &s, &err);
+
+		if (ret == -ENODATA) {
+			text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
+			     prog, image);
+			fail_with(&r, EXIT_MALFORMED);
+			goto done;
+		}
+		if (ret) {
+			text(&r, true, "%s: %s\n", prog, err.msg);
+			fail_with(&r, ret == -ENOMEM || ret == -EIO ? EXIT_OPERATIONAL
+								  : EXIT_MALFORMED);
+			goto done;
+		}
+	}
+	/* 2. signatures over the manifest */
+	check_signatures(&r, s, es_trust_count(trust) ? trust : NULL);
+	/* 3. the filesystem region, before any of its structures is used */
+	json_add(&r, "\"devices\":[");
+	if (verify_one(&r, fd, s, 0, image, threads, first_dev) == 0) {
+		struct es_open_opts oo = { .blob_dir = NULL };
+
+		/* 4. the EROFS structures the seal describes */
+		es_err_clear(&err);
+		if (es_image_open(&img, image, &oo, &err) ||
+		    es_seal_check_image(img, s, &err)) {
+			text(&r, true, "%s: %s\n", prog, err.msg);
+			fail_with(&r, EXIT_MALFORMED);
+		}
+	}
+	first_dev = false;
+	/* 5. blobs */
+	if (blob_dir) {
+		for (unsigned int i = 1; i < s->ndevices; i++) {
+			char path[4096], hex[65];
+
+			es_hex(s->devices[i].digest, 32, hex);
+			snprintf(path, sizeof(path), "%s/%s", blob_dir, hex);
+			verify_one(&r, fd, s, i, path, threads, false);
+		}
+	}
+	for (int a = optind + 1; a < argc; a++) {
+		int dev = match_blob(s, argv[a], threads);
+
+		if (dev == -2) {
+			text(&r, true, "%s: cannot read blob %s: %s\n", prog, argv[a],
+			     strerror(errno));
+			json_add(&r, ",{\"path\":");
+			json_str(&r, argv[a]);
+			json_add(&r, ",\"status\":\"missing\"}");
+			fail_with(&r, errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		} else if (dev < 0) {
+			text(&r, true, "%s: %s is not a blob of this image (its name and "
+			     "digest match no device)\n", prog, argv[a]);
+			json_add(&r, ",{\"path\":");
+			json_str(&r, argv[a]);
+			json_add(&r, ",\"status\":\"foreign\"}");
+			fail_with(&r, EXIT_INTEGRITY);
+		} else {
+			verify_one(&r, fd, s, (unsigned int)dev, argv[a], threads, false);
+		}
+	}
+	if (!blob_dir && optind + 1 == argc && s->ndevices > 1)
+		text(&r, false, "blobs: %u not checked (give --blob-dir or BLOB files)\n",
+		     s->ndevices - 1);
+	json_add(&r, "],");
+done:
+	json_add(&r, "\"verified\":%s,\"exit_code\":%d}\n", r.code ? "false" : "true", r.code);
+	if (r.json && r.json_buf)
+		fputs(r.json_buf, stdout);
+	else if (!r.code)
+		text(&r, false, "%s: %s verified\n", prog, image);
+	free(r.json_buf);
+	es_seal_free(s);
+	es_image_close(img);
+	es_trust_free(trust);
+	if (fd >= 0)
+		close(fd);
+	return r.code;
+}
