@@ -11,6 +11,9 @@
 #include "erofs/check.h"
 #include "erofs/format.h"
 #include "erofs/image.h"
+#include "erofs/seal.h"
+#include "erofs/sign.h"
+#include <errno.h>
 #include "../tools/cli.h"
 
 #define EXIT_FAILED 1
@@ -25,13 +28,22 @@ static void usage(FILE *f)
 "Show the contents of an EROFS image.  With no option, -s.\n"
 "\n"
 "Options:\n"
-"  -s                    superblock summary and device table\n"
+"  -s                    superblock summary, device table and, for a sealed\n"
+"                        image, the seal: manifest, signers, device digests,\n"
+"                        chunk index statistics\n"
 "  -S                    statistics: file counts, logical and stored bytes,\n"
 "                        chunks, how many are shared (dedup) and holes\n"
 "  --nid=NID             select an inode by number\n"
 "  --path=PATH           select an inode by absolute path\n"
 "  -e                    with --nid/--path: the extents (chunk map) of a file\n"
 "  --ls                  with --nid/--path: list the directory\n"
+"  --export-manifest=FILE  write the signed manifest of a sealed image\n"
+"  --export-signature=N:FILE  write signature N (from 1) as it is stored:\n"
+"                        DER CMS, or raw bytes; check CMS ones with\n"
+"                        openssl cms -verify -binary -inform DER \\\n"
+"                          -content MANIFEST -in FILE -CAfile CERT.pem\n"
+"  --delta=OLD           how many bytes of blob data IMAGE needs that the\n"
+"                        blobs of the sealed image OLD do not have\n"
 "  --device=PATH         an extra device (blob) of the image, in device-table\n"
 "                        order; repeatable\n"
 "  -h, --help            show this help\n"
@@ -100,6 +112,114 @@ static void show_super(const struct es_image *img)
 		print_escaped(d->tag, taglen);
 		printf("\"\n");
 	}
+}
+
+static void show_seal(const struct es_image *img)
+{
+	struct es_err err = { 0 };
+	struct es_seal *s;
+	uint64_t dev_chunks[64] = { 0 };
+	int ret = es_seal_read(img, &s, &err);
+	char hex[65];
+
+	if (ret == -ENODATA) {
+		printf("Seal:                                         none\n");
+		return;
+	}
+	if (ret) {
+		printf("Seal:                                         unreadable: %s\n", err.msg);
+		return;
+	}
+	printf("Seal:                                         version 1, %zu-byte manifest, "
+	       "%u signature%s\n", s->manifest_len, s->nsigs, s->nsigs == 1 ? "" : "s");
+	printf("Seal chunk size:                              %u\n", s->chunksize);
+	for (unsigned int i = 0; i < s->nsigs; i++) {
+		char desc[512];
+
+		es_signature_describe((enum es_sig_type)s->sigs[i].type, s->sigs[i].key_id,
+				      s->sigs[i].data, s->sigs[i].len, desc, sizeof(desc));
+		printf("  signature %u: %s\n", i + 1, desc);
+	}
+	for (uint64_t i = 0; i < s->nchunks; i++)
+		if (s->chunks[i].device < 64)
+			dev_chunks[s->chunks[i].device]++;
+	for (unsigned int i = 0; i < s->ndevices; i++) {
+		es_hex(s->devices[i].digest, 32, hex);
+		printf("  device %u: %llu bytes, fs-verity sha256:%s, %llu chunks indexed\n", i,
+		       (unsigned long long)s->devices[i].size, hex,
+		       (unsigned long long)(i < 64 ? dev_chunks[i] : 0));
+	}
+	printf("Seal chunk index:                             %llu chunks\n",
+	       (unsigned long long)s->nchunks);
+	es_seal_free(s);
+}
+
+static int write_file(const char *path, const uint8_t *data, size_t len, struct es_err *err)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		return es_fail(err, -errno, "cannot create %s: %s", path, strerror(errno));
+	if (fwrite(data, 1, len, f) != len || fclose(f) != 0)
+		return es_fail(err, -EIO, "cannot write %s", path);
+	return 0;
+}
+
+static int export_seal(const struct es_image *img, const char *manifest_path,
+		       unsigned int sig_index, const char *sig_path, struct es_err *err)
+{
+	struct es_seal *s;
+	int ret = es_seal_read(img, &s, err);
+
+	if (ret == -ENODATA)
+		return es_fail(err, ret, "the image is not sealed");
+	if (ret)
+		return ret;
+	if (manifest_path)
+		ret = write_file(manifest_path, s->manifest, s->manifest_len, err);
+	if (!ret && sig_path) {
+		if (!sig_index || sig_index > s->nsigs)
+			ret = es_fail(err, -EINVAL, "the image has %u signature%s, no "
+				      "signature %u", s->nsigs, s->nsigs == 1 ? "" : "s",
+				      sig_index);
+		else
+			ret = write_file(sig_path, s->sigs[sig_index - 1].data,
+					 s->sigs[sig_index - 1].len, err);
+	}
+	es_seal_free(s);
+	return ret;
+}
+
+static int show_delta(const struct es_image *img, const char *old_path, struct es_err *err)
+{
+	struct es_image *old_img = NULL;
+	struct es_seal *old_seal = NULL, *new_seal = NULL;
+	struct es_seal_delta d;
+	int ret = es_image_open(&old_img, old_path, NULL, err);
+
+	if (!ret)
+		ret = es_seal_read(old_img, &old_seal, err);
+	if (ret == -ENODATA)
+		ret = es_fail(err, ret, "%s is not sealed", old_path);
+	if (!ret) {
+		ret = es_seal_read(img, &new_seal, err);
+		if (ret == -ENODATA)
+			ret = es_fail(err, ret, "the image is not sealed");
+	}
+	if (!ret)
+		ret = es_seal_delta(old_seal, new_seal, &d, err);
+	if (!ret) {
+		printf("new blobs: %u\n", d.new_blobs);
+		printf("new blob bytes: %llu\n", (unsigned long long)d.new_blob_bytes);
+		printf("blob bytes already in old: %llu\n", (unsigned long long)d.shared_blob_bytes);
+		printf("new chunks: %llu\n", (unsigned long long)d.new_chunks);
+		printf("new chunk bytes: %llu\n", (unsigned long long)d.new_chunk_bytes);
+		printf("chunks already in old: %llu\n", (unsigned long long)d.shared_chunks);
+	}
+	es_seal_free(old_seal);
+	es_seal_free(new_seal);
+	es_image_close(old_img);
+	return ret;
 }
 
 static int xattr_print(void *ctx, const char *name, const uint8_t *value, size_t len,
@@ -201,7 +321,8 @@ static int usage_error(const char *msg)
 	return EXIT_USAGE;
 }
 
-enum { OPT_NID = 256, OPT_PATH, OPT_LS, OPT_DEVICE };
+enum { OPT_NID = 256, OPT_PATH, OPT_LS, OPT_DEVICE, OPT_EXPORT_MANIFEST, OPT_EXPORT_SIG,
+       OPT_DELTA, OPT_BLOB_DIR };
 
 int main(int argc, char **argv)
 {
@@ -212,11 +333,16 @@ int main(int argc, char **argv)
 		{ "path", required_argument, NULL, OPT_PATH },
 		{ "ls", no_argument, NULL, OPT_LS },
 		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+		{ "export-manifest", required_argument, NULL, OPT_EXPORT_MANIFEST },
+		{ "export-signature", required_argument, NULL, OPT_EXPORT_SIG },
+		{ "delta", required_argument, NULL, OPT_DELTA },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **devices = calloc((size_t)argc, sizeof(char *));
 	bool show_sb = false, stats = false, extents = false, list = false, have_nid = false;
-	const char *path = NULL;
+	const char *path = NULL, *manifest_out = NULL, *sig_out = NULL, *delta_old = NULL;
+	unsigned int sig_index = 0;
 	struct es_open_opts oo = { 0 };
 	struct es_err err = { 0 };
 	struct es_image *img;
@@ -256,6 +382,28 @@ int main(int argc, char **argv)
 		case OPT_DEVICE:
 			devices[oo.ndevice_paths++] = optarg;
 			break;
+		case OPT_BLOB_DIR:
+			oo.blob_dir = optarg;
+			break;
+		case OPT_EXPORT_MANIFEST:
+			manifest_out = optarg;
+			break;
+		case OPT_EXPORT_SIG: {
+			char *colon = strchr(optarg, ':');
+
+			if (!colon || !colon[1])
+				return usage_error("--export-signature needs N:FILE");
+			*colon = '\0';
+			if (!cli_parse_u64(optarg, 64, &nid) || !nid)
+				return usage_error("--export-signature: bad signature number");
+			sig_index = (unsigned int)nid;
+			nid = 0;
+			sig_out = colon + 1;
+			break;
+		}
+		case OPT_DELTA:
+			delta_old = optarg;
+			break;
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_USAGE;
@@ -274,8 +422,14 @@ int main(int argc, char **argv)
 		free(devices);
 		return EXIT_FAILED;
 	}
-	if (show_sb || (!stats && !have_nid && !path))
+	if (show_sb || (!stats && !have_nid && !path && !manifest_out && !sig_out && !delta_old)) {
 		show_super(img);
+		show_seal(img);
+	}
+	if (!ret && (manifest_out || sig_out))
+		ret = export_seal(img, manifest_out, sig_index, sig_out, &err);
+	if (!ret && delta_old)
+		ret = show_delta(img, delta_old, &err);
 	if (!ret && stats)
 		ret = show_stats(img, &err);
 	if (!ret && (have_nid || path)) {

@@ -10,6 +10,9 @@
 #include "config.h"
 #include "erofs/check.h"
 #include "erofs/image.h"
+#include "erofs/sign.h"
+#include "../tools/cli.h"
+#include <unistd.h>
 
 #define EXIT_OK 0
 #define EXIT_CORRUPT 4
@@ -31,12 +34,23 @@ static void usage(FILE *f)
 "  --extract=DIR         also recreate the tree in DIR (created if missing):\n"
 "                        contents, holes, modes, owners, times, xattrs, hard\n"
 "                        links, symlinks, device nodes, FIFOs and sockets\n"
+"  --blob-dir=DIR        find the image's blobs in DIR by their digest\n"
+"  --cert=CERT.pem       check the seal's signatures: trust this certificate's\n"
+"                        key (repeatable)\n"
+"  --pubkey=KEY.pem      likewise with a bare public key (repeatable)\n"
+"  -j, --threads=N       hashing threads for the seal check (default: all)\n"
 "  --overwrite           with --extract, replace files that already exist\n"
 "  --no-preserve-owner   with --extract, do not set owners\n"
 "  --no-preserve-perms   with --extract, do not set modes\n"
 "  --no-xattrs           with --extract, do not set xattrs\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
+"\n"
+"A sealed image is checked against its seal first: every available device\n"
+"(the filesystem region, blobs given with --device or --blob-dir) against\n"
+"its Merkle tree, and the signatures when --cert or --pubkey is given.  The\n"
+"state of the seal (unsigned, signatures not checked, blobs not checked) is\n"
+"printed on standard output.\n"
 "\n"
 "Nothing is ever written outside DIR: every name is checked and every file\n"
 "is created relative to its directory without following symlinks.\n"
@@ -62,7 +76,7 @@ static int usage_error(const char *msg)
 }
 
 enum { OPT_DEVICE = 256, OPT_EXTRACT, OPT_OVERWRITE, OPT_NO_OWNER, OPT_NO_PERMS,
-       OPT_NO_XATTRS };
+       OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY };
 
 int main(int argc, char **argv)
 {
@@ -75,6 +89,10 @@ int main(int argc, char **argv)
 		{ "no-preserve-owner", no_argument, NULL, OPT_NO_OWNER },
 		{ "no-preserve-perms", no_argument, NULL, OPT_NO_PERMS },
 		{ "no-xattrs", no_argument, NULL, OPT_NO_XATTRS },
+		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "threads", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **devices = calloc((size_t)argc, sizeof(char *));
@@ -83,14 +101,22 @@ int main(int argc, char **argv)
 	struct es_check_result res;
 	struct es_err err = { 0 };
 	struct es_image *img;
+	struct es_trust *trust = NULL;
+	struct es_seal_summary sum;
+	unsigned int threads = 0;
 	struct rlimit rl;
-	int c, ret;
+	uint64_t v;
+	int c, ret, seal_ret;
 
 	if (!devices)
 		return EXIT_OPERATIONAL;
 	es_check_opts_init(&co);
 	co.report = report_cb;
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	if (es_trust_new(&trust, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_OPERATIONAL;
+	}
+	while ((c = getopt_long(argc, argv, "hVj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -118,6 +144,22 @@ int main(int argc, char **argv)
 		case OPT_NO_XATTRS:
 			co.xattrs = false;
 			break;
+		case OPT_BLOB_DIR:
+			oo.blob_dir = optarg;
+			break;
+		case OPT_CERT:
+		case OPT_PUBKEY:
+			if ((c == OPT_CERT ? es_trust_add_cert : es_trust_add_pubkey)(trust, optarg,
+										     &err)) {
+				fprintf(stderr, "%s: %s\n", prog, err.msg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			if (!cli_parse_u64(optarg, 64, &v) || !v)
+				return usage_error("invalid thread count");
+			threads = (unsigned int)v;
+			break;
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_USAGE;
@@ -137,9 +179,39 @@ int main(int argc, char **argv)
 		free(devices);
 		return ret == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
 	}
+	if (!threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
+	}
+	seal_ret = es_check_seal(img, es_trust_count(trust) ? trust : NULL, threads,
+				 report_cb, NULL, &sum, &err);
+	if (seal_ret && seal_ret != -ES_ECORRUPT) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		es_image_close(img);
+		es_trust_free(trust);
+		free(devices);
+		return EXIT_OPERATIONAL;
+	}
+	if (sum.sealed) {
+		printf("seal: %u of %u devices checked against their Merkle trees", sum.devices_checked,
+		       sum.devices);
+		if (!sum.signatures)
+			printf("; the seal is unsigned\n");
+		else if (!sum.signatures_checked)
+			printf("; %u signature%s not checked (give --cert or --pubkey)\n",
+			       sum.signatures, sum.signatures == 1 ? "" : "s");
+		else
+			printf("; %u of %u signatures by a trusted key\n",
+			       sum.signatures_trusted, sum.signatures);
+	}
+	es_err_clear(&err);
 	ret = es_check(img, &co, &res, &err);
 	es_image_close(img);
+	es_trust_free(trust);
 	free(devices);
+	if (seal_ret && !ret)
+		ret = -ES_ECORRUPT;
 	if (ret == -ES_ECORRUPT) {
 		fprintf(stderr, "%s: %s: %llu problem%s found\n", prog, argv[optind],
 			(unsigned long long)res.problems, res.problems == 1 ? "" : "s");

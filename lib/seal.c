@@ -8,6 +8,7 @@
 #include "erofs/format.h"
 #include "erofs/seal.h"
 #include "erofs/sha256.h"
+#include "erofs/sign.h"
 #include "erofs/verity.h"
 #include "io.h"
 
@@ -712,4 +713,97 @@ out:
 	free(index);
 	free(sigbuf);
 	return ret;
+}
+
+/* ---- signature policy -------------------------------------------------- */
+
+int es_seal_check_signatures(const struct es_seal *s, const struct es_trust *t,
+			     struct es_sig_result *results, struct es_err *err)
+{
+	bool trusted = false, untrusted = false, bad = false;
+
+	for (unsigned int i = 0; i < s->nsigs; i++) {
+		const struct es_seal_sig *sig = &s->sigs[i];
+		struct es_sig_result local, *r = results ? &results[i] : &local;
+		struct es_err e = { 0 };
+		int ret;
+
+		memset(r, 0, sizeof(*r));
+		es_signature_describe((enum es_sig_type)sig->type, sig->key_id, sig->data,
+				      sig->len, r->signer, sizeof(r->signer));
+		if (!t)
+			continue;
+		ret = es_verify_signature(t, (enum es_sig_type)sig->type, sig->key_id,
+					  sig->data, sig->len, s->manifest, s->manifest_len,
+					  NULL, 0, &e);
+		if (!ret) {
+			r->status = ES_SIG_TRUSTED;
+			trusted = true;
+		} else if (ret == -EKEYREJECTED) {
+			r->status = ES_SIG_UNTRUSTED;
+			untrusted = true;
+		} else {
+			r->status = ES_SIG_BAD;
+			bad = true;
+		}
+		snprintf(r->error, sizeof(r->error), "%s", e.msg);
+	}
+	if (!t)
+		return 0;
+	if (bad)
+		return es_fail(err, -EBADMSG, "a signature over the manifest is damaged "
+			       "or does not verify");
+	if (!s->nsigs)
+		return es_fail(err, -EBADMSG, "the image is not signed");
+	if (!trusted)
+		return es_fail(err, untrusted ? -EKEYREJECTED : -EBADMSG,
+			       "no signature is by a trusted signer");
+	return 0;
+}
+
+static int digest_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal,
+		  struct es_seal_delta *d, struct es_err *err)
+{
+	uint8_t *have = malloc((old_seal->nchunks ? old_seal->nchunks : 1) * 32);
+	uint64_t n = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (!have)
+		return es_fail(err, -ENOMEM, "out of memory");
+	/* chunks OLD keeps in blobs (not in its own filesystem region) */
+	for (uint64_t i = 0; i < old_seal->nchunks; i++)
+		if (old_seal->chunks[i].device)
+			memcpy(have + 32 * n++, old_seal->chunks[i].digest, 32);
+	qsort(have, n, 32, digest_cmp);
+	for (unsigned int i = 1; i < new_seal->ndevices; i++) {
+		bool known = false;
+
+		for (unsigned int j = 1; j < old_seal->ndevices && !known; j++)
+			known = !memcmp(new_seal->devices[i].digest, old_seal->devices[j].digest, 32);
+		if (known) {
+			d->shared_blob_bytes += new_seal->devices[i].size;
+		} else {
+			d->new_blobs++;
+			d->new_blob_bytes += new_seal->devices[i].size;
+		}
+	}
+	for (uint64_t i = 0; i < new_seal->nchunks; i++) {
+		const struct es_chunk_rec *c = &new_seal->chunks[i];
+
+		if (!c->device)
+			continue;
+		if (n && bsearch(c->digest, have, n, 32, digest_cmp)) {
+			d->shared_chunks++;
+		} else {
+			d->new_chunks++;
+			d->new_chunk_bytes += (uint64_t)c->nblocks * new_seal->blksz;
+		}
+	}
+	free(have);
+	return 0;
 }

@@ -138,83 +138,53 @@ static void text(struct report *r, bool failure, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *sig_type_name(uint32_t type)
+static const char *sig_name(uint32_t type)
 {
-	switch (type) {
-	case ES_SIG_CMS: return "cms";
-	case ES_SIG_ED25519: return "ed25519";
-	case ES_SIG_RAW: return "raw";
-	default: return "unknown";
-	}
+	const char *n = es_sig_type_name((enum es_sig_type)type);
+
+	return n ? n : "unknown";
 }
 
 static void check_signatures(struct report *r, const struct es_seal *s,
 			     const struct es_trust *trust)
 {
-	bool trusted = false, untrusted = false, bad = false;
+	struct es_sig_result *res = calloc(s->nsigs ? s->nsigs : 1, sizeof(*res));
+	static const char *const names[] = { "not-checked", "trusted", "untrusted", "bad" };
+	struct es_err err = { 0 };
+	int ret;
 
+	if (!res) {
+		fail_with(r, EXIT_OPERATIONAL);
+		return;
+	}
+	ret = es_seal_check_signatures(s, trust, res, &err);
 	json_add(r, "\"signatures\":[");
 	for (unsigned int i = 0; i < s->nsigs; i++) {
-		const struct es_seal_sig *sig = &s->sigs[i];
-		struct es_err err = { 0 };
-		char desc[512] = "";
-		const char *status;
-		int ret;
-
-		if (!trust) {
-			es_signature_describe((enum es_sig_type)sig->type, sig->key_id,
-					      sig->data, sig->len, desc, sizeof(desc));
-			status = "not-checked";
-		} else {
-			ret = es_verify_signature(trust, (enum es_sig_type)sig->type,
-						  sig->key_id, sig->data, sig->len,
-						  s->manifest, s->manifest_len, desc,
-						  sizeof(desc), &err);
-			if (!ret) {
-				status = "trusted";
-				trusted = true;
-			} else if (ret == -EKEYREJECTED) {
-				status = "untrusted";
-				untrusted = true;
-			} else {
-				status = "bad";
-				bad = true;
-				if (!desc[0])
-					es_signature_describe((enum es_sig_type)sig->type,
-							      sig->key_id, sig->data,
-							      sig->len, desc, sizeof(desc));
-			}
-		}
-		text(r, !strcmp(status, "bad") || !strcmp(status, "untrusted"),
-		     "signature %u (%s): %s%s%s%s\n", i + 1, sig_type_name(sig->type), status,
-		     desc[0] ? ", " : "", desc, err.msg[0] ? "" : "");
-		if (err.msg[0])
-			text(r, true, "  %s\n", err.msg);
+		text(r, res[i].status == ES_SIG_BAD, "signature %u (%s): %s, %s\n", i + 1,
+		     sig_name(s->sigs[i].type), names[res[i].status], res[i].signer);
+		if (res[i].status == ES_SIG_BAD)
+			text(r, true, "  %s\n", res[i].error);
 		json_add(r, "%s{\"index\":%u,\"type\":\"%s\",\"status\":\"%s\",\"signer\":",
-			 i ? "," : "", i + 1, sig_type_name(sig->type), status);
-		json_str(r, desc);
+			 i ? "," : "", i + 1, sig_name(s->sigs[i].type),
+			 names[res[i].status]);
+		json_str(r, res[i].signer);
 		json_add(r, ",\"error\":");
-		json_str(r, err.msg);
+		json_str(r, res[i].error);
 		json_add(r, "}");
 	}
 	json_add(r, "],");
+	free(res);
 	if (!trust) {
 		text(r, false, "signatures: NOT checked (no --cert or --pubkey given)\n");
 		json_add(r, "\"signature_status\":\"not-checked\",");
 		return;
 	}
-	if (bad || !s->nsigs) {
-		text(r, true, "%s: %s\n", prog, s->nsigs ? "a signature is damaged or invalid"
-						       : "the image is not signed");
-		fail_with(r, EXIT_BAD_SIGNATURE);
-		json_add(r, "\"signature_status\":\"%s\",", s->nsigs ? "bad" : "missing");
-	} else if (!trusted) {
-		text(r, true, "%s: no signature is by a trusted signer\n", prog);
-		fail_with(r, untrusted ? EXIT_UNTRUSTED : EXIT_BAD_SIGNATURE);
-		json_add(r, "\"signature_status\":\"untrusted\",");
-	} else {
-		json_add(r, "\"signature_status\":\"trusted\",");
+	if (ret) {
+		text(r, true, "%s: %s\n", prog, err.msg);
+		fail_with(r, ret == -EKEYREJECTED ? EXIT_UNTRUSTED : EXIT_BAD_SIGNATURE);
 	}
+	json_add(r, "\"signature_status\":\"%s\",", !ret ? "trusted" :
+		 ret == -EKEYREJECTED ? "untrusted" : s->nsigs ? "bad" : "missing");
 }
 
 static void device_result(struct report *r, unsigned int dev, const struct es_seal *s,

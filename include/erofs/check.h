@@ -54,3 +54,26 @@ struct es_stats {
 int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_err *err);
 
 #endif
+
+/* ---- the seal, for fsck ---------------------------------------------- */
+
+struct es_trust;
+
+struct es_seal_summary {
+	bool sealed;
+	unsigned int devices, devices_checked;
+	unsigned int signatures, signatures_trusted;
+	bool signatures_checked;
+};
+
+/*
+ * Check the seal of an image when it has one: its structure, every device
+ * that is available against its tree (the others are reported as not
+ * checked), and the signatures when anchors are given (t may be NULL).
+ * Bytes after the filesystem without a valid seal are a problem too.
+ * Each problem goes to report(); returns 0, -ES_ECORRUPT when problems
+ * were found, or another negative code for an operational failure.
+ */
+int es_check_seal(const struct es_image *img, const struct es_trust *t,
+		  unsigned int nthreads, void (*report)(void *ctx, const char *msg),
+		  void *report_ctx, struct es_seal_summary *sum, struct es_err *err);

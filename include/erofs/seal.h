@@ -141,3 +141,43 @@ int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
 				 uint8_t digest[32], uint8_t **tree, size_t *tree_len);
 
 #endif
+
+/* ---- signature policy -------------------------------------------------- */
+
+struct es_trust;
+
+enum es_sig_status {
+	ES_SIG_NOT_CHECKED = 0,
+	ES_SIG_TRUSTED,
+	ES_SIG_UNTRUSTED,	/* valid, but the signer is not an anchor */
+	ES_SIG_BAD,		/* damaged or does not verify */
+};
+
+struct es_sig_result {
+	enum es_sig_status status;
+	char signer[256];	/* description of the signer */
+	char error[ES_ERR_MSG_MAX];
+};
+
+/*
+ * Check every signature of the seal against the anchors (t may be NULL:
+ * then nothing is checked and 0 is returned).  The policy, shared by every
+ * program: no signature may be damaged, and at least one must be by an
+ * anchor.  Returns 0, -EBADMSG (a bad signature, or none), or
+ * -EKEYREJECTED (valid signatures, none trusted).  results has s->nsigs
+ * entries (may be NULL).
+ */
+int es_seal_check_signatures(const struct es_seal *s, const struct es_trust *t,
+			     struct es_sig_result *results, struct es_err *err);
+
+/* What NEW needs that OLD's blobs do not have (dump --delta). */
+struct es_seal_delta {
+	unsigned int new_blobs;		/* blobs of NEW not among OLD's */
+	uint64_t new_blob_bytes;	/* their total size */
+	uint64_t shared_blob_bytes;	/* NEW's blob bytes OLD already has */
+	uint64_t new_chunk_bytes;	/* stored bytes of NEW's chunks OLD lacks */
+	uint64_t new_chunks, shared_chunks;
+};
+
+int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal,
+		  struct es_seal_delta *d, struct es_err *err);

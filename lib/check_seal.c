@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/* fsck's view of the seal: structure, device trees, signatures. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "erofs/check.h"
+#include "erofs/seal.h"
+
+static void say(void (*report)(void *, const char *), void *ctx, const char *msg)
+{
+	if (report)
+		report(ctx, msg);
+}
+
+int es_check_seal(const struct es_image *img, const struct es_trust *t,
+		  unsigned int nthreads, void (*report)(void *ctx, const char *msg),
+		  void *report_ctx, struct es_seal_summary *sum, struct es_err *err)
+{
+	uint64_t fs_size = (uint64_t)img->sb.blocks << img->sb.blkszbits;
+	struct es_err e = { 0 };
+	struct es_seal *s = NULL;
+	int problems = 0, ret;
+
+	memset(sum, 0, sizeof(*sum));
+	ret = es_seal_read(img, &s, &e);
+	if (ret == -ENODATA) {
+		if (img->file_size == fs_size)
+			return 0;
+		snprintf(e.msg, sizeof(e.msg), "seal: %llu bytes follow the filesystem but "
+			 "there is no valid seal locator at the end of the image",
+			 (unsigned long long)(img->file_size - fs_size));
+		say(report, report_ctx, e.msg);
+		return es_fail(err, -ES_ECORRUPT, "%s", e.msg);
+	}
+	if (ret) {
+		say(report, report_ctx, e.msg);
+		return es_fail(err, ret == -ENOMEM ? ret : -ES_ECORRUPT, "%s", e.msg);
+	}
+	sum->sealed = true;
+	sum->devices = s->ndevices;
+	sum->signatures = s->nsigs;
+	sum->signatures_checked = t != NULL;
+	if (t) {
+		struct es_sig_result *res = calloc(s->nsigs ? s->nsigs : 1, sizeof(*res));
+
+		if (!res) {
+			es_seal_free(s);
+			return es_fail(err, -ENOMEM, "out of memory");
+		}
+		es_err_clear(&e);
+		ret = es_seal_check_signatures(s, t, res, &e);
+		for (unsigned int i = 0; i < s->nsigs; i++) {
+			if (res[i].status == ES_SIG_TRUSTED)
+				sum->signatures_trusted++;
+			if (res[i].status == ES_SIG_BAD) {
+				char msg[ES_ERR_MSG_MAX + 64];
+
+				snprintf(msg, sizeof(msg), "seal: signature %u: %s", i + 1,
+					 res[i].error);
+				say(report, report_ctx, msg);
+			}
+		}
+		free(res);
+		if (ret) {
+			char msg[ES_ERR_MSG_MAX + 8];
+
+			snprintf(msg, sizeof(msg), "seal: %s", e.msg);
+			say(report, report_ctx, msg);
+			problems++;
+		}
+	}
+	for (unsigned int i = 0; i < s->ndevices; i++) {
+		int fd = img->devices[i].fd;
+
+		if (fd < 0)
+			continue;
+		es_err_clear(&e);
+		ret = es_seal_verify_device(img->fd, s, i, fd, nthreads, &e);
+		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
+			char msg[ES_ERR_MSG_MAX + 8];
+
+			snprintf(msg, sizeof(msg), "seal: %s", e.msg);
+			say(report, report_ctx, msg);
+			problems++;
+		} else if (ret) {
+			es_seal_free(s);
+			return es_fail(err, ret, "%s", e.msg);
+		} else {
+			sum->devices_checked++;
+		}
+	}
+	es_seal_free(s);
+	if (problems)
+		return es_fail(err, -ES_ECORRUPT, "the seal check found %d problem%s",
+			       problems, problems == 1 ? "" : "s");
+	return 0;
+}
