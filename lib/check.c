@@ -20,7 +20,6 @@ struct nid_info {
 	uint64_t nid;
 	uint32_t links_seen;
 	uint32_t nlink;
-	uint32_t subdirs;
 	bool used, is_dir, extracted;
 	char *first_path;		/* relative path of the first extracted name */
 };
@@ -87,7 +86,7 @@ struct frame {
 	char *relpath;			/* raw relative path, for hard links */
 	struct entry *ents;
 	size_t n, i;
-	struct nid_info *info;
+	uint32_t subdirs;		/* counted while walking, for nlink */
 };
 
 struct walker {
@@ -226,7 +225,7 @@ static void frame_free(struct frame *f)
 
 /* Push a directory: read and validate all its entries. */
 static int push_dir(struct walker *w, const struct es_inode *dir, uint64_t parent,
-		    int fd, char *path, char *relpath, struct nid_info *info)
+		    int fd, char *path, char *relpath)
 {
 	struct collect_ctx cc = { .w = w };
 	struct es_err e = { 0 };
@@ -254,7 +253,6 @@ static int push_dir(struct walker *w, const struct es_inode *dir, uint64_t paren
 	f->fd = fd;
 	f->path = path;
 	f->relpath = relpath;
-	f->info = info;
 	cc.f = f;
 	w->res->directories++;
 	ret = es_dir_iterate(w->img, dir, collect_cb, &cc, &e);
@@ -419,7 +417,7 @@ static int visit_entry(struct walker *w, struct frame *f, const struct entry *en
 	if (S_ISDIR(ino.mode)) {
 		int fd = -1;
 
-		f->info->subdirs++;
+		f->subdirs++;
 		if (!fresh) {
 			problemf(w, path, "directory nid %llu is reachable twice "
 				 "(a directory loop or a hard-linked directory)",
@@ -446,8 +444,7 @@ static int visit_entry(struct walker *w, struct frame *f, const struct entry *en
 			if (ret)
 				goto out;
 		}
-		ret = push_dir(w, &ino, f->dir.nid, fd, path, relpath, info);
-		return ret;
+		return push_dir(w, &ino, f->dir.nid, fd, path, relpath);
 	}
 	if (!fresh) {
 		if (info->is_dir)
@@ -501,10 +498,9 @@ static int finish_dir(struct walker *w, struct frame *f)
 		if (ret)
 			return ret;
 	}
-	if (f->info && f->info->nlink != 2 + f->info->subdirs)
+	if (f->dir.nlink != 2 + f->subdirs)
 		problemf(w, f->path, "directory nlink is %u but it has %u subdirectories "
-			 "(expected %u)", f->info->nlink, f->info->subdirs,
-			 2 + f->info->subdirs);
+			 "(expected %u)", f->dir.nlink, f->subdirs, 2 + f->subdirs);
 	return 0;
 }
 
@@ -588,7 +584,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 			ret = es_fail(err, -ENOMEM, "out of memory");
 			goto out;
 		}
-		ret = push_dir(&w, &root, root.nid, fd, path, rel, rinfo);
+		ret = push_dir(&w, &root, root.nid, fd, path, rel);
 	}
 	while (!ret && w.depth) {
 		struct frame *f = &w.stack[w.depth - 1];
