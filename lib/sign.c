@@ -307,7 +307,8 @@ static int load_private_key(const char *path, EVP_PKEY **out,
 	ret = read_pem_file(path, &text, &len, &cap, err);
 	if (ret)
 		return ret;
-	if (strstr(text, "ENCRYPTED")) {
+	if (strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+	    strstr(text, "Proc-Type: 4,ENCRYPTED")) {
 		ret = es_fail(err, -EBADMSG,
 			      "%s: encrypted private keys are not supported (decrypt it with `openssl pkey`)",
 			      path);
@@ -735,7 +736,8 @@ static int read_trust_file(const char *path, char **text, size_t *len,
 	ret = read_pem_file(path, text, len, cap, err);
 	if (ret)
 		return ret;
-	if (strstr(*text, "PRIVATE KEY")) {
+	/* "-----BEGIN [RSA |EC |ENCRYPTED ]PRIVATE KEY-----"; no '-' in base64 */
+	if (strstr(*text, "PRIVATE KEY-----")) {
 		free_secret(*text, *cap);
 		*text = NULL;
 		return es_fail(err, -EINVAL,
@@ -981,6 +983,54 @@ out:
 	return ret;
 }
 
+/* Absent or NULL parameters, the two encodings seen for these OIDs. */
+static int alg_params_ok(const X509_ALGOR *alg)
+{
+	const void *pval;
+	int ptype;
+
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	return ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL;
+}
+
+/*
+ * OpenSSL 3.0 does not look at the SignerInfo's algorithm identifiers when
+ * it verifies a signature without signed attributes (the digest comes from
+ * the content digest context, the scheme from the key), so a corrupted
+ * OID would still verify.  Accept exactly what we and fsverity-utils
+ * write: SHA-256, with rsaEncryption / sha256WithRSAEncryption or
+ * ecdsa-with-SHA256 matching the signer's key.
+ */
+static int check_cms_algs(CMS_SignerInfo *si, const EVP_PKEY *key,
+			  struct es_err *err)
+{
+	X509_ALGOR *dig = NULL, *sig = NULL;
+	const ASN1_OBJECT *obj;
+	enum key_kind kind = key_kind_of(key);
+	int dnid, snid;
+
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+	if (!dig || !sig)
+		return es_fail(err, -EBADMSG, "CMS signer has no algorithms");
+	X509_ALGOR_get0(&obj, NULL, NULL, dig);
+	dnid = OBJ_obj2nid(obj);
+	X509_ALGOR_get0(&obj, NULL, NULL, sig);
+	snid = OBJ_obj2nid(obj);
+	if (dnid != NID_sha256 || !alg_params_ok(dig))
+		return es_fail(err, -EBADMSG,
+			       "CMS digest algorithm is %s, expected SHA-256 (with no parameters)",
+			       dnid != NID_undef ? OBJ_nid2sn(dnid) : "unknown");
+	if (!((kind == KEY_RSA && (snid == NID_rsaEncryption ||
+				   snid == NID_sha256WithRSAEncryption)) ||
+	      (kind == KEY_EC && snid == NID_ecdsa_with_SHA256)) ||
+	    !alg_params_ok(sig))
+		return es_fail(err, -EBADMSG,
+			       "CMS signature algorithm %s does not fit the signer's %s key",
+			       snid != NID_undef ? OBJ_nid2sn(snid) : "unknown",
+			       kind_name(kind));
+	return 0;
+}
+
 /* Parse a DER CMS blob completely (no trailing bytes) and check its shape. */
 static int parse_cms(const uint8_t *sig, size_t sig_len, CMS_ContentInfo **out,
 		     CMS_SignerInfo **si_out, struct es_err *err)
@@ -1079,6 +1129,10 @@ static int verify_cms(const struct es_trust *t,
 			      "CMS signature carries no signer certificate and its signer matches no trusted certificate");
 		goto out;
 	}
+
+	ret = check_cms_algs(si, signer_key, err);
+	if (ret)
+		goto out;
 
 	/*
 	 * Signature check only: the chain is not verified (trust is decided
