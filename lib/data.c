@@ -160,3 +160,64 @@ int es_read(const struct es_image *img, const struct es_inode *ino,
 	}
 	return 0;
 }
+
+/* Decode chunk entry i of a batch into (hole, device, block). */
+static void decode_entry(const struct es_image *img, const struct es_inode *ino,
+			 const uint8_t *e, bool *hole, unsigned int *dev, uint64_t *blk)
+{
+	uint32_t lo = ino->chunk_indexes ? es_get32(e + CI_STARTBLK_LO) : es_get32(e);
+
+	*hole = lo == EROFS_NULL_ADDR;
+	*dev = ino->chunk_indexes ? es_get16(e + CI_DEVICE_ID) : 0;
+	*blk = lo;
+	if (!*hole && *dev == 0)
+		resolve_unified(img, lo, dev, blk);
+}
+
+int es_map_run(const struct es_image *img, const struct es_inode *ino,
+	       uint64_t off, uint64_t max_len, struct es_extent *ext, struct es_err *err)
+{
+	enum { BATCH = 256 };
+	uint8_t entries[BATCH * EROFS_CHUNK_INDEX_SIZE];
+	unsigned int unit;
+	uint64_t next, count;
+	int ret = es_map(img, ino, off, ext, err);
+
+	if (ret || ino->layout != EROFS_LAYOUT_CHUNK_BASED)
+		return ret;
+	unit = ino->chunk_indexes ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
+	next = ext->chunk + 1;
+	count = ino->nchunks - next < BATCH ? ino->nchunks - next : BATCH;
+	if (!count || ext->llen >= max_len)
+		return 0;
+	ret = es_meta_read(img, ino->chunk_table_pos + next * unit, entries,
+			   (size_t)count * unit, err);
+	if (ret)
+		return ret;
+	for (uint64_t i = 0; i < count && ext->llen < max_len; i++) {
+		uint64_t lstart = ext->lstart + ext->llen;
+		uint64_t chunk_len = 1ull << ino->chunkbits;
+		bool hole;
+		unsigned int dev;
+		uint64_t blk;
+
+		decode_entry(img, ino, entries + i * unit, &hole, &dev, &blk);
+		if (hole != ext->hole || (!hole && (dev != ext->device ||
+		    blk << img->sb.blkszbits != ext->pstart + ext->llen)))
+			break;
+		if (ino->size - lstart < chunk_len)
+			chunk_len = ino->size - lstart;
+		ext->llen += chunk_len;
+	}
+	if (!ext->hole) {
+		const struct es_device *d = &img->devices[ext->device];
+
+		ext->plen = es_round_up(ext->llen, 1u << img->sb.blkszbits);
+		if (d->fd >= 0 && (ext->pstart > d->size || ext->plen > d->size - ext->pstart))
+			return es_fail(err, -ES_ECORRUPT, "nid %llu: chunks from %llu point "
+				       "past the end of device %u",
+				       (unsigned long long)ino->nid,
+				       (unsigned long long)ext->chunk, ext->device);
+	}
+	return 0;
+}

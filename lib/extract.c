@@ -127,7 +127,7 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 		struct es_extent ext;
 		uint64_t end;
 
-		ret = es_map(img, ino, off, &ext, err);
+		ret = es_map_run(img, ino, off, 64u * EXTRACT_BUF_SIZE, &ext, err);
 		if (ret)
 			return ret;
 		end = ext.lstart + ext.llen;

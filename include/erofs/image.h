@@ -95,6 +95,13 @@ int es_inode_read(const struct es_image *img, uint64_t nid,
 /* Map the extent containing logical byte off (off < size). */
 int es_map(const struct es_image *img, const struct es_inode *ino,
 	   uint64_t off, struct es_extent *ext, struct es_err *err);
+/*
+ * Like es_map, but for chunk-based files extend the extent over following
+ * chunks that continue it (holes after holes, blocks right after blocks on
+ * the same device), up to about max_len bytes: fewer, larger reads.
+ */
+int es_map_run(const struct es_image *img, const struct es_inode *ino,
+	       uint64_t off, uint64_t max_len, struct es_extent *ext, struct es_err *err);
 /* Read file bytes [off, off+len), holes read as zeros. */
 int es_read(const struct es_image *img, const struct es_inode *ino,
 	    uint64_t off, void *buf, size_t len, struct es_err *err);
