@@ -167,11 +167,76 @@ static int plan_directory(struct wbuild *b, struct wnode *n)
 	return 0;
 }
 
+/*
+ * Best-fit packing of inode records (inode, xattrs, chunk table or inline
+ * tail) into metadata blocks: a record that fits in a block is put in the
+ * partly used block with the least room that still holds it, so tails do
+ * not leave half-empty blocks behind.  Records larger than a block start a
+ * fresh block.  Free space is always a multiple of 32 bytes.
+ */
+#define PACK_BUCKETS 129	/* free space / 32, 0..128 */
+
+struct packer {
+	uint32_t blksz;
+	uint64_t end;			/* first byte of the first unused block */
+	uint64_t *blocks[PACK_BUCKETS];	/* stacks of block numbers by free space */
+	size_t count[PACK_BUCKETS], cap[PACK_BUCKETS];
+};
+
+static int pack_push(struct packer *p, uint64_t block, uint32_t free_bytes)
+{
+	unsigned int k = free_bytes / EROFS_ISLOT_SIZE;
+
+	if (!k)
+		return 0;
+	if (p->count[k] == p->cap[k]) {
+		size_t ncap = p->cap[k] ? p->cap[k] * 2 : 64;
+		uint64_t *nb = realloc(p->blocks[k], ncap * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		p->blocks[k] = nb;
+		p->cap[k] = ncap;
+	}
+	p->blocks[k][p->count[k]++] = block;
+	return 0;
+}
+
+static int pack_place(struct packer *p, uint64_t need, uint64_t *pos)
+{
+	const uint32_t blksz = p->blksz;
+	uint64_t block;
+
+	need = es_round_up(need, EROFS_ISLOT_SIZE);
+	if (need <= blksz) {
+		for (unsigned int k = (unsigned int)(need / EROFS_ISLOT_SIZE); k < PACK_BUCKETS; k++) {
+			uint32_t free_bytes = k * EROFS_ISLOT_SIZE;
+
+			if (!p->count[k])
+				continue;
+			block = p->blocks[k][--p->count[k]];
+			*pos = block * blksz + (blksz - free_bytes);
+			return pack_push(p, block, free_bytes - (uint32_t)need);
+		}
+	}
+	*pos = p->end;
+	p->end += es_round_up(need, blksz);
+	block = p->end / blksz - 1;
+	return pack_push(p, block, (uint32_t)(p->end - *pos - need));
+}
+
+static void pack_free(struct packer *p)
+{
+	for (unsigned int k = 0; k < PACK_BUCKETS; k++)
+		free(p->blocks[k]);
+}
+
 int es_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks)
 {
 	const uint32_t blksz = b->blksz;
-	uint64_t pos, next;
+	struct packer pk = { .blksz = blksz };
+	uint64_t reserved, next;
 	int ret;
 
 	ret = order_nodes(b);
@@ -179,41 +244,45 @@ int es_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		return ret;
 	*meta_blkaddr = b->data_next;
 	/* shared xattrs first; nid 0 is never used */
-	pos = es_round_up(b->shared_len ? b->shared_len : EROFS_ISLOT_SIZE, EROFS_ISLOT_SIZE);
-	for (uint64_t i = 0; i < b->nnodes; i++) {
+	reserved = es_round_up(b->shared_len ? b->shared_len : EROFS_ISLOT_SIZE,
+			       EROFS_ISLOT_SIZE);
+	pk.end = es_round_up(reserved, blksz);
+	ret = pack_push(&pk, pk.end / blksz - 1, (uint32_t)(pk.end - reserved));
+	for (uint64_t i = 0; !ret && i < b->nnodes; i++) {
 		struct wnode *n = b->order[i];
 		uint32_t isize, body;
-		uint64_t end;
+		uint64_t need;
 
 		choose_inode_format(b, n);
 		if (S_ISDIR(n->mode)) {
 			ret = plan_directory(b, n);
 			if (ret)
-				return ret;
+				break;
 		}
 		isize = n->extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE;
 		body = isize + n->xattr_isize;
-		if ((pos & (blksz - 1)) + isize > blksz)
-			pos = es_round_up(pos, blksz);
-		if (n->tail_inline && (pos & (blksz - 1)) + body + n->tail_len > blksz)
-			pos = es_round_up(pos, blksz);
-		n->meta_pos = pos;
-		n->nid = pos >> EROFS_ISLOT_BITS;
-		end = pos + body;
+		need = body;
 		if (n->layout == EROFS_LAYOUT_CHUNK_BASED) {
 			unsigned int unit = (n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES) ?
 				EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 
-			end = es_round_up(end, unit) + n->nchunks * unit;
+			/* the table is unit-aligned; records start 32-aligned */
+			need = es_round_up(need, unit) + n->nchunks * unit;
 		}
 		if (n->tail_inline)
-			end += n->tail_len;
-		pos = es_round_up(end, EROFS_ISLOT_SIZE);
+			need += n->tail_len;
+		ret = pack_place(&pk, need, &n->meta_pos);
+		if (ret)
+			ret = es_fail(b->err, ret, "out of memory");
+		n->nid = n->meta_pos >> EROFS_ISLOT_BITS;
 	}
+	pack_free(&pk);
+	if (ret)
+		return ret;
 	if (b->root->nid > UINT16_MAX)
 		return es_fail(b->err, -EFBIG, "the root inode does not fit in the "
 			       "first 2 MiB of metadata (too many shared xattrs)");
-	*meta_len = es_round_up(pos, blksz);
+	*meta_len = pk.end;
 	next = *meta_blkaddr + (*meta_len >> b->blkszbits);
 	for (uint64_t i = 0; i < b->nnodes; i++) {
 		struct wnode *n = b->order[i];
