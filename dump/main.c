@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 		{ "delta", required_argument, NULL, OPT_DELTA },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **devices = calloc((size_t)argc, sizeof(char *));
+	struct cli_list devices = { .n = 0 };
 	bool show_sb = false, stats = false, extents = false, list = false, have_nid = false;
 	const char *path = NULL, *manifest_out = NULL, *sig_out = NULL, *delta_old = NULL;
 	unsigned int sig_index = 0;
@@ -349,8 +349,6 @@ int main(int argc, char **argv)
 	uint64_t nid = 0;
 	int c, ret = 0;
 
-	if (!devices)
-		return EXIT_FAILED;
 	while ((c = getopt_long(argc, argv, "hVsSe", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -380,7 +378,8 @@ int main(int argc, char **argv)
 			list = true;
 			break;
 		case OPT_DEVICE:
-			devices[oo.ndevice_paths++] = optarg;
+			if (!cli_list_add(&devices, optarg))
+				return usage_error("too many --device options");
 			break;
 		case OPT_BLOB_DIR:
 			oo.blob_dir = optarg;
@@ -415,11 +414,11 @@ int main(int argc, char **argv)
 		return usage_error("-e and --ls need --nid or --path");
 	if (have_nid && path)
 		return usage_error("--nid and --path exclude each other");
-	oo.device_paths = devices;
+	oo.device_paths = devices.items;
+	oo.ndevice_paths = devices.n;
 	ret = es_image_open(&img, argv[optind], &oo, &err);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		free(devices);
 		return EXIT_FAILED;
 	}
 	if (show_sb || (!stats && !have_nid && !path && !manifest_out && !sig_out && !delta_old)) {
@@ -445,7 +444,6 @@ int main(int argc, char **argv)
 			ret = show_inode(img, &ino, extents, &err);
 	}
 	es_image_close(img);
-	free(devices);
 	if (ret) {
 		fflush(stdout);
 		fprintf(stderr, "%s: %s\n", prog, err.msg);

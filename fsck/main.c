@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **devices = calloc((size_t)argc, sizeof(char *));
+	struct cli_list devices = { .n = 0 }, certs = { .n = 0 }, pubkeys = { .n = 0 };
 	struct es_open_opts oo = { 0 };
 	struct es_check_opts co;
 	struct es_check_result res;
@@ -108,14 +108,8 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int c, ret, seal_ret;
 
-	if (!devices)
-		return EXIT_OPERATIONAL;
 	es_check_opts_init(&co);
 	co.report = report_cb;
-	if (es_trust_new(&trust, &err)) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		return EXIT_OPERATIONAL;
-	}
 	while ((c = getopt_long(argc, argv, "hVj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -125,7 +119,8 @@ int main(int argc, char **argv)
 			printf("%s (erofs-seal) %s\n", prog, PACKAGE_VERSION);
 			return EXIT_OK;
 		case OPT_DEVICE:
-			devices[oo.ndevice_paths++] = optarg;
+			if (!cli_list_add(&devices, optarg))
+				return usage_error("too many --device options");
 			break;
 		case OPT_EXTRACT:
 			if (!*optarg)
@@ -149,11 +144,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CERT:
 		case OPT_PUBKEY:
-			if ((c == OPT_CERT ? es_trust_add_cert : es_trust_add_pubkey)(trust, optarg,
-										     &err)) {
-				fprintf(stderr, "%s: %s\n", prog, err.msg);
-				return EXIT_USAGE;
-			}
+			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg))
+				return usage_error("too many trust anchors");
 			break;
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v)
@@ -167,7 +159,13 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error(argc - optind ? "too many arguments" : "no IMAGE given");
-	oo.device_paths = devices;
+	oo.device_paths = devices.items;
+	oo.ndevice_paths = devices.n;
+	trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
+	if (!trust) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_USAGE;
+	}
 	/* extraction keeps one directory open per level */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -176,7 +174,7 @@ int main(int argc, char **argv)
 	ret = es_image_open(&img, argv[optind], &oo, &err);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		free(devices);
+		es_trust_free(trust);
 		return ret == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
 	}
 	if (!threads) {
@@ -190,7 +188,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		es_image_close(img);
 		es_trust_free(trust);
-		free(devices);
 		return EXIT_OPERATIONAL;
 	}
 	if (sum.sealed) {
@@ -209,19 +206,19 @@ int main(int argc, char **argv)
 	ret = es_check(img, &co, &res, &err);
 	es_image_close(img);
 	es_trust_free(trust);
-	free(devices);
-	if (seal_ret && !ret)
-		ret = -ES_ECORRUPT;
-	if (ret == -ES_ECORRUPT) {
-		fprintf(stderr, "%s: %s: %llu problem%s found\n", prog, argv[optind],
-			(unsigned long long)res.problems, res.problems == 1 ? "" : "s");
-		if (!res.problems)
+	if (ret && ret != -ES_ECORRUPT)
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+	/* a corrupt image explains operational failures that follow from it */
+	if (seal_ret || ret == -ES_ECORRUPT) {
+		unsigned long long problems = res.problems + sum.problems;
+
+		if (ret == -ES_ECORRUPT && !res.problems)
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
+		fprintf(stderr, "%s: %s: %llu problem%s found\n", prog, argv[optind],
+			problems ? problems : 1, problems == 1 || !problems ? "" : "s");
 		return EXIT_CORRUPT;
 	}
-	if (ret) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+	if (ret)
 		return EXIT_OPERATIONAL;
-	}
 	return EXIT_OK;
 }

@@ -23,7 +23,9 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	int problems = 0, ret;
 
 	memset(sum, 0, sizeof(*sum));
-	ret = es_seal_read(img, &s, &e);
+	/* the image cross-checks come after device 0 is checked: a damaged
+	 * device table is first of all a region that fails its tree */
+	ret = es_seal_read_fd(img->fd, img->file_size, &s, &e);
 	if (ret == -ENODATA) {
 		if (img->file_size == fs_size)
 			return 0;
@@ -39,6 +41,36 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	}
 	sum->sealed = true;
 	sum->devices = s->ndevices;
+	if (s->fs_size != fs_size) {
+		snprintf(e.msg, sizeof(e.msg), "seal: filesystem size %llu differs from the "
+			 "superblock's %llu", (unsigned long long)s->fs_size,
+			 (unsigned long long)fs_size);
+		say(report, report_ctx, e.msg);
+		problems++;
+	} else {
+		es_err_clear(&e);
+		ret = es_seal_verify_device(img->fd, s, 0, img->fd, nthreads, &e);
+		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
+			char msg[ES_ERR_MSG_MAX + 8];
+
+			snprintf(msg, sizeof(msg), "seal: %s", e.msg);
+			say(report, report_ctx, msg);
+			problems++;
+		} else if (ret) {
+			es_seal_free(s);
+			return es_fail(err, ret, "%s", e.msg);
+		} else {
+			sum->devices_checked++;
+		}
+	}
+	es_err_clear(&e);
+	if (es_seal_check_image(img, s, &e)) {
+		char msg[ES_ERR_MSG_MAX + 8];
+
+		snprintf(msg, sizeof(msg), "seal: %s", e.msg);
+		say(report, report_ctx, msg);
+		problems++;
+	}
 	sum->signatures = s->nsigs;
 	sum->signatures_checked = t != NULL;
 	if (t) {
@@ -70,7 +102,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 			problems++;
 		}
 	}
-	for (unsigned int i = 0; i < s->ndevices; i++) {
+	for (unsigned int i = 1; i < s->ndevices && i < img->ndevices; i++) {
 		int fd = img->devices[i].fd;
 
 		if (fd < 0)
@@ -91,6 +123,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		}
 	}
 	es_seal_free(s);
+	sum->problems = (unsigned int)problems;
 	if (problems)
 		return es_fail(err, -ES_ECORRUPT, "the seal check found %d problem%s",
 			       problems, problems == 1 ? "" : "s");

@@ -117,6 +117,45 @@ int es_extract_create(int parentfd, const char *name, const struct es_inode *ino
 	return 0;
 }
 
+static bool block_is_zero(const uint8_t *p, size_t len)
+{
+	static const uint8_t zero[4096];
+
+	return !memcmp(p, zero, len);
+}
+
+/*
+ * Write buf at off, leaving all-zero 4 KiB blocks as holes: images made by
+ * other tools store holes as zero blocks, and a 4 GiB sparse file should
+ * not come out as 4 GiB on disk.  The caller sets the final size.
+ */
+static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+	const size_t blk = 4096;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start, n = len - i < blk ? len - i : blk;
+
+		if (block_is_zero(buf + i, n)) {
+			i += n;
+			continue;
+		}
+		start = i;
+		while (i < len) {
+			n = len - i < blk ? len - i : blk;
+			if (block_is_zero(buf + i, n))
+				break;
+			i += n;
+		}
+		int ret = es_pwrite_full(fd, buf + start, i - start, off + start);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
 		    uint8_t *buf, struct es_err *err)
 {
@@ -144,7 +183,7 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 			if (ret)
 				return ret;
 			if (outfd >= 0) {
-				ret = es_pwrite_full(outfd, buf, n, off);
+				ret = write_sparse(outfd, buf, n, off);
 				if (ret)
 					return es_fail(err, ret, "writing extracted data: %s",
 						       strerror(-ret));

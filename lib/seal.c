@@ -164,10 +164,8 @@ static int parse_locator(int fd, uint64_t file_size, struct es_seal *s,
 	return 0;
 }
 
-static int parse_manifest(int fd, struct es_seal *s, struct es_err *err)
+static int read_manifest(int fd, struct es_seal *s, struct es_err *err)
 {
-	const uint8_t *m;
-	uint64_t need;
 	int ret;
 
 	if (s->manifest_sec.len < MF_DEVICES || s->manifest_sec.len > (1u << 24))
@@ -177,7 +175,14 @@ static int parse_manifest(int fd, struct es_seal *s, struct es_err *err)
 	if (ret)
 		return ret;
 	s->manifest_len = (size_t)s->manifest_sec.len;
-	m = s->manifest;
+	return 0;
+}
+
+static int parse_manifest(struct es_seal *s, struct es_err *err)
+{
+	const uint8_t *m = s->manifest;
+	uint64_t need;
+
 	if (memcmp(m, MF_MAGIC, 8))
 		return es_fail(err, -ES_ECORRUPT, "manifest: bad magic");
 	if (es_get32(m + MF_VERSION) != ES_SEAL_VERSION)
@@ -338,7 +343,7 @@ static int parse_chunk_index(int fd, struct es_seal *s, struct es_err *err)
 	}
 	if (memcmp(sum, s->chunk_index_digest, 32)) {
 		free(buf);
-		return es_fail(err, -ES_ECORRUPT, "chunk index: digest differs from the "
+		return es_fail(err, -EBADMSG, "chunk index: digest differs from the "
 			       "manifest's (chunk index damaged)");
 	}
 	count = es_get64(buf + 8);
@@ -375,7 +380,7 @@ static int parse_chunk_index(int fd, struct es_seal *s, struct es_err *err)
 	return 0;
 }
 
-int es_seal_read_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err)
+int es_seal_open_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err)
 {
 	struct es_seal *s = calloc(1, sizeof(*s));
 	int ret;
@@ -385,17 +390,38 @@ int es_seal_read_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_
 		return es_fail(err, -ENOMEM, "out of memory");
 	ret = parse_locator(fd, file_size, s, err);
 	if (!ret)
-		ret = parse_manifest(fd, s, err);
+		ret = read_manifest(fd, s, err);
 	if (!ret)
 		ret = parse_signatures(fd, s, err);
-	if (!ret)
-		ret = parse_chunk_index(fd, s, err);
 	if (ret) {
 		es_seal_free(s);
 		return ret;
 	}
 	*out = s;
 	return 0;
+}
+
+int es_seal_parse(int fd, struct es_seal *s, struct es_err *err)
+{
+	int ret = parse_manifest(s, err);
+
+	if (!ret)
+		ret = parse_chunk_index(fd, s, err);
+	return ret;
+}
+
+int es_seal_read_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err)
+{
+	int ret = es_seal_open_fd(fd, file_size, out, err);
+
+	if (!ret) {
+		ret = es_seal_parse(fd, *out, err);
+		if (ret) {
+			es_seal_free(*out);
+			*out = NULL;
+		}
+	}
+	return ret;
 }
 
 int es_seal_read(const struct es_image *img, struct es_seal **out, struct es_err *err)

@@ -1311,3 +1311,26 @@ int es_signature_describe(enum es_sig_type type,
 	ERR_pop_to_mark();
 	return ret;
 }
+
+struct es_trust *es_trust_from_files(const char *const *certs, unsigned int ncerts,
+				     const char *const *pubkeys, unsigned int npubkeys,
+				     struct es_err *err)
+{
+	struct es_trust *t;
+
+	if (es_trust_new(&t, err))
+		return NULL;
+	for (unsigned int i = 0; i < ncerts; i++) {
+		if (es_trust_add_cert(t, certs[i], err)) {
+			es_trust_free(t);
+			return NULL;
+		}
+	}
+	for (unsigned int i = 0; i < npubkeys; i++) {
+		if (es_trust_add_pubkey(t, pubkeys[i], err)) {
+			es_trust_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}

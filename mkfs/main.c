@@ -174,12 +174,9 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **excl_paths = calloc((size_t)argc, sizeof(char *));
-	const char **excl_res = calloc((size_t)argc, sizeof(char *));
-	const char **dicts = calloc((size_t)argc, sizeof(char *));
-	const char **key_paths = calloc((size_t)argc, sizeof(char *));
-	const char **cert_paths = calloc((size_t)argc, sizeof(char *));
-	struct es_signer **signers = calloc((size_t)argc, sizeof(*signers));
+	static struct cli_list excl_paths, excl_res, dicts, key_paths;
+	static const char *cert_paths[CLI_LIST_MAX];
+	static struct es_signer *signers[CLI_LIST_MAX];
 	unsigned int nkeys = 0;
 	struct es_build_opts o;
 	struct es_build_stats st;
@@ -189,10 +186,6 @@ int main(int argc, char **argv)
 	int64_t sv;
 	int c, ret;
 
-	if (!excl_paths || !excl_res || !dicts || !key_paths || !cert_paths || !signers) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		return EXIT_BUILD_FAILED;
-	}
 	es_build_opts_init(&o);
 	o.warn = warn_cb;
 	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:", longopts, NULL)) != -1) {
@@ -248,10 +241,12 @@ int main(int argc, char **argv)
 			o.force_gid = (int64_t)v;
 			break;
 		case OPT_EXCLUDE_PATH:
-			excl_paths[o.nexclude_paths++] = optarg;
+			if (!cli_list_add(&excl_paths, optarg))
+				return usage_error("%s", "too many --exclude-path");
 			break;
 		case OPT_EXCLUDE_REGEX:
-			excl_res[o.nexclude_regexes++] = optarg;
+			if (!cli_list_add(&excl_res, optarg))
+				return usage_error("%s", "too many --exclude-regex");
 			break;
 		case OPT_CHUNKSIZE:
 			if (!cli_parse_u64(optarg, UINT64_MAX, &v) || v < 4096 ||
@@ -270,7 +265,9 @@ int main(int argc, char **argv)
 			o.seal = true;
 			break;
 		case OPT_SIGN_KEY:
-			key_paths[nkeys++] = optarg;
+			if (!cli_list_add(&key_paths, optarg))
+				return usage_error("%s", "too many --sign-key");
+			nkeys = key_paths.n;
 			break;
 		case OPT_SIGN_CERT:
 			if (!nkeys || cert_paths[nkeys - 1])
@@ -281,7 +278,8 @@ int main(int argc, char **argv)
 			o.blob_dir = optarg;
 			break;
 		case OPT_CHUNK_DICT:
-			dicts[o.nchunk_dicts++] = optarg;
+			if (!cli_list_add(&dicts, optarg))
+				return usage_error("%s", "too many --chunk-dict");
 			break;
 		case OPT_FSVERITY_SIGS:
 			o.fsverity_sigs = true;
@@ -304,8 +302,11 @@ int main(int argc, char **argv)
 		return usage_error("%s", "--blobdev needs --chunksize");
 	o.image_path = argv[optind];
 	o.source_dir = argv[optind + 1];
-	o.exclude_paths = excl_paths;
-	o.exclude_regexes = excl_res;
+	o.exclude_paths = excl_paths.items;
+	o.nexclude_paths = excl_paths.n;
+	o.exclude_regexes = excl_res.items;
+	o.nexclude_regexes = excl_res.n;
+	o.nchunk_dicts = dicts.n;
 	if (!o.have_timestamp) {
 		const char *sde = getenv("SOURCE_DATE_EPOCH");
 
@@ -322,15 +323,17 @@ int main(int argc, char **argv)
 		return usage_error("%s", "--chunk-dict needs --blob-dir");
 	if (o.fsverity_sigs && (!o.blob_dir || !nkeys))
 		return usage_error("%s", "--fsverity-sigs needs --blob-dir and --sign-key");
-	o.chunk_dicts = dicts;
+	o.chunk_dicts = dicts.items;
 	if (!o.nthreads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		o.nthreads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
 	}
 	for (unsigned int i = 0; i < nkeys; i++) {
-		if (es_signer_load(&signers[i], key_paths[i], cert_paths[i], &err)) {
+		if (es_signer_load(&signers[i], key_paths.items[i], cert_paths[i], &err)) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			while (i--)
+				es_signer_free(signers[i]);
 			return EXIT_BUILD_FAILED;
 		}
 	}
@@ -340,12 +343,6 @@ int main(int argc, char **argv)
 	ret = es_build(&o, &st, &err);
 	for (unsigned int i = 0; i < nkeys; i++)
 		es_signer_free(signers[i]);
-	free(signers);
-	free(key_paths);
-	free(cert_paths);
-	free(dicts);
-	free(excl_paths);
-	free(excl_res);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : strerror(-ret));
 		return EXIT_BUILD_FAILED;

@@ -39,4 +39,20 @@ static inline bool cli_parse_s64(const char *s, int64_t *out)
 	return true;
 }
 
+/* Repeatable options, without heap: a usage error past CLI_LIST_MAX. */
+#define CLI_LIST_MAX 256
+
+struct cli_list {
+	const char *items[CLI_LIST_MAX];
+	unsigned int n;
+};
+
+static inline bool cli_list_add(struct cli_list *l, const char *item)
+{
+	if (l->n >= CLI_LIST_MAX)
+		return false;
+	l->items[l->n++] = item;
+	return true;
+}
+
 #endif

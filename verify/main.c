@@ -292,10 +292,8 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int c, fd = -1;
 
-	if (es_trust_new(&trust, &err)) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		return EXIT_OPERATIONAL;
-	}
+	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 };
+
 	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -306,9 +304,8 @@ int main(int argc, char **argv)
 			return EXIT_VERIFIED;
 		case OPT_CERT:
 		case OPT_PUBKEY:
-			if ((c == OPT_CERT ? es_trust_add_cert : es_trust_add_pubkey)(trust, optarg,
-										     &err)) {
-				fprintf(stderr, "%s: %s\n", prog, err.msg);
+			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg)) {
+				fprintf(stderr, "%s: too many trust anchors\n", prog);
 				return EXIT_USAGE;
 			}
 			break;
@@ -338,6 +335,11 @@ int main(int argc, char **argv)
 			prog, prog);
 		return EXIT_USAGE;
 	}
+	trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
+	if (!trust) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_USAGE;
+	}
 	if (!threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -356,7 +358,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	{
-		int ret = es_seal_read_fd(fd, (uint64_t)st.st_size, &s, &err);
+		int ret = es_seal_open_fd(fd, (uint64_t)st.st_size, &s, &err);
 
 		if (ret == -ENODATA) {
 			text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
@@ -371,8 +373,19 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
-	/* 2. signatures over the manifest */
+	/* 2. signatures over the manifest, before anything in it is believed */
 	check_signatures(&r, s, es_trust_count(trust) ? trust : NULL);
+	{
+		int ret = es_seal_parse(fd, s, &err);
+
+		if (ret) {
+			text(&r, true, "%s: %s\n", prog, err.msg);
+			/* a section that disagrees with the manifest: integrity */
+			fail_with(&r, ret == -ENOMEM || ret == -EIO ? EXIT_OPERATIONAL :
+				  ret == -EBADMSG ? EXIT_INTEGRITY : EXIT_MALFORMED);
+			goto done;
+		}
+	}
 	/* 3. the filesystem region, before any of its structures is used */
 	json_add(&r, "\"devices\":[");
 	if (verify_one(&r, fd, s, 0, image, threads, first_dev) == 0) {

@@ -64,6 +64,7 @@ struct es_seal_summary {
 	unsigned int devices, devices_checked;
 	unsigned int signatures, signatures_trusted;
 	bool signatures_checked;
+	unsigned int problems;
 };
 
 /*

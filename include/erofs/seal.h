@@ -88,6 +88,14 @@ int es_seal_read(const struct es_image *img, struct es_seal **out, struct es_err
  * read the seal from the end of the image file, then cross-check it.
  */
 int es_seal_read_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err);
+/*
+ * And in three, for erofs-verify, which checks the signatures over the raw
+ * manifest before it believes a byte of it: es_seal_open_fd() reads the
+ * locator, the manifest bytes and the signatures; es_seal_parse() then
+ * decodes the manifest and reads the chunk index (checked against it).
+ */
+int es_seal_open_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err);
+int es_seal_parse(int fd, struct es_seal *s, struct es_err *err);
 int es_seal_check_image(const struct es_image *img, const struct es_seal *s,
 			struct es_err *err);
 void es_seal_free(struct es_seal *s);

@@ -34,7 +34,8 @@
  *
  * All functions return 0 or a negative errno value and, when given an error
  * context, leave a message in it.  Nothing here prints, exits or keeps
- * global state; the OpenSSL error queue of the calling thread is left empty.
+ * global state, and the calling thread's OpenSSL error queue is left as it
+ * was found (OpenSSL's reasons end up in the es_err message instead).
  * Private keys are only read from unencrypted PEM files (PKCS#8 or
  * traditional); encrypted keys are refused instead of prompting.
  */
@@ -109,6 +110,10 @@ int es_sign(const struct es_signer *s, const uint8_t *msg, size_t len,
 struct es_trust;
 
 int es_trust_new(struct es_trust **out, struct es_err *err);
+/* A trust set from certificate and public-key files; NULL (err set) on error. */
+struct es_trust *es_trust_from_files(const char *const *certs, unsigned int ncerts,
+				     const char *const *pubkeys, unsigned int npubkeys,
+				     struct es_err *err);
 /* Every certificate in a PEM file (one or a bundle, at least one). */
 int es_trust_add_cert(struct es_trust *t, const char *cert_pem_path,
 		      struct es_err *err);
@@ -148,8 +153,13 @@ void es_trust_free(struct es_trust *t);
  * key_id may be NULL for CMS signatures (then it is not cross-checked).  CMS
  * signatures with signed attributes or without an embedded certificate
  * (such as fs-verity builtin signatures, msg being the 44-byte formatted
- * digest) are accepted too, but exactly one SignerInfo and detached
- * pkcs7-data content are required.
+ * digest) are accepted too, but exactly one SignerInfo, detached
+ * pkcs7-data content, SHA-256 and a signature algorithm that fits the key
+ * (rsaEncryption/sha256WithRSAEncryption, ecdsa-with-SHA256) are required:
+ * OpenSSL itself ignores those OIDs when there are no signed attributes.
+ * What a CMS signature authenticates is the message and the signer's key;
+ * the rest of an embedded certificate (names, dates) and the version
+ * fields are not covered, so do not base decisions on them.
  */
 int es_verify_signature(const struct es_trust *t, enum es_sig_type type,
 			const uint8_t key_id[ES_SIGN_KEY_ID_SIZE],
