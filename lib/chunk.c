@@ -293,7 +293,7 @@ int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 	b->stats->logical_bytes += n->size;
 	if (!n->size) {
 		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
-		return 0;
+		return source_changed(b, fd, 0, what);
 	}
 	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
 		off_t hole = lseek(fd, 0, SEEK_HOLE);
