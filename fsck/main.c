@@ -177,11 +177,8 @@ int main(int argc, char **argv)
 		es_trust_free(trust);
 		return ret == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
 	}
-	if (!threads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		threads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
-	}
+	if (!threads)
+		threads = cli_default_threads();
 	seal_ret = es_check_seal(img, es_trust_count(trust) ? trust : NULL, threads,
 				 report_cb, NULL, &sum, &err);
 	if (seal_ret && seal_ret != -ES_ECORRUPT) {

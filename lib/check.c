@@ -15,6 +15,7 @@
 #include "erofs/check.h"
 #include "erofs/format.h"
 #include "extract.h"
+#include "io.h"
 
 struct nid_info {
 	uint64_t nid;
@@ -146,20 +147,6 @@ static char *printable_join(const char *parent, const uint8_t *name, unsigned in
 			*p++ = (char)name[i];
 	}
 	*p = '\0';
-	return s;
-}
-
-static char *raw_join(const char *parent, const uint8_t *name, unsigned int len)
-{
-	size_t plen = strlen(parent);
-	char *s = malloc(plen + 1 + len + 1);
-
-	if (!s)
-		return NULL;
-	memcpy(s, parent, plen);
-	s[plen] = '/';
-	memcpy(s + plen + 1, name, len);
-	s[plen + 1 + len] = '\0';
 	return s;
 }
 
@@ -391,7 +378,7 @@ static int visit_entry(struct walker *w, struct frame *f, const struct entry *en
 	int ret = 0;
 
 	path = printable_join(f->path, ent->name, ent->len);
-	relpath = raw_join(f->relpath, ent->name, ent->len);
+	relpath = es_path_join(f->relpath, ent->name, ent->len);
 	if (!path || !relpath) {
 		free(path);
 		free(relpath);

@@ -13,6 +13,17 @@ static void say(void (*report)(void *, const char *), void *ctx, const char *msg
 		report(ctx, msg);
 }
 
+/* Report a seal problem found in e and count it. */
+static void seal_problem(void (*report)(void *, const char *), void *ctx,
+			 const struct es_err *e, int *problems)
+{
+	char msg[ES_ERR_MSG_MAX + 8];
+
+	snprintf(msg, sizeof(msg), "seal: %s", e->msg);
+	say(report, ctx, msg);
+	(*problems)++;
+}
+
 int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		  unsigned int nthreads, void (*report)(void *ctx, const char *msg),
 		  void *report_ctx, struct es_seal_summary *sum, struct es_err *err)
@@ -51,11 +62,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		es_err_clear(&e);
 		ret = es_seal_verify_device(img->fd, s, 0, img->fd, nthreads, &e);
 		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
-			char msg[ES_ERR_MSG_MAX + 8];
-
-			snprintf(msg, sizeof(msg), "seal: %s", e.msg);
-			say(report, report_ctx, msg);
-			problems++;
+			seal_problem(report, report_ctx, &e, &problems);
 		} else if (ret) {
 			es_seal_free(s);
 			return es_fail(err, ret, "%s", e.msg);
@@ -64,13 +71,8 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		}
 	}
 	es_err_clear(&e);
-	if (es_seal_check_image(img, s, &e)) {
-		char msg[ES_ERR_MSG_MAX + 8];
-
-		snprintf(msg, sizeof(msg), "seal: %s", e.msg);
-		say(report, report_ctx, msg);
-		problems++;
-	}
+	if (es_seal_check_image(img, s, &e))
+		seal_problem(report, report_ctx, &e, &problems);
 	sum->signatures = s->nsigs;
 	sum->signatures_checked = t != NULL;
 	if (t) {
@@ -94,13 +96,8 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 			}
 		}
 		free(res);
-		if (ret) {
-			char msg[ES_ERR_MSG_MAX + 8];
-
-			snprintf(msg, sizeof(msg), "seal: %s", e.msg);
-			say(report, report_ctx, msg);
-			problems++;
-		}
+		if (ret)
+			seal_problem(report, report_ctx, &e, &problems);
 	}
 	for (unsigned int i = 1; i < s->ndevices && i < img->ndevices; i++) {
 		int fd = img->devices[i].fd;
@@ -110,11 +107,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		es_err_clear(&e);
 		ret = es_seal_verify_device(img->fd, s, i, fd, nthreads, &e);
 		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
-			char msg[ES_ERR_MSG_MAX + 8];
-
-			snprintf(msg, sizeof(msg), "seal: %s", e.msg);
-			say(report, report_ctx, msg);
-			problems++;
+			seal_problem(report, report_ctx, &e, &problems);
 		} else if (ret) {
 			es_seal_free(s);
 			return es_fail(err, ret, "%s", e.msg);

@@ -159,3 +159,17 @@ void es_outfile_abort(struct es_outfile *of)
 	free(of->path);
 	of->tmp_path = of->path = NULL;
 }
+
+char *es_path_join(const char *parent, const uint8_t *name, size_t len)
+{
+	size_t plen = strlen(parent);
+	char *s = malloc(plen + 1 + len + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, parent, plen);
+	s[plen] = '/';
+	memcpy(s + plen + 1, name, len);
+	s[plen + 1 + len] = '\0';
+	return s;
+}

@@ -8,6 +8,9 @@
 #include <sys/types.h>
 #include "erofs/err.h"
 
+/* "parent/name" in a new string (name need not be NUL-terminated). */
+char *es_path_join(const char *parent, const uint8_t *name, size_t len);
+
 /* pread until len bytes or EOF; returns bytes read or -errno. */
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* pwrite all of buf; returns 0 or -errno. */

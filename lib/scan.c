@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "erofs/format.h"
 #include "erofs/image.h"
+#include "io.h"
 #include "wtree.h"
 
 /* (dev, ino) -> node, for hard links; open addressing */
@@ -90,21 +91,6 @@ static void links_free(struct hardlink_map *m)
 		free(m->slots);
 		free(m);
 	}
-}
-
-/* A printable form of a source path, for messages. */
-static char *join_path(const char *parent, const uint8_t *name, size_t len)
-{
-	size_t plen = strlen(parent);
-	char *s = malloc(plen + 1 + len + 1);
-
-	if (!s)
-		return NULL;
-	memcpy(s, parent, plen);
-	s[plen] = '/';
-	memcpy(s + plen + 1, name, len);
-	s[plen + 1 + len] = '\0';
-	return s;
 }
 
 static bool excluded(struct wbuild *b, const char *rel)
@@ -346,7 +332,7 @@ static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
 			count = kept;
 			break;
 		}
-		childrel = join_path(rel, ents[i].name, ents[i].len);
+		childrel = es_path_join(rel, ents[i].name, ents[i].len);
 		if (!childrel) {
 			ret = es_fail(b->err, -ENOMEM, "out of memory");
 			break;
@@ -360,8 +346,8 @@ static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
 	dir->children = ents;
 	dir->nchildren = count;
 	for (size_t i = 0; !ret && i < count; i++) {
-		char *childrel = join_path(rel, ents[i].name, ents[i].len);
-		char *childwhat = join_path(what, ents[i].name, ents[i].len);
+		char *childrel = es_path_join(rel, ents[i].name, ents[i].len);
+		char *childwhat = es_path_join(what, ents[i].name, ents[i].len);
 
 		if (!childrel || !childwhat)
 			ret = es_fail(b->err, -ENOMEM, "out of memory");

@@ -324,11 +324,8 @@ int main(int argc, char **argv)
 	if (o.fsverity_sigs && (!o.blob_dir || !nkeys))
 		return usage_error("%s", "--fsverity-sigs needs --blob-dir and --sign-key");
 	o.chunk_dicts = dicts.items;
-	if (!o.nthreads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		o.nthreads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
-	}
+	if (!o.nthreads)
+		o.nthreads = cli_default_threads();
 	for (unsigned int i = 0; i < nkeys; i++) {
 		if (es_signer_load(&signers[i], key_paths.items[i], cert_paths[i], &err)) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Parse a whole decimal number; false on garbage, sign or overflow. */
 static inline bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -37,6 +38,14 @@ static inline bool cli_parse_s64(const char *s, int64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* Default worker count: the online cores, at most 64. */
+static inline unsigned int cli_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
 }
 
 /* Repeatable options, without heap: a usage error past CLI_LIST_MAX. */

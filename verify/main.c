@@ -340,11 +340,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_USAGE;
 	}
-	if (!threads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		threads = n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
-	}
+	if (!threads)
+		threads = cli_default_threads();
 	image = argv[optind];
 	json_add(&r, "{\"image\":");
 	json_str(&r, image);

@@ -97,6 +97,16 @@ usage_case "needs --blob-dir" --chunk-dict="$T/own.img"
 "$MKFS" --help | grep -q -- '--chunksize' || fail "--help lacks --chunksize"
 "$MKFS" --version | grep -q erofs-seal || fail "--version"
 
+echo "== sealed output does not depend on the number of hashing threads"
+head -c 6000000 /dev/urandom >"$src/keep/big"
+mkdir -p "$T/b1" "$T/b2"
+"$MKFS" --quiet -T 1 -U 11111111-2222-3333-4444-555555555555 -j 1 --blob-dir="$T/b1" "$T/j1.img" "$src"
+"$MKFS" --quiet -T 1 -U 11111111-2222-3333-4444-555555555555 -j 2 --blob-dir="$T/b2" "$T/j2.img" "$src"
+cmp "$T/j1.img" "$T/j2.img" || fail "-j 1 and -j 2 images differ"
+[ "$(ls "$T/b1")" = "$(ls "$T/b2")" ] || fail "-j 1 and -j 2 blobs differ"
+rm -f "$src/keep/big"
+info "-j 1 and -j 2 give byte-identical images and blob names"
+
 echo "== a source file that changes while it is read"
 if mount --bind /proc/version "$src/a/b/d.txt" 2>/dev/null; then
 	cp "$T/own.img" "$T/keep.img"
