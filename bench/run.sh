@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # bench/run.sh - time erofs-seal's mkfs/fsck against erofs-utils 1.5 on one
-# corpus, in one run.  See bench/README.md.
+# corpus, in one run, plus the cost of sealing (--seal, --blob-dir, signing)
+# and erofs-verify against `fsverity digest`.  See bench/README.md.
 #
 # Usage: bash bench/run.sh [--corpus DIR] [--runs N] [--out DIR]
 #
@@ -55,7 +56,10 @@ fi
 
 OUR_MKFS=$ES_BUILD/mkfs/mkfs.erofs
 OUR_FSCK=$ES_BUILD/fsck/fsck.erofs
-for t in "$OUR_MKFS" "$OUR_FSCK" "$THEIR_MKFS" "$THEIR_FSCK"; do
+OUR_VERIFY=$ES_BUILD/verify/erofs-verify
+OUR_DUMP=$ES_BUILD/dump/dump.erofs
+FSVERITY=$(command -v fsverity 2>/dev/null || echo fsverity)
+for t in "$OUR_MKFS" "$OUR_FSCK" "$OUR_VERIFY" "$OUR_DUMP" "$THEIR_MKFS" "$THEIR_FSCK"; do
 	[ -x "$t" ] || { echo "missing tool: $t (build with: cd _build && make)" >&2; exit 2; }
 done
 
@@ -241,6 +245,38 @@ timeit() {
 }
 
 command -v bc >/dev/null 2>&1 || { echo "bc is required" >&2; exit 2; }
+# Without fsverity or openssl the old rows still run; the rows that need them
+# show FAIL (the command's exit status is in raw.txt and log.txt).
+command -v fsverity >/dev/null 2>&1 ||
+	note "fsverity (fsverity-utils) not found: the fsverity rows will FAIL"
+
+# A throwaway RSA-2048 key and self-signed certificate for the signed build,
+# made once per run (not timed).
+SIGN_KEY=$OUT/sign/rsa.pem
+SIGN_CERT=$OUT/sign/rsa-cert.pem
+rm -rf "$OUT/sign"; mkdir -p "$OUT/sign"
+echo "+ openssl req -x509 -newkey rsa:2048 (throwaway signing key)" >>"$LOG"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SIGN_KEY" -out "$SIGN_CERT" \
+	-days 3650 -subj /CN=erofs-seal-bench >>"$LOG" 2>&1 ||
+	note "openssl could not make a key: the signed build and verify rows will FAIL"
+
+# The sealed builds: ours only, each with --chunksize=4096 like build chunk4k.
+SEAL_KINDS="seal blob blob-rsa"
+seal_opts() {	# seal_opts KIND: SEAL_OPTS = the options beyond --chunksize=4096
+	case $1 in
+	seal) SEAL_OPTS=(--seal) ;;
+	blob) SEAL_OPTS=("--blob-dir=$IMG/blobs-blob") ;;
+	blob-rsa) SEAL_OPTS=("--blob-dir=$IMG/blobs-blob-rsa" "--sign-key=$SIGN_KEY" "--sign-cert=$SIGN_CERT") ;;
+	esac
+}
+# shellcheck disable=SC2016
+seal_label() {
+	case $1 in
+	seal) echo '`--seal`' ;;
+	blob) echo '`--blob-dir=DIR`' ;;
+	blob-rsa) echo '`--blob-dir=DIR --sign-key=rsa.pem --sign-cert=rsa-cert.pem` (RSA-2048, CMS)' ;;
+	esac
+}
 
 mkfs_of() { [ "$1" = ours ] && echo "$OUR_MKFS" || echo "$THEIR_MKFS"; }
 fsck_of() { [ "$1" = ours ] && echo "$OUR_FSCK" || echo "$THEIR_FSCK"; }
@@ -259,6 +295,18 @@ do_round() {
 			timeit build "$kind" "$tool" "$r" \
 				"$(mkfs_of "$tool")" --quiet -T 0 -U "$UUID" $opt "$img" "$CORPUS"
 		done
+	done
+	# sealing cost: the blob directory starts empty every time
+	for kind in $SEAL_KINDS; do
+		img=$IMG/ours-$kind.img
+		rm -f "$img"
+		rm -rf "$IMG/blobs-$kind"
+		[ "$kind" = seal ] || mkdir "$IMG/blobs-$kind"
+		sync
+		seal_opts "$kind"
+		timeit build "$kind" ours "$r" \
+			"$OUR_MKFS" --quiet -T 0 -U "$UUID" --chunksize=4096 "${SEAL_OPTS[@]}" \
+			"$img" "$CORPUS"
 	done
 	for kind in plain chunk4k; do
 		for src in theirs ours; do
@@ -287,7 +335,86 @@ for r in $(seq 1 "$RUNS"); do
 	note "round $r/$RUNS"
 	do_round "$r"
 done
+
+# ---------------------------------------------------------------- verify
+# erofs-verify on the signed blob image of the last round against
+# `fsverity digest` over the same bytes: the blob file(s) and a copy of the
+# image truncated to its filesystem region (made once, not timed).
+
+VIMG=$IMG/ours-blob-rsa.img
+VDIR=$IMG/blobs-blob-rsa
+VFSR=$IMG/ours-blob-rsa.fsregion
+rm -f "$VFSR"
+VBLOCKS=$("$OUR_DUMP" -s "$VIMG" 2>>"$LOG" | awk '/^Filesystem blocks:/ { print $NF }') || true
+VBLOBS=()
+if [ -d "$VDIR" ]; then
+	mapfile -t VBLOBS < <(find "$VDIR" -maxdepth 1 -type f ! -name '*.sig' | sort)
+fi
+if [ -n "$VBLOCKS" ]; then
+	head -c $(( VBLOCKS * 4096 )) "$VIMG" > "$VFSR"
+else
+	note "dump.erofs -s $VIMG gave no block count: the fsverity rows will FAIL"
+fi
+VBYTES=0
+for f in "${VBLOBS[@]}" "$VFSR"; do
+	[ -f "$f" ] && VBYTES=$(( VBYTES + $(stat -c %s "$f") ))
+done
+
+# the order of the three verifiers rotates from run to run
+vorder() {
+	case $(( $1 % 3 )) in
+	0) echo fsverity ours-j1 ours-j2 ;;
+	1) echo ours-j1 ours-j2 fsverity ;;
+	2) echo ours-j2 fsverity ours-j1 ;;
+	esac
+}
+
+do_verify_round() {
+	local r=$1 tool
+	for tool in $(vorder "$r"); do
+		case $tool in
+		fsverity) timeit verify ours-blob-rsa.img "$tool" "$r" \
+				"$FSVERITY" digest "${VBLOBS[@]}" "$VFSR" ;;
+		ours-j*) timeit verify ours-blob-rsa.img "$tool" "$r" \
+				"$OUR_VERIFY" "-j${tool#ours-j}" --cert "$SIGN_CERT" \
+				--blob-dir "$VDIR" "$VIMG" ;;
+		esac
+	done
+}
+
+VLOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+note "verify: warm-up round (not counted)"
+do_verify_round 0
+for r in $(seq 1 "$RUNS"); do
+	note "verify: round $r/$RUNS"
+	do_verify_round "$r"
+done
 T_TOTAL=$(( $(date +%s) - T_START ))
+
+# Not timed: fsverity's digests must be the ones the image's seal names (the
+# blob's file name, and the manifest's device 0 for the filesystem region).
+VCHECK=
+for f in "${VBLOBS[@]}"; do
+	d=$("$FSVERITY" digest --compact "$f" 2>>"$LOG") || d="(fsverity failed)"
+	if [ "$d" = "$(basename "$f")" ]; then
+		VCHECK="$VCHECK blob $(basename "$f" | cut -c1-12)...: digest matches its name;"
+	else
+		VCHECK="$VCHECK blob $(basename "$f" | cut -c1-12)...: MISMATCH, fsverity says $d;"
+	fi
+done
+if [ -f "$VFSR" ]; then
+	want=$("$OUR_DUMP" -s "$VIMG" 2>>"$LOG" |
+		awk '/device 0:.*fs-verity/ { for (i = 1; i < NF; i++) if ($i == "fs-verity") { sub(/,$/, "", $(i + 1)); sub(/^sha256:/, "", $(i + 1)); print $(i + 1) } }') || true
+	d=$("$FSVERITY" digest --compact "$VFSR" 2>>"$LOG") || d="(fsverity failed)"
+	if [ -z "$want" ]; then
+		VCHECK="$VCHECK filesystem region: no device 0 digest in dump.erofs -s"
+	elif [ "$d" = "$want" ]; then
+		VCHECK="$VCHECK filesystem region ($VBLOCKS blocks): digest matches the manifest's device 0"
+	else
+		VCHECK="$VCHECK filesystem region: MISMATCH, fsverity says $d, manifest $want"
+	fi
+fi
+[ -n "$VCHECK" ] || VCHECK=" nothing to compare (no signed blob image)"
 
 # ---------------------------------------------------------------- tree check
 # Not timed: extract each image once with each fsck and compare the result
@@ -389,6 +516,17 @@ ratio() {
 	awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }'
 }
 
+target() {	# target RATIO le|ge LIMIT -> met / MISSED / -
+	case "$1" in ''|-|*FAIL*) echo "-"; return ;; esac
+	awk -v x="$1" -v op="$2" -v l="$3" 'BEGIN {
+		ok = (op == "le") ? (x <= l) : (x >= l); print ok ? "met" : "MISSED" }'
+}
+
+mbps() {	# mbps SECONDS -> VBYTES / SECONDS in MB/s
+	case "$1" in ''|FAIL*) echo "-"; return ;; esac
+	awk -v b="$VBYTES" -v t="${1%% *}" 'BEGIN { if (t > 0) printf "%.0f\n", b / t / 1e6; else print "-" }'
+}
+
 OURS_REV=$(git -C "$SCRIPT_DIR/.." describe --always --dirty 2>/dev/null || echo unknown)
 {
 	echo "# erofs-seal benchmark"
@@ -401,6 +539,8 @@ OURS_REV=$(git -C "$SCRIPT_DIR/.." describe --always --dirty 2>/dev/null || echo
 	echo "- method: wall clock, median of $RUNS runs after one warm-up round (not counted);"
 	echo "  page cache warm (never dropped); sync between runs (not timed); tool order alternates per run;"
 	echo "  build = mkfs --quiet -T 0 -U $UUID [--chunksize=4096]; extract dir removed between runs (not timed)"
+	echo "  sealed builds: ours, --chunksize=4096 plus the options shown; blob directory emptied between runs (not timed)"
+	echo "  verify: $RUNS runs (after one warm-up) on the last round's signed blob image; the three verifiers' order rotates"
 	echo "- extraction into $XDIR_FS"
 	echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
 	echo "- total timed phase: ${T_TOTAL} s"
@@ -424,6 +564,35 @@ OURS_REV=$(git -C "$SCRIPT_DIR/.." describe --always --dirty 2>/dev/null || echo
 		echo "| extract, own image | $kind | $a | $b | $(ratio "$b" "$a") |"
 	done
 	echo
+	echo "Sealing cost (ours; every build with \`--chunksize=4096\`; DESIGN target: fully sealed within 1.50x of theirs plain chunk4k):"
+	echo
+	echo "| build | ours (s) | sealed/plain (ours chunk4k) | sealed-ours/plain-theirs (chunk4k) | target <= 1.50 |"
+	echo "|-------|---------:|----------------------------:|-----------------------------------:|:--------------:|"
+	po=$(median build chunk4k ours); pt=$(median build chunk4k theirs)
+	echo "| plain chunk4k (theirs: $pt s) | $po | 1.00 | $(ratio "$po" "$pt") | |"
+	for kind in $SEAL_KINDS; do
+		b=$(median build "$kind" ours); x=$(ratio "$b" "$pt")
+		echo "| $(seal_label "$kind") | $b | $(ratio "$b" "$po") | $x | $(target "$x" le 1.5) |"
+	done
+	echo
+	echo "Verification of ours-blob-rsa.img and its blob: $VBYTES bytes hashed ($(( ${#VBLOBS[@]} )) blob file(s) + filesystem region of ${VBLOCKS:-?} blocks); MB = 10^6 bytes."
+	echo "DESIGN target: fsverity/ours >= 1.00 with -j1 and >= 1.60 with -j2 (> 1 means ours is faster)."
+	echo "Load average just before these runs: $VLOAD on $(nproc) CPUs (-j2 gains only what a free second core allows)."
+	echo
+	echo "| verifier | median (s) | MB/s | fsverity/ours | target |"
+	echo "|----------|-----------:|-----:|--------------:|:------:|"
+	fv=$(median verify ours-blob-rsa.img fsverity)
+	echo "| \`fsverity digest BLOB FSREGION\` | $fv | $(mbps "$fv") | 1.00 | |"
+	for j in 1 2; do
+		b=$(median verify ours-blob-rsa.img "ours-j$j"); x=$(ratio "$fv" "$b")
+		[ "$j" = 1 ] && want=1.0 || want=1.6
+		echo "| \`erofs-verify -j$j --cert rsa-cert.pem --blob-dir DIR IMG\` | $b | $(mbps "$b") | $x | $(target "$x" ge "$want") (>= $want) |"
+	done
+	echo
+	x=$(ratio "$(median verify ours-blob-rsa.img ours-j1)" "$(median verify ours-blob-rsa.img ours-j2)")
+	echo "- erofs-verify -j2 vs -j1: $x$([ "$x" = - ] || echo x) faster (time -j1 / time -j2)"
+	echo "- digests (not timed):$VCHECK"
+	echo
 	echo "| image | bytes |"
 	echo "|-------|------:|"
 	for kind in plain chunk4k; do
@@ -434,6 +603,16 @@ OURS_REV=$(git -C "$SCRIPT_DIR/.." describe --always --dirty 2>/dev/null || echo
 				echo "| $tool-$kind.img | (build failed) |"
 			fi
 		done
+	done
+	for kind in $SEAL_KINDS; do
+		if [ -f "$IMG/ours-$kind.img" ]; then
+			bl=
+			[ "$kind" = seal ] ||
+				bl=" (+ blob: $(find "$IMG/blobs-$kind" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }') bytes)"
+			echo "| ours-$kind.img | $(stat -c %s "$IMG/ours-$kind.img")$bl |"
+		else
+			echo "| ours-$kind.img | (build failed) |"
+		fi
 	done
 	echo
 	echo "Failures (non-zero exit status, warm-up included; details in log.txt):"
