@@ -303,12 +303,11 @@ static int visit_leaf(struct walker *w, struct frame *parent, const struct entry
 			return ret;
 		}
 	}
-	if (S_ISREG(ino->mode) || S_ISLNK(ino->mode)) {
-		if (S_ISLNK(ino->mode) && (ino->size == 0 || ino->size > 4095)) {
-			problemf(w, path, "symlink target of %llu bytes",
-				 (unsigned long long)ino->size);
-			goto done;
-		}
+	if (S_ISLNK(ino->mode) && (ino->size == 0 || ino->size > 4095)) {
+		problemf(w, path, "symlink target of %llu bytes", (unsigned long long)ino->size);
+		goto done;
+	}
+	if ((S_ISREG(ino->mode) || S_ISLNK(ino->mode)) && !(w->o->skip_data && !extract)) {
 		ret = es_extract_data(w->img, ino, outfd, w->buf, &e);
 		if (ret) {
 			if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT)

@@ -114,6 +114,7 @@ int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_er
 	memset(st, 0, sizeof(*st));
 	es_check_opts_init(&o);
 	o.visit = stats_visit;
+	o.skip_data = true;	/* the visit maps every chunk; no need to read them */
 	o.visit_ctx = &sc;
 	ret = es_check(img, &o, NULL, err);
 	free(sc.places.keys);

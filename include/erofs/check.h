@@ -14,6 +14,7 @@ struct es_check_opts {
 	bool preserve_owner;
 	bool preserve_perms;
 	bool xattrs;			/* extract xattrs */
+	bool skip_data;			/* check only: do not read file data */
 	/* called once for every problem found; the walk goes on after it */
 	void (*report)(void *ctx, const char *msg);
 	void *report_ctx;
