@@ -123,4 +123,24 @@ if mount --bind /proc/version "$src/a/b/d.txt" 2>/dev/null; then
 else
 	echo "  (bind mount unavailable: changing-source case not run)"
 fi
+echo "== a source file that vanishes between the scan and its open"
+if [ -n "${VANISH_PRELOAD:-}" ] && [ -r "$VANISH_PRELOAD" ]; then
+	echo gone >"$src/keep/vanishing"
+	cp "$T/own.img" "$T/keep2.img"
+	rc=0
+	# the sanitizer runtime need not come first when a shim is preloaded
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	VANISH_NAME=vanishing LD_PRELOAD=$VANISH_PRELOAD \
+		"$MKFS" --quiet "$T/keep2.img" "$src" 2>"$T/err" || rc=$?
+	[ ! -e "$src/keep/vanishing" ] || fail "the shim did not remove the file"
+	[ "$rc" = 1 ] || fail "mkfs with a vanishing file exited $rc: $(cat "$T/err")"
+	grep -q 'vanishing' "$T/err" || fail "message does not name the file: $(cat "$T/err")"
+	cmp -s "$T/own.img" "$T/keep2.img" || fail "the existing image was modified"
+	leftovers=$(find "$T" -maxdepth 1 -name 'keep2.img.tmp*')
+	[ -z "$leftovers" ] || fail "temporary files left: $leftovers"
+	info "$(head -n1 "$T/err")"
+	info "a vanished file fails the build, names the file, keeps the old image"
+else
+	echo "  (VANISH_PRELOAD not built: vanishing-file case not run)"
+fi
 echo "PASS: mkfs options"
