@@ -243,6 +243,8 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 		n->size = (uint64_t)st.st_size;
 		ret = es_ingest_regular(b, n, fd, what);
 		close(fd);
+		if (b->opts->progress && b->stats->regular_files % 512 == 0)
+			b->opts->progress(b->opts->progress_ctx, b->stats);
 		return ret;
 	case S_IFDIR:
 		b->stats->directories++;

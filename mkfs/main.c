@@ -90,6 +90,14 @@ static void warn_cb(void *ctx, const char *msg)
 	fprintf(stderr, "%s: warning: %s\n", prog, msg);
 }
 
+static void progress_cb(void *ctx, const struct es_build_stats *st)
+{
+	(void)ctx;
+	fprintf(stderr, "\r%s: %llu files, %llu MiB read", prog,
+		(unsigned long long)st->regular_files,
+		(unsigned long long)(st->logical_bytes >> 20));
+}
+
 static int parse_uuid(const char *s, struct es_build_opts *o)
 {
 	unsigned int k = 0;
@@ -336,8 +344,13 @@ int main(int argc, char **argv)
 	}
 	o.signers = signers;
 	o.nsigners = nkeys;
+	/* progress only for a person watching */
+	if (!quiet && isatty(STDERR_FILENO))
+		o.progress = progress_cb;
 	raise_fd_limit();
 	ret = es_build(&o, &st, &err);
+	if (o.progress)
+		fputs("\r\033[K", stderr);
 	for (unsigned int i = 0; i < nkeys; i++)
 		es_signer_free(signers[i]);
 	if (ret) {
@@ -357,10 +370,10 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.chunks_stored,
 			       (unsigned long long)st.chunks_deduped,
 			       (unsigned long long)st.chunks_holes);
-		printf("%s: image %llu blocks (%llu bytes with its seal), %u device%s\n",
-		       prog, (unsigned long long)st.image_blocks,
-		       (unsigned long long)st.image_bytes, st.devices,
-		       st.devices == 1 ? "" : "s");
+		printf("%s: image %llu blocks", prog, (unsigned long long)st.image_blocks);
+		if (st.image_bytes > st.image_blocks * 4096)
+			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);
+		printf(", %u device%s\n", st.devices, st.devices == 1 ? "" : "s");
 		if (o.blob_dir && st.blob_name[0])
 			printf("%s: new blob %s/%s, %llu blocks\n", prog, o.blob_dir,
 			       st.blob_name, (unsigned long long)st.blob_blocks);

@@ -8,6 +8,7 @@
 #include "erofs/err.h"
 
 struct es_signer;
+struct es_build_stats;
 
 struct es_build_opts {
 	const char *image_path;
@@ -43,6 +44,9 @@ struct es_build_opts {
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* called now and then while files are read (may be NULL) */
+	void (*progress)(void *ctx, const struct es_build_stats *st);
+	void *progress_ctx;
 };
 
 struct es_build_stats {
