@@ -296,19 +296,27 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 
 /* ---- signer ------------------------------------------------------------- */
 
-static int load_private_key(const char *path, EVP_PKEY **out,
-			    struct es_err *err)
+/* What a PEM file is read for: its text is checked, then parsed. */
+enum pem_kind { PEM_PRIVATE_KEY, PEM_CERTIFICATE };
+
+/*
+ * Read the first object of one kind from a PEM file.  The file's text is
+ * held in a buffer that is cleansed afterwards, since it may hold a key.
+ */
+static int load_pem(const char *path, enum pem_kind kind, void **out, struct es_err *err)
 {
 	char *text = NULL;
 	size_t len, cap;
 	BIO *bio;
 	int ret;
 
+	*out = NULL;
 	ret = read_pem_file(path, &text, &len, &cap, err);
 	if (ret)
 		return ret;
-	if (strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
-	    strstr(text, "Proc-Type: 4,ENCRYPTED")) {
+	if (kind == PEM_PRIVATE_KEY &&
+	    (strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+	     strstr(text, "Proc-Type: 4,ENCRYPTED"))) {
 		ret = es_fail(err, -EBADMSG,
 			      "%s: encrypted private keys are not supported (decrypt it with `openssl pkey`)",
 			      path);
@@ -319,12 +327,17 @@ static int load_private_key(const char *path, EVP_PKEY **out,
 		ret = es_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	*out = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	/* PEM readers skip other blocks, so a key+certificate file works */
+	if (kind == PEM_PRIVATE_KEY)
+		*out = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	else
+		*out = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	if (!*out) {
 		char what[ES_ERR_MSG_MAX / 2];
 
-		snprintf(what, sizeof(what), "%s: no PEM private key", path);
+		snprintf(what, sizeof(what), "%s: no PEM %s", path,
+			 kind == PEM_PRIVATE_KEY ? "private key" : "certificate");
 		ret = ossl_fail(err, -EBADMSG, what);
 	}
 out:
@@ -332,32 +345,21 @@ out:
 	return ret;
 }
 
+static int load_private_key(const char *path, EVP_PKEY **out, struct es_err *err)
+{
+	void *obj;
+	int ret = load_pem(path, PEM_PRIVATE_KEY, &obj, err);
+
+	*out = obj;
+	return ret;
+}
+
 static int load_signer_cert(const char *path, X509 **out, struct es_err *err)
 {
-	char *text = NULL;
-	size_t len, cap;
-	BIO *bio;
-	int ret;
+	void *obj;
+	int ret = load_pem(path, PEM_CERTIFICATE, &obj, err);
 
-	ret = read_pem_file(path, &text, &len, &cap, err);
-	if (ret)
-		return ret;
-	bio = mem_bio(text, len);
-	if (!bio) {
-		ret = es_fail(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	/* skips other PEM blocks, so a key+certificate file works */
-	*out = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	if (!*out) {
-		char what[ES_ERR_MSG_MAX / 2];
-
-		snprintf(what, sizeof(what), "%s: no PEM certificate", path);
-		ret = ossl_fail(err, -EBADMSG, what);
-	}
-out:
-	free_secret(text, cap);
+	*out = obj;
 	return ret;
 }
 
