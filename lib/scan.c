@@ -93,19 +93,27 @@ static void links_free(struct hardlink_map *m)
 	}
 }
 
+/* --exclude-path names match with or without leading and trailing '/'. */
+static bool same_path(const char *pattern, const char *rel)
+{
+	size_t len;
+
+	while (*pattern == '/')
+		pattern++;
+	len = strlen(pattern);
+	while (len && pattern[len - 1] == '/')
+		len--;
+	return len && strlen(rel) == len && !memcmp(pattern, rel, len);
+}
+
 static bool excluded(struct wbuild *b, const char *rel)
 {
 	const struct es_build_opts *o = b->opts;
 	const char *norm = rel[0] == '/' ? rel + 1 : rel;
 
-	for (unsigned int i = 0; i < o->nexclude_paths; i++) {
-		const char *p = o->exclude_paths[i];
-
-		while (*p == '/')
-			p++;
-		if (!strcmp(p, norm))
+	for (unsigned int i = 0; i < o->nexclude_paths; i++)
+		if (same_path(o->exclude_paths[i], norm))
 			return true;
-	}
 	for (unsigned int i = 0; i < o->nexclude_regexes; i++)
 		if (!regexec(&((regex_t *)b->regexes)[i], norm, 0, NULL, 0))
 			return true;

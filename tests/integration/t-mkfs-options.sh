@@ -33,7 +33,7 @@ build_and_mount() { # IMG OPTIONS...
 }
 
 echo "== --exclude-path and --exclude-regex"
-build_and_mount "$T/ex.img" --exclude-path=skip --exclude-path=/a/b/c.txt --exclude-regex='\.log$'
+build_and_mount "$T/ex.img" --exclude-path=skip/ --exclude-path=/a/b/c.txt --exclude-regex='\.log$'
 for gone in skip a/b/c.txt x.log keep/y.log; do
 	[ ! -e "$mnt/$gone" ] || fail "$gone was not excluded"
 done
