@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Our signatures against the openssl CLI (and fsverity-utils), both ways:
@@ -28,26 +28,15 @@
 
 set -u
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
+. "$(dirname "$0")/lib.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-[ -n "${SIGN_TOOL:-}" ] || fail "SIGN_TOOL is not set"
-[ -x "$SIGN_TOOL" ] || fail "SIGN_TOOL=$SIGN_TOOL is not executable"
+need_progs SIGN_TOOL
 command -v openssl >/dev/null 2>&1 || skip "openssl CLI not installed"
 openssl genpkey -algorithm ed25519 >/dev/null 2>&1 ||
 	skip "this openssl cannot make Ed25519 keys"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/t-sign-openssl.XXXXXX") ||
-	fail "cannot create a temporary directory"
-trap 'rm -rf "$work"' EXIT
-trap 'exit 1' HUP INT TERM
+# lib.sh made $T and removes it at exit
+work=$T
 cd "$work" || fail "cannot enter $work"
 
 checks=0

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Compare our fs-verity digests and Merkle trees with the external oracle
@@ -10,18 +10,9 @@
 
 set -u
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
+. "$(dirname "$0")/lib.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-[ -n "${VERITY_TOOL:-}" ] || fail "VERITY_TOOL is not set"
-[ -x "$VERITY_TOOL" ] || fail "VERITY_TOOL=$VERITY_TOOL is not executable"
+need_progs VERITY_TOOL
 command -v fsverity >/dev/null 2>&1 || skip "fsverity (fsverity-utils) not installed"
 fsverity digest --help >/dev/null 2>&1 ||
 	skip "this fsverity has no 'digest' command"
@@ -32,10 +23,8 @@ if ! fsverity digest --help 2>&1 | grep -q -- '--out-merkle-tree'; then
 	compare_trees=no
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/t-verity-digest.XXXXXX") ||
-	fail "cannot create a temporary directory"
-trap 'rm -rf "$work"' EXIT
-trap 'exit 1' HUP INT TERM
+# lib.sh made $T and removes it at exit
+work=$T
 
 seed=${VERITY_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 echo "seed $seed"
