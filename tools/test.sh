@@ -20,18 +20,21 @@ run_suite() {
 	if ! make -C "$ES_TOP/$dir" -s check VERBOSE=1 >"$ES_TOP/$dir/check.out" 2>&1; then
 		status=1
 	fi
-	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR):' "$ES_TOP/$dir/check.out" | sed "s/^/[$name] /" || true
-	if grep -qE '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.out"; then
-		# show the logs of what failed
-		grep -E '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.out" | awk '{print $2}' | while read -r t; do
-			echo "---- $t.log"
-			tail -n 60 "$ES_TOP/$dir/$t.log" 2>/dev/null || true
-		done
-	fi
+	# One line per test: with VERBOSE=1 automake repeats the result line
+	# of every failed test when it prints test-suite.log, so keep the first
+	# line for each name only.
+	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR): ' "$ES_TOP/$dir/check.out" |
+		awk '!seen[$2]++ { print $1, $2 }' >"$ES_TOP/$dir/check.results" || true
+	sed "s/^/[$name] /" "$ES_TOP/$dir/check.results"
+	# show the logs of what failed
+	grep -E '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.results" | awk '{print $2}' | while read -r t; do
+		echo "---- $t.log"
+		tail -n 60 "$ES_TOP/$dir/$t.log" 2>/dev/null || true
+	done
 	local p f s
-	p=$(grep -cE '^(PASS|XFAIL):' "$ES_TOP/$dir/check.out" || true)
-	f=$(grep -cE '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.out" || true)
-	s=$(grep -cE '^SKIP:' "$ES_TOP/$dir/check.out" || true)
+	p=$(grep -cE '^(PASS|XFAIL):' "$ES_TOP/$dir/check.results" || true)
+	f=$(grep -cE '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.results" || true)
+	s=$(grep -cE '^SKIP:' "$ES_TOP/$dir/check.results" || true)
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 

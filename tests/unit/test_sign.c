@@ -23,11 +23,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "erofs/sign.h"
 #include "erofs/verity.h"
+#include "fixed_keys.h"
 
 enum key_idx { K_RSA, K_EC, K_ED, K_RSA2, K_EC2, K_ED2, NKEYS };
 
@@ -50,6 +50,23 @@ struct fixture {
 static const char *const key_names[NKEYS] = {
 	"rsa", "ec", "ed", "rsa2", "ec2", "ed2",
 };
+
+static const char *const fixed_keys[NKEYS] = {
+	[K_RSA] = test_key_rsa, [K_EC] = test_key_ec, [K_ED] = test_key_ed,
+	[K_RSA2] = test_key_rsa2, [K_EC2] = test_key_ec2, [K_ED2] = test_key_ed2,
+};
+
+static EVP_PKEY *fixed_key(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *pkey;
+
+	assert_non_null(b);
+	pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	assert_non_null(pkey);
+	return pkey;
+}
 
 /* ---- fixture: keys and certificates ------------------------------------ */
 
@@ -128,20 +145,7 @@ static int setup(void **state)
 		struct key_files *k = &fx->k[i];
 		char cn[64];
 
-		switch (i) {
-		case K_RSA:
-		case K_RSA2:
-			k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
-						    (size_t)2048);
-			break;
-		case K_EC:
-		case K_EC2:
-			k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-			break;
-		default:
-			k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-			break;
-		}
+		k->pkey = fixed_key(fixed_keys[i]);
 		assert_non_null(k->pkey);
 		snprintf(cn, sizeof(cn), "test %s", key_names[i]);
 		k->cert = make_cert(k->pkey, cn, 1000 + i, 365);
@@ -179,7 +183,7 @@ static int setup(void **state)
 	assert_int_equal(fclose(f), 0);
 
 	snprintf(fx->ed448, sizeof(fx->ed448), "%s/ed448.pem", dir);
-	ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	ed448 = fixed_key(test_key_ed448);
 	assert_non_null(ed448);
 	write_key(fx->ed448, ed448);
 	EVP_PKEY_free(ed448);
@@ -270,9 +274,22 @@ static void spki_sha256(EVP_PKEY *pkey, uint8_t out[32])
 	OPENSSL_free(der);
 }
 
+/*
+ * Messages and digests come from a fixed-seed generator (xorshift64*), and
+ * keys from fixed_keys.h: every run signs and tampers with the same bytes.
+ * Only ECDSA nonces still differ between runs; the tamper cases flip every
+ * byte of a signature, so the positions tried never depend on them.
+ */
+static uint64_t prng_state = 0x9e3779b97f4a7c15ull;
+
 static void random_bytes(uint8_t *buf, size_t len)
 {
-	assert_int_equal(RAND_bytes(buf, (int)len), 1);
+	for (size_t i = 0; i < len; i++) {
+		prng_state ^= prng_state >> 12;
+		prng_state ^= prng_state << 25;
+		prng_state ^= prng_state >> 27;
+		buf[i] = (uint8_t)((prng_state * 0x2545f4914f6cdd1dull) >> 56);
+	}
 }
 
 struct signed_msg {
