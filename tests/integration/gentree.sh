@@ -33,29 +33,11 @@ MODE=$1
 DIR=$2
 [ -e "$DIR" ] || [ -L "$DIR" ] && die "$DIR already exists"
 
-# deterministic byte stream (AES-CTR keystream of zeros), seed = $1
-detstream() {
-	if command -v openssl >/dev/null 2>&1; then
-		openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" \
-			-iv 00000000000000000000000000000000 </dev/zero 2>/dev/null
-	elif command -v python3 >/dev/null 2>&1; then
-		python3 -c '
-import random, sys
-r = random.Random(int(sys.argv[1]))
-o = sys.stdout.buffer
-try:
-    while True:
-        o.write(r.randbytes(1 << 16))
-except BrokenPipeError:
-    pass' "$1" 2>/dev/null
-	else
-		# not deterministic, but still valid test data
-		cat /dev/urandom
-	fi
-}
-
-# random bytes: rnd N > file
-rnd() { head -c "$1" /dev/urandom; }
+# deterministic data: detstream SEED, rnd N (see detrand.sh)
+TEST_NAME=gentree-$MODE
+. "$(dirname "${BASH_SOURCE[0]}")/detrand.sh"
+_DETRAND_COUNTER=$(mktemp "${TMPDIR:-/tmp}/gentree-rnd.XXXXXX")
+trap 'rm -f "$_DETRAND_COUNTER"' EXIT
 
 # ---------------------------------------------------------------------------
 gen_full() {

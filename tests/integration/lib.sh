@@ -55,6 +55,8 @@ declare -A _MOUNT_LOOPS=()
 T=$(mktemp -d "${TMPDIR:-/tmp}/erofs-seal-$TEST_NAME.XXXXXX") ||
 	{ echo "FAIL: mktemp"; exit 1; }
 chmod 755 "$T"
+# deterministic test data: rnd N, detstream SEED
+. "$LIBDIR/detrand.sh"
 
 _cleanup() {
 	local rc=$? m l busy=0 i

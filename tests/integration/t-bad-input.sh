@@ -50,7 +50,7 @@ VICTIM=$T/victim
 mkdir -p "$VICTIM" "$SRC"/a/b/c "$SRC"/sub "$SRC"/sym/d "$SRC"/names
 printf 'hello world\n' > "$SRC/file.txt"
 setfattr -n user.inline -v unique-inline-value "$SRC/file.txt"
-head -c 40000 /dev/urandom > "$SRC/big.bin"
+rnd 40000 > "$SRC/big.bin"
 head -c 8192 /dev/zero > "$SRC/zero.bin"
 printf 'deep\n' > "$SRC/a/b/c/deepfile"
 for i in $(seq -w 1 30); do printf '%s\n' "$i" > "$SRC/sub/x$i"; done
@@ -228,7 +228,7 @@ fresh "$P"; truncate -s 1000 "$BAD"
 run_case trunc-1000 FXspS /file.txt
 : > "$BAD"
 run_case empty-file FXspS /file.txt
-head -c 65536 /dev/urandom > "$BAD"
+rnd 65536 > "$BAD"
 run_case random-bytes FXspS /file.txt
 
 echo "== superblock"

@@ -14,7 +14,7 @@ need_cmd openssl
 src=$T/src
 mkdir -p "$src/a/b" "$src/d"
 printf 'hello\n' >"$src/a/b/c"
-head -c 20000 /dev/urandom >"$src/d/bin"
+rnd 20000 >"$src/d/bin"
 cp "$src/d/bin" "$src/d/bin2"
 ln -s ../a/b/c "$src/d/link"
 ln "$src/a/b/c" "$src/d/hard"

@@ -98,7 +98,7 @@ usage_case "needs --blob-dir" --chunk-dict="$T/own.img"
 "$MKFS" --version | grep -q erofs-seal || fail "--version"
 
 echo "== sealed output does not depend on the number of hashing threads"
-head -c 6000000 /dev/urandom >"$src/keep/big"
+rnd 6000000 >"$src/keep/big"
 mkdir -p "$T/b1" "$T/b2"
 "$MKFS" --quiet -T 1 -U 11111111-2222-3333-4444-555555555555 -j 1 --blob-dir="$T/b1" "$T/j1.img" "$src"
 "$MKFS" --quiet -T 1 -U 11111111-2222-3333-4444-555555555555 -j 2 --blob-dir="$T/b2" "$T/j2.img" "$src"

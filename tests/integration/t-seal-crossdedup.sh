@@ -31,7 +31,6 @@ grep -qw erofs /proc/filesystems || skip "kernel has no erofs support"
 cd "$T" || fail "cannot enter $T"
 B=4096
 
-rnd() { head -c "$1" /dev/urandom; }
 # put_block FILE INDEX: overwrite block INDEX of FILE with random bytes
 put_block() {
 	rnd $B | dd of="$1" bs=$B seek="$2" conv=notrunc status=none ||

@@ -77,10 +77,10 @@ must openssl pkey -in ed.pem -pubout -out ed.pub
 info "RSA-2048, ECDSA P-256 (self-signed certificates), Ed25519, unrelated RSA"
 
 mkdir src blobs
-head -c $((300 * 1024 + 17)) /dev/urandom >src/data
+rnd $((300 * 1024 + 17)) >src/data
 mkdir src/sub
 printf 'signed\n' >src/sub/note
-head -c 9000 /dev/urandom >src/sub/more
+rnd 9000 >src/sub/more
 
 echo "== image signed by RSA, ECDSA and Ed25519, --blob-dir, --fsverity-sigs"
 expect_rc 0 mkfs "$MKFS" --quiet \

@@ -50,7 +50,7 @@ done
 # directory of 300 small files (directory and inodes span several blocks)
 mktree() {
 	mkdir -p "$1/many"
-	head -c $((4 * 1024 * 1024 + 100)) /dev/urandom >"$1/big"
+	rnd $((4 * 1024 * 1024 + 100)) >"$1/big"
 	local i
 	for ((i = 0; i < 300; i++)); do
 		printf 'file %d\n' "$i" >"$1/many/file-with-a-longish-name-$i"

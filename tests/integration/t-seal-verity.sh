@@ -138,8 +138,6 @@ build_plain() {
 	rm -f "$img"
 }
 
-rnd() { head -c "$1" /dev/urandom; }
-
 # 1 block: a tiny file (the chunk is zero-padded to a block)
 mkdir "$T/src-b1"
 printf 'hello, verity\n' >"$T/src-b1/small"

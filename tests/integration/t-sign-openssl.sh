@@ -99,8 +99,8 @@ run openssl genpkey -algorithm ed25519 -out ed2.pem
 run openssl pkey -in ed2.pem -pubout -out ed2-pub.pem
 
 # a random message, and a copy with one byte changed
-size=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 5000 + 200 ))
-head -c "$size" /dev/urandom >msg || fail "cannot write msg"
+size=$(( $(rnd 2 | od -An -tu2 | tr -d ' ') % 5000 + 200 ))
+rnd "$size" >msg || fail "cannot write msg"
 cp msg msg.bad || fail "cannot copy msg"
 byte=$(od -An -j100 -N1 -tu1 msg | tr -d ' ')
 # shellcheck disable=SC2059
@@ -256,9 +256,9 @@ cat rsa.pem rsa-cert.pem >rsa-both.pem || fail "cannot write rsa-both.pem"
 : >f-empty
 printf 'a' >f-1
 head -c 4096 /dev/zero >f-4096
-head -c 4097 /dev/urandom >f-4097
-head -c 100000 /dev/urandom >f-100000
-head -c 1048577 /dev/urandom >f-1m
+rnd 4097 >f-4097
+rnd 100000 >f-100000
+rnd 1048577 >f-1m
 fsv=0
 for f in f-empty f-1 f-4096 f-4097 f-100000 f-1m; do
 	d=$(fsverity digest --compact "$f") || fail "fsverity digest $f"

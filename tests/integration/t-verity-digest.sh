@@ -26,7 +26,9 @@ fi
 # lib.sh made $T and removes it at exit
 work=$T
 
-seed=${VERITY_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+# a fixed default seed: every run checks the same sizes (VERITY_SEED=N
+# explores others)
+seed=${VERITY_SEED:-2026120204}
 echo "seed $seed"
 
 # Deterministic pseudo-random numbers from the seed (LCG, 31 bits).
@@ -35,10 +37,9 @@ next_random() {
 	rng_state=$(( (rng_state * 1103515245 + 12345) % 2147483648 ))
 }
 
-# Random content of exactly $2 bytes into $1 (from /dev/urandom: content
-# need not be reproducible, sizes are).
+# Pseudo-random content of exactly $2 bytes into $1.
 make_file() {
-	head -c "$2" /dev/urandom >"$1" || fail "cannot write $1"
+	rnd "$2" >"$1" || fail "cannot write $1"
 	[ "$(wc -c <"$1" | tr -d ' ')" = "$2" ] || fail "short file $1"
 }
 
