@@ -389,14 +389,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPORT_SIG: {
 			char *colon = strchr(optarg, ':');
+			uint64_t n;
 
 			if (!colon || !colon[1])
 				return usage_error("--export-signature needs N:FILE");
 			*colon = '\0';
-			if (!cli_parse_u64(optarg, 64, &nid) || !nid)
+			if (!cli_parse_u64(optarg, 64, &n) || !n)
 				return usage_error("--export-signature: bad signature number");
-			sig_index = (unsigned int)nid;
-			nid = 0;
+			sig_index = (unsigned int)n;
 			sig_out = colon + 1;
 			break;
 		}
