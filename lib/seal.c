@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "erofs/format.h"
 #include "erofs/seal.h"
@@ -904,6 +905,83 @@ int es_seal_check_signatures(const struct es_seal *s, const struct es_trust *t,
 		return es_fail(err, untrusted ? -EKEYREJECTED : -EBADMSG,
 			       "no signature is by a trusted signer");
 	return 0;
+}
+
+/* ---- manifest digest and authentication --------------------------------- */
+
+int es_seal_manifest_digest(const struct es_seal *s, uint8_t digest[32],
+			    struct es_err *err)
+{
+	int ret = es_sha256(s->manifest, s->manifest_len, digest);
+
+	return ret ? es_fail(err, ret, "SHA-256 failed") : 0;
+}
+
+void es_manifest_digest_format(const uint8_t digest[32], char *out)
+{
+	memcpy(out, "sha256:", 7);
+	es_hex(digest, 32, out + 7);
+}
+
+int es_manifest_digest_parse(const char *text, uint8_t digest[32], struct es_err *err)
+{
+	char lower[65];
+	size_t i;
+
+	if (strncasecmp(text, "sha256:", 7))
+		return es_fail(err, -EINVAL, "manifest digest '%.80s': expected sha256:HEX "
+			       "(as printed by mkfs.erofs and dump.erofs -s)", text);
+	text += 7;
+	for (i = 0; i < 64 && text[i]; i++)
+		lower[i] = (text[i] >= 'A' && text[i] <= 'F') ? (char)(text[i] - 'A' + 'a')
+							      : text[i];
+	lower[i] = '\0';
+	if (i != 64 || text[64] || !es_unhex(lower, digest, 32))
+		return es_fail(err, -EINVAL, "manifest digest 'sha256:%.80s': expected 64 "
+			       "hex digits", text);
+	return 0;
+}
+
+int es_seal_authenticate(const struct es_seal *s, const struct es_trust *t,
+			 struct es_sig_result *results, struct es_seal_auth *auth,
+			 struct es_err *err)
+{
+	bool have_keys = es_trust_count(t) > 0, have_pins = es_trust_manifest_digest_count(t) > 0;
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	struct es_err sig_err = { 0 };
+	int ret;
+
+	memset(auth, 0, sizeof(*auth));
+	ret = es_seal_manifest_digest(s, auth->manifest_digest, err);
+	if (ret)
+		return ret;
+	es_manifest_digest_format(auth->manifest_digest, text);
+	if (have_pins) {
+		auth->digest = es_trust_has_manifest_digest(t, auth->manifest_digest)
+			? ES_DIGEST_MATCH : ES_DIGEST_MISMATCH;
+		if (auth->digest == ES_DIGEST_MATCH)
+			auth->by = ES_AUTH_DIGEST;
+	}
+	/* signatures are checked (and reported) even when the digest already
+	 * matched, so that a damaged one is still seen */
+	auth->signatures = es_seal_check_signatures(s, have_keys ? t : NULL, results,
+						    &sig_err);
+	if (!have_keys)
+		auth->signatures = -ENOKEY;
+	else if (!auth->signatures && auth->by == ES_AUTH_NONE)
+		auth->by = ES_AUTH_SIGNATURE;
+	if (auth->by != ES_AUTH_NONE)
+		return 0;
+	if (!have_keys && !have_pins)
+		return es_fail(err, -ENOKEY, "not authenticated: no trust anchor (no key "
+			       "and no pinned manifest digest)");
+	if (!have_keys)
+		return es_fail(err, -EKEYREJECTED, "the manifest digest %s is not a "
+			       "pinned one: another image, or its manifest was changed", text);
+	if (have_pins)
+		return es_fail(err, auth->signatures, "%s, and the manifest digest %s is "
+			       "not a pinned one", sig_err.msg, text);
+	return es_fail(err, auth->signatures, "%s", sig_err.msg);
 }
 
 static int digest_cmp(const void *a, const void *b)
