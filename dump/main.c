@@ -29,8 +29,9 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -s                    superblock summary, device table and, for a sealed\n"
-"                        image, the seal: manifest, signers, device digests,\n"
-"                        chunk index statistics\n"
+"                        image, the seal: manifest digest (for erofs-verify\n"
+"                        --expect-digest), signers, device digests, chunk\n"
+"                        index statistics\n"
 "  -S                    statistics: file counts, logical and stored bytes,\n"
 "                        chunks, how many are shared (dedup) and holes\n"
 "  --nid=NID             select an inode by number\n"
@@ -120,7 +121,8 @@ static void show_seal(const struct es_image *img)
 	struct es_seal *s;
 	uint64_t dev_chunks[64] = { 0 };
 	int ret = es_seal_read(img, &s, &err);
-	char hex[65];
+	char hex[65], digest_text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	uint8_t digest[32];
 
 	if (ret == -ENODATA) {
 		printf("Seal:                                         none\n");
@@ -132,6 +134,10 @@ static void show_seal(const struct es_image *img)
 	}
 	printf("Seal:                                         version 1, %zu-byte manifest, "
 	       "%u signature%s\n", s->manifest_len, s->nsigs, s->nsigs == 1 ? "" : "s");
+	if (es_seal_manifest_digest(s, digest, &err) == 0) {
+		es_manifest_digest_format(digest, digest_text);
+		printf("Seal manifest digest:                         %s\n", digest_text);
+	}
 	printf("Seal chunk size:                              %u\n", s->chunksize);
 	for (unsigned int i = 0; i < s->nsigs; i++) {
 		char desc[512];
@@ -389,14 +395,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPORT_SIG: {
 			char *colon = strchr(optarg, ':');
+			uint64_t n;
 
 			if (!colon || !colon[1])
 				return usage_error("--export-signature needs N:FILE");
 			*colon = '\0';
-			if (!cli_parse_u64(optarg, 64, &nid) || !nid)
+			if (!cli_parse_u64(optarg, 64, &n) || !n)
 				return usage_error("--export-signature: bad signature number");
-			sig_index = (unsigned int)nid;
-			nid = 0;
+			sig_index = (unsigned int)n;
 			sig_out = colon + 1;
 			break;
 		}

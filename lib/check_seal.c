@@ -77,13 +77,14 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	sum->signatures_checked = t != NULL;
 	if (t) {
 		struct es_sig_result *res = calloc(s->nsigs ? s->nsigs : 1, sizeof(*res));
+		struct es_seal_auth auth;
 
 		if (!res) {
 			es_seal_free(s);
 			return es_fail(err, -ENOMEM, "out of memory");
 		}
 		es_err_clear(&e);
-		ret = es_seal_check_signatures(s, t, res, &e);
+		ret = es_seal_authenticate(s, t, res, &auth, &e);
 		for (unsigned int i = 0; i < s->nsigs; i++) {
 			if (res[i].status == ES_SIG_TRUSTED)
 				sum->signatures_trusted++;

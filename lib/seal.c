@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "erofs/format.h"
 #include "erofs/seal.h"
@@ -109,10 +110,88 @@ static int read_section(int fd, const struct es_seal_section *sec,
 	return 0;
 }
 
+/* Every byte of [off, off + len) is zero (len may be 0). */
+static int check_zero(int fd, uint64_t off, uint64_t len, const char *what,
+		      struct es_err *err)
+{
+	uint8_t buf[4096];
+
+	while (len) {
+		size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		ssize_t got = es_pread_full(fd, buf, n, off);
+
+		if (got < 0 || (size_t)got != n)
+			return es_fail(err, got < 0 ? (int)got : -EIO, "cannot read the %s", what);
+		for (size_t i = 0; i < n; i++)
+			if (buf[i])
+				return es_fail(err, -ES_ECORRUPT, "seal: byte %llu (%s) is not "
+					       "zero: the seal carries bytes that nothing "
+					       "authenticates", (unsigned long long)(off + i),
+					       what);
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The seal region must be exactly what the writer lays out: manifest at the
+ * filesystem's end, then signatures (if any), trees and chunk index, each at
+ * the first 4 KiB boundary after the previous one, then the locator; the
+ * padding in between is zero.  Nothing signs the locator or the padding, so
+ * any slack would be room for unauthenticated data that still "verifies".
+ */
+static int check_layout(int fd, uint64_t loc_off, const struct es_seal *s,
+			struct es_err *err)
+{
+	const struct {
+		const struct es_seal_section *sec;
+		const char *name, *pad;
+	} order[] = {
+		{ &s->manifest_sec, "manifest", "padding after the manifest" },
+		{ &s->sigs_sec, "signatures", "padding after the signatures" },
+		{ &s->trees_sec, "trees", "padding after the trees" },
+		{ &s->index_sec, "chunk index", "padding after the chunk index" },
+	};
+	uint64_t pos = s->fs_size;
+	int ret;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const struct es_seal_section *sec = order[i].sec;
+		uint64_t end;
+
+		if (sec == &s->sigs_sec && !sec->len) {
+			if (sec->off)
+				return es_fail(err, -ES_ECORRUPT, "seal locator: an empty "
+					       "signatures section must be (0, 0)");
+			continue;
+		}
+		if (sec->off != pos)
+			return es_fail(err, -ES_ECORRUPT, "seal: the %s section starts at byte "
+				       "%llu, not at %llu where the previous section ends: "
+				       "the seal holds bytes that no section accounts for",
+				       order[i].name, (unsigned long long)sec->off,
+				       (unsigned long long)pos);
+		end = sec->off + sec->len;
+		pos = es_round_up(end, ES_SEAL_ALIGN);
+		if (pos > loc_off)
+			return es_fail(err, -ES_ECORRUPT, "seal: the %s section runs into the "
+				       "locator", order[i].name);
+		ret = check_zero(fd, end, pos - end, order[i].pad, err);
+		if (ret)
+			return ret;
+	}
+	if (pos != loc_off)
+		return es_fail(err, -ES_ECORRUPT, "seal: %llu bytes lie between the chunk "
+			       "index and the locator (the format leaves none)",
+			       (unsigned long long)(loc_off - pos));
+	return 0;
+}
+
 static int parse_locator(int fd, uint64_t file_size, struct es_seal *s,
 			 struct es_err *err)
 {
-	uint8_t loc[LOC_BYTES], sum[32];
+	uint8_t loc[ES_LOCATOR_SIZE], sum[32];
 	struct es_seal_section *secs[5] = {
 		&s->manifest_sec, &s->sigs_sec, &s->trees_sec, &s->index_sec, &s->keys_sec,
 	};
@@ -140,6 +219,13 @@ static int parse_locator(int fd, uint64_t file_size, struct es_seal *s,
 	if (es_get32(loc + LOC_VERSION) != ES_SEAL_VERSION)
 		return es_fail(err, -EOPNOTSUPP, "seal locator: version %u is not "
 			       "supported", es_get32(loc + LOC_VERSION));
+	if (es_get32(loc + LOC_USED) != LOC_BYTES)
+		return es_fail(err, -ES_ECORRUPT, "seal locator: %u bytes used, version 1 "
+			       "uses %u", es_get32(loc + LOC_USED), LOC_BYTES);
+	for (size_t i = LOC_BYTES; i < sizeof(loc); i++)
+		if (loc[i])
+			return es_fail(err, -ES_ECORRUPT, "seal locator: byte %zu is not zero: "
+				       "the seal carries bytes that nothing authenticates", i);
 	memcpy(s->uuid, loc + LOC_UUID, 16);
 	s->fs_size = es_get64(loc + LOC_FS_SIZE);
 	if (s->fs_size % ES_SEAL_ALIGN || s->fs_size > loc_off)
@@ -161,7 +247,10 @@ static int parse_locator(int fd, uint64_t file_size, struct es_seal *s,
 	}
 	if (!s->manifest_sec.len)
 		return es_fail(err, -ES_ECORRUPT, "seal locator: no manifest");
-	return 0;
+	if (s->keys_sec.off || s->keys_sec.len)
+		return es_fail(err, -ES_ECORRUPT, "seal locator: the key area is reserved "
+			       "in version 1 and must be (0, 0)");
+	return check_layout(fd, loc_off, s, err);
 }
 
 static int read_manifest(int fd, struct es_seal *s, struct es_err *err)
@@ -181,7 +270,7 @@ static int read_manifest(int fd, struct es_seal *s, struct es_err *err)
 static int parse_manifest(struct es_seal *s, struct es_err *err)
 {
 	const uint8_t *m = s->manifest;
-	uint64_t need;
+	uint64_t need, trees_end = 0;
 
 	if (memcmp(m, MF_MAGIC, 8))
 		return es_fail(err, -ES_ECORRUPT, "manifest: bad magic");
@@ -223,11 +312,25 @@ static int parse_manifest(struct es_seal *s, struct es_err *err)
 		    g.tree_size > s->trees_sec.len - dev->tree_offset)
 			return es_fail(err, -ES_ECORRUPT, "manifest: the tree of device %u "
 				       "lies outside the trees section", i);
+		/* trees follow each other at 4 KiB boundaries, so the trees
+		 * section holds no byte that is not part of a checked tree */
+		if (dev->tree_offset != trees_end)
+			return es_fail(err, -ES_ECORRUPT, "manifest: the tree of device %u "
+				       "is at byte %llu of the trees section, not at %llu "
+				       "where the previous one ends", i,
+				       (unsigned long long)dev->tree_offset,
+				       (unsigned long long)trees_end);
+		trees_end = es_round_up(dev->tree_offset + g.tree_size, ES_SEAL_ALIGN);
 		if (i == 0 && dev->size != s->fs_size)
 			return es_fail(err, -ES_ECORRUPT, "manifest: device 0 is %llu bytes, "
 				       "the filesystem %llu", (unsigned long long)dev->size,
 				       (unsigned long long)s->fs_size);
 	}
+	if (s->trees_sec.len != trees_end)
+		return es_fail(err, -ES_ECORRUPT, "seal: the trees section is %llu bytes, "
+			       "the trees the manifest lists take %llu",
+			       (unsigned long long)s->trees_sec.len,
+			       (unsigned long long)trees_end);
 	return 0;
 }
 
@@ -286,9 +389,12 @@ static int parse_signatures(int fd, struct es_seal *s, struct es_err *err)
 		return es_fail(err, -ES_ECORRUPT, "signatures: bad magic");
 	}
 	count = es_get32(buf + 8);
-	if (count > 64) {
+	if (count > 64 || es_get32(buf + 12)) {
+		uint32_t reserved = es_get32(buf + 12);
+
 		free(buf);
-		return es_fail(err, -ES_ECORRUPT, "signatures: %u records", count);
+		return es_fail(err, -ES_ECORRUPT, "signatures: %u records, reserved field "
+			       "%u", count, reserved);
 	}
 	s->sigs = calloc(count ? count : 1, sizeof(*s->sigs));
 	if (!s->sigs) {
@@ -319,8 +425,22 @@ static int parse_signatures(int fd, struct es_seal *s, struct es_err *err)
 		}
 		memcpy(sig->data, buf + pos + SIG_REC_HEADER, sig->len);
 		s->nsigs++;
-		pos = es_round_up(pos + SIG_REC_HEADER + sig->len, 8);
+		pos += SIG_REC_HEADER + sig->len;
+		/* the signatures section is not signed (it cannot sign itself):
+		 * padding and slack would be unauthenticated bytes */
+		for (; pos % 8 && pos < s->sigs_sec.len; pos++) {
+			if (buf[pos]) {
+				ret = es_fail(err, -ES_ECORRUPT, "signature %u: padding is "
+					      "not zero", i + 1);
+				break;
+			}
+		}
+		if (ret)
+			break;
 	}
+	if (!ret && pos != s->sigs_sec.len)
+		ret = es_fail(err, -ES_ECORRUPT, "signatures: %llu bytes follow the last "
+			      "record", (unsigned long long)(s->sigs_sec.len - pos));
 	free(buf);
 	return ret;
 }
@@ -785,6 +905,83 @@ int es_seal_check_signatures(const struct es_seal *s, const struct es_trust *t,
 		return es_fail(err, untrusted ? -EKEYREJECTED : -EBADMSG,
 			       "no signature is by a trusted signer");
 	return 0;
+}
+
+/* ---- manifest digest and authentication --------------------------------- */
+
+int es_seal_manifest_digest(const struct es_seal *s, uint8_t digest[32],
+			    struct es_err *err)
+{
+	int ret = es_sha256(s->manifest, s->manifest_len, digest);
+
+	return ret ? es_fail(err, ret, "SHA-256 failed") : 0;
+}
+
+void es_manifest_digest_format(const uint8_t digest[32], char *out)
+{
+	memcpy(out, "sha256:", 7);
+	es_hex(digest, 32, out + 7);
+}
+
+int es_manifest_digest_parse(const char *text, uint8_t digest[32], struct es_err *err)
+{
+	char lower[65];
+	size_t i;
+
+	if (strncasecmp(text, "sha256:", 7))
+		return es_fail(err, -EINVAL, "manifest digest '%.80s': expected sha256:HEX "
+			       "(as printed by mkfs.erofs and dump.erofs -s)", text);
+	text += 7;
+	for (i = 0; i < 64 && text[i]; i++)
+		lower[i] = (text[i] >= 'A' && text[i] <= 'F') ? (char)(text[i] - 'A' + 'a')
+							      : text[i];
+	lower[i] = '\0';
+	if (i != 64 || text[64] || !es_unhex(lower, digest, 32))
+		return es_fail(err, -EINVAL, "manifest digest 'sha256:%.80s': expected 64 "
+			       "hex digits", text);
+	return 0;
+}
+
+int es_seal_authenticate(const struct es_seal *s, const struct es_trust *t,
+			 struct es_sig_result *results, struct es_seal_auth *auth,
+			 struct es_err *err)
+{
+	bool have_keys = es_trust_count(t) > 0, have_pins = es_trust_manifest_digest_count(t) > 0;
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	struct es_err sig_err = { 0 };
+	int ret;
+
+	memset(auth, 0, sizeof(*auth));
+	ret = es_seal_manifest_digest(s, auth->manifest_digest, err);
+	if (ret)
+		return ret;
+	es_manifest_digest_format(auth->manifest_digest, text);
+	if (have_pins) {
+		auth->digest = es_trust_has_manifest_digest(t, auth->manifest_digest)
+			? ES_DIGEST_MATCH : ES_DIGEST_MISMATCH;
+		if (auth->digest == ES_DIGEST_MATCH)
+			auth->by = ES_AUTH_DIGEST;
+	}
+	/* signatures are checked (and reported) even when the digest already
+	 * matched, so that a damaged one is still seen */
+	auth->signatures = es_seal_check_signatures(s, have_keys ? t : NULL, results,
+						    &sig_err);
+	if (!have_keys)
+		auth->signatures = -ENOKEY;
+	else if (!auth->signatures && auth->by == ES_AUTH_NONE)
+		auth->by = ES_AUTH_SIGNATURE;
+	if (auth->by != ES_AUTH_NONE)
+		return 0;
+	if (!have_keys && !have_pins)
+		return es_fail(err, -ENOKEY, "not authenticated: no trust anchor (no key "
+			       "and no pinned manifest digest)");
+	if (!have_keys)
+		return es_fail(err, -EKEYREJECTED, "the manifest digest %s is not a "
+			       "pinned one: another image, or its manifest was changed", text);
+	if (have_pins)
+		return es_fail(err, auth->signatures, "%s, and the manifest digest %s is "
+			       "not a pinned one", sig_err.msg, text);
+	return es_fail(err, auth->signatures, "%s", sig_err.msg);
 }
 
 static int digest_cmp(const void *a, const void *b)

@@ -53,6 +53,8 @@ struct anchor {
 struct es_trust {
 	struct anchor *a;
 	size_t n, cap;
+	uint8_t (*pins)[32];		/* pinned manifest digests */
+	size_t npins;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -664,12 +666,46 @@ void es_trust_free(struct es_trust *t)
 		X509_free(t->a[i].cert);
 	}
 	free(t->a);
+	free(t->pins);
 	free(t);
 }
 
 size_t es_trust_count(const struct es_trust *t)
 {
 	return t ? t->n : 0;
+}
+
+int es_trust_add_manifest_digest(struct es_trust *t, const uint8_t digest[32],
+				 struct es_err *err)
+{
+	uint8_t (*np)[32];
+
+	if (!t || !digest)
+		return es_fail(err, -EINVAL, "es_trust_add_manifest_digest: no trust set or digest");
+	if (es_trust_has_manifest_digest(t, digest))
+		return 0;
+	if (t->npins >= SIZE_MAX / 2 / sizeof(*np))
+		return es_fail(err, -ENOMEM, "too many pinned manifest digests");
+	np = realloc(t->pins, (t->npins + 1) * sizeof(*np));
+	if (!np)
+		return es_fail(err, -ENOMEM, "out of memory");
+	memcpy(np[t->npins], digest, 32);
+	t->pins = np;
+	t->npins++;
+	return 0;
+}
+
+size_t es_trust_manifest_digest_count(const struct es_trust *t)
+{
+	return t ? t->npins : 0;
+}
+
+bool es_trust_has_manifest_digest(const struct es_trust *t, const uint8_t digest[32])
+{
+	for (size_t i = 0; t && i < t->npins; i++)
+		if (!CRYPTO_memcmp(t->pins[i], digest, 32))
+			return true;
+	return false;
 }
 
 static int trust_reserve(struct es_trust *t, size_t more, struct es_err *err)

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* mkfs.erofs: build an EROFS image from a directory (front end of libcore). */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "erofs/build.h"
+#include "erofs/seal.h"
 #include "erofs/sign.h"
 #include <unistd.h>
 #include "../tools/cli.h"
@@ -96,6 +100,34 @@ static void progress_cb(void *ctx, const struct es_build_stats *st)
 	fprintf(stderr, "\r%s: %llu files, %llu MiB read", prog,
 		(unsigned long long)st->regular_files,
 		(unsigned long long)(st->logical_bytes >> 20));
+}
+
+/*
+ * The digest a verifier pins with erofs-verify --expect-digest, read back
+ * from the image just written, so that what is printed is what is on disk.
+ */
+static void print_manifest_digest(const char *image_path)
+{
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	struct es_err err = { 0 };
+	struct es_seal *s = NULL;
+	uint8_t digest[32];
+	struct stat st;
+	int fd = open(image_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    es_seal_open_fd(fd, (uint64_t)st.st_size, &s, &err) ||
+	    es_seal_manifest_digest(s, digest, &err)) {
+		fprintf(stderr, "%s: warning: cannot read the manifest digest back: %s\n",
+			prog, err.msg[0] ? err.msg : strerror(errno));
+	} else {
+		es_manifest_digest_format(digest, text);
+		printf("%s: manifest digest %s (pin it with erofs-verify "
+		       "--expect-digest)\n", prog, text);
+	}
+	es_seal_free(s);
+	if (fd >= 0)
+		close(fd);
 }
 
 static int parse_uuid(const char *s, struct es_build_opts *o)
@@ -383,6 +415,8 @@ int main(int argc, char **argv)
 		if (st.dict_chunks_reused)
 			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
 			       (unsigned long long)st.dict_chunks_reused);
+		if (st.image_bytes > st.image_blocks * 4096)
+			print_manifest_digest(o.image_path);
 	}
 	return 0;
 }

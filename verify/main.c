@@ -24,10 +24,12 @@ enum {
 	EXIT_VERIFIED = 0,
 	EXIT_BAD_SIGNATURE = 1,
 	EXIT_UNTRUSTED = 2,
-	EXIT_BLOB_MISSING = 3,
+	EXIT_BLOB_MISSING = 3,		/* also: a device not checked at all */
 	EXIT_INTEGRITY = 4,
 	EXIT_MALFORMED = 5,
 	EXIT_OPERATIONAL = 6,
+	EXIT_NO_ANCHOR = 7,
+	EXIT_DIGEST_MISMATCH = 8,
 	EXIT_USAGE = 64,
 };
 
@@ -37,13 +39,19 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE [BLOB...]\n"
-"Verify a sealed EROFS image without any decryption key: first the\n"
-"signatures over its manifest, then the filesystem region and each blob\n"
-"against the fs-verity Merkle trees the manifest binds.\n"
+"Verify a sealed EROFS image without any decryption key: first that its\n"
+"manifest is authentic (signatures or a pinned digest), then the filesystem\n"
+"region and each blob against the fs-verity Merkle trees the manifest binds.\n"
 "\n"
 "Options:\n"
 "  --cert=CERT.pem       trust the key in this certificate (repeatable)\n"
 "  --pubkey=KEY.pem      trust this public key (repeatable)\n"
+"  --expect-digest=sha256:HEX\n"
+"                        trust the image whose manifest has this SHA-256\n"
+"                        (printed by mkfs.erofs and dump.erofs -s); no key\n"
+"                        needed (repeatable)\n"
+"  --integrity-only      check integrity without any trust anchor: the\n"
+"                        result says \"not authenticated\"\n"
 "  --blob-dir=DIR        verify every blob of the image, found in DIR by its\n"
 "                        fs-verity digest; a missing one is an error\n"
 "  BLOB...               verify these blob files (matched to the image's\n"
@@ -54,28 +62,79 @@ static void usage(FILE *f)
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
-"Without --cert or --pubkey the signatures are not checked (this is said\n"
-"in the output) and only integrity is verified.  With anchors, at least one\n"
-"signature must verify and come from an anchor, and none may be damaged.\n"
-"A certificate anchor trusts the key in it: no chain or expiry checks.\n"
+"The seal is authentic when its manifest digest is an --expect-digest one,\n"
+"or when at least one signature verifies and comes from a --cert/--pubkey\n"
+"anchor and none is damaged.  A certificate anchor trusts the key in it: no\n"
+"chain or expiry checks.  Without any anchor erofs-verify refuses (exit 7)\n"
+"unless --integrity-only is given.  \"verified\" (exit 0) means authentic\n"
+"(or --integrity-only) and every device of the manifest verified: the\n"
+"filesystem region and every blob.\n"
 "\n"
 "Exit status (the first failure found decides):\n"
 "  0   verified\n"
 "  1   bad or missing signature\n"
 "  2   valid signature, but by a signer that is not trusted\n"
-"  3   a blob of the image is missing from --blob-dir\n"
+"  3   a blob of the image was not verified: missing from --blob-dir, a\n"
+"      BLOB file that does not exist, or not given at all\n"
 "  4   integrity failure: a block fails its Merkle tree, a blob is\n"
 "      truncated or is not the one the manifest names\n"
-"  5   the image or its seal is malformed, or the image is not sealed\n"
+"  5   the image or its seal is malformed (this includes bytes in the\n"
+"      seal that no section accounts for), or the image is not sealed\n"
 "  6   operational error (I/O, memory)\n"
+"  7   not authenticated: no --cert, --pubkey or --expect-digest given\n"
+"      (and no --integrity-only)\n"
+"  8   the manifest digest is not an --expect-digest one (and no signature\n"
+"      by a --cert/--pubkey anchor authenticates it)\n"
 "  64  usage error\n", prog);
 }
+
+/* A growing JSON text; oom is sticky and makes the run fail with exit 6. */
+struct jbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+/* What became of a device of the manifest; worse states win. */
+enum dev_state { DEV_NOT_CHECKED, DEV_VERIFIED, DEV_MISSING, DEV_FAILED };
+
+static const char *const dev_state_names[] = {
+	"not-checked", "verified", "missing", "failed",
+};
+
+struct dev_report {
+	enum dev_state state;
+	char *path, *error;
+};
+
+/* A BLOB argument that is no device of the image. */
+struct arg_report {
+	const char *path, *status;
+	char *error;
+};
+
+enum auth_state {
+	AUTH_NOT_CHECKED,	/* the seal could not be read */
+	AUTH_NO_ANCHOR,		/* refused: nothing to authenticate against */
+	AUTH_INTEGRITY_ONLY,	/* --integrity-only: not authenticated, by request */
+	AUTH_SIGNATURE,
+	AUTH_DIGEST,
+	AUTH_FAILED,
+};
+
+static const char *const auth_state_names[] = {
+	"not-checked", "no-anchor", "integrity-only", "signature", "pinned-digest", "failed",
+};
 
 struct report {
 	bool json, quiet;
 	int code;		/* first failure */
-	char *json_buf;
-	size_t json_len, json_cap;
+	enum auth_state auth;
+	struct jbuf out, errors;
+	struct dev_report *devs;
+	unsigned int ndevs;
+	struct arg_report *args;
+	unsigned int nargs;
 };
 
 static void fail_with(struct report *r, int code)
@@ -84,58 +143,146 @@ static void fail_with(struct report *r, int code)
 		r->code = code;
 }
 
-static void json_add(struct report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void json_add(struct report *r, const char *fmt, ...)
+static void json_raw(struct jbuf *j, const char *p, size_t n)
 {
+	if (j->oom)
+		return;
+	if (j->cap - j->len <= n) {
+		size_t cap = (j->cap + n + 1) * 2;
+		char *nb = realloc(j->buf, cap);
+
+		if (!nb) {
+			j->oom = true;
+			return;
+		}
+		j->buf = nb;
+		j->cap = cap;
+	}
+	memcpy(j->buf + j->len, p, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+}
+
+static void json_add(struct jbuf *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void json_add(struct jbuf *j, const char *fmt, ...)
+{
+	char small[256], *p = small;
 	va_list ap;
 	int n;
 
-	for (;;) {
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		j->oom = true;
+		return;
+	}
+	if ((size_t)n >= sizeof(small)) {
 		va_start(ap, fmt);
-		n = vsnprintf(r->json_buf ? r->json_buf + r->json_len : NULL,
-			      r->json_buf ? r->json_cap - r->json_len : 0, fmt, ap);
+		n = vasprintf(&p, fmt, ap);
 		va_end(ap);
-		if (n < 0)
-			return;
-		if (r->json_buf && r->json_len + (size_t)n < r->json_cap) {
-			r->json_len += (size_t)n;
+		if (n < 0) {
+			j->oom = true;
 			return;
 		}
-		r->json_cap = (r->json_cap + (size_t)n + 1) * 2;
-		r->json_buf = realloc(r->json_buf, r->json_cap);
-		if (!r->json_buf)
-			return;
 	}
+	json_raw(j, p, (size_t)n);
+	if (p != small)
+		free(p);
 }
 
-static void json_str(struct report *r, const char *s)
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form,
+ * no surrogates, nothing above U+10FFFF), 0 when s does not start one.
+ * Stops at a NUL, which is never a continuation byte.
+ */
+static size_t utf8_len(const unsigned char *s)
 {
-	json_add(r, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	uint32_t cp, min;
+	size_t n;
 
-		if (c == '"' || c == '\\')
-			json_add(r, "\\%c", c);
-		else if (c < 0x20)
-			json_add(r, "\\u%04x", c);
-		else
-			json_add(r, "%c", c);
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, cp = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
 	}
-	json_add(r, "\"");
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
 }
 
+/*
+ * A JSON string that is always valid UTF-8, whatever the bytes (paths are
+ * bytes): well-formed UTF-8 passes through, each byte that is not part of
+ * a well-formed sequence becomes U+FFFD, control characters are escaped.
+ */
+static void json_str(struct jbuf *j, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	json_raw(j, "\"", 1);
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (!n) {
+			json_raw(j, "\\ufffd", 6);
+			s++;
+		} else if (*s == '"' || *s == '\\') {
+			json_add(j, "\\%c", *s++);
+		} else if (*s < 0x20) {
+			json_add(j, "\\u%04x", *s++);
+		} else {
+			json_raw(j, (const char *)s, n);
+			s += n;
+		}
+	}
+	json_raw(j, "\"", 1);
+}
+
+/* A line of the text report; failures also go to the JSON "errors". */
 static void text(struct report *r, bool failure, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void text(struct report *r, bool failure, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
+	int n;
 
-	if (r->json || (r->quiet && !failure))
+	if (r->json && !failure)
 		return;
 	va_start(ap, fmt);
-	vfprintf(failure ? stderr : stdout, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		fail_with(r, EXIT_OPERATIONAL);
+		return;
+	}
+	if (r->json) {
+		size_t len = (size_t)n, plen = strlen(prog);
+
+		while (len && msg[len - 1] == '\n')
+			msg[--len] = '\0';
+		if (r->errors.len)
+			json_raw(&r->errors, ",", 1);
+		/* "erofs-verify: " says nothing inside erofs-verify's own JSON */
+		json_str(&r->errors, !strncmp(msg, prog, plen) && !strncmp(msg + plen, ": ", 2)
+			 ? msg + plen + 2 : msg);
+	} else if (!r->quiet || failure) {
+		fputs(msg, failure ? stderr : stdout);
+	}
+	free(msg);
 }
 
 static const char *sig_name(uint32_t type)
@@ -145,11 +292,18 @@ static const char *sig_name(uint32_t type)
 	return n ? n : "unknown";
 }
 
-static void check_signatures(struct report *r, const struct es_seal *s,
-			     const struct es_trust *trust)
+/*
+ * Is the seal authentic?  Decided by es_seal_authenticate() over the raw
+ * manifest and the signatures, before any manifest field is believed.
+ */
+static void authenticate(struct report *r, const struct es_seal *s,
+			 const struct es_trust *trust, bool integrity_only)
 {
 	struct es_sig_result *res = calloc(s->nsigs ? s->nsigs : 1, sizeof(*res));
 	static const char *const names[] = { "not-checked", "trusted", "untrusted", "bad" };
+	static const char *const digest_names[] = { "not-pinned", "match", "mismatch" };
+	char digest[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	struct es_seal_auth auth;
 	struct es_err err = { 0 };
 	int ret;
 
@@ -157,62 +311,99 @@ static void check_signatures(struct report *r, const struct es_seal *s,
 		fail_with(r, EXIT_OPERATIONAL);
 		return;
 	}
-	ret = es_seal_check_signatures(s, trust, res, &err);
-	json_add(r, "\"signatures\":[");
-	for (unsigned int i = 0; i < s->nsigs; i++) {
-		text(r, res[i].status == ES_SIG_BAD, "signature %u (%s): %s, %s\n", i + 1,
-		     sig_name(s->sigs[i].type), names[res[i].status], res[i].signer);
-		if (res[i].status == ES_SIG_BAD)
-			text(r, true, "  %s\n", res[i].error);
-		json_add(r, "%s{\"index\":%u,\"type\":\"%s\",\"status\":\"%s\",\"signer\":",
-			 i ? "," : "", i + 1, sig_name(s->sigs[i].type),
-			 names[res[i].status]);
-		json_str(r, res[i].signer);
-		json_add(r, ",\"error\":");
-		json_str(r, res[i].error);
-		json_add(r, "}");
-	}
-	json_add(r, "],");
-	free(res);
-	if (!trust) {
-		text(r, false, "signatures: NOT checked (no --cert or --pubkey given)\n");
-		json_add(r, "\"signature_status\":\"not-checked\",");
+	ret = es_seal_authenticate(s, trust, res, &auth, &err);
+	if (ret && ret != -ENOKEY && ret != -EBADMSG && ret != -EKEYREJECTED) {
+		text(r, true, "%s: %s\n", prog, err.msg);
+		fail_with(r, EXIT_OPERATIONAL);
+		free(res);
 		return;
 	}
-	if (ret) {
-		text(r, true, "%s: %s\n", prog, err.msg);
-		fail_with(r, ret == -EKEYREJECTED ? EXIT_UNTRUSTED : EXIT_BAD_SIGNATURE);
+	es_manifest_digest_format(auth.manifest_digest, digest);
+	json_add(&r->out, "\"manifest_digest\":\"%s\",\"signatures\":[", digest);
+	for (unsigned int i = 0; i < s->nsigs; i++) {
+		/* a damaged signature is a failure unless a pin authenticated */
+		bool bad = res[i].status == ES_SIG_BAD;
+
+		text(r, bad && auth.by != ES_AUTH_DIGEST, "signature %u (%s): %s, %s\n", i + 1,
+		     sig_name(s->sigs[i].type), names[res[i].status], res[i].signer);
+		if (bad)
+			text(r, auth.by != ES_AUTH_DIGEST, "  %s\n", res[i].error);
+		json_add(&r->out, "%s{\"index\":%u,\"type\":\"%s\",\"status\":\"%s\",\"signer\":",
+			 i ? "," : "", i + 1, sig_name(s->sigs[i].type), names[res[i].status]);
+		json_str(&r->out, res[i].signer);
+		json_add(&r->out, ",\"error\":");
+		json_str(&r->out, res[i].error);
+		json_add(&r->out, "}");
 	}
-	json_add(r, "\"signature_status\":\"%s\",", !ret ? "trusted" :
-		 ret == -EKEYREJECTED ? "untrusted" : s->nsigs ? "bad" : "missing");
+	free(res);
+	json_add(&r->out, "],\"signature_status\":\"%s\",\"digest_status\":\"%s\",",
+		 auth.signatures == -ENOKEY ? "not-checked" : !auth.signatures ? "trusted" :
+		 auth.signatures == -EKEYREJECTED ? "untrusted" : s->nsigs ? "bad" : "missing",
+		 digest_names[auth.digest]);
+	if (auth.signatures == -ENOKEY)
+		text(r, false, "signatures: not checked (no --cert or --pubkey given)\n");
+	text(r, false, "manifest digest: %s\n", digest);
+	if (auth.digest == ES_DIGEST_MATCH)
+		text(r, false, "manifest digest: matches --expect-digest\n");
+	switch (auth.by) {
+	case ES_AUTH_SIGNATURE:
+		r->auth = AUTH_SIGNATURE;
+		text(r, false, "authenticated: by a trusted signature\n");
+		return;
+	case ES_AUTH_DIGEST:
+		r->auth = AUTH_DIGEST;
+		text(r, false, "authenticated: by the pinned manifest digest\n");
+		return;
+	case ES_AUTH_NONE:
+		break;
+	}
+	if (ret == -ENOKEY && integrity_only) {
+		r->auth = AUTH_INTEGRITY_ONLY;
+		text(r, false, "authentication: integrity only — not authenticated "
+		     "(--integrity-only)\n");
+		return;
+	}
+	r->auth = AUTH_FAILED;
+	text(r, true, "%s: %s\n", prog, err.msg);
+	if (auth.signatures == -EKEYREJECTED)
+		fail_with(r, EXIT_UNTRUSTED);
+	else if (auth.signatures != -ENOKEY)
+		fail_with(r, EXIT_BAD_SIGNATURE);
+	else
+		fail_with(r, EXIT_DIGEST_MISMATCH);
 }
 
-static void device_result(struct report *r, unsigned int dev, const struct es_seal *s,
-			  const char *path, const char *status, const char *msg, bool first)
+static void device_result(struct report *r, unsigned int dev, const char *path,
+			  enum dev_state state, const char *msg)
 {
-	char hex[65];
+	struct dev_report *d = &r->devs[dev];
 
-	es_hex(s->devices[dev].digest, 32, hex);
-	json_add(r, "%s{\"index\":%u,\"size\":%llu,\"digest\":\"%s\",\"path\":", first ? "" : ",",
-		 dev, (unsigned long long)s->devices[dev].size, hex);
-	json_str(r, path ? path : "");
-	json_add(r, ",\"status\":\"%s\",\"error\":", status);
-	json_str(r, msg ? msg : "");
-	json_add(r, "}");
+	if (state < d->state)
+		return;
+	free(d->path);
+	free(d->error);
+	d->state = state;
+	d->path = strdup(path ? path : "");
+	d->error = strdup(msg ? msg : "");
+	if (!d->path || !d->error)
+		fail_with(r, EXIT_OPERATIONAL);
 }
 
 static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
-		      unsigned int dev, const char *path, unsigned int threads, bool first)
+		      unsigned int dev, const char *path, unsigned int threads)
 {
 	struct es_err err = { 0 };
 	int fd = dev == 0 ? image_fd : open(path, O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0) {
-		snprintf(err.msg, sizeof(err.msg), "cannot open %s: %s", path, strerror(errno));
+		int open_errno = errno;	/* reporting may change errno */
+
+		snprintf(err.msg, sizeof(err.msg), "cannot open %s: %s", path,
+			 strerror(open_errno));
 		text(r, true, "%s: blob %u: %s\n", prog, dev, err.msg);
-		device_result(r, dev, s, path, "missing", err.msg, first);
-		fail_with(r, errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		device_result(r, dev, path, DEV_MISSING, err.msg);
+		fail_with(r, open_errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
 		return -1;
 	}
 	ret = es_seal_verify_device(image_fd, s, dev, fd, threads, &err);
@@ -220,7 +411,7 @@ static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
 		close(fd);
 	if (ret) {
 		text(r, true, "%s: %s\n", prog, err.msg);
-		device_result(r, dev, s, path, "failed", err.msg, first);
+		device_result(r, dev, path, DEV_FAILED, err.msg);
 		fail_with(r, (ret == -EBADMSG || ret == -ES_ECORRUPT) ? EXIT_INTEGRITY
 								      : EXIT_OPERATIONAL);
 		return -1;
@@ -231,7 +422,7 @@ static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
 	else
 		text(r, false, "blob %u: ok (%s, %llu bytes)\n", dev, path,
 		     (unsigned long long)s->devices[dev].size);
-	device_result(r, dev, s, dev ? path : "", "ok", NULL, first);
+	device_result(r, dev, path, DEV_VERIFIED, NULL);
 	return 0;
 }
 
@@ -265,7 +456,74 @@ static int match_blob(const struct es_seal *s, const char *path, unsigned int th
 	return -1;
 }
 
-enum { OPT_CERT = 256, OPT_PUBKEY, OPT_BLOB_DIR, OPT_JSON };
+/* The report of every device, BLOB arguments that are none, and the verdict. */
+static void finish(struct report *r, const struct es_seal *s, const char *image)
+{
+	unsigned int verified = 0;
+	char hex[65];
+
+	for (unsigned int i = 0; i < r->ndevs; i++) {
+		if (r->devs[i].state == DEV_VERIFIED)
+			verified++;
+		if (r->devs[i].state != DEV_NOT_CHECKED)
+			continue;
+		/* "verified" means every device: one not given is a failure */
+		es_hex(s->devices[i].digest, 32, hex);
+		if (i == 0)
+			text(r, true, "%s: filesystem region: NOT checked\n", prog);
+		else
+			text(r, true, "%s: blob %u (%.16s…, %llu bytes): NOT checked (give "
+			     "--blob-dir or the blob file)\n", prog, i, hex,
+			     (unsigned long long)s->devices[i].size);
+		fail_with(r, EXIT_BLOB_MISSING);
+	}
+	if (r->out.oom || r->errors.oom) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		fail_with(r, EXIT_OPERATIONAL);
+	}
+	json_add(&r->out, "\"authentication\":\"%s\",\"authenticated\":%s,\"devices\":[",
+		 auth_state_names[r->auth],
+		 r->auth == AUTH_SIGNATURE || r->auth == AUTH_DIGEST ? "true" : "false");
+	for (unsigned int i = 0; i < r->ndevs; i++) {
+		es_hex(s->devices[i].digest, 32, hex);
+		json_add(&r->out, "%s{\"index\":%u,\"size\":%llu,\"digest\":\"%s\",\"path\":",
+			 i ? "," : "", i, (unsigned long long)s->devices[i].size, hex);
+		json_str(&r->out, r->devs[i].path ? r->devs[i].path : "");
+		json_add(&r->out, ",\"status\":\"%s\",\"error\":",
+			 dev_state_names[r->devs[i].state]);
+		json_str(&r->out, r->devs[i].error ? r->devs[i].error : "");
+		json_add(&r->out, "}");
+	}
+	json_add(&r->out, "],\"unmatched_blobs\":[");
+	for (unsigned int i = 0; i < r->nargs; i++) {
+		json_add(&r->out, "%s{\"path\":", i ? "," : "");
+		json_str(&r->out, r->args[i].path);
+		json_add(&r->out, ",\"status\":\"%s\",\"error\":", r->args[i].status);
+		json_str(&r->out, r->args[i].error ? r->args[i].error : "");
+		json_add(&r->out, "}");
+	}
+	json_add(&r->out, "],\"verified\":%s,\"exit_code\":%d,\"errors\":[",
+		 r->code ? "false" : "true", r->code);
+	if (r->errors.len)
+		json_raw(&r->out, r->errors.buf, r->errors.len);
+	json_add(&r->out, "]}\n");
+	if (r->json) {
+		if (!r->out.oom)
+			fputs(r->out.buf, stdout);
+	} else if (r->code) {
+		text(r, true, "%s: %s: NOT verified (exit %d)\n", prog, image, r->code);
+	} else if (r->auth == AUTH_INTEGRITY_ONLY) {
+		text(r, false, "%s: %s: integrity only — not authenticated (%u of %u "
+		     "devices match the manifest)\n", prog, image, verified, r->ndevs);
+	} else {
+		text(r, false, "%s: %s verified (authenticated by %s; %u of %u devices)\n",
+		     prog, image, r->auth == AUTH_DIGEST ? "the pinned manifest digest"
+		     : "a trusted signature", verified, r->ndevs);
+	}
+}
+
+enum { OPT_CERT = 256, OPT_PUBKEY, OPT_BLOB_DIR, OPT_JSON, OPT_EXPECT_DIGEST,
+       OPT_INTEGRITY_ONLY };
 
 int main(int argc, char **argv)
 {
@@ -274,12 +532,15 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
+		{ "integrity-only", no_argument, NULL, OPT_INTEGRITY_ONLY },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct es_seal no_seal;
 	struct report r = { 0 };
 	struct es_trust *trust = NULL;
 	struct es_err err = { 0 };
@@ -287,12 +548,12 @@ int main(int argc, char **argv)
 	struct es_image *img = NULL;
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
-	bool first_dev = true;
+	bool integrity_only = false;
 	struct stat st;
 	uint64_t v;
 	int c, fd = -1;
 
-	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 };
+	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 }, digests = { .n = 0 };
 
 	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
 		switch (c) {
@@ -304,10 +565,15 @@ int main(int argc, char **argv)
 			return EXIT_VERIFIED;
 		case OPT_CERT:
 		case OPT_PUBKEY:
-			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg)) {
+		case OPT_EXPECT_DIGEST:
+			if (!cli_list_add(c == OPT_CERT ? &certs : c == OPT_PUBKEY ? &pubkeys
+					  : &digests, optarg)) {
 				fprintf(stderr, "%s: too many trust anchors\n", prog);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_INTEGRITY_ONLY:
+			integrity_only = true;
 			break;
 		case OPT_BLOB_DIR:
 			blob_dir = optarg;
@@ -335,18 +601,48 @@ int main(int argc, char **argv)
 			prog, prog);
 		return EXIT_USAGE;
 	}
+	if (integrity_only && (certs.n || pubkeys.n || digests.n)) {
+		fprintf(stderr, "%s: --integrity-only excludes --cert, --pubkey and "
+			"--expect-digest\n", prog);
+		return EXIT_USAGE;
+	}
 	trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
 	if (!trust) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_USAGE;
 	}
+	for (unsigned int i = 0; i < digests.n; i++) {
+		uint8_t pin[32];
+
+		if (es_manifest_digest_parse(digests.items[i], pin, &err) ||
+		    es_trust_add_manifest_digest(trust, pin, &err)) {
+			fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
+			es_trust_free(trust);
+			return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
+		}
+	}
 	if (!threads)
 		threads = cli_default_threads();
 	image = argv[optind];
-	json_add(&r, "{\"image\":");
-	json_str(&r, image);
-	json_add(&r, ",");
+	r.args = calloc((size_t)argc, sizeof(*r.args));
+	if (!r.args) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		es_trust_free(trust);
+		return EXIT_OPERATIONAL;
+	}
+	json_add(&r.out, "{\"image\":");
+	json_str(&r.out, image);
+	json_add(&r.out, ",");
 
+	/* 0. a verifier without anchors would pass every image */
+	if (!integrity_only && !certs.n && !pubkeys.n && !digests.n) {
+		text(&r, true, "%s: not authenticated: no trust anchor given (--cert, "
+		     "--pubkey or --expect-digest); --integrity-only checks integrity "
+		     "alone\n", prog);
+		r.auth = AUTH_NO_ANCHOR;
+		fail_with(&r, EXIT_NO_ANCHOR);
+		goto done;
+	}
 	/* 1. the seal, read without trusting any EROFS structure yet */
 	fd = open(image, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -370,8 +666,8 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
-	/* 2. signatures over the manifest, before anything in it is believed */
-	check_signatures(&r, s, es_trust_count(trust) ? trust : NULL);
+	/* 2. authenticity of the manifest, before anything in it is believed */
+	authenticate(&r, s, trust, integrity_only);
 	{
 		int ret = es_seal_parse(fd, s, &err);
 
@@ -383,9 +679,15 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
+	r.devs = calloc(s->ndevices, sizeof(*r.devs));
+	if (!r.devs) {
+		text(&r, true, "%s: out of memory\n", prog);
+		fail_with(&r, EXIT_OPERATIONAL);
+		goto done;
+	}
+	r.ndevs = s->ndevices;
 	/* 3. the filesystem region, before any of its structures is used */
-	json_add(&r, "\"devices\":[");
-	if (verify_one(&r, fd, s, 0, image, threads, first_dev) == 0) {
+	if (verify_one(&r, fd, s, 0, image, threads) == 0) {
 		struct es_open_opts oo = { .blob_dir = NULL };
 
 		/* 4. the EROFS structures the seal describes */
@@ -396,7 +698,6 @@ int main(int argc, char **argv)
 			fail_with(&r, EXIT_MALFORMED);
 		}
 	}
-	first_dev = false;
 	/* 5. blobs */
 	if (blob_dir) {
 		for (unsigned int i = 1; i < s->ndevices; i++) {
@@ -404,41 +705,46 @@ int main(int argc, char **argv)
 
 			es_hex(s->devices[i].digest, 32, hex);
 			snprintf(path, sizeof(path), "%s/%s", blob_dir, hex);
-			verify_one(&r, fd, s, i, path, threads, false);
+			verify_one(&r, fd, s, i, path, threads);
 		}
 	}
 	for (int a = optind + 1; a < argc; a++) {
 		int dev = match_blob(s, argv[a], threads);
+		struct arg_report *u = &r.args[r.nargs];
 
 		if (dev == -2) {
+			int read_errno = errno;	/* reporting may change errno */
+
 			text(&r, true, "%s: cannot read blob %s: %s\n", prog, argv[a],
-			     strerror(errno));
-			json_add(&r, ",{\"path\":");
-			json_str(&r, argv[a]);
-			json_add(&r, ",\"status\":\"missing\"}");
-			fail_with(&r, errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+			     strerror(read_errno));
+			u->status = "missing";
+			u->error = strdup(strerror(read_errno));
+			fail_with(&r, read_errno == ENOENT ? EXIT_BLOB_MISSING
+							   : EXIT_OPERATIONAL);
 		} else if (dev < 0) {
 			text(&r, true, "%s: %s is not a blob of this image (its name and "
 			     "digest match no device)\n", prog, argv[a]);
-			json_add(&r, ",{\"path\":");
-			json_str(&r, argv[a]);
-			json_add(&r, ",\"status\":\"foreign\"}");
+			u->status = "foreign";
 			fail_with(&r, EXIT_INTEGRITY);
 		} else {
-			verify_one(&r, fd, s, (unsigned int)dev, argv[a], threads, false);
+			verify_one(&r, fd, s, (unsigned int)dev, argv[a], threads);
+			continue;
 		}
+		u->path = argv[a];
+		r.nargs++;
 	}
-	if (!blob_dir && optind + 1 == argc && s->ndevices > 1)
-		text(&r, false, "blobs: %u not checked (give --blob-dir or BLOB files)\n",
-		     s->ndevices - 1);
-	json_add(&r, "],");
 done:
-	json_add(&r, "\"verified\":%s,\"exit_code\":%d}\n", r.code ? "false" : "true", r.code);
-	if (r.json && r.json_buf)
-		fputs(r.json_buf, stdout);
-	else if (!r.code)
-		text(&r, false, "%s: %s verified\n", prog, image);
-	free(r.json_buf);
+	finish(&r, s ? s : &no_seal, image);
+	for (unsigned int i = 0; i < r.ndevs; i++) {
+		free(r.devs[i].path);
+		free(r.devs[i].error);
+	}
+	for (unsigned int i = 0; i < r.nargs; i++)
+		free(r.args[i].error);
+	free(r.devs);
+	free(r.args);
+	free(r.out.buf);
+	free(r.errors.buf);
 	es_seal_free(s);
 	es_image_close(img);
 	es_trust_free(trust);

@@ -148,8 +148,6 @@ int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err);
 int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
 				 uint8_t digest[32], uint8_t **tree, size_t *tree_len);
 
-#endif
-
 /* ---- signature policy -------------------------------------------------- */
 
 struct es_trust;
@@ -178,6 +176,63 @@ struct es_sig_result {
 int es_seal_check_signatures(const struct es_seal *s, const struct es_trust *t,
 			     struct es_sig_result *results, struct es_err *err);
 
+/* ---- manifest digest and authentication --------------------------------- */
+
+/* "sha256:" + 64 hex digits + NUL */
+#define ES_MANIFEST_DIGEST_TEXT_SIZE	72
+
+/*
+ * SHA-256 of the manifest bytes exactly as signed (what `dump.erofs
+ * --export-manifest` writes).  Because the manifest binds the digest of
+ * every device, pinning it pins the whole image, without keys.
+ */
+int es_seal_manifest_digest(const struct es_seal *s, uint8_t digest[32],
+			    struct es_err *err);
+/* "sha256:HEX" (lowercase) into out, which has ES_MANIFEST_DIGEST_TEXT_SIZE bytes. */
+void es_manifest_digest_format(const uint8_t digest[32], char *out);
+/* Parse "sha256:HEX" (64 hex digits; case does not matter); -EINVAL with a message otherwise. */
+int es_manifest_digest_parse(const char *text, uint8_t digest[32], struct es_err *err);
+
+enum es_auth_by {
+	ES_AUTH_NONE = 0,	/* not authenticated */
+	ES_AUTH_DIGEST,		/* the manifest digest is a pinned one */
+	ES_AUTH_SIGNATURE,	/* the signature policy passed */
+};
+
+enum es_digest_check {
+	ES_DIGEST_NOT_PINNED = 0,	/* the trust set pins no digest */
+	ES_DIGEST_MATCH,
+	ES_DIGEST_MISMATCH,
+};
+
+struct es_seal_auth {
+	enum es_auth_by by;
+	enum es_digest_check digest;
+	/* es_seal_check_signatures()'s verdict, or -ENOKEY when the trust set
+	 * has no key anchor (signatures not checked) */
+	int signatures;
+	uint8_t manifest_digest[32];
+};
+
+/*
+ * THE decision whether a seal is authentic, for every program that
+ * verifies one: it is when its manifest digest is one the trust set pins
+ * OR the signature policy of es_seal_check_signatures() passes against
+ * the trust set's key anchors.  Only the raw manifest bytes and the
+ * signatures are used, so call it before believing any manifest field.
+ *
+ * Returns 0 when authenticated; -ENOKEY when the trust set (t may be NULL)
+ * holds neither keys nor pinned digests, so nothing could authenticate
+ * the seal; otherwise, when key anchors were given, the signature
+ * policy's code (-EBADMSG, -EKEYREJECTED), else -EKEYREJECTED for a
+ * manifest digest that matches no pinned one.  auth (required) tells
+ * which parts were checked and how they went; results as for
+ * es_seal_check_signatures().
+ */
+int es_seal_authenticate(const struct es_seal *s, const struct es_trust *t,
+			 struct es_sig_result *results, struct es_seal_auth *auth,
+			 struct es_err *err);
+
 /* What NEW needs that OLD's blobs do not have (dump --delta). */
 struct es_seal_delta {
 	unsigned int new_blobs;		/* blobs of NEW not among OLD's */
@@ -189,3 +244,5 @@ struct es_seal_delta {
 
 int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal,
 		  struct es_seal_delta *d, struct es_err *err);
+
+#endif

@@ -42,6 +42,7 @@
 #ifndef EROFS_SIGN_H
 #define EROFS_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "erofs/err.h"
@@ -127,7 +128,23 @@ int es_trust_add_pubkey(struct es_trust *t, const char *pub_pem_path,
  * anchor that is already present (the same certificate, or the same bare
  * key) is not added twice; a certificate file is added all or nothing.
  */
+
+/* The number of key anchors (certificates and public keys); pinned
+ * manifest digests are counted by es_trust_manifest_digest_count(). */
 size_t es_trust_count(const struct es_trust *t);
+
+/*
+ * Pinned manifest digests: the SHA-256 of the exact manifest bytes of an
+ * image (es_seal_manifest_digest(), printed by mkfs.erofs and `dump.erofs
+ * -s` as "sha256:HEX").  A pinned digest authenticates that one image
+ * without any key, as a dm-verity root hash does: the manifest binds
+ * every device digest.  A digest already present is not added twice.
+ */
+int es_trust_add_manifest_digest(struct es_trust *t, const uint8_t digest[32],
+				 struct es_err *err);
+size_t es_trust_manifest_digest_count(const struct es_trust *t);
+bool es_trust_has_manifest_digest(const struct es_trust *t, const uint8_t digest[32]);
+
 void es_trust_free(struct es_trust *t);
 
 /*

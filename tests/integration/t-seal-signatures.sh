@@ -16,7 +16,8 @@
 #    `fsverity sign DIR/<digest> OUT --key --cert`;
 #  * erofs-verify: each anchor alone -> 0, an Ed25519 --pubkey -> 0, an
 #    unrelated certificate -> 2, an unsigned image with --cert -> 1, no
-#    anchors -> 0 saying the signatures were not checked; fsck.erofs agrees.
+#    anchors -> 7, --integrity-only -> 0 saying the signatures were not
+#    checked and nothing is authenticated; fsck.erofs agrees.
 
 _lib=$(dirname "$0")/lib.sh
 [ -r "$_lib" ] || _lib=${srcdir:-.}/integration/lib.sh
@@ -174,10 +175,13 @@ expect_rc 0 verify-rsapub "$VERIFY" --pubkey=rsa.pub --blob-dir=blobs signed.img
 expect_rc 0 verify-ecpub "$VERIFY" --pubkey=ec.pub --blob-dir=blobs signed.img
 expect_rc 2 verify-other "$VERIFY" --cert=other-cert.pem --blob-dir=blobs signed.img
 expect_rc 2 verify-otherpub "$VERIFY" --pubkey=other.pub --blob-dir=blobs signed.img
-expect_rc 0 verify-none "$VERIFY" --blob-dir=blobs signed.img
+expect_rc 7 verify-noanchor "$VERIFY" --blob-dir=blobs signed.img
+expect_rc 0 verify-none "$VERIFY" --integrity-only --blob-dir=blobs signed.img
 grep -qi 'not checked' verify-none.out verify-none.err ||
 	fail "without anchors the output does not say the signatures were not checked: $(cat verify-none.out)"
-info "no anchors: output says signatures were not checked"
+grep -q 'not authenticated' verify-none.out ||
+	fail "--integrity-only: the output does not say 'not authenticated': $(cat verify-none.out)"
+info "no anchors: refused (7); --integrity-only says signatures were not checked"
 expect_rc 0 verify-json "$VERIFY" --json --cert=ec-cert.pem --blob-dir=blobs signed.img
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c '
@@ -196,7 +200,7 @@ echo "== unsigned image"
 expect_rc 0 mkfs-unsigned "$MKFS" --quiet --seal unsigned.img src
 expect_rc 1 verify-unsigned "$VERIFY" --cert=rsa-cert.pem unsigned.img
 expect_rc 1 verify-unsigned-pub "$VERIFY" --pubkey=ed.pub unsigned.img
-expect_rc 0 verify-unsigned-none "$VERIFY" unsigned.img
+expect_rc 0 verify-unsigned-none "$VERIFY" --integrity-only unsigned.img
 grep -qi 'not checked\|unsigned\|not signed' verify-unsigned-none.out verify-unsigned-none.err ||
 	fail "unsigned image without anchors: output does not say it is unsigned/unchecked"
 

@@ -221,7 +221,7 @@ for spec in "pad0 0" "pad1000 1000" "sb-epoch $((1024 + 24))" \
 	blk=$(($2 / 4096))
 	verify 4 "region-$1" --cert=rsa-cert.pem --blob-dir=W/blobs &&
 		expect_msg "region-$1" "region-$1.err" "block $blk\b" "block $blk"
-	verify 4 "region-$1-noanchor" --blob-dir=W/blobs
+	verify 4 "region-$1-noanchor" --integrity-only --blob-dir=W/blobs
 	fsck_expect 4 "region-$1-fsck" --blob-dir=W/blobs
 done
 
@@ -261,10 +261,11 @@ for spec in "mtime $((MOFF + 32))" "dev0digest $((MOFF + 120 + 8 + 3))" \
 	verify 1 "manifest-$1" --cert=rsa-cert.pem --blob-dir=W/blobs
 	fsck_expect 4 "manifest-$1-fsck" --cert=rsa-cert.pem --blob-dir=W/blobs
 done
-# without anchors, a changed device digest is an integrity failure
+# without anchors (--integrity-only), a changed device digest is an
+# integrity failure
 fresh
 flip_bit W/A.img $((MOFF + 120 + 8 + 3)) 2
-verify 4 manifest-dev0digest-noanchor --blob-dir=W/blobs
+verify 4 manifest-dev0digest-noanchor --integrity-only --blob-dir=W/blobs
 
 echo "== one bit of the chunk index section"
 CIOFF=$(rd_le64 A.img $((LOC + 88)))

@@ -25,6 +25,8 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "erofs/seal.h"
+#include "erofs/sha256.h"
 #include "erofs/sign.h"
 #include "erofs/verity.h"
 #include "fixed_keys.h"
@@ -760,6 +762,112 @@ static void test_trust_files(void **state)
 	es_signer_free(s);
 }
 
+/* Pinned manifest digests and the one authentication decision. */
+static void test_manifest_pins(void **state)
+{
+	const struct fixture *fx = *state;
+	static const char manifest[] = "not a real manifest, but bytes to pin";
+	struct es_signer *signer = load(fx->k[K_RSA].key, NULL);
+	struct es_seal_sig sig = { 0 };
+	struct es_seal seal = { 0 };
+	struct es_seal_auth auth;
+	struct es_err err = { 0 };
+	struct es_trust *t = NULL;
+	uint8_t want[32], parsed[32], other[32];
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE], upper[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	enum es_sig_type type;
+	size_t sig_len;
+
+	seal.manifest = (uint8_t *)manifest;
+	seal.manifest_len = sizeof(manifest) - 1;
+	assert_int_equal(es_seal_manifest_digest(&seal, want, &err), 0);
+	assert_int_equal(es_sha256(manifest, sizeof(manifest) - 1, parsed), 0);
+	assert_memory_equal(want, parsed, 32);
+
+	/* text form round trip; case does not matter; anything else is refused */
+	es_manifest_digest_format(want, text);
+	assert_int_equal(strlen(text), ES_MANIFEST_DIGEST_TEXT_SIZE - 1);
+	assert_int_equal(strncmp(text, "sha256:", 7), 0);
+	assert_int_equal(es_manifest_digest_parse(text, parsed, &err), 0);
+	assert_memory_equal(want, parsed, 32);
+	for (size_t i = 0; i < sizeof(upper); i++)
+		upper[i] = (char)(text[i] >= 'a' && text[i] <= 'z' ? text[i] - 32 : text[i]);
+	assert_int_equal(es_manifest_digest_parse(upper, parsed, &err), 0);
+	assert_memory_equal(want, parsed, 32);
+	{
+		const char *bad[] = { text + 7, "sha256:", "sha512:00", "", "sha256:zz" };
+		char longer[ES_MANIFEST_DIGEST_TEXT_SIZE + 1];
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			es_err_clear(&err);
+			assert_int_equal(es_manifest_digest_parse(bad[i], parsed, &err), -EINVAL);
+			assert_non_null(strstr(err.msg, "sha256:"));
+		}
+		snprintf(longer, sizeof(longer), "%s0", text);
+		assert_int_equal(es_manifest_digest_parse(longer, parsed, NULL), -EINVAL);
+		longer[ES_MANIFEST_DIGEST_TEXT_SIZE - 3] = '\0';
+		assert_int_equal(es_manifest_digest_parse(longer, parsed, NULL), -EINVAL);
+	}
+
+	/* no anchor of either kind: nothing authenticates */
+	assert_int_equal(es_seal_authenticate(&seal, NULL, NULL, &auth, NULL), -ENOKEY);
+	assert_int_equal(es_trust_new(&t, &err), 0);
+	assert_int_equal(es_seal_authenticate(&seal, t, NULL, &auth, NULL), -ENOKEY);
+	assert_int_equal(auth.by, ES_AUTH_NONE);
+	assert_memory_equal(auth.manifest_digest, want, 32);
+
+	/* a pin of another manifest */
+	memcpy(other, want, 32);
+	other[31] ^= 1;
+	assert_int_equal(es_trust_add_manifest_digest(t, other, &err), 0);
+	assert_int_equal(es_trust_count(t), 0);
+	assert_int_equal(es_trust_manifest_digest_count(t), 1);
+	es_err_clear(&err);
+	assert_int_equal(es_seal_authenticate(&seal, t, NULL, &auth, &err), -EKEYREJECTED);
+	assert_int_equal(auth.digest, ES_DIGEST_MISMATCH);
+	assert_int_equal(auth.signatures, -ENOKEY);
+	assert_non_null(strstr(err.msg, text));
+
+	/* the right pin (once, however often added) */
+	assert_int_equal(es_trust_add_manifest_digest(t, want, &err), 0);
+	assert_int_equal(es_trust_add_manifest_digest(t, want, &err), 0);
+	assert_int_equal(es_trust_manifest_digest_count(t), 2);
+	assert_true(es_trust_has_manifest_digest(t, want));
+	assert_int_equal(es_seal_authenticate(&seal, t, NULL, &auth, NULL), 0);
+	assert_int_equal(auth.by, ES_AUTH_DIGEST);
+	assert_int_equal(auth.digest, ES_DIGEST_MATCH);
+
+	/* with a key anchor too: an unsigned seal fails the signature policy,
+	 * but the pin still authenticates it */
+	assert_int_equal(es_trust_add_pubkey(t, fx->k[K_RSA].pub, &err), 0);
+	assert_int_equal(es_seal_authenticate(&seal, t, NULL, &auth, NULL), 0);
+	assert_int_equal(auth.by, ES_AUTH_DIGEST);
+	assert_int_equal(auth.signatures, -EBADMSG);
+	es_trust_free(t);
+
+	/* keys and a wrong pin: a good signature authenticates; none, and the
+	 * signature verdict is what is returned */
+	assert_int_equal(es_trust_new(&t, &err), 0);
+	assert_int_equal(es_trust_add_manifest_digest(t, other, &err), 0);
+	assert_int_equal(es_trust_add_pubkey(t, fx->k[K_RSA].pub, &err), 0);
+	es_err_clear(&err);
+	assert_int_equal(es_seal_authenticate(&seal, t, NULL, &auth, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "pinned"));
+	assert_int_equal(es_sign(signer, (const uint8_t *)manifest, sizeof(manifest) - 1,
+				 &type, sig.key_id, &sig.data, &sig_len, &err), 0);
+	sig.type = type;
+	sig.len = (uint32_t)sig_len;
+	seal.sigs = &sig;
+	seal.nsigs = 1;
+	assert_int_equal(es_seal_authenticate(&seal, t, NULL, &auth, NULL), 0);
+	assert_int_equal(auth.by, ES_AUTH_SIGNATURE);
+	assert_int_equal(auth.digest, ES_DIGEST_MISMATCH);
+	es_trust_free(t);
+
+	free(sig.data);
+	es_signer_free(signer);
+}
+
 static void test_signer_load_errors(void **state)
 {
 	const struct fixture *fx = *state;
@@ -935,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_untrusted_signer),
 		cmocka_unit_test(test_key_id_checks),
 		cmocka_unit_test(test_trust_files),
+		cmocka_unit_test(test_manifest_pins),
 		cmocka_unit_test(test_signer_load_errors),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_fsverity_sign),
