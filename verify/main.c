@@ -39,7 +39,9 @@ static void usage(FILE *f)
 "Usage: %s [OPTIONS] IMAGE [BLOB...]\n"
 "Verify a sealed EROFS image without any decryption key: first the\n"
 "signatures over its manifest, then the filesystem region and each blob\n"
-"against the fs-verity Merkle trees the manifest binds.\n"
+"against the fs-verity Merkle trees the manifest binds.  IMAGE and blobs\n"
+"are regular files or block devices (a loop device); a sealed image on a\n"
+"device must fill it, since its seal is found at the device's end.\n"
 "\n"
 "Options:\n"
 "  --cert=CERT.pem       trust the key in this certificate (repeatable)\n"
@@ -205,14 +207,13 @@ static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
 		      unsigned int dev, const char *path, unsigned int threads, bool first)
 {
 	struct es_err err = { 0 };
-	int fd = dev == 0 ? image_fd : open(path, O_RDONLY | O_CLOEXEC);
+	int fd = dev == 0 ? image_fd : es_open_input(path, NULL, &err);
 	int ret;
 
 	if (fd < 0) {
-		snprintf(err.msg, sizeof(err.msg), "cannot open %s: %s", path, strerror(errno));
 		text(r, true, "%s: blob %u: %s\n", prog, dev, err.msg);
 		device_result(r, dev, s, path, "missing", err.msg, first);
-		fail_with(r, errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		fail_with(r, fd == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
 		return -1;
 	}
 	ret = es_seal_verify_device(image_fd, s, dev, fd, threads, &err);
@@ -236,11 +237,12 @@ static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
 }
 
 /* Which device a blob file given on the command line is. */
-static int match_blob(const struct es_seal *s, const char *path, unsigned int threads)
+static int match_blob(const struct es_seal *s, const char *path, unsigned int threads,
+		      struct es_err *err)
 {
 	const char *base = strrchr(path, '/');
 	uint8_t want[32], digest[32];
-	struct stat st;
+	uint64_t size;
 	int fd, ret;
 
 	base = base ? base + 1 : path;
@@ -249,16 +251,15 @@ static int match_blob(const struct es_seal *s, const char *path, unsigned int th
 			if (!memcmp(s->devices[i].digest, want, 32))
 				return (int)i;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
+	fd = es_open_input(path, &size, err);
+	if (fd < 0)
+		return -2;
+	ret = es_verity_digest_fd_parallel(fd, size, threads, digest, NULL, NULL);
+	close(fd);
+	if (ret) {
+		es_fail(err, ret, "cannot read %s: %s", ES_PATH(path), strerror(-ret));
 		return -2;
 	}
-	ret = es_verity_digest_fd_parallel(fd, (uint64_t)st.st_size, threads, digest, NULL, NULL);
-	close(fd);
-	if (ret)
-		return -2;
 	for (unsigned int i = 1; i < s->ndevices; i++)
 		if (!memcmp(s->devices[i].digest, digest, 32))
 			return (int)i;
@@ -288,8 +289,7 @@ int main(int argc, char **argv)
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool first_dev = true;
-	struct stat st;
-	uint64_t v;
+	uint64_t v, image_size;
 	int c, fd = -1;
 
 	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 };
@@ -348,14 +348,14 @@ int main(int argc, char **argv)
 	json_add(&r, ",");
 
 	/* 1. the seal, read without trusting any EROFS structure yet */
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		text(&r, true, "%s: cannot open %s: %s\n", prog, image, strerror(errno));
+	fd = es_open_input(image, &image_size, &err);
+	if (fd < 0) {
+		text(&r, true, "%s: %s\n", prog, err.msg);
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
 	{
-		int ret = es_seal_open_fd(fd, (uint64_t)st.st_size, &s, &err);
+		int ret = es_seal_open_fd(fd, image_size, &s, &err);
 
 		if (ret == -ENODATA) {
 			text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
@@ -408,15 +408,16 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int a = optind + 1; a < argc; a++) {
-		int dev = match_blob(s, argv[a], threads);
+		struct es_err blob_err = { 0 };
+		int dev = match_blob(s, argv[a], threads, &blob_err);
 
 		if (dev == -2) {
-			text(&r, true, "%s: cannot read blob %s: %s\n", prog, argv[a],
-			     strerror(errno));
+			text(&r, true, "%s: blob: %s\n", prog, blob_err.msg);
 			json_add(&r, ",{\"path\":");
 			json_str(&r, argv[a]);
 			json_add(&r, ",\"status\":\"missing\"}");
-			fail_with(&r, errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+			fail_with(&r, blob_err.code == -ENOENT ? EXIT_BLOB_MISSING
+							       : EXIT_OPERATIONAL);
 		} else if (dev < 0) {
 			text(&r, true, "%s: %s is not a blob of this image (its name and "
 			     "digest match no device)\n", prog, argv[a]);
