@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE\n"
 "Show the contents of an EROFS image.  With no option, -s.\n"
+"IMAGE and blobs are regular files or block devices (a loop device).\n"
 "\n"
 "Options:\n"
 "  -s                    superblock summary, device table and, for a sealed\n"

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 "Usage: %s [OPTIONS] IMAGE\n"
 "Check an EROFS image: superblock, every inode, directory, xattr and data\n"
 "mapping, \".\" and \"..\" entries, link counts and directory loops.\n"
+"IMAGE and blobs are regular files or block devices (a loop device).\n"
 "\n"
 "Options:\n"
 "  --device=PATH         an extra device (blob) of the image, in device-table\n"

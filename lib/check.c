@@ -108,7 +108,7 @@ static void problem(struct walker *w, const char *path, const struct es_err *e)
 	char msg[ES_ERR_MSG_MAX + 1024];
 
 	w->res->problems++;
-	snprintf(msg, sizeof(msg), "%s: %s", path, e->msg);
+	snprintf(msg, sizeof(msg), "%s: %s", ES_PATH(path), e->msg);
 	if (!w->err->code)
 		es_fail(w->err, -ES_ECORRUPT, "%s", msg);
 	if (w->o->report)
@@ -313,7 +313,7 @@ static int visit_leaf(struct walker *w, struct frame *parent, const struct entry
 			if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT)
 				problem(w, path, &e);
 			else {
-				es_fail(w->err, ret, "%s: %s", path, e.msg);
+				es_fail(w->err, ret, "%s: %s", ES_PATH(path), e.msg);
 				if (outfd >= 0)
 					close(outfd);
 				free(cname);

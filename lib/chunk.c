@@ -54,7 +54,7 @@ static int check_device_space(struct wbuild *b, uint64_t next, const char *what)
 {
 	if (next > UINT32_MAX)
 		return es_fail(b->err, -EFBIG, "%s: the image would exceed 2^32 blocks",
-			       what);
+			       ES_PATH(what));
 	return 0;
 }
 
@@ -91,7 +91,7 @@ static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *w
 
 	if (n > 0)
 		return es_fail(b->err, -EAGAIN, "%s: file grew while it was read "
-			       "(source changed during the build)", what);
+			       "(source changed during the build)", ES_PATH(what));
 	return 0;
 }
 
@@ -101,11 +101,11 @@ static int read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t 
 	ssize_t got = es_pread_full(fd, buf, len, off);
 
 	if (got < 0)
-		return es_fail(b->err, (int)got, "%s: read error: %s", what,
+		return es_fail(b->err, (int)got, "%s: read error: %s", ES_PATH(what),
 			       strerror((int)-got));
 	if ((size_t)got != len)
 		return es_fail(b->err, -EAGAIN, "%s: file shrank while it was read "
-			       "(source changed during the build)", what);
+			       "(source changed during the build)", ES_PATH(what));
 	return 0;
 }
 
@@ -184,7 +184,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 	n->nchunks = ((n->size - 1) >> chunkbits) + 1;
 	n->chunk_table = calloc(n->nchunks, unit);
 	if (!n->chunk_table)
-		return es_fail(b->err, -ENOMEM, "%s: out of memory for %llu chunks", what,
+		return es_fail(b->err, -ENOMEM, "%s: out of memory for %llu chunks", ES_PATH(what),
 			       (unsigned long long)n->nchunks);
 	b->uses_chunks = true;
 	if (sparse)

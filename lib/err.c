@@ -1,8 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "erofs/err.h"
+
+static bool utf8_continuation(char c)
+{
+	return ((unsigned char)c & 0xc0) == 0x80;
+}
+
+/*
+ * src (len bytes) into dst (size bytes, NUL included): whole when it fits,
+ * else its first third and its end joined by ES_MSG_ELLIPSIS.  The end is
+ * what a reader needs most (the file name, the reason), the start says
+ * where.  Cuts never split a UTF-8 character.
+ */
+static void fit_middle(char *dst, size_t size, const char *src, size_t len)
+{
+	const size_t mark = sizeof(ES_MSG_ELLIPSIS) - 1;
+	size_t room, head, tail_start;
+
+	if (!size)
+		return;
+	if (len < size) {
+		memmove(dst, src, len);
+		dst[len] = '\0';
+		return;
+	}
+	if (size <= mark + 2) {
+		/* too small to show anything useful around the mark */
+		memmove(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return;
+	}
+	room = size - 1 - mark;
+	head = room / 3;
+	tail_start = len - (room - head);
+	while (head && utf8_continuation(src[head]))
+		head--;
+	while (tail_start < len && utf8_continuation(src[tail_start]))
+		tail_start++;
+	/* dst may be src (a message shortened in place): the tail moves left */
+	memmove(dst, src, head);
+	memmove(dst + head + mark, src + tail_start, len - tail_start);
+	memcpy(dst + head, ES_MSG_ELLIPSIS, mark);
+	dst[head + mark + (len - tail_start)] = '\0';
+}
+
+const char *es_msg_path(char *buf, const char *path)
+{
+	if (!path)
+		path = "(no path)";
+	fit_middle(buf, ES_MSG_PATH_MAX + 1, path, strlen(path));
+	return buf;
+}
+
+/* vsnprintf into dst, shortened in the middle when it does not fit. */
+static void format_fitted(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	va_list again;
+	char *whole;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(dst, size, fmt, ap);
+	if (n < 0) {
+		snprintf(dst, size, "(error message could not be formatted)");
+	} else if ((size_t)n >= size) {
+		whole = malloc((size_t)n + 1);
+		if (whole && vsnprintf(whole, (size_t)n + 1, fmt, again) == n) {
+			fit_middle(dst, size, whole, (size_t)n);
+		} else if (size > sizeof(ES_MSG_ELLIPSIS)) {
+			/* no memory for the whole: say that the end is missing */
+			memcpy(dst + size - sizeof(ES_MSG_ELLIPSIS), ES_MSG_ELLIPSIS,
+			       sizeof(ES_MSG_ELLIPSIS));
+		}
+		free(whole);
+	}
+	va_end(again);
+}
 
 int es_fail(struct es_err *e, int code, const char *fmt, ...)
 {
@@ -12,32 +90,27 @@ int es_fail(struct es_err *e, int code, const char *fmt, ...)
 		return code;
 	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	format_fitted(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	return code;
 }
 
 void es_err_prefix(struct es_err *e, const char *fmt, ...)
 {
-	char prefix[ES_ERR_MSG_MAX], joined[ES_ERR_MSG_MAX];
+	char prefix[ES_ERR_MSG_MAX], joined[2 * ES_ERR_MSG_MAX];
+	size_t plen, mlen;
 	va_list ap;
 
 	if (!e || !e->code)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	format_fitted(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	{
-		size_t plen = strnlen(prefix, sizeof(joined) - 1);
-		size_t mlen = strnlen(e->msg, sizeof(e->msg));
-
-		memcpy(joined, prefix, plen);
-		if (mlen > sizeof(joined) - 1 - plen)
-			mlen = sizeof(joined) - 1 - plen;
-		memcpy(joined + plen, e->msg, mlen);
-		joined[plen + mlen] = '\0';
-	}
-	memcpy(e->msg, joined, sizeof(e->msg));
+	plen = strlen(prefix);
+	mlen = strnlen(e->msg, sizeof(e->msg) - 1);
+	memcpy(joined, prefix, plen);
+	memcpy(joined + plen, e->msg, mlen);
+	fit_middle(e->msg, sizeof(e->msg), joined, plen + mlen);
 }
 
 void es_err_clear(struct es_err *e)

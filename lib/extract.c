@@ -17,10 +17,10 @@
 int es_extract_root(const char *dir, int *fd, struct es_err *err)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return es_fail(err, -errno, "cannot create %s: %s", dir, strerror(errno));
+		return es_fail(err, -errno, "cannot create %s: %s", ES_PATH(dir), strerror(errno));
 	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0)
-		return es_fail(err, -errno, "cannot open %s: %s", dir, strerror(errno));
+		return es_fail(err, -errno, "cannot open %s: %s", ES_PATH(dir), strerror(errno));
 	return 0;
 }
 
@@ -32,16 +32,16 @@ static int remove_existing(int parentfd, const char *name, struct es_err *err)
 		return 0;
 	if (S_ISDIR(st.st_mode))
 		return es_fail(err, -EISDIR, "%s: exists as a directory in the "
-			       "extraction target", name);
+			       "extraction target", ES_PATH(name));
 	if (unlinkat(parentfd, name, 0) < 0)
-		return es_fail(err, -errno, "%s: cannot replace: %s", name, strerror(errno));
+		return es_fail(err, -errno, "%s: cannot replace: %s", ES_PATH(name), strerror(errno));
 	return 0;
 }
 
 static int exists_error(const char *name, struct es_err *err)
 {
 	return es_fail(err, -EEXIST, "%s: already exists in the extraction target "
-		       "(use --overwrite)", name);
+		       "(use --overwrite)", ES_PATH(name));
 }
 
 int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
@@ -51,8 +51,8 @@ int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 		struct stat st;
 
 		if (errno != EEXIST)
-			return es_fail(err, -errno, "%s: cannot create directory: %s", name,
-				       strerror(errno));
+			return es_fail(err, -errno, "%s: cannot create directory: %s",
+				       ES_PATH(name), strerror(errno));
 		if (!overwrite)
 			return exists_error(name, err);
 		if (fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -63,13 +63,12 @@ int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 				return ret;
 			if (mkdirat(parentfd, name, 0700) < 0)
 				return es_fail(err, -errno, "%s: cannot create directory: %s",
-					       name, strerror(errno));
+					       ES_PATH(name), strerror(errno));
 		}
 	}
 	*fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (*fd < 0)
-		return es_fail(err, -errno, "%s: cannot open directory: %s", name,
-			       strerror(errno));
+		return es_fail(err, -errno, "%s: cannot open directory: %s", ES_PATH(name), strerror(errno));
 	return 0;
 }
 
@@ -113,7 +112,7 @@ int es_extract_create(int parentfd, const char *name, const struct es_inode *ino
 		ret = create_once(parentfd, name, ino, outfd);
 	}
 	if (ret)
-		return es_fail(err, ret, "%s: cannot create: %s", name, strerror(-ret));
+		return es_fail(err, ret, "%s: cannot create: %s", ES_PATH(name), strerror(-ret));
 	return 0;
 }
 
@@ -205,11 +204,10 @@ int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
 		return ret;
 	buf[ino->size] = '\0';
 	if (memchr(buf, 0, (size_t)ino->size))
-		return es_fail(err, -ES_ECORRUPT, "%s: symlink target contains NUL", name);
+		return es_fail(err, -ES_ECORRUPT, "%s: symlink target contains NUL", ES_PATH(name));
 	if (symlinkat((const char *)buf, parentfd, name) < 0) {
 		if (errno != EEXIST)
-			return es_fail(err, -errno, "%s: cannot create symlink: %s", name,
-				       strerror(errno));
+			return es_fail(err, -errno, "%s: cannot create symlink: %s", ES_PATH(name), strerror(errno));
 		return exists_error(name, err);
 	}
 	return 0;
@@ -223,14 +221,14 @@ int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char
 
 		if (errno != EEXIST || !overwrite)
 			return errno == EEXIST ? exists_error(name, err) :
-				es_fail(err, -errno, "%s: cannot create hard link: %s", name,
-					strerror(errno));
+				es_fail(err, -errno, "%s: cannot create hard link: %s",
+					ES_PATH(name), strerror(errno));
 		ret = remove_existing(parentfd, name, err);
 		if (ret)
 			return ret;
 		if (linkat(rootfd, target_rel, parentfd, name, 0) < 0)
-			return es_fail(err, -errno, "%s: cannot create hard link: %s", name,
-				       strerror(errno));
+			return es_fail(err, -errno, "%s: cannot create hard link: %s",
+				       ES_PATH(name), strerror(errno));
 	}
 	return 0;
 }
@@ -243,7 +241,8 @@ int es_extract_owner(int parentfd, const char *name, int fd, const struct es_ino
 
 	if (rc < 0)
 		return es_fail(err, -errno, "%s: cannot set owner %u:%u: %s",
-			       name ? name : "directory", ino->uid, ino->gid, strerror(errno));
+			       ES_PATH(name ? name : "directory"), ino->uid, ino->gid,
+			       strerror(errno));
 	return 0;
 }
 
@@ -262,7 +261,7 @@ int es_extract_xattr(int parentfd, const char *name, const char *xname,
 	}
 	if (rc < 0)
 		return es_fail(err, -errno, "%s: cannot set xattr %s: %s",
-			       name ? name : "directory", xname, strerror(errno));
+			       ES_PATH(name ? name : "directory"), xname, strerror(errno));
 	return 0;
 }
 
@@ -278,19 +277,21 @@ int es_extract_finish(int parentfd, const char *name, int fd, const struct es_in
 
 	if (fd >= 0) {
 		if (perms && fchmod(fd, ino->mode & 07777) < 0)
-			ret = es_fail(err, -errno, "%s: cannot set mode: %s", what,
+			ret = es_fail(err, -errno, "%s: cannot set mode: %s", ES_PATH(what),
 				      strerror(errno));
 		if (!ret && futimens(fd, times) < 0)
-			ret = es_fail(err, -errno, "%s: cannot set times: %s", what,
+			ret = es_fail(err, -errno, "%s: cannot set times: %s", ES_PATH(what),
 				      strerror(errno));
 		if (close(fd) < 0 && !ret)
-			ret = es_fail(err, -errno, "%s: %s", what, strerror(errno));
+			ret = es_fail(err, -errno, "%s: %s", ES_PATH(what), strerror(errno));
 		return ret;
 	}
 	if (perms && !S_ISLNK(ino->mode) &&
 	    fchmodat(parentfd, name, ino->mode & 07777, 0) < 0)
-		return es_fail(err, -errno, "%s: cannot set mode: %s", what, strerror(errno));
+		return es_fail(err, -errno, "%s: cannot set mode: %s", ES_PATH(what),
+			       strerror(errno));
 	if (utimensat(parentfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
-		return es_fail(err, -errno, "%s: cannot set times: %s", what, strerror(errno));
+		return es_fail(err, -errno, "%s: cannot set times: %s", ES_PATH(what),
+			       strerror(errno));
 	return 0;
 }

@@ -15,39 +15,25 @@ static int open_device(struct es_image *img, unsigned int idx, const char *path,
 		       struct es_err *err)
 {
 	struct es_device *dev = &img->devices[idx];
-	struct stat st;
 	uint64_t want;
+	int fd;
 
-	dev->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (dev->fd < 0)
-		return es_fail(err, -errno, "device %u: cannot open %s: %s", idx,
-			       path, strerror(errno));
-	if (fstat(dev->fd, &st) < 0)
-		return es_fail(err, -errno, "device %u: cannot stat %s: %s", idx,
-			       path, strerror(errno));
+	fd = es_open_input(path, &dev->size, err);
+	if (fd < 0) {
+		es_err_prefix(err, "device %u: ", idx);
+		return fd;
+	}
+	dev->fd = fd;
 	dev->path = strdup(path);
 	if (!dev->path)
 		return es_fail(err, -ENOMEM, "out of memory");
-	if (S_ISBLK(st.st_mode)) {
-		off_t end = lseek(dev->fd, 0, SEEK_END);
-
-		if (end < 0)
-			return es_fail(err, -errno, "device %u: cannot size %s: %s",
-				       idx, path, strerror(errno));
-		dev->size = (uint64_t)end;
-	} else if (S_ISREG(st.st_mode)) {
-		dev->size = (uint64_t)st.st_size;
-	} else {
-		return es_fail(err, -EINVAL, "device %u: %s is not a file or block device",
-			       idx, path);
-	}
 	want = (uint64_t)dev->table_blocks << img->sb.blkszbits;
 	if (want) {
 		if (dev->size < want)
 			return es_fail(err, -ES_ECORRUPT,
 				       "device %u: %s holds %llu bytes but the device table "
 				       "says %u blocks (%llu bytes): blob truncated?",
-				       idx, path, (unsigned long long)dev->size,
+				       idx, ES_PATH(path), (unsigned long long)dev->size,
 				       dev->table_blocks, (unsigned long long)want);
 		dev->size = want;
 	}
@@ -88,7 +74,6 @@ int es_image_open(struct es_image **out, const char *path,
 {
 	struct es_image *img;
 	uint8_t block0[4096];
-	struct stat st;
 	ssize_t got;
 	int ret;
 
@@ -96,21 +81,16 @@ int es_image_open(struct es_image **out, const char *path,
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return es_fail(err, -ENOMEM, "out of memory");
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	img->fd = es_open_input(path, &img->file_size, err);
 	if (img->fd < 0) {
-		ret = es_fail(err, -errno, "cannot open %s: %s", path, strerror(errno));
+		ret = img->fd;
 		free(img);
 		return ret;
 	}
-	if (fstat(img->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = es_fail(err, -EINVAL, "%s is not a regular file", path);
-		goto fail;
-	}
-	img->file_size = (uint64_t)st.st_size;
 	memset(block0, 0, sizeof(block0));
 	got = es_pread_full(img->fd, block0, sizeof(block0), 0);
 	if (got < 0) {
-		ret = es_fail(err, (int)got, "cannot read %s: %s", path,
+		ret = es_fail(err, (int)got, "cannot read %s: %s", ES_PATH(path),
 			      strerror((int)-got));
 		goto fail;
 	}
@@ -123,7 +103,7 @@ int es_image_open(struct es_image **out, const char *path,
 			      "(%llu bytes) but %s has %llu bytes",
 			      img->sb.blocks,
 			      (unsigned long long)img->sb.blocks << img->sb.blkszbits,
-			      path, (unsigned long long)img->file_size);
+			      ES_PATH(path), (unsigned long long)img->file_size);
 		goto fail;
 	}
 	ret = load_device_table(img, err);
@@ -146,7 +126,7 @@ int es_image_open(struct es_image **out, const char *path,
 	}
 	if (opts && opts->blob_dir) {
 		for (unsigned int i = 1 + (opts ? opts->ndevice_paths : 0); i < img->ndevices; i++) {
-			char blob_path[4096];
+			char *blob_path;
 			const uint8_t *tag = img->devices[i].tag;
 			bool hex = true;
 
@@ -154,11 +134,20 @@ int es_image_open(struct es_image **out, const char *path,
 				hex &= (tag[k] >= '0' && tag[k] <= '9') || (tag[k] >= 'a' && tag[k] <= 'f');
 			if (!hex)
 				continue;	/* not a blob digest: cannot be found by name */
-			snprintf(blob_path, sizeof(blob_path), "%s/%.64s", opts->blob_dir, (const char *)tag);
-			if (access(blob_path, F_OK) < 0)
+			/* joined, not printed into a fixed buffer: a long DIR
+			 * must not cut the name */
+			blob_path = es_path_join(opts->blob_dir, tag, DEVT_TAG_SIZE);
+			if (!blob_path) {
+				ret = es_fail(err, -ENOMEM, "out of memory");
+				goto fail;
+			}
+			if (access(blob_path, F_OK) < 0) {
+				free(blob_path);
 				continue;	/* missing: reported when it is needed */
+			}
 			img->explicit_devices = true;
 			ret = open_device(img, i, blob_path, err);
+			free(blob_path);
 			if (ret)
 				goto fail;
 		}

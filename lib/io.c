@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
+#include "erofs/image.h"
 #include "io.h"
 
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -66,11 +69,118 @@ int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* What a file is, for a message: "a FIFO". */
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFLNK:
+		return "a symbolic link";
+	default:
+		return "a file of unknown type";
+	}
+}
+
+int es_open_input(const char *path, uint64_t *size, struct es_err *err)
+{
+	struct stat st;
+	int fd, flags;
+
+	/*
+	 * Look before opening: open() blocks on a FIFO until a writer comes,
+	 * and opening some character devices has side effects (a tape
+	 * rewinds).  fstat() below decides; this only avoids the open.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		goto wrong_kind;
+	/* O_NONBLOCK: a FIFO swapped in after the stat() must not block us */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return es_fail(err, -errno, "cannot open %s: %s", ES_PATH(path),
+			       strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int ret = es_fail(err, -errno, "cannot stat %s: %s", ES_PATH(path),
+				  strerror(errno));
+
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		close(fd);
+		goto wrong_kind;
+	}
+	/* reads must wait for a slow device, not fail with EAGAIN */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int ret = es_fail(err, -errno, "%s: %s", ES_PATH(path), strerror(errno));
+
+		close(fd);
+		return ret;
+	}
+	if (!size)
+		return fd;
+	if (S_ISBLK(st.st_mode)) {
+		/* st_size of a device node is 0: ask the device */
+		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
+			int ret = es_fail(err, -errno, "cannot get the size of block device "
+					  "%s: %s", ES_PATH(path), strerror(errno));
+
+			close(fd);
+			return ret;
+		}
+	} else {
+		*size = (uint64_t)st.st_size;
+	}
+	return fd;
+wrong_kind:
+	return es_fail(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+		       "%s is %s, not a regular file or block device", ES_PATH(path),
+		       file_kind(st.st_mode));
+}
+
+/*
+ * The output replaces path by rename(): that must not turn a device node,
+ * a FIFO or a directory into a regular file.  A symbolic link is replaced
+ * itself, but one that points at a device says the user meant the device.
+ */
+static int check_replaceable(const char *path, struct es_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return 0;	/* absent (or unreachable: creating says why) */
+	if (S_ISBLK(st.st_mode))
+		return es_fail(err, -EINVAL, "%s is a block device: the output is written "
+			       "to a new file and renamed into place, which would replace "
+			       "the device node; write it to a regular file and copy that "
+			       "onto the device (dd if=FILE of=DEVICE)", ES_PATH(path));
+	return es_fail(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+		       "%s is %s, not a regular file: the output is written to a new file "
+		       "and renamed into place, which would replace it; give the path "
+		       "of a regular file", ES_PATH(path), file_kind(st.st_mode));
+}
+
 int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *err)
 {
 	size_t len = strlen(path) + 16;
+	int ret;
 
 	of->fd = -1;
+	of->path = of->tmp_path = NULL;
+	ret = check_replaceable(path, err);
+	if (ret)
+		return ret;
 	of->path = strdup(path);
 	of->tmp_path = malloc(len);
 	if (!of->path || !of->tmp_path) {
@@ -80,18 +190,16 @@ int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *er
 	snprintf(of->tmp_path, len, "%s.tmpXXXXXX", path);
 	of->fd = mkostemp(of->tmp_path, O_CLOEXEC);
 	if (of->fd < 0) {
-		int ret = es_fail(err, -errno, "cannot create a temporary file beside %s: %s",
-				  path, strerror(errno));
-
+		ret = es_fail(err, -errno, "cannot create a temporary file beside %s: %s",
+			      ES_PATH(path), strerror(errno));
 		free(of->tmp_path);
 		of->tmp_path = NULL;
 		es_outfile_abort(of);
 		return ret;
 	}
 	if (fchmod(of->fd, 0644) < 0) {
-		int ret = es_fail(err, -errno, "cannot set mode of %s: %s",
-				  of->tmp_path, strerror(errno));
-
+		ret = es_fail(err, -errno, "cannot set mode of %s: %s",
+			      ES_PATH(of->tmp_path), strerror(errno));
 		es_outfile_abort(of);
 		return ret;
 	}
@@ -120,22 +228,28 @@ int es_outfile_commit(struct es_outfile *of, struct es_err *err)
 	int ret;
 
 	if (fsync(of->fd) < 0) {
-		ret = es_fail(err, -errno, "cannot sync %s: %s", of->tmp_path,
+		ret = es_fail(err, -errno, "cannot sync %s: %s", ES_PATH(of->tmp_path),
 			      strerror(errno));
 		es_outfile_abort(of);
 		return ret;
 	}
 	if (close(of->fd) < 0) {
 		of->fd = -1;
-		ret = es_fail(err, -errno, "cannot close %s: %s", of->tmp_path,
+		ret = es_fail(err, -errno, "cannot close %s: %s", ES_PATH(of->tmp_path),
 			      strerror(errno));
 		es_outfile_abort(of);
 		return ret;
 	}
 	of->fd = -1;
+	/* the build took a while: the path may have been replaced meanwhile */
+	ret = check_replaceable(of->path, err);
+	if (ret) {
+		es_outfile_abort(of);
+		return ret;
+	}
 	if (rename(of->tmp_path, of->path) < 0) {
-		ret = es_fail(err, -errno, "cannot rename %s to %s: %s", of->tmp_path,
-			      of->path, strerror(errno));
+		ret = es_fail(err, -errno, "cannot rename %s to %s: %s",
+			      ES_PATH(of->tmp_path), ES_PATH(of->path), strerror(errno));
 		es_outfile_abort(of);
 		return ret;
 	}

@@ -171,13 +171,13 @@ static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
 
 	if (st->st_size <= 0 || st->st_size > 4095)
 		return es_fail(b->err, -EINVAL, "%s: symlink target of %lld bytes is "
-			       "not supported", what, (long long)st->st_size);
+			       "not supported", ES_PATH(what), (long long)st->st_size);
 	target = malloc((size_t)st->st_size + 1);
 	if (!target)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	len = readlinkat(dirfd, name, target, (size_t)st->st_size + 1);
 	if (len < 0) {
-		int ret = es_fail(b->err, -errno, "%s: cannot read symlink: %s", what,
+		int ret = es_fail(b->err, -errno, "%s: cannot read symlink: %s", ES_PATH(what),
 				  strerror(errno));
 
 		free(target);
@@ -186,7 +186,7 @@ static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
 	if (len != st->st_size) {
 		free(target);
 		return es_fail(b->err, -EAGAIN, "%s: symlink changed during the build",
-			       what);
+			       ES_PATH(what));
 	}
 	n->tail = (uint8_t *)target;
 	n->tail_len = (uint32_t)len;
@@ -211,7 +211,7 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 	int ret, fd;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return es_fail(b->err, -errno, "%s: cannot stat: %s", what,
+		return es_fail(b->err, -errno, "%s: cannot stat: %s", ES_PATH(what),
 			       strerror(errno));
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		n = links_find(b->links, st.st_dev, st.st_ino);
@@ -236,7 +236,7 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 		b->stats->regular_files++;
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 		if (fd < 0)
-			return es_fail(b->err, -errno, "%s: cannot open: %s", what,
+			return es_fail(b->err, -errno, "%s: cannot open: %s", ES_PATH(what),
 				       strerror(errno));
 		{
 			struct stat now;
@@ -245,7 +245,7 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 			    now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
 				close(fd);
 				return es_fail(b->err, -EAGAIN, "%s: replaced during the "
-					       "build", what);
+					       "build", ES_PATH(what));
 			}
 		}
 		n->size = (uint64_t)st.st_size;
@@ -260,7 +260,7 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return es_fail(b->err, -errno, "%s: cannot open directory: %s",
-				       what, strerror(errno));
+				       ES_PATH(what), strerror(errno));
 		ret = scan_dir(b, n, fd, rel, what);
 		close(fd);
 		return ret;
@@ -274,7 +274,7 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 		b->stats->special_files++;
 		return 0;
 	default:
-		return es_fail(b->err, -EINVAL, "%s: unsupported file type", what);
+		return es_fail(b->err, -EINVAL, "%s: unsupported file type", ES_PATH(what));
 	}
 }
 
@@ -289,11 +289,11 @@ static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
 
 	dupfd = dup(dirfd);
 	if (dupfd < 0)
-		return es_fail(b->err, -errno, "%s: %s", what, strerror(errno));
+		return es_fail(b->err, -errno, "%s: %s", ES_PATH(what), strerror(errno));
 	dp = fdopendir(dupfd);
 	if (!dp) {
 		close(dupfd);
-		return es_fail(b->err, -errno, "%s: cannot read directory: %s", what,
+		return es_fail(b->err, -errno, "%s: cannot read directory: %s", ES_PATH(what),
 			       strerror(errno));
 	}
 	for (;;) {
@@ -304,7 +304,7 @@ static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
 		if (!d) {
 			if (errno)
 				ret = es_fail(b->err, -errno, "%s: cannot read directory: %s",
-					      what, strerror(errno));
+					      ES_PATH(what), strerror(errno));
 			break;
 		}
 		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
@@ -381,9 +381,9 @@ int es_scan_tree(struct wbuild *b)
 	fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return es_fail(b->err, -errno, "%s: cannot open source directory: %s",
-			       src, strerror(errno));
+			       ES_PATH(src), strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		ret = es_fail(b->err, -errno, "%s: %s", src, strerror(errno));
+		ret = es_fail(b->err, -errno, "%s: %s", ES_PATH(src), strerror(errno));
 		close(fd);
 		return ret;
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/format.h"
 #include "erofs/seal.h"
@@ -604,6 +605,7 @@ int es_seal_verify_device(int image_fd, const struct es_seal *s,
 	size_t computed_len = 0, stored_len = 0;
 	struct es_verity_geom g;
 	char name[96];
+	struct stat st;
 	off_t end;
 	int ret;
 
@@ -611,7 +613,9 @@ int es_seal_verify_device(int image_fd, const struct es_seal *s,
 	end = lseek(fd, 0, SEEK_END);
 	if (end < 0)
 		return es_fail(err, -errno, "%s: cannot size: %s", name, strerror(errno));
-	if (dev != 0 && (uint64_t)end != d->size)
+	/* a blob may sit on a block device (a partition) larger than itself */
+	if (dev != 0 && (uint64_t)end != d->size &&
+	    !((uint64_t)end > d->size && fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)))
 		return es_fail(err, -EBADMSG, "%s: %llu bytes, the manifest says %llu "
 			       "(truncated or replaced?)", name, (unsigned long long)end,
 			       (unsigned long long)d->size);

@@ -94,7 +94,7 @@ int es_dicts_load(struct wbuild *b)
 		es_seal_free(s);
 		es_image_close(img);
 		if (ret) {
-			es_err_prefix(b->err, "--chunk-dict %s: ", o->chunk_dicts[i]);
+			es_err_prefix(b->err, "--chunk-dict %s: ", ES_PATH(o->chunk_dicts[i]));
 			return ret;
 		}
 	}
@@ -240,7 +240,8 @@ int es_blob_finalize_sig(struct wbuild *b, const char *blob_path)
 		if (!ret) {
 			ret = es_pwrite_full(sigf.fd, sig, sig_len, 0);
 			if (ret) {
-				es_fail(b->err, ret, "writing %s: %s", path, strerror(-ret));
+				es_fail(b->err, ret, "writing %s: %s", ES_PATH(path),
+					strerror(-ret));
 				es_outfile_abort(&sigf);
 			} else {
 				ret = es_outfile_commit(&sigf, b->err);

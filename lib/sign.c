@@ -229,13 +229,13 @@ static int read_pem_file(const char *path, char **out, size_t *out_len,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		return es_fail(err, ret, "%s: %s", path, strerror(-ret));
+		return es_fail(err, ret, "%s: %s", ES_PATH(path), strerror(-ret));
 	}
 	for (;;) {
 		if (len > PEM_FILE_MAX) {
 			ret = es_fail(err, -EFBIG,
 				      "%s: larger than %u bytes, not a PEM key or certificate file",
-				      path, PEM_FILE_MAX);
+				      ES_PATH(path), PEM_FILE_MAX);
 			goto fail;
 		}
 		if (cap - len < 2) {
@@ -257,7 +257,7 @@ static int read_pem_file(const char *path, char **out, size_t *out_len,
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
-			es_fail(err, ret, "%s: %s", path, strerror(-ret));
+			es_fail(err, ret, "%s: %s", ES_PATH(path), strerror(-ret));
 			goto fail;
 		}
 		if (n == 0)
@@ -343,7 +343,7 @@ static int load_pem(const char *path, enum pem_kind kind, void **out, struct es_
 	     strstr(text, "Proc-Type: 4,ENCRYPTED"))) {
 		ret = es_fail(err, -EBADMSG,
 			      "%s: encrypted private keys are not supported (decrypt it with `openssl pkey`)",
-			      path);
+			      ES_PATH(path));
 		goto out;
 	}
 	bio = mem_bio(text, len);
@@ -360,7 +360,7 @@ static int load_pem(const char *path, enum pem_kind kind, void **out, struct es_
 	if (!*out) {
 		char what[ES_ERR_MSG_MAX / 2];
 
-		snprintf(what, sizeof(what), "%s: no PEM %s", path,
+		snprintf(what, sizeof(what), "%s: no PEM %s", ES_PATH(path),
 			 kind == PEM_PRIVATE_KEY ? "private key" : "certificate");
 		ret = ossl_fail(err, -EBADMSG, what);
 	}
@@ -408,7 +408,7 @@ int es_signer_load(struct es_signer **out, const char *key_pem_path,
 	if (s->kind == KEY_OTHER) {
 		ret = es_fail(err, -EOPNOTSUPP,
 			      "%s: %s keys are not supported (use RSA, ECDSA or Ed25519)",
-			      key_pem_path, EVP_PKEY_get0_type_name(s->pkey) ?
+			      ES_PATH(key_pem_path), EVP_PKEY_get0_type_name(s->pkey) ?
 			      EVP_PKEY_get0_type_name(s->pkey) : "these");
 		goto fail;
 	}
@@ -419,7 +419,7 @@ int es_signer_load(struct es_signer **out, const char *key_pem_path,
 		if (EVP_PKEY_eq(X509_get0_pubkey(s->cert), s->pkey) != 1) {
 			ret = es_fail(err, -EINVAL,
 				      "%s: certificate does not belong to the key in %s",
-				      cert_pem_path, key_pem_path);
+				      ES_PATH(cert_pem_path), ES_PATH(key_pem_path));
 			goto fail;
 		}
 	}
@@ -764,7 +764,7 @@ static int anchor_init(struct anchor *a, X509 *cert, EVP_PKEY *pub,
 	if (a->kind == KEY_OTHER)
 		return es_fail(err, -EOPNOTSUPP,
 			       "%s: %s keys are not supported (use RSA, ECDSA or Ed25519)",
-			       path, EVP_PKEY_get0_type_name(pub) ?
+			       ES_PATH(path), EVP_PKEY_get0_type_name(pub) ?
 			       EVP_PKEY_get0_type_name(pub) : "these");
 	ret = spki_key_id(pub, a->key_id, err);
 	if (ret)
@@ -802,7 +802,7 @@ static int read_trust_file(const char *path, char **text, size_t *len,
 		*text = NULL;
 		return es_fail(err, -EINVAL,
 			       "%s holds a private key; trust anchors must be public (extract the key with `openssl pkey -in KEY -pubout` or the certificate alone)",
-			       path);
+			       ES_PATH(path));
 	}
 	return 0;
 }
@@ -843,7 +843,7 @@ int es_trust_add_cert(struct es_trust *t, const char *cert_pem_path,
 	    sk_X509_num(certs) == 0) {
 		char what[ES_ERR_MSG_MAX / 2];
 
-		snprintf(what, sizeof(what), "%s: %s", cert_pem_path,
+		snprintf(what, sizeof(what), "%s: %s", ES_PATH(cert_pem_path),
 			 sk_X509_num(certs) ? "bad PEM certificate" :
 			 "no PEM certificate");
 		ret = ossl_fail(err, -EBADMSG, what);
@@ -915,11 +915,11 @@ int es_trust_add_pubkey(struct es_trust *t, const char *pub_pem_path,
 		if (strstr(text, "-----BEGIN CERTIFICATE-----"))
 			ret = es_fail(err, -EINVAL,
 				      "%s is a certificate, not a public key: add it as a certificate anchor",
-				      pub_pem_path);
+				      ES_PATH(pub_pem_path));
 		else if (strstr(text, "-----BEGIN RSA PUBLIC KEY-----"))
 			ret = es_fail(err, -EBADMSG,
 				      "%s: PKCS#1 \"RSA PUBLIC KEY\" is not supported; convert it with `openssl pkey -pubin -in FILE -out PUB.pem`",
-				      pub_pem_path);
+				      ES_PATH(pub_pem_path));
 		else {
 			char what[ES_ERR_MSG_MAX / 2];
 

@@ -46,7 +46,7 @@ static void warn_skipped(struct wbuild *b, const char *what, const char *name)
 	if (!b->opts->warn)
 		return;
 	snprintf(msg, sizeof(msg), "%s: skipping xattr %s: EROFS has no prefix for "
-		 "this name", what, name);
+		 "this name", ES_PATH(what), name);
 	b->opts->warn(b->opts->warn_ctx, msg);
 }
 
@@ -65,7 +65,7 @@ int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 	if (len < 0) {
 		if (errno == ENOTSUP || errno == ENODATA)
 			return 0;
-		return es_fail(b->err, -errno, "%s: cannot list xattrs: %s", what,
+		return es_fail(b->err, -errno, "%s: cannot list xattrs: %s", ES_PATH(what),
 			       strerror(errno));
 	}
 	if (!len)
@@ -75,7 +75,7 @@ int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	len = llistxattr(path, list, (size_t)len);
 	if (len < 0) {
-		ret = es_fail(b->err, -errno, "%s: xattrs changed during the build", what);
+		ret = es_fail(b->err, -errno, "%s: xattrs changed during the build", ES_PATH(what));
 		goto out;
 	}
 	for (char *xn = list; xn < list + len; xn += strlen(xn) + 1) {
@@ -90,18 +90,19 @@ int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 		}
 		if (strlen(suffix) > EROFS_NAME_MAX) {
 			ret = es_fail(b->err, -ENAMETOOLONG, "%s: xattr name %s is too long",
-				      what, xn);
+				      ES_PATH(what), xn);
 			goto out;
 		}
 		vlen = lgetxattr(path, xn, NULL, 0);
 		if (vlen < 0) {
-			ret = es_fail(b->err, -errno, "%s: cannot read xattr %s: %s", what,
+			ret = es_fail(b->err, -errno, "%s: cannot read xattr %s: %s", ES_PATH(what),
 				      xn, strerror(errno));
 			goto out;
 		}
 		if ((size_t)vlen > EROFS_XATTR_VALUE_MAX) {
 			ret = es_fail(b->err, -E2BIG, "%s: xattr %s value of %zd bytes is "
-				      "larger than EROFS can store (65535)", what, xn, vlen);
+				      "larger than EROFS can store (65535)", ES_PATH(what), xn,
+				      vlen);
 			goto out;
 		}
 		grown = realloc(n->xattrs, (n->nxattrs + 1) * sizeof(*grown));
@@ -127,7 +128,7 @@ int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 		vlen = lgetxattr(path, xn, x->value, (size_t)vlen);
 		if (vlen < 0) {
 			ret = es_fail(b->err, -errno, "%s: xattr %s changed during the build",
-				      what, xn);
+				      ES_PATH(what), xn);
 			goto out;
 		}
 		x->value_len = (unsigned int)vlen;

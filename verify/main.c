@@ -42,6 +42,9 @@ static void usage(FILE *f)
 "Verify a sealed EROFS image without any decryption key: first that its\n"
 "manifest is authentic (signatures or a pinned digest), then the filesystem\n"
 "region and each blob against the fs-verity Merkle trees the manifest binds.\n"
+"IMAGE and blobs are regular files or block devices (a loop device); a\n"
+"sealed image on a device must fill it, since its seal is found at the\n"
+"device's end.\n"
 "\n"
 "Options:\n"
 "  --cert=CERT.pem       trust the key in this certificate (repeatable)\n"
@@ -393,17 +396,13 @@ static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
 		      unsigned int dev, const char *path, unsigned int threads)
 {
 	struct es_err err = { 0 };
-	int fd = dev == 0 ? image_fd : open(path, O_RDONLY | O_CLOEXEC);
+	int fd = dev == 0 ? image_fd : es_open_input(path, NULL, &err);
 	int ret;
 
 	if (fd < 0) {
-		int open_errno = errno;	/* reporting may change errno */
-
-		snprintf(err.msg, sizeof(err.msg), "cannot open %s: %s", path,
-			 strerror(open_errno));
 		text(r, true, "%s: blob %u: %s\n", prog, dev, err.msg);
 		device_result(r, dev, path, DEV_MISSING, err.msg);
-		fail_with(r, open_errno == ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		fail_with(r, fd == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
 		return -1;
 	}
 	ret = es_seal_verify_device(image_fd, s, dev, fd, threads, &err);
@@ -427,11 +426,12 @@ static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
 }
 
 /* Which device a blob file given on the command line is. */
-static int match_blob(const struct es_seal *s, const char *path, unsigned int threads)
+static int match_blob(const struct es_seal *s, const char *path, unsigned int threads,
+		      struct es_err *err)
 {
 	const char *base = strrchr(path, '/');
 	uint8_t want[32], digest[32];
-	struct stat st;
+	uint64_t size;
 	int fd, ret;
 
 	base = base ? base + 1 : path;
@@ -440,16 +440,15 @@ static int match_blob(const struct es_seal *s, const char *path, unsigned int th
 			if (!memcmp(s->devices[i].digest, want, 32))
 				return (int)i;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
+	fd = es_open_input(path, &size, err);
+	if (fd < 0)
+		return -2;
+	ret = es_verity_digest_fd_parallel(fd, size, threads, digest, NULL, NULL);
+	close(fd);
+	if (ret) {
+		es_fail(err, ret, "cannot read %s: %s", ES_PATH(path), strerror(-ret));
 		return -2;
 	}
-	ret = es_verity_digest_fd_parallel(fd, (uint64_t)st.st_size, threads, digest, NULL, NULL);
-	close(fd);
-	if (ret)
-		return -2;
 	for (unsigned int i = 1; i < s->ndevices; i++)
 		if (!memcmp(s->devices[i].digest, digest, 32))
 			return (int)i;
@@ -549,8 +548,7 @@ int main(int argc, char **argv)
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool integrity_only = false;
-	struct stat st;
-	uint64_t v;
+	uint64_t v, image_size;
 	int c, fd = -1;
 
 	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 }, digests = { .n = 0 };
@@ -644,14 +642,14 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	/* 1. the seal, read without trusting any EROFS structure yet */
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		text(&r, true, "%s: cannot open %s: %s\n", prog, image, strerror(errno));
+	fd = es_open_input(image, &image_size, &err);
+	if (fd < 0) {
+		text(&r, true, "%s: %s\n", prog, err.msg);
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
 	{
-		int ret = es_seal_open_fd(fd, (uint64_t)st.st_size, &s, &err);
+		int ret = es_seal_open_fd(fd, image_size, &s, &err);
 
 		if (ret == -ENODATA) {
 			text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
@@ -700,27 +698,34 @@ int main(int argc, char **argv)
 	}
 	/* 5. blobs */
 	if (blob_dir) {
-		for (unsigned int i = 1; i < s->ndevices; i++) {
-			char path[4096], hex[65];
+		size_t dir_len = strlen(blob_dir);
+		char *path = malloc(dir_len + 66);
 
-			es_hex(s->devices[i].digest, 32, hex);
-			snprintf(path, sizeof(path), "%s/%s", blob_dir, hex);
+		if (!path) {
+			text(&r, true, "%s: out of memory\n", prog);
+			fail_with(&r, EXIT_OPERATIONAL);
+			goto done;
+		}
+		for (unsigned int i = 1; i < s->ndevices; i++) {
+			/* BLOB_DIR/<64 hex digits of the blob's fs-verity digest> */
+			memcpy(path, blob_dir, dir_len);
+			path[dir_len] = '/';
+			es_hex(s->devices[i].digest, 32, path + dir_len + 1);
 			verify_one(&r, fd, s, i, path, threads);
 		}
+		free(path);
 	}
 	for (int a = optind + 1; a < argc; a++) {
-		int dev = match_blob(s, argv[a], threads);
+		struct es_err blob_err = { 0 };
+		int dev = match_blob(s, argv[a], threads, &blob_err);
 		struct arg_report *u = &r.args[r.nargs];
 
 		if (dev == -2) {
-			int read_errno = errno;	/* reporting may change errno */
-
-			text(&r, true, "%s: cannot read blob %s: %s\n", prog, argv[a],
-			     strerror(read_errno));
+			text(&r, true, "%s: blob: %s\n", prog, blob_err.msg);
 			u->status = "missing";
-			u->error = strdup(strerror(read_errno));
-			fail_with(&r, read_errno == ENOENT ? EXIT_BLOB_MISSING
-							   : EXIT_OPERATIONAL);
+			u->error = strdup(blob_err.msg);
+			fail_with(&r, blob_err.code == -ENOENT ? EXIT_BLOB_MISSING
+							       : EXIT_OPERATIONAL);
 		} else if (dev < 0) {
 			text(&r, true, "%s: %s is not a blob of this image (its name and "
 			     "digest match no device)\n", prog, argv[a]);

@@ -17,7 +17,11 @@ struct es_err {
 	char msg[ES_ERR_MSG_MAX];
 };
 
-/* Record an error (unless one is already recorded) and return code. */
+/*
+ * Record an error (unless one is already recorded) and return code.
+ * A message longer than ES_ERR_MSG_MAX - 1 bytes loses its middle, marked
+ * "...", never its end: the end says why.
+ */
 int es_fail(struct es_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -26,6 +30,21 @@ void es_err_prefix(struct es_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 void es_err_clear(struct es_err *e);
+
+/*
+ * Paths in messages.  A path can be 4 KiB long, a message only 512 bytes:
+ * a path longer than ES_MSG_PATH_MAX bytes is shown as its start and its
+ * end (the file name) with "..." between them, so that two paths and the
+ * reason always fit.
+ */
+#define ES_MSG_PATH_MAX 200
+#define ES_MSG_ELLIPSIS "..."
+
+/* path, shortened as above into buf (ES_MSG_PATH_MAX + 1 bytes); returns buf. */
+const char *es_msg_path(char *buf, const char *path);
+
+/* For a format argument: es_fail(err, code, "%s: ...", ES_PATH(path)). */
+#define ES_PATH(path) es_msg_path((char[ES_MSG_PATH_MAX + 1]){ 0 }, (path))
 
 /* EUCLEAN is what the kernel returns for a corrupted filesystem. */
 #define ES_ECORRUPT 117 /* EUCLEAN */

@@ -78,6 +78,16 @@ struct es_extent {
 	uint64_t chunk;		/* chunk number for chunk-based inodes */
 };
 
+/*
+ * Open an image or a blob for reading.  Only a regular file or a block
+ * device is accepted: a FIFO would block open() and every read, other
+ * kinds hold no image.  Returns the descriptor (close-on-exec) and sets
+ * *size unless NULL (the file size, or the device size from BLKGETSIZE64);
+ * or returns
+ * a negative errno with a message naming the path and what it is.
+ */
+int es_open_input(const char *path, uint64_t *size, struct es_err *err);
+
 int es_image_open(struct es_image **out, const char *path,
 		  const struct es_open_opts *opts, struct es_err *err);
 void es_image_close(struct es_image *img);

@@ -11,8 +11,8 @@
 #   KEEP_TMP=1         keep the per-test temp dir (printed at exit)
 #
 # Provides: skip, fail, info, need_root, need_cmd, need_progs, $T (per-test
-# temp dir, removed at exit), mount_erofs/umount_erofs (mounts and loop
-# devices are undone at exit even on failure), runcmd, and byte-level image
+# temp dir, removed at exit), mount_erofs/umount_erofs and loop_attach
+# (mounts and loop devices are undone at exit even on failure), runcmd, and byte-level image
 # helpers (rd_le*, wr_*, sb_fix_crc) plus a small EROFS walker (erofs_*).
 
 TEST_NAME=$(basename "$0" .sh)
@@ -52,6 +52,7 @@ need_progs() {
 
 _MOUNTS=()
 declare -A _MOUNT_LOOPS=()
+_LOOPS=()
 T=$(mktemp -d "${TMPDIR:-/tmp}/erofs-seal-$TEST_NAME.XXXXXX") ||
 	{ echo "FAIL: mktemp"; exit 1; }
 chmod 755 "$T"
@@ -71,6 +72,9 @@ _cleanup() {
 		for l in ${_MOUNT_LOOPS[$m]:-}; do
 			losetup -d "$l" 2>/dev/null
 		done
+	done
+	for l in "${_LOOPS[@]}"; do
+		losetup -d "$l" 2>/dev/null
 	done
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		echo "(kept $T)"
@@ -119,6 +123,16 @@ mount_erofs() {
 		dmesg 2>/dev/null | tail -n 3 | sed 's/^/  dmesg: /' >&2
 	fi
 	return $rc
+}
+
+# loop_attach FILE [LOSETUP-OPTION...]: attach FILE to a free loop device
+# (e.g. loop_attach img -r) and set LOOP_DEV to it; it is detached at exit,
+# even on failure.  Call it directly, not in $(...).
+loop_attach() {
+	local file=$1
+	shift
+	LOOP_DEV=$(losetup "$@" -f --show "$file") || return 1
+	_LOOPS+=("$LOOP_DEV")
 }
 
 umount_erofs() {
