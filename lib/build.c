@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "erofs/build.h"
@@ -34,7 +35,182 @@ void es_build_opts_init(struct es_build_opts *o)
 	o->xattr_share_threshold = 2;
 }
 
-static int check_opts(const struct es_build_opts *o, struct es_err *err)
+/* --- options ------------------------------------------------------- */
+
+/*
+ * A file named on the command line, for telling whether two names are the
+ * same file.  An output is replaced by renaming onto its directory entry,
+ * so the entry (the real path of its parent plus its last component) is
+ * compared; what the name resolves to (st_dev/st_ino, or the device of a
+ * block device node) is compared too, so that a symlink or a second node
+ * for one device does not slip through.
+ */
+struct named_file {
+	const char *what;		/* "the image", "--blobdev", ... */
+	const char *path;
+	bool output;
+	bool have_stat;
+	struct stat st;
+	char *entry;			/* NULL when the parent does not resolve */
+};
+
+/* The real path of path's parent, '/', and its last component. */
+static char *entry_path(const char *path)
+{
+	size_t len = strlen(path);
+	const char *name, *slash;
+	char *parent, *real, *out;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	parent = strndup(path, len);
+	if (!parent)
+		return NULL;
+	slash = strrchr(parent, '/');
+	name = slash ? slash + 1 : parent;
+	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(parent, "/")) {
+		real = realpath(parent, NULL);
+		free(parent);
+		return real;
+	}
+	if (!slash)
+		real = realpath(".", NULL);
+	else if (slash == parent)
+		real = realpath("/", NULL);
+	else {
+		parent[slash - parent] = '\0';
+		real = realpath(parent, NULL);
+	}
+	out = real ? malloc(strlen(real) + strlen(name) + 2) : NULL;
+	if (out)
+		sprintf(out, "%s%s%s", real, strcmp(real, "/") ? "/" : "", name);
+	free(real);
+	free(parent);
+	return out;
+}
+
+static void named_file_init(struct named_file *f, const char *what, const char *path,
+			    bool output)
+{
+	f->what = what;
+	f->path = path;
+	f->output = output;
+	f->have_stat = stat(path, &f->st) == 0;
+	f->entry = entry_path(path);
+}
+
+static bool same_file(const struct named_file *a, const struct named_file *b)
+{
+	if (a->entry && b->entry && !strcmp(a->entry, b->entry))
+		return true;
+	if (!a->have_stat || !b->have_stat)
+		return false;
+	if (a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino)
+		return true;
+	return S_ISBLK(a->st.st_mode) && S_ISBLK(b->st.st_mode) &&
+	       a->st.st_rdev == b->st.st_rdev;
+}
+
+/* 64 lowercase hex digits, optionally with ".sig": how blobs are named. */
+static bool blob_like_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return !name[64] || !strcmp(name + 64, ".sig");
+}
+
+/* An image written into the blob directory under a blob's name would be
+ * taken for (or replace) a blob. */
+static int check_image_in_blob_dir(const struct es_build_opts *o,
+				   const struct named_file *image, struct es_err *err)
+{
+	char *dir;
+	size_t len;
+	int ret = 0;
+
+	if (!o->blob_dir || !image->entry)
+		return 0;
+	dir = realpath(o->blob_dir, NULL);
+	if (!dir)
+		return 0;
+	len = strlen(dir);
+	if (!strncmp(image->entry, dir, len) &&
+	    image->entry[len] == '/' && blob_like_name(image->entry + len + 1))
+		ret = es_fail(err, -EINVAL, "the image %s is inside --blob-dir %s under a "
+			      "blob's name: it would be taken for a blob", ES_PATH(o->image_path),
+			      ES_PATH(o->blob_dir));
+	free(dir);
+	return ret;
+}
+
+/* No output may be another output or an input. */
+static int check_distinct_files(const struct es_build_opts *o, struct es_err *err)
+{
+	unsigned int n = 0, count = 4 + o->nchunk_dicts;
+	struct named_file *f = calloc(count, sizeof(*f));
+	int ret = 0;
+
+	if (!f)
+		return es_fail(err, -ENOMEM, "out of memory");
+	named_file_init(&f[n++], "the image", o->image_path, true);
+	if (o->blobdev_path)
+		named_file_init(&f[n++], "--blobdev", o->blobdev_path, true);
+	if (o->blob_dir)
+		named_file_init(&f[n++], "--blob-dir", o->blob_dir, true);
+	named_file_init(&f[n++], "the source directory", o->source_dir, false);
+	for (unsigned int i = 0; i < o->nchunk_dicts; i++)
+		named_file_init(&f[n++], "--chunk-dict", o->chunk_dicts[i], false);
+	for (unsigned int i = 0; i < n && !ret; i++) {
+		if (!f[i].output)
+			continue;
+		for (unsigned int j = i + 1; j < n && !ret; j++) {
+			if (!same_file(&f[i], &f[j]))
+				continue;
+			if (f[j].output)
+				ret = es_fail(err, -EINVAL, "%s %s and %s %s are the same file: "
+					      "one output would overwrite the other", f[i].what,
+					      ES_PATH(f[i].path), f[j].what, ES_PATH(f[j].path));
+			else
+				ret = es_fail(err, -EINVAL, "%s %s is the same file as %s %s: "
+					      "the build would overwrite its own input",
+					      f[i].what, ES_PATH(f[i].path), f[j].what,
+					      ES_PATH(f[j].path));
+		}
+	}
+	if (!ret)
+		ret = check_image_in_blob_dir(o, &f[0], err);
+	for (unsigned int i = 0; i < n; i++)
+		free(f[i].entry);
+	free(f);
+	return ret;
+}
+
+/* Compile every --exclude-regex into res (NULL: only check them). */
+static int compile_regexes(const struct es_build_opts *o, regex_t *res, struct es_err *err)
+{
+	for (unsigned int i = 0; i < o->nexclude_regexes; i++) {
+		regex_t re, *target = res ? &res[i] : &re;
+		int rc = regcomp(target, o->exclude_regexes[i], REG_EXTENDED | REG_NOSUB);
+
+		if (rc) {
+			char msg[200];
+
+			regerror(rc, target, msg, sizeof(msg));
+			for (unsigned int j = 0; res && j < i; j++)
+				regfree(&res[j]);
+			return es_fail(err, -EINVAL, "bad --exclude-regex '%s': %s",
+				       o->exclude_regexes[i], msg);
+		}
+		if (!res)
+			regfree(&re);
+	}
+	return 0;
+}
+
+int es_build_opts_check(const struct es_build_opts *o, struct es_err *err)
 {
 	if (!o->image_path || !o->source_dir)
 		return es_fail(err, -EINVAL, "an image path and a source directory are needed");
@@ -55,11 +231,15 @@ static int check_opts(const struct es_build_opts *o, struct es_err *err)
 	if (o->nchunk_dicts && !o->blob_dir)
 		return es_fail(err, -EINVAL, "--chunk-dict needs --blob-dir: shared chunks "
 			       "live in blobs");
+	if (o->dict_trust && !o->nchunk_dicts)
+		return es_fail(err, -EINVAL, "--dict-cert and --dict-pubkey need --chunk-dict");
 	if (o->fsverity_sigs && (!o->blob_dir || !o->nsigners))
 		return es_fail(err, -EINVAL, "--fsverity-sigs needs --blob-dir and --sign-key");
 	if (o->volume_label && strlen(o->volume_label) > 15)
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");
-	return 0;
+	if (compile_regexes(o, NULL, err))
+		return -EINVAL;
+	return check_distinct_files(o, err);
 }
 
 static void free_node(struct wnode *n)
@@ -151,39 +331,30 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	return 0;
 }
 
-static int compile_regexes(struct wbuild *b)
+/* What the scan must leave out: the outputs (final paths and temporary
+ * files) and the blob directory, should they lie inside the source. */
+static void note_outputs(struct wbuild *b, const struct es_outfile *image,
+			 const struct es_outfile *blob)
 {
 	const struct es_build_opts *o = b->opts;
-	regex_t *res;
+	struct stat st;
 
-	if (!o->nexclude_regexes)
-		return 0;
-	res = calloc(o->nexclude_regexes, sizeof(*res));
-	if (!res)
-		return es_fail(b->err, -ENOMEM, "out of memory");
-	b->regexes = res;
-	for (unsigned int i = 0; i < o->nexclude_regexes; i++) {
-		int rc = regcomp(&res[i], o->exclude_regexes[i], REG_EXTENDED | REG_NOSUB);
-
-		if (rc) {
-			char msg[200];
-
-			regerror(rc, &res[i], msg, sizeof(msg));
-			for (unsigned int j = 0; j < i; j++)
-				regfree(&res[j]);
-			free(res);
-			b->regexes = NULL;
-			return es_fail(b->err, -EINVAL, "bad --exclude-regex '%s': %s",
-				       o->exclude_regexes[i], msg);
-		}
-	}
-	return 0;
+	if (fstat(image->fd, &st) == 0)
+		b->outputs[b->noutputs++] = (struct wfile_id){ st.st_dev, st.st_ino };
+	if (lstat(o->image_path, &st) == 0)
+		b->outputs[b->noutputs++] = (struct wfile_id){ st.st_dev, st.st_ino };
+	if (blob->fd >= 0 && fstat(blob->fd, &st) == 0)
+		b->outputs[b->noutputs++] = (struct wfile_id){ st.st_dev, st.st_ino };
+	if (o->blobdev_path && lstat(o->blobdev_path, &st) == 0)
+		b->outputs[b->noutputs++] = (struct wfile_id){ st.st_dev, st.st_ino };
+	if (o->blob_dir && stat(o->blob_dir, &st) == 0)
+		b->outputs[b->noutputs++] = (struct wfile_id){ st.st_dev, st.st_ino };
 }
 
 int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	     struct es_err *err)
 {
-	struct es_outfile image = { .fd = -1 }, blob = { .fd = -1 };
+	struct es_outfile image = { .fd = -1 }, blob = { .fd = -1 }, sig = { .fd = -1 };
 	struct es_build_stats local_stats;
 	uint64_t meta_blkaddr, meta_len, total;
 	struct wbuild b;
@@ -192,7 +363,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (!stats)
 		stats = &local_stats;
 	memset(stats, 0, sizeof(*stats));
-	ret = check_opts(o, err);
+	ret = es_build_opts_check(o, err);
 	if (ret)
 		return ret;
 	memset(&b, 0, sizeof(b));
@@ -205,11 +376,18 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	b.chunksize = o->chunksize ? o->chunksize : (o->blob_dir ? 4096 : 0);
 	b.epoch = o->have_timestamp ? o->timestamp : (int64_t)time(NULL);
 	b.clamp_mtime = o->have_timestamp && o->timestamp_sb_only && o->clamp_mtimes;
-	ret = compile_regexes(&b);
-	if (ret)
-		return ret;
+	if (o->nexclude_regexes) {
+		b.regexes = calloc(o->nexclude_regexes, sizeof(regex_t));
+		if (!b.regexes)
+			return es_fail(err, -ENOMEM, "out of memory");
+		ret = compile_regexes(o, b.regexes, err);
+		if (ret) {
+			free(b.regexes);
+			return ret;
+		}
+	}
 	b.dedup = es_dedup_new();
-	b.iobuf = malloc((1u << 20) + b.blksz);
+	b.iobuf = malloc(WBUILD_IOBUF_SIZE + b.blksz);
 	if (!b.dedup || !b.iobuf) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
 		goto out;
@@ -235,11 +413,14 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 			goto out;
 		b.blob_fd = blob.fd;
 	}
+	note_outputs(&b, &image, &blob);
 	b.data_next = 1;
 	if (o->nchunk_dicts)
 		ret = es_dicts_load(&b);
 	if (!ret)
 		ret = es_scan_tree(&b);
+	if (!ret)
+		ret = es_build_poll_cancel(&b);
 	if (!ret)
 		ret = es_devices_finalize(&b);
 	if (!ret && b.new_blob) {
@@ -255,11 +436,13 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 			ret = es_blob_finalize(&b, "");
 			sprintf(final, "%s/%s", o->blob_dir, stats->blob_name);
 			if (!ret && o->fsverity_sigs)
-				ret = es_blob_finalize_sig(&b, final);
+				ret = es_blob_finalize_sig(&b, final, &sig);
 		} else {
 			ret = es_blob_finalize(&b, o->blobdev_path);
 		}
 	}
+	if (!ret)
+		ret = es_build_poll_cancel(&b);
 	if (!ret)
 		ret = es_xattrs_share(&b);
 	if (!ret)
@@ -288,8 +471,15 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 
 		stats->image_bytes = end > 0 ? (uint64_t)end : 0;
 	}
+	/* the last point where a signal stops the build: past it, outputs
+	 * are renamed into place and the build completes */
+	ret = es_build_poll_cancel(&b);
+	if (ret)
+		goto out;
 	if (b.new_blob) {
 		ret = es_outfile_commit(&blob, err);
+		if (!ret && sig.tmp_path)
+			ret = es_outfile_commit(&sig, err);
 		if (ret)
 			goto out;
 	} else if (blob.tmp_path) {
@@ -302,6 +492,8 @@ out:
 			es_outfile_abort(&image);
 		if (blob.tmp_path)
 			es_outfile_abort(&blob);
+		if (sig.tmp_path)
+			es_outfile_abort(&sig);
 	}
 	if (b.regexes) {
 		for (unsigned int i = 0; i < o->nexclude_regexes; i++)

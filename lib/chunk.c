@@ -14,7 +14,7 @@
 #include "io.h"
 #include "wtree.h"
 
-#define IOBUF_SIZE (1u << 20)
+#define IOBUF_SIZE WBUILD_IOBUF_SIZE
 
 static bool all_zero(const uint8_t *p, size_t len)
 {
@@ -127,7 +127,9 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 		size_t len = copy - off < IOBUF_SIZE ? (size_t)(copy - off) : IOBUF_SIZE;
 		size_t padded = es_round_up(len, b->blksz);
 
-		ret = read_exact(b, fd, b->iobuf, len, off, what);
+		ret = es_build_poll_cancel(b);
+		if (!ret)
+			ret = read_exact(b, fd, b->iobuf, len, off, what);
 		if (ret)
 			return ret;
 		memset(b->iobuf + len, 0, padded - len);
@@ -195,12 +197,15 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 		uint64_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
 		uint64_t dst = *next << b->blkszbits;
 		uint8_t *entry = n->chunk_table + c * unit;
-		bool zero = true, found = false, deferred;
+		bool zero = true, found = false, first_use = false, deferred;
 		struct es_sha256_ctx sha;
 		uint8_t digest[32];
 		uint32_t blkaddr;
 		uint16_t dev;
 
+		ret = es_build_poll_cancel(b);
+		if (ret)
+			return ret;
 		b->stats->chunks++;
 		if (sparse && data_at < off)
 			data_at = next_data(fd, off, n->size);
@@ -248,9 +253,16 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 		dev = to_blob ? 1 : 0;
 		blkaddr = (uint32_t)*next;
 		ret = es_dedup_insert(b->dedup, digest, (uint32_t)nblocks, (uint32_t)len,
-				      &dev, &blkaddr, true, &found);
+				      &dev, &blkaddr, true, &found, &first_use);
 		if (ret)
 			return es_fail(b->err, ret, "out of memory");
+		/* a dictionary says it holds these bytes: make sure before using it */
+		if (first_use) {
+			ret = es_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
+						   (uint32_t)len, digest, what);
+			if (ret)
+				return ret;
+		}
 		if (found) {
 			b->stats->chunks_deduped++;
 		} else {

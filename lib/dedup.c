@@ -67,15 +67,17 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
 			   bool *found)
 {
-	return es_dedup_insert(m, digest, nblocks, 0, device, blkaddr, true, found);
+	return es_dedup_insert(m, digest, nblocks, 0, device, blkaddr, true, found, NULL);
 }
 
 int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
-		    bool referenced, bool *found)
+		    bool referenced, bool *found, bool *first_use)
 {
 	size_t i;
 
+	if (first_use)
+		*first_use = false;
 	if ((m->count + 1) * 4 > m->cap * 3 && grow(m))
 		return -ENOMEM;
 	for (i = slot_of(digest, m->cap); m->slots[i].used; i = (i + 1) & (m->cap - 1)) {
@@ -84,8 +86,11 @@ int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblo
 		if (!memcmp(e->digest, digest, 32) && e->nblocks == nblocks) {
 			*device = e->device;
 			*blkaddr = e->blkaddr;
-			if (referenced)
+			if (referenced && !e->referenced) {
 				e->referenced = true;
+				if (first_use)
+					*first_use = true;
+			}
 			*found = true;
 			return 0;
 		}

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "erofs/seal.h"
@@ -19,6 +20,7 @@
 
 struct hash_job {
 	int fd;
+	const volatile sig_atomic_t *stop;
 	uint64_t size;
 	uint64_t first_block, end_block;
 	uint8_t *digests;		/* 32 bytes per block, whole file */
@@ -43,6 +45,10 @@ static void *hash_range(void *arg)
 		ssize_t got;
 		size_t n;
 
+		if (job->stop && *job->stop) {
+			ret = -ECANCELED;
+			break;
+		}
 		if (want > HASH_READ_SIZE)
 			want = HASH_READ_SIZE;
 		if (off + want > job->size)
@@ -78,6 +84,14 @@ static void *hash_range(void *arg)
 int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
 				 uint8_t digest[32], uint8_t **tree, size_t *tree_len)
 {
+	return es_verity_digest_fd_stoppable(fd, size, nthreads, NULL, digest, tree,
+					     tree_len);
+}
+
+int es_verity_digest_fd_stoppable(int fd, uint64_t size, unsigned int nthreads,
+				  const volatile sig_atomic_t *stop, uint8_t digest[32],
+				  uint8_t **tree, size_t *tree_len)
+{
 	struct hash_job jobs[ES_MAX_THREADS];
 	pthread_t tids[ES_MAX_THREADS];
 	struct es_verity_builder b;
@@ -86,7 +100,10 @@ int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
 	unsigned int started = 0;
 	int ret;
 
-	if (nthreads <= 1 || blocks < 2 * nthreads * 256)
+	if (!nthreads)
+		nthreads = 1;
+	/* small files, and a single thread nobody may stop, need no pool */
+	if ((nthreads == 1 && !stop) || blocks < 2 * nthreads * 256)
 		return es_verity_digest_fd(fd, size, digest, tree, tree_len);
 	if (nthreads > ES_MAX_THREADS)
 		nthreads = ES_MAX_THREADS;
@@ -95,7 +112,7 @@ int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
 		return -ENOMEM;
 	for (unsigned int t = 0; t < nthreads; t++) {
 		jobs[t] = (struct hash_job){
-			.fd = fd, .size = size, .digests = digests,
+			.fd = fd, .stop = stop, .size = size, .digests = digests,
 			.first_block = blocks * t / nthreads,
 			.end_block = blocks * (t + 1) / nthreads,
 		};

@@ -5,6 +5,14 @@
  * it is scanned, straight into the data area of the output.  All system
  * calls are relative to directory file descriptors, so trees deeper than
  * PATH_MAX work and a path never resolves through a symlink.
+ *
+ * Only the deepest SCAN_FD_WINDOW directories of the current path keep
+ * their descriptor, so the depth of a tree is not limited by RLIMIT_NOFILE.
+ * A released ancestor is reopened, when the scan climbs back to it, as
+ * ".." of the child just finished (constant cost per level, where a walk
+ * down from the nearest held ancestor would cost the window's depth), and
+ * must be the directory scanned before (st_dev, st_ino) or the build fails
+ * as for any other source change.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +28,59 @@
 #include "erofs/image.h"
 #include "io.h"
 #include "wtree.h"
+
+#define SCAN_FD_WINDOW 32
+
+/* A directory on the path from the source root to the entry being scanned. */
+struct scan_level {
+	struct scan_level *up;		/* NULL for the root */
+	struct wnode *dir;		/* src_dev, src_ino: what fd must be */
+	int fd;				/* -1 while released */
+	unsigned int depth;
+	const char *what;		/* its path, for messages */
+};
+
+/* A new level was entered: release the one SCAN_FD_WINDOW above it. */
+static void release_far_ancestor(struct scan_level *lvl)
+{
+	for (unsigned int i = 0; i < SCAN_FD_WINDOW && lvl; i++)
+		lvl = lvl->up;
+	if (lvl && lvl->depth > 0 && lvl->fd >= 0) {
+		close(lvl->fd);
+		lvl->fd = -1;
+	}
+}
+
+/* Back from child_fd into lvl, whose descriptor was released. */
+static int reopen_level(struct wbuild *b, struct scan_level *lvl, int child_fd)
+{
+	struct stat st;
+	int fd = openat(child_fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return es_fail(b->err, -errno, "%s: cannot reopen directory: %s", lvl->what,
+			       strerror(errno));
+	if (fstat(fd, &st) < 0 || st.st_dev != lvl->dir->src_dev ||
+	    st.st_ino != lvl->dir->src_ino) {
+		close(fd);
+		return es_fail(b->err, -EAGAIN, "%s: directory moved or replaced while it "
+			       "was read (source changed during the build)", lvl->what);
+	}
+	lvl->fd = fd;
+	return 0;
+}
+
+/* An output of this build (or the blob directory) inside the source. */
+static bool is_output(const struct wbuild *b, const struct stat *st)
+{
+	for (unsigned int i = 0; i < b->noutputs; i++)
+		if (b->outputs[i].dev == st->st_dev && b->outputs[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* scan_entry's answer for an entry to drop from its directory */
+#define SCAN_SKIP 1
 
 /* (dev, ino) -> node, for hard links; open addressing */
 struct hardlink_map {
@@ -199,20 +260,53 @@ static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
 	return 0;
 }
 
-static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
-		    const char *rel, const char *what);
+static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel);
 
-static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
+static int scan_subdir(struct wbuild *b, struct scan_level *lvl, struct wnode *n,
+		       const char *name, const struct stat *st, const char *rel,
+		       const char *what)
+{
+	struct scan_level child = {
+		.up = lvl, .dir = n, .depth = lvl->depth + 1, .what = what,
+	};
+	struct stat now;
+	int ret;
+
+	child.fd = openat(lvl->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (child.fd < 0)
+		return es_fail(b->err, -errno, "%s: cannot open directory: %s", ES_PATH(what),
+			       strerror(errno));
+	if (fstat(child.fd, &now) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino) {
+		close(child.fd);
+		return es_fail(b->err, -EAGAIN, "%s: replaced during the build", ES_PATH(what));
+	}
+	release_far_ancestor(&child);
+	ret = scan_dir(b, &child, rel);
+	if (!ret && lvl->fd < 0)
+		ret = reopen_level(b, lvl, child.fd);
+	if (child.fd >= 0)
+		close(child.fd);
+	return ret;
+}
+
+static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 		      struct wdentry *de, const char *rel, const char *what)
 {
 	const char *name = (const char *)de->name;
+	struct wnode *dir = lvl->dir;
+	int ret, fd, dirfd = lvl->fd;
 	struct stat st;
 	struct wnode *n;
-	int ret, fd;
 
+	ret = es_build_poll_cancel(b);
+	if (ret)
+		return ret;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return es_fail(b->err, -errno, "%s: cannot stat: %s", ES_PATH(what),
 			       strerror(errno));
+	if (b->noutputs && is_output(b, &st))
+		return SCAN_SKIP;
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		n = links_find(b->links, st.st_dev, st.st_ino);
 		if (n) {
@@ -257,13 +351,7 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 	case S_IFDIR:
 		b->stats->directories++;
 		n->parent = dir;
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return es_fail(b->err, -errno, "%s: cannot open directory: %s",
-				       ES_PATH(what), strerror(errno));
-		ret = scan_dir(b, n, fd, rel, what);
-		close(fd);
-		return ret;
+		return scan_subdir(b, lvl, n, name, &st, rel, what);
 	case S_IFLNK:
 		b->stats->symlinks++;
 		return read_symlink(b, n, dirfd, name, &st, what);
@@ -278,16 +366,18 @@ static int scan_entry(struct wbuild *b, struct wnode *dir, int dirfd,
 	}
 }
 
-static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
-		    const char *rel, const char *what)
+static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 {
+	struct wnode *dir = lvl->dir;
+	const char *what = lvl->what;
 	struct wdentry *ents = NULL;
 	size_t count = 0, cap = 0;
+	bool skipped = false;
 	struct dirent *d;
 	DIR *dp;
 	int dupfd, ret = 0;
 
-	dupfd = dup(dirfd);
+	dupfd = dup(lvl->fd);
 	if (dupfd < 0)
 		return es_fail(b->err, -errno, "%s: %s", ES_PATH(what), strerror(errno));
 	dp = fdopendir(dupfd);
@@ -362,9 +452,25 @@ static int scan_dir(struct wbuild *b, struct wnode *dir, int dirfd,
 		if (!childrel || !childwhat)
 			ret = es_fail(b->err, -ENOMEM, "out of memory");
 		else
-			ret = scan_entry(b, dir, dirfd, &ents[i], childrel, childwhat);
+			ret = scan_entry(b, lvl, &ents[i], childrel, childwhat);
+		if (ret == SCAN_SKIP) {
+			skipped = true;
+			ret = 0;
+		}
 		free(childrel);
 		free(childwhat);
+	}
+	/* drop the outputs found in this directory */
+	if (!ret && skipped) {
+		size_t kept = 0;
+
+		for (size_t i = 0; i < count; i++) {
+			if (ents[i].node)
+				ents[kept++] = ents[i];
+			else
+				free(ents[i].name);
+		}
+		dir->nchildren = kept;
 	}
 	return ret;
 }
@@ -395,8 +501,11 @@ int es_scan_tree(struct wbuild *b)
 	b->root->parent = b->root;
 	b->stats->directories++;
 	ret = es_xattrs_collect(b, b->root, fd, ".", src);
-	if (!ret)
-		ret = scan_dir(b, b->root, fd, "", src);
+	if (!ret) {
+		struct scan_level root = { .dir = b->root, .fd = fd, .what = src };
+
+		ret = scan_dir(b, &root, "");
+	}
 	close(fd);
 	links_free(b->links);
 	b->links = NULL;

@@ -5,6 +5,7 @@
  * signatures.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "erofs/format.h"
 #include "erofs/image.h"
 #include "erofs/seal.h"
+#include "erofs/sha256.h"
 #include "erofs/sign.h"
 #include "erofs/verity.h"
 #include "io.h"
@@ -21,34 +23,166 @@
 /* Block 0 holds the superblock and, from byte 1152, the device table. */
 #define ES_MAX_BLOBS ((4096u - 1152u) / EROFS_DEVT_SLOT_SIZE)
 
-static int find_or_add_dict_blob(struct wbuild *b, const struct es_image *img,
-				 const struct es_seal *s, unsigned int dev,
-				 unsigned int *prov, struct es_err *err)
+/*
+ * Chunk dictionaries.  A dictionary is anyone's file: its chunk index says
+ * "these bytes are at that place of blob X", and nothing but checks made
+ * here stops a tampered index from making the new image reference other
+ * bytes than its source holds.  So the dictionary's seal is read like
+ * erofs-verify reads it (signatures first when anchors are given, then the
+ * manifest, the chunk index against its digest, the filesystem region
+ * against its tree), every blob it lists must be present, a blob is checked
+ * against its fs-verity digest when the new image first references it, and
+ * every chunk against the source's digest before it is referenced.
+ */
+
+static unsigned int build_threads(const struct wbuild *b)
+{
+	return b->opts->nthreads ? b->opts->nthreads : 1;
+}
+
+static int open_dict_blob(struct wbuild *b, struct wdevice *d, const char *dict_path)
+{
+	const char *dir = b->opts->blob_dir;
+	char hex[65], *path;
+	int ret = 0;
+
+	es_hex(d->digest, 32, hex);
+	path = malloc(strlen(dir) + 66);
+	if (!path)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	sprintf(path, "%s/%s", dir, hex);
+	/* a dictionary's blob is an input like any other: no FIFO, no device */
+	{
+		struct es_err open_err = { 0 };
+		uint64_t size;
+
+		d->fd = es_open_input(path, &size, &open_err);
+		if (d->fd < 0)
+			ret = es_fail(b->err, d->fd, "blob %s is %s %s (a dictionary's blobs "
+				      "must be in --blob-dir): %s", hex, d->fd == -ENOENT ?
+				      "missing from" : "unreadable in", ES_PATH(dir), open_err.msg);
+		else if (size != d->size)
+			ret = es_fail(b->err, -EBADMSG, "blob %s in %s holds %llu bytes, the "
+				      "dictionary's manifest says %llu (truncated or replaced?)",
+				      hex, ES_PATH(dir), (unsigned long long)size,
+				      (unsigned long long)d->size);
+	}
+	d->dict_path = dict_path;
+	free(path);
+	return ret;
+}
+
+static int find_or_add_dict_blob(struct wbuild *b, const struct es_seal *s,
+				 unsigned int dev, const char *dict_path, unsigned int *prov)
 {
 	struct wdevice *grown, *d;
-	int ret;
 
 	for (unsigned int k = 0; k < b->ndict_blobs; k++) {
 		if (!memcmp(b->dict_blobs[k].digest, s->devices[dev].digest, 32)) {
+			if (b->dict_blobs[k].size != s->devices[dev].size)
+				return es_fail(b->err, -ES_ECORRUPT, "blob %u has the digest of "
+					       "a blob of another dictionary but not its size",
+					       dev);
 			*prov = WDEV_DICT_BASE + k;
 			return 0;
 		}
 	}
 	if (WDEV_DICT_BASE + b->ndict_blobs > UINT16_MAX)
-		return es_fail(err, -E2BIG, "too many dictionary blobs");
+		return es_fail(b->err, -E2BIG, "too many dictionary blobs");
 	grown = realloc(b->dict_blobs, (b->ndict_blobs + 1) * sizeof(*grown));
 	if (!grown)
-		return es_fail(err, -ENOMEM, "out of memory");
+		return es_fail(b->err, -ENOMEM, "out of memory");
 	b->dict_blobs = grown;
 	d = &b->dict_blobs[b->ndict_blobs];
 	memset(d, 0, sizeof(*d));
+	d->fd = -1;
 	memcpy(d->digest, s->devices[dev].digest, 32);
 	d->size = s->devices[dev].size;
-	ret = es_seal_load_tree(img->fd, s, dev, &d->tree, &d->tree_len, err);
-	if (ret)
-		return ret;
 	*prov = WDEV_DICT_BASE + b->ndict_blobs++;
+	return open_dict_blob(b, d, dict_path);
+}
+
+/* The seal of a dictionary, checked as erofs-verify checks an image. */
+static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **out)
+{
+	struct es_image *img = NULL;
+	struct es_seal *s = NULL;
+	struct stat st, img_st;
+	int fd, ret;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return es_fail(b->err, -errno, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return es_fail(b->err, -EINVAL, "not a regular file");
+	}
+	ret = es_seal_open_fd(fd, (uint64_t)st.st_size, &s, b->err);
+	if (ret == -ENODATA)
+		ret = es_fail(b->err, -EINVAL, "it carries no seal (build it with --seal or "
+			      "--blob-dir)");
+	/* signatures over the raw manifest, before a byte of it is believed */
+	if (!ret && b->opts->dict_trust) {
+		ret = es_seal_check_signatures(s, b->opts->dict_trust, NULL, b->err);
+		if (ret)
+			es_err_prefix(b->err, "not trusted (--dict-cert/--dict-pubkey): ");
+	}
+	if (!ret)
+		ret = es_seal_parse(fd, s, b->err);
+	if (!ret)
+		ret = es_seal_verify_device(fd, s, 0, fd, build_threads(b), b->err);
+	if (!ret)
+		ret = es_image_open(&img, path, NULL, b->err);
+	/* the same file as the one whose seal was checked */
+	if (!ret && (fstat(img->fd, &img_st) < 0 || img_st.st_dev != st.st_dev ||
+		     img_st.st_ino != st.st_ino))
+		ret = es_fail(b->err, -EAGAIN, "replaced while it was read");
+	if (!ret)
+		ret = es_seal_check_image(img, s, b->err);
+	es_image_close(img);
+	close(fd);
+	if (ret) {
+		es_seal_free(s);
+		return ret;
+	}
+	*out = s;
 	return 0;
+}
+
+static int load_dict(struct wbuild *b, const char *path)
+{
+	struct es_seal *s = NULL;
+	unsigned int *prov = NULL;
+	int ret = read_dict_seal(b, path, &s);
+
+	if (!ret) {
+		prov = calloc(s->ndevices, sizeof(*prov));
+		if (!prov)
+			ret = es_fail(b->err, -ENOMEM, "out of memory");
+	}
+	for (unsigned int d = 1; !ret && d < s->ndevices; d++)
+		ret = find_or_add_dict_blob(b, s, d, path, &prov[d]);
+	for (uint64_t c = 0; !ret && c < s->nchunks; c++) {
+		const struct es_chunk_rec *r = &s->chunks[c];
+		uint16_t dev;
+		uint32_t blk = r->blkaddr;
+		bool found;
+
+		if (c % 65536 == 0)
+			ret = es_build_poll_cancel(b);
+		/* chunks inside a dictionary's own image file cannot be shared */
+		if (ret || r->device == 0)
+			continue;
+		dev = (uint16_t)prov[r->device];
+		ret = es_dedup_insert(b->dedup, r->digest, r->nblocks, r->length, &dev,
+				      &blk, false, &found, NULL);
+		if (ret)
+			ret = es_fail(b->err, ret, "out of memory");
+	}
+	free(prov);
+	es_seal_free(s);
+	return ret;
 }
 
 int es_dicts_load(struct wbuild *b)
@@ -56,48 +190,105 @@ int es_dicts_load(struct wbuild *b)
 	const struct es_build_opts *o = b->opts;
 
 	for (unsigned int i = 0; i < o->nchunk_dicts; i++) {
-		struct es_image *img = NULL;
-		struct es_seal *s = NULL;
-		unsigned int *prov = NULL;
-		int ret;
+		int ret = load_dict(b, o->chunk_dicts[i]);
 
-		ret = es_image_open(&img, o->chunk_dicts[i], NULL, b->err);
-		if (!ret) {
-			ret = es_seal_read(img, &s, b->err);
-			if (ret == -ENODATA)
-				ret = es_fail(b->err, -EINVAL, "it carries no seal (build it "
-					      "with --seal or --blob-dir)");
-		}
-		if (!ret) {
-			prov = calloc(s->ndevices, sizeof(*prov));
-			if (!prov)
-				ret = es_fail(b->err, -ENOMEM, "out of memory");
-		}
-		for (unsigned int d = 1; !ret && d < s->ndevices; d++)
-			ret = find_or_add_dict_blob(b, img, s, d, &prov[d], b->err);
-		for (uint64_t c = 0; !ret && c < s->nchunks; c++) {
-			const struct es_chunk_rec *r = &s->chunks[c];
-			uint16_t dev;
-			uint32_t blk = r->blkaddr;
-			bool found;
-
-			/* chunks inside a dictionary's own image file cannot be shared */
-			if (r->device == 0)
-				continue;
-			dev = (uint16_t)prov[r->device];
-			ret = es_dedup_insert(b->dedup, r->digest, r->nblocks, r->length, &dev,
-					      &blk, false, &found);
-			if (ret)
-				ret = es_fail(b->err, ret, "out of memory");
-		}
-		free(prov);
-		es_seal_free(s);
-		es_image_close(img);
 		if (ret) {
-			es_err_prefix(b->err, "--chunk-dict %s: ", ES_PATH(o->chunk_dicts[i]));
+			if (ret != -ECANCELED)
+				es_err_prefix(b->err, "--chunk-dict %s: ", ES_PATH(o->chunk_dicts[i]));
 			return ret;
 		}
 	}
+	return 0;
+}
+
+/* The whole blob against the digest its dictionary recorded, once. */
+static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
+{
+	uint8_t digest[32], *tree = NULL;
+	size_t tree_len = 0;
+	char hex[65];
+	int ret = es_build_poll_cancel(b);
+
+	if (ret)
+		return ret;
+	es_hex(d->digest, 32, hex);
+	ret = es_verity_digest_fd_stoppable(d->fd, d->size, build_threads(b),
+					    b->opts->cancel, digest, &tree, &tree_len);
+	if (ret == -ECANCELED)
+		return es_build_poll_cancel(b);
+	if (ret)
+		return es_fail(b->err, ret, "--chunk-dict %s: reading blob %s in %s: %s",
+			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir),
+			       strerror(-ret));
+	if (memcmp(digest, d->digest, 32)) {
+		free(tree);
+		return es_fail(b->err, -EBADMSG, "--chunk-dict %s: blob %s in %s does not "
+			       "match its fs-verity digest (blob damaged or replaced)",
+			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir));
+	}
+	free(d->tree);
+	d->tree = tree;
+	d->tree_len = tree_len;
+	d->verified = true;
+	return 0;
+}
+
+int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
+			 const char *what)
+{
+	struct es_sha256_ctx sha;
+	struct wdevice *d;
+	uint8_t sum[32];
+	char hex[65], chunk_hex[65];
+	int ret;
+
+	if (device < WDEV_DICT_BASE ||
+	    (unsigned int)(device - WDEV_DICT_BASE) >= b->ndict_blobs)
+		return es_fail(b->err, -EINVAL, "%s: internal error: chunk of device %u is "
+			       "not from a dictionary", what, device);
+	d = &b->dict_blobs[device - WDEV_DICT_BASE];
+	if (!d->verified) {
+		ret = verify_dict_blob(b, d);
+		if (ret)
+			return ret;
+	}
+	es_hex(d->digest, 32, hex);
+	es_hex(digest, 32, chunk_hex);
+	if (len > (uint64_t)nblocks << b->blkszbits ||
+	    ((uint64_t)blkaddr << b->blkszbits) + len > d->size)
+		return es_fail(b->err, -ES_ECORRUPT, "--chunk-dict %s: chunk %.16s... lies "
+			       "outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
+	ret = es_sha256_init(&sha);
+	if (ret)
+		return es_fail(b->err, ret, "SHA-256 unavailable");
+	for (uint32_t done = 0; done < len;) {
+		size_t piece = len - done < WBUILD_IOBUF_SIZE ? len - done
+							     : WBUILD_IOBUF_SIZE;
+		ssize_t got = es_pread_full(d->fd, b->iobuf, piece,
+					    ((uint64_t)blkaddr << b->blkszbits) + done);
+
+		if (got < 0 || (size_t)got != piece) {
+			es_sha256_release(&sha);
+			return es_fail(b->err, got < 0 ? (int)got : -EIO, "--chunk-dict %s: "
+				       "reading blob %s in %s: %s", ES_PATH(d->dict_path), hex,
+				       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
+				       "file shrank");
+		}
+		es_sha256_update(&sha, b->iobuf, piece);
+		done += (uint32_t)piece;
+	}
+	ret = es_sha256_final(&sha, sum);
+	if (ret)
+		return es_fail(b->err, ret, "SHA-256 failed");
+	if (memcmp(sum, digest, 32))
+		return es_fail(b->err, -EBADMSG, "%s: --chunk-dict %s lists chunk %.16s... "
+			       "at blocks %u..%llu of blob %s, but those bytes differ "
+			       "(the dictionary's chunk index was tampered with or damaged)",
+			       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
+			       (unsigned long long)blkaddr + nblocks - 1, hex);
+	/* the index of the new image records what was verified */
+	es_dedup_set_length(b->dedup, digest, nblocks, len);
 	return 0;
 }
 
@@ -155,7 +346,8 @@ int es_devices_finalize(struct wbuild *b)
 		if (!d->referenced)
 			continue;
 		remap[WDEV_DICT_BASE + k] = (uint16_t)next;
-		b->devices[next++] = *d;
+		b->devices[next] = *d;
+		b->devices[next++].fd = -1;	/* the dictionary entry keeps the fd */
 		d->tree = NULL;		/* moved */
 	}
 	b->ndevices = next;
@@ -199,8 +391,10 @@ int es_blob_finalize(struct wbuild *b, const char *blob_path)
 	d->size = b->blob_next << b->blkszbits;
 	if (ftruncate(b->blob_fd, (off_t)d->size) < 0)
 		return es_fail(b->err, -errno, "sizing the blob: %s", strerror(errno));
-	ret = es_verity_digest_fd_parallel(b->blob_fd, d->size, threads, d->digest,
-					   &d->tree, &d->tree_len);
+	ret = es_verity_digest_fd_stoppable(b->blob_fd, d->size, threads, b->opts->cancel,
+					    d->digest, &d->tree, &d->tree_len);
+	if (ret == -ECANCELED)
+		return es_build_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "hashing the blob: %s", strerror(-ret));
 	es_hex(d->digest, 32, b->stats->blob_name);
@@ -208,48 +402,44 @@ int es_blob_finalize(struct wbuild *b, const char *blob_path)
 	return 0;
 }
 
-/* The .sig that `fsverity sign` would write for the new blob. */
-int es_blob_finalize_sig(struct wbuild *b, const char *blob_path)
+/*
+ * The .sig that `fsverity sign` would write for the new blob, written to a
+ * temporary file that the caller commits with the blob (or removes).
+ */
+int es_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf)
 {
-	struct wdevice *d = &b->devices[1];
-	int ret = 0;
+	const struct wdevice *d = &b->devices[1];
+	const struct es_signer *signer = NULL;
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	char *path;
+	int ret;
 
-	{
-		const struct es_signer *signer = NULL;
-		struct es_outfile sigf = { .fd = -1 };
-		char *path;
-		uint8_t *sig = NULL;
-		size_t sig_len = 0;
-
-		for (unsigned int i = 0; i < b->opts->nsigners && !signer; i++)
-			if (es_signer_type(b->opts->signers[i]) == ES_SIG_CMS)
-				signer = b->opts->signers[i];
-		if (!signer)
-			return es_fail(b->err, -EINVAL, "--fsverity-sigs needs an RSA or "
-				       "ECDSA --sign-key with a --sign-cert");
-		ret = es_fsverity_sign(signer, d->digest, &sig, &sig_len, b->err);
-		if (ret)
-			return ret;
-		path = malloc(strlen(blob_path) + 5);
-		if (!path) {
-			free(sig);
-			return es_fail(b->err, -ENOMEM, "out of memory");
-		}
-		sprintf(path, "%s.sig", blob_path);
-		ret = es_outfile_create(&sigf, path, b->err);
-		if (!ret) {
-			ret = es_pwrite_full(sigf.fd, sig, sig_len, 0);
-			if (ret) {
-				es_fail(b->err, ret, "writing %s: %s", ES_PATH(path),
-					strerror(-ret));
-				es_outfile_abort(&sigf);
-			} else {
-				ret = es_outfile_commit(&sigf, b->err);
-			}
-		}
-		free(path);
+	for (unsigned int i = 0; i < b->opts->nsigners && !signer; i++)
+		if (es_signer_type(b->opts->signers[i]) == ES_SIG_CMS)
+			signer = b->opts->signers[i];
+	if (!signer)
+		return es_fail(b->err, -EINVAL, "--fsverity-sigs needs an RSA or "
+			       "ECDSA --sign-key with a --sign-cert");
+	ret = es_fsverity_sign(signer, d->digest, &sig, &sig_len, b->err);
+	if (ret)
+		return ret;
+	path = malloc(strlen(blob_path) + 5);
+	if (!path) {
 		free(sig);
+		return es_fail(b->err, -ENOMEM, "out of memory");
 	}
+	sprintf(path, "%s.sig", blob_path);
+	ret = es_outfile_create(sigf, path, b->err);
+	if (!ret) {
+		ret = es_pwrite_full(sigf->fd, sig, sig_len, 0);
+		if (ret) {
+			es_fail(b->err, ret, "writing %s: %s", ES_PATH(path), strerror(-ret));
+			es_outfile_abort(sigf);
+		}
+	}
+	free(path);
+	free(sig);
 	return ret;
 }
 
@@ -329,8 +519,11 @@ int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 	int ret;
 
 	d0->size = fs_blocks << b->blkszbits;
-	ret = es_verity_digest_fd_parallel(b->image_fd, d0->size, threads, d0->digest,
-					   &d0->tree, &d0->tree_len);
+	ret = es_verity_digest_fd_stoppable(b->image_fd, d0->size, threads,
+					    b->opts->cancel, d0->digest, &d0->tree,
+					    &d0->tree_len);
+	if (ret == -ECANCELED)
+		return es_build_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "hashing the image: %s", strerror(-ret));
 	devs = calloc(b->ndevices, sizeof(*devs));
@@ -382,8 +575,11 @@ void es_devices_free(struct wbuild *b)
 	for (unsigned int i = 0; i < b->ndevices && b->devices; i++)
 		free(b->devices[i].tree);
 	free(b->devices);
-	for (unsigned int k = 0; k < b->ndict_blobs; k++)
+	for (unsigned int k = 0; k < b->ndict_blobs; k++) {
 		free(b->dict_blobs[k].tree);
+		if (b->dict_blobs[k].fd >= 0)
+			close(b->dict_blobs[k].fd);
+	}
 	free(b->dict_blobs);
 	b->devices = NULL;
 	b->dict_blobs = NULL;

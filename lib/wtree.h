@@ -3,6 +3,7 @@
 #ifndef ES_WTREE_H
 #define ES_WTREE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -67,6 +68,9 @@ struct wnode {
 
 struct dedup_map;
 
+/* the builder's buffer for data copies and hashing */
+#define WBUILD_IOBUF_SIZE (1u << 20)
+
 /* A device of the image being built (index 0 is the filesystem region). */
 struct wdevice {
 	uint8_t digest[32];
@@ -74,7 +78,19 @@ struct wdevice {
 	uint8_t *tree;
 	size_t tree_len;
 	bool referenced;
+	/* dictionary blobs: open from the start, checked against digest when
+	   first referenced (tree is then the one computed here) */
+	int fd;
+	bool verified;
+	const char *dict_path;		/* the --chunk-dict that listed it first */
 };
+
+/* A file the scan leaves out: an output of this build. */
+struct wfile_id {
+	dev_t dev;
+	ino_t ino;
+};
+#define WBUILD_MAX_OUTPUTS 5
 
 /* Provisional device ids during the scan: 1 = the new blob, 2 + k = dict blob k. */
 #define WDEV_NEW_BLOB 1
@@ -95,13 +111,15 @@ struct wbuild {
 	uint64_t chunksize;		/* effective: 0 = flat files */
 	bool uses_chunks;
 	struct dedup_map *dedup;
-	uint8_t *iobuf;			/* 1 MiB, for data copies */
+	uint8_t *iobuf;			/* WBUILD_IOBUF_SIZE + one block */
 	struct wnode *root;
 	struct wnode *all;		/* list of all nodes */
 	struct wnode **order;		/* BFS order, nnodes entries */
 	uint64_t nnodes;
 	struct hardlink_map *links;
 	void *regexes;			/* regex_t[] */
+	struct wfile_id outputs[WBUILD_MAX_OUTPUTS];
+	unsigned int noutputs;
 	/* chunk dictionaries: their blobs, by provisional id - WDEV_DICT_BASE */
 	struct wdevice *dict_blobs;
 	unsigned int ndict_blobs;
@@ -114,6 +132,15 @@ struct wbuild {
 	uint8_t *shared_area;
 	uint64_t shared_len;
 };
+
+/* -ECANCELED (with a message) once the front end asked the build to stop. */
+static inline int es_build_poll_cancel(struct wbuild *b)
+{
+	if (b->opts->cancel && *b->opts->cancel)
+		return es_fail(b->err, -ECANCELED, "interrupted: the build was stopped "
+			       "and its temporary files removed");
+	return 0;
+}
 
 int es_scan_tree(struct wbuild *b);
 int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
@@ -140,10 +167,15 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
 			   bool *found);
 
-/* insert with an explicit length and referenced flag (chunk dictionaries) */
+/*
+ * Insert with an explicit length and referenced flag (chunk dictionaries
+ * are inserted unreferenced).  *first_use (may be NULL) tells that a
+ * referencing lookup found an entry nothing referenced yet: a dictionary
+ * chunk this image is about to use for the first time.
+ */
 int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
-		    bool referenced, bool *found);
+		    bool referenced, bool *found, bool *first_use);
 void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length);
 /* every entry this image references; fn may change the device id */
@@ -155,9 +187,15 @@ void es_wnode_free_all(struct wbuild *b);
 
 /* seal_build.c */
 int es_dicts_load(struct wbuild *b);
+/* Before a dictionary chunk is referenced: its bytes must be what the
+ * source holds (digest of len bytes). */
+int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
+			 const char *what);
 int es_devices_finalize(struct wbuild *b);
 int es_blob_finalize(struct wbuild *b, const char *blob_path);
-int es_blob_finalize_sig(struct wbuild *b, const char *blob_path);
+struct es_outfile;
+int es_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf);
 int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16]);
 void es_devices_free(struct wbuild *b);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,12 @@
 
 #define EXIT_BUILD_FAILED 1
 #define EXIT_USAGE 2
+#define EXIT_SIGNAL_BASE 128
 
 static const char *prog = "mkfs.erofs";
+
+/* the signal that asked the build to stop; polled by the builder */
+static volatile sig_atomic_t stop_signal;
 
 static void usage(FILE *f)
 {
@@ -27,13 +32,17 @@ static void usage(FILE *f)
 "Build an uncompressed EROFS image of SOURCEDIR into IMAGE.\n"
 "\n"
 "IMAGE is written under a temporary name and renamed into place only when\n"
-"the build succeeds: a failed build leaves no file behind and never changes\n"
-"an existing IMAGE.  A rename cannot write into a device, so IMAGE (and\n"
-"--blobdev FILE) must be a regular file or not exist: a block device, a\n"
-"character device (even /dev/null), a FIFO or a directory is refused before\n"
-"anything is built.  To put an image on a block device, build a file and\n"
-"copy it (dd if=IMAGE of=DEVICE); a sealed image must then fill the device\n"
-"exactly, as readers find the seal at the device's end.\n"
+"the build succeeds: a failed or interrupted build (SIGINT, SIGTERM, SIGHUP)\n"
+"leaves no file behind and never changes an existing IMAGE.  An output\n"
+"inside SOURCEDIR (IMAGE, the --blobdev file, the --blob-dir folder and their\n"
+"temporary files) is left out of the image.  IMAGE and --blobdev may not\n"
+"name each other, SOURCEDIR or a --chunk-dict image.  A rename cannot write\n"
+"into a device, so IMAGE (and --blobdev FILE) must be a regular file or not\n"
+"exist: a block device, a character device (even /dev/null), a FIFO or a\n"
+"directory is refused before anything is built.  To put an image on a block\n"
+"device, build a file and copy it (dd if=IMAGE of=DEVICE); a sealed image\n"
+"must then fill the device exactly, as readers find the seal at the\n"
+"device's end.\n"
 "\n"
 "Options:\n"
 "  -b SIZE               block size; only 4096 is supported\n"
@@ -75,7 +84,15 @@ static void usage(FILE *f)
 "                        --chunksize=4096)\n"
 "  --chunk-dict=IMAGE    reference chunks that already exist in the blobs of\n"
 "                        the sealed IMAGE instead of storing them again;\n"
-"                        repeatable; needs --blob-dir\n"
+"                        repeatable; needs --blob-dir, which must hold all\n"
+"                        of IMAGE's blobs.  IMAGE's seal is checked first,\n"
+"                        a blob against its digest when first used, and a\n"
+"                        chunk's bytes against the source's before use\n"
+"  --dict-cert=CERT.pem  accept only --chunk-dict images signed by the key\n"
+"                        in CERT.pem; repeatable\n"
+"  --dict-pubkey=KEY.pem accept only --chunk-dict images signed by the\n"
+"                        public key KEY.pem; repeatable.  Without either, a\n"
+"                        dictionary's signatures are not checked\n"
 "  --fsverity-sigs       also write DIR/<digest>.sig, the signature `fsverity\n"
 "                        sign` makes, for the new blob (first RSA/ECDSA signer)\n"
 "  -j, --workers=N       hashing threads (default: all cores)\n"
@@ -90,7 +107,8 @@ static void usage(FILE *f)
 "and no -T, it is the build time and newer file mtimes are clamped to it.\n"
 "\n"
 "Exit status: 0 success, 1 the build failed (the message names the file),\n"
-"2 usage error.\n", prog);
+"2 usage error, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM); a\n"
+"second signal stops at once, without removing temporary files.\n", prog);
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -173,11 +191,40 @@ static int parse_uuid(const char *s, struct es_build_opts *o)
 	return 0;
 }
 
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * The first SIGINT, SIGTERM or SIGHUP asks the builder to stop: it unwinds
+ * through its failure path, which removes the temporary files.  The handler
+ * is then reset, so that a second signal ends a build that does not stop.
+ * A signal the caller ignores (nohup, a background job) stays ignored.
+ */
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	/* one open directory per level of a deep source tree */
+	/* every --chunk-dict blob stays open during the build */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -193,7 +240,7 @@ enum {
 	OPT_ALL_ROOT = 256, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE_PATH,
 	OPT_EXCLUDE_REGEX, OPT_CHUNKSIZE, OPT_BLOBDEV, OPT_QUIET, OPT_MKFS_TIME,
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
-	OPT_FSVERITY_SIGS,
+	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY,
 };
 
 int main(int argc, char **argv)
@@ -216,10 +263,14 @@ int main(int argc, char **argv)
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "chunk-dict", required_argument, NULL, OPT_CHUNK_DICT },
 		{ "fsverity-sigs", no_argument, NULL, OPT_FSVERITY_SIGS },
+		{ "dict-cert", required_argument, NULL, OPT_DICT_CERT },
+		{ "dict-pubkey", required_argument, NULL, OPT_DICT_PUBKEY },
 		{ "workers", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cli_list excl_paths, excl_res, dicts, key_paths;
+	static struct cli_list dict_certs, dict_pubkeys;
+	struct es_trust *dict_trust = NULL;
 	static const char *cert_paths[CLI_LIST_MAX];
 	static struct es_signer *signers[CLI_LIST_MAX];
 	unsigned int nkeys = 0;
@@ -250,9 +301,6 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			o.volume_label = optarg;
-			if (strlen(optarg) > 15)
-				return usage_error("volume label '%s' is longer than 15 bytes",
-						   optarg);
 			break;
 		case 'T':
 			if (!cli_parse_s64(optarg, &sv))
@@ -294,8 +342,7 @@ int main(int argc, char **argv)
 				return usage_error("%s", "too many --exclude-regex");
 			break;
 		case OPT_CHUNKSIZE:
-			if (!cli_parse_u64(optarg, UINT64_MAX, &v) || v < 4096 ||
-			    (v & (v - 1)) || v > (4096ull << 31))
+			if (!cli_parse_u64(optarg, UINT64_MAX, &v) || !v)
 				return usage_error("invalid chunk size '%s': a power of two "
 						   "from 4096 up", optarg);
 			o.chunksize = v;
@@ -329,6 +376,12 @@ int main(int argc, char **argv)
 		case OPT_FSVERITY_SIGS:
 			o.fsverity_sigs = true;
 			break;
+		case OPT_DICT_CERT:
+		case OPT_DICT_PUBKEY:
+			if (!cli_list_add(c == OPT_DICT_CERT ? &dict_certs : &dict_pubkeys,
+					  optarg))
+				return usage_error("%s", "too many --dict-cert/--dict-pubkey");
+			break;
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v)
 				return usage_error("invalid worker count '%s' (1..64)", optarg);
@@ -343,8 +396,6 @@ int main(int argc, char **argv)
 		return usage_error("%s", argc - optind < 2 ?
 				   "an IMAGE and a SOURCEDIR are needed" :
 				   "too many arguments");
-	if (o.blobdev_path && !o.chunksize)
-		return usage_error("%s", "--blobdev needs --chunksize");
 	o.image_path = argv[optind];
 	o.source_dir = argv[optind + 1];
 	o.exclude_paths = excl_paths.items;
@@ -364,32 +415,49 @@ int main(int argc, char **argv)
 			o.clamp_mtimes = true;
 		}
 	}
-	if (o.nchunk_dicts && !o.blob_dir)
-		return usage_error("%s", "--chunk-dict needs --blob-dir");
-	if (o.fsverity_sigs && (!o.blob_dir || !nkeys))
-		return usage_error("%s", "--fsverity-sigs needs --blob-dir and --sign-key");
 	o.chunk_dicts = dicts.items;
 	if (!o.nthreads)
 		o.nthreads = cli_default_threads();
+	o.signers = signers;		/* loaded once the options are known good */
+	o.nsigners = nkeys;
+	if (dict_certs.n || dict_pubkeys.n) {
+		dict_trust = es_trust_from_files(dict_certs.items, dict_certs.n,
+						 dict_pubkeys.items, dict_pubkeys.n, &err);
+		if (!dict_trust) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			return EXIT_BUILD_FAILED;
+		}
+		o.dict_trust = dict_trust;
+	}
+	if (es_build_opts_check(&o, &err)) {
+		es_trust_free(dict_trust);
+		return usage_error("%s", err.msg);
+	}
 	for (unsigned int i = 0; i < nkeys; i++) {
 		if (es_signer_load(&signers[i], key_paths.items[i], cert_paths[i], &err)) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
 			while (i--)
 				es_signer_free(signers[i]);
+			es_trust_free(dict_trust);
 			return EXIT_BUILD_FAILED;
 		}
 	}
-	o.signers = signers;
-	o.nsigners = nkeys;
 	/* progress only for a person watching */
 	if (!quiet && isatty(STDERR_FILENO))
 		o.progress = progress_cb;
 	raise_fd_limit();
+	catch_stop_signals();
+	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
 	if (o.progress)
 		fputs("\r\033[K", stderr);
 	for (unsigned int i = 0; i < nkeys; i++)
 		es_signer_free(signers[i]);
+	es_trust_free(dict_trust);
+	if (ret == -ECANCELED && stop_signal) {
+		fprintf(stderr, "%s: %s (%s)\n", prog, err.msg, strsignal(stop_signal));
+		return EXIT_SIGNAL_BASE + stop_signal;
+	}
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg[0] ? err.msg : strerror(-ret));
 		return EXIT_BUILD_FAILED;

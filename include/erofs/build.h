@@ -3,11 +3,13 @@
 #ifndef EROFS_BUILD_H
 #define EROFS_BUILD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "erofs/err.h"
 
 struct es_signer;
+struct es_trust;
 struct es_build_stats;
 
 struct es_build_opts {
@@ -37,6 +39,10 @@ struct es_build_opts {
 	const char *blob_dir;		/* data into DIR/<fs-verity digest hex> */
 	const char *const *chunk_dicts;	/* earlier sealed images to dedup against */
 	unsigned int nchunk_dicts;
+	/* when not NULL, every chunk dictionary must carry a signature by one
+	   of these anchors; without, dictionaries are checked for integrity
+	   only (their chunks are verified against the source either way) */
+	const struct es_trust *dict_trust;
 	struct es_signer *const *signers;
 	unsigned int nsigners;
 	bool fsverity_sigs;		/* DIR/<hex>.sig for every new blob */
@@ -47,6 +53,12 @@ struct es_build_opts {
 	/* called now and then while files are read (may be NULL) */
 	void (*progress)(void *ctx, const struct es_build_stats *st);
 	void *progress_ctx;
+	/*
+	 * Polled between files and inside long loops: once *cancel is non-zero
+	 * the build stops, removes its temporary files and returns -ECANCELED.
+	 * A front end points it at the flag its signal handler sets.
+	 */
+	const volatile sig_atomic_t *cancel;
 };
 
 struct es_build_stats {
@@ -69,6 +81,14 @@ struct es_build_stats {
 };
 
 void es_build_opts_init(struct es_build_opts *o);
+/*
+ * Every check of the options es_build() makes before it writes anything:
+ * values, combinations, regular expressions, and outputs that would
+ * overwrite another output or an input (compared by file identity).  A
+ * front end calls it to tell a usage error from a failed build; es_build()
+ * calls it again.  -EINVAL with a message naming the option.
+ */
+int es_build_opts_check(const struct es_build_opts *o, struct es_err *err);
 int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	     struct es_err *err);
 

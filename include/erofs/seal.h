@@ -13,6 +13,7 @@
 #ifndef EROFS_SEAL_H
 #define EROFS_SEAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "erofs/err.h"
@@ -147,6 +148,11 @@ int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err);
 /* Parallel fs-verity digest of the first size bytes of fd. */
 int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
 				 uint8_t digest[32], uint8_t **tree, size_t *tree_len);
+/* The same, giving up with -ECANCELED soon after *stop becomes non-zero
+ * (stop may be NULL); the digest does not depend on either. */
+int es_verity_digest_fd_stoppable(int fd, uint64_t size, unsigned int nthreads,
+				  const volatile sig_atomic_t *stop, uint8_t digest[32],
+				  uint8_t **tree, size_t *tree_len);
 
 /* ---- signature policy -------------------------------------------------- */
 
