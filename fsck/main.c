@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/check.h"
@@ -39,7 +38,9 @@ static void usage(FILE *f)
 "                        key (repeatable)\n"
 "  --pubkey=KEY.pem      likewise with a bare public key (repeatable)\n"
 "  -j, --threads=N       hashing threads for the seal check (default: all)\n"
-"  --overwrite           with --extract, replace files that already exist\n"
+"  --overwrite           with --extract, replace files, symlinks and other\n"
+"                        non-directories that already exist, and give an\n"
+"                        existing DIR the image root's metadata\n"
 "  --no-preserve-owner   with --extract, do not set owners\n"
 "  --no-preserve-perms   with --extract, do not set modes\n"
 "  --no-xattrs           with --extract, do not set xattrs\n"
@@ -104,7 +105,6 @@ int main(int argc, char **argv)
 	struct es_trust *trust = NULL;
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
-	struct rlimit rl;
 	uint64_t v;
 	int c, ret, seal_ret;
 
@@ -165,11 +165,6 @@ int main(int argc, char **argv)
 	if (!trust) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_USAGE;
-	}
-	/* extraction keeps one directory open per level */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	ret = es_image_open(&img, argv[optind], &oo, &err);
 	if (ret) {
