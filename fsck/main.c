@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/check.h"
@@ -40,7 +39,9 @@ static void usage(FILE *f)
 "                        key (repeatable)\n"
 "  --pubkey=KEY.pem      likewise with a bare public key (repeatable)\n"
 "  -j, --threads=N       hashing threads for the seal check (default: all)\n"
-"  --overwrite           with --extract, replace files that already exist\n"
+"  --overwrite           with --extract, replace files, symlinks and other\n"
+"                        non-directories that already exist, and give an\n"
+"                        existing DIR the image root's metadata\n"
 "  --no-preserve-owner   with --extract, do not set owners\n"
 "  --no-preserve-perms   with --extract, do not set modes\n"
 "  --no-xattrs           with --extract, do not set xattrs\n"
@@ -50,18 +51,64 @@ static void usage(FILE *f)
 "A sealed image is checked against its seal first: every available device\n"
 "(the filesystem region, blobs given with --device or --blob-dir) against\n"
 "its Merkle tree, and the signatures when --cert or --pubkey is given.  The\n"
-"state of the seal (unsigned, signatures not checked, blobs not checked) is\n"
-"printed on standard output.\n"
+"state of the seal is printed on standard output, ending in \"authenticated\"\n"
+"only when anchors were given, a signature by one of them verified, none is\n"
+"damaged and every device passed its tree; otherwise \"not authenticated\".\n"
+"With --cert or --pubkey, an image without a seal is an error (exit 4): it\n"
+"cannot be authenticated.  Without them, fsck still checks everything but\n"
+"trusts nothing.\n"
+"\n"
+"--extract runs only after the whole seal check, and writes nothing (DIR is\n"
+"not even created) when the seal check found a problem, when a device of\n"
+"the seal could not be checked (exit 8), or, with anchors, when the seal was\n"
+"not authenticated; the rest of the image is still checked.  Without\n"
+"anchors the extracted content is said on standard error to be not\n"
+"authenticated.  An existing DIR keeps its own mode, owner, xattrs and\n"
+"times (but for the mtime that adding entries changes) unless --overwrite\n"
+"is given.\n"
 "\n"
 "Nothing is ever written outside DIR: every name is checked and every file\n"
-"is created relative to its directory without following symlinks.\n"
+"is created relative to its directory without following symlinks;\n"
+"--overwrite unlinks an existing non-directory (it never writes through it)\n"
+"and fills an existing directory.\n"
 "\n"
 "Exit status:\n"
 "  0   the image is consistent (and was extracted, if asked)\n"
-"  4   the image is corrupt or inconsistent; each problem is printed\n"
-"  8   operational error: the image or a device cannot be read, it uses a\n"
-"      feature this reader does not support, or DIR cannot be written\n"
+"  4   the image is corrupt or inconsistent, its seal fails, or anchors were\n"
+"      given and the image is not sealed; each problem is printed\n"
+"  8   operational error: the image or a device cannot be read (for\n"
+"      --extract: a device of the seal was not given), it uses a feature\n"
+"      this reader does not support, or DIR cannot be written\n"
 "  16  usage error\n", prog);
+}
+
+/* One line on stdout: how far the seal vouches for the image. */
+static void print_seal_verdict(const struct es_seal_summary *sum)
+{
+	if (sum->unreadable) {
+		printf("seal: unreadable (see the errors) — not authenticated\n");
+		return;
+	}
+	if (!sum->sealed) {
+		printf("seal: none (the image is not sealed) — not authenticated\n");
+		return;
+	}
+	printf("seal: %u of %u devices checked against their Merkle trees", sum->devices_checked,
+	       sum->devices);
+	if (!sum->signatures)
+		printf("; the seal is unsigned");
+	else if (!sum->signatures_checked)
+		printf("; %u signature%s not checked", sum->signatures,
+		       sum->signatures == 1 ? "" : "s");
+	else
+		printf("; %u of %u signatures by a trusted key", sum->signatures_trusted,
+		       sum->signatures);
+	if (sum->authenticated)
+		printf(" — authenticated\n");
+	else if (sum->signatures && !sum->anchored)
+		printf(" — not authenticated (give --cert or --pubkey)\n");
+	else
+		printf(" — not authenticated\n");
 }
 
 static void report_cb(void *ctx, const char *msg)
@@ -105,9 +152,8 @@ int main(int argc, char **argv)
 	struct es_trust *trust = NULL;
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
-	struct rlimit rl;
 	uint64_t v;
-	int c, ret, seal_ret;
+	int c, ret, seal_ret, refused = 0;
 
 	es_check_opts_init(&co);
 	co.report = report_cb;
@@ -167,11 +213,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_USAGE;
 	}
-	/* extraction keeps one directory open per level */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	ret = es_image_open(&img, argv[optind], &oo, &err);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -188,17 +229,22 @@ int main(int argc, char **argv)
 		es_trust_free(trust);
 		return EXIT_OPERATIONAL;
 	}
-	if (sum.sealed) {
-		printf("seal: %u of %u devices checked against their Merkle trees", sum.devices_checked,
-		       sum.devices);
-		if (!sum.signatures)
-			printf("; the seal is unsigned\n");
-		else if (!sum.signatures_checked)
-			printf("; %u signature%s not checked (give --cert or --pubkey)\n",
-			       sum.signatures, sum.signatures == 1 ? "" : "s");
-		else
-			printf("; %u of %u signatures by a trusted key\n",
-			       sum.signatures_trusted, sum.signatures);
+	print_seal_verdict(&sum);
+	fflush(stdout);
+	if (co.extract_dir) {
+		/* the whole seal is judged before anything is written: an image
+		 * that fails it leaves DIR as it was (not even created) */
+		es_err_clear(&err);
+		refused = es_seal_extract_gate(seal_ret, &sum, &err);
+		if (refused) {
+			fprintf(stderr, "%s: nothing is extracted to %s: %s\n", prog,
+				co.extract_dir, err.msg);
+			co.extract_dir = NULL;
+		} else if (!sum.anchored) {
+			fprintf(stderr, "%s: warning: the content extracted to %s is not "
+				"authenticated (no --cert or --pubkey given)\n", prog,
+				co.extract_dir);
+		}
 	}
 	es_err_clear(&err);
 	ret = es_check(img, &co, &res, &err);
@@ -218,5 +264,7 @@ int main(int argc, char **argv)
 	}
 	if (ret)
 		return EXIT_OPERATIONAL;
+	if (refused)
+		return refused == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
 	return EXIT_OK;
 }

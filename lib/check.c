@@ -6,6 +6,7 @@
  * directory is reachable twice; optionally extract as we go.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,14 @@
 #include "erofs/format.h"
 #include "extract.h"
 #include "io.h"
+
+/*
+ * Directory descriptors an extraction keeps open, whatever the depth: the
+ * deepest ones, where the walk is.  An ancestor that fell out of the window
+ * is opened again by name from the extraction root when the walk comes
+ * back to it, so the common limit of 1024 descriptors bounds nothing.
+ */
+#define EXTRACT_FD_WINDOW 64
 
 struct nid_info {
 	uint64_t nid;
@@ -82,7 +91,9 @@ struct entry {
 struct frame {
 	struct es_inode dir;
 	uint64_t parent_nid;
-	int fd;
+	int fd;				/* -1: not extracting, or out of the window */
+	dev_t dev;			/* the directory created for it */
+	ino_t ino;
 	char *path;			/* printable path, for messages */
 	char *relpath;			/* raw relative path, for hard links */
 	struct entry *ents;
@@ -99,6 +110,7 @@ struct walker {
 	struct frame *stack;
 	size_t depth, cap;
 	int rootfd;
+	bool keep_root_meta;		/* DIR existed: its own metadata stays */
 	uint8_t *buf;
 	int fatal;
 };
@@ -210,6 +222,69 @@ static void frame_free(struct frame *f)
 		close(f->fd);
 }
 
+/* Close the descriptor of the oldest frame in the window when it is full:
+ * the frames that hold one are always the top of the stack. */
+static void trim_held_fds(struct walker *w)
+{
+	size_t i = w->depth, held = 0;
+
+	while (i > 0 && w->stack[i - 1].fd >= 0) {
+		i--;
+		held++;
+	}
+	if (held > EXTRACT_FD_WINDOW) {
+		close(w->stack[i].fd);
+		w->stack[i].fd = -1;
+	}
+}
+
+/*
+ * Give the top frame its directory back after the window moved past it:
+ * walk down from the extraction root by name, each directory checked to be
+ * the one created, and keep the deepest EXTRACT_FD_WINDOW open again.
+ */
+static int reopen_dirs(struct walker *w)
+{
+	size_t top = w->depth - 1;
+	size_t keep_from = top >= EXTRACT_FD_WINDOW ? top + 1 - EXTRACT_FD_WINDOW : 0;
+	int parent = -1, ret = 0;
+	bool parent_temp = false;
+
+	for (size_t k = 0; k <= top; k++) {
+		struct frame *f = &w->stack[k];
+		bool temp = false;
+		int fd = f->fd;
+
+		if (fd < 0 && k == 0 && k < keep_from) {
+			fd = w->rootfd;
+		} else if (fd < 0) {
+			if (k == 0) {
+				fd = fcntl(w->rootfd, F_DUPFD_CLOEXEC, 0);
+				if (fd < 0)
+					ret = es_fail(w->err, -errno, "%s: %s", f->path,
+						      strerror(errno));
+			} else {
+				ret = es_extract_reopen_dir(parent, strrchr(f->relpath, '/') + 1,
+							    f->dev, f->ino, f->path, &fd,
+							    w->err);
+			}
+			if (ret)
+				break;
+			if (k >= keep_from)
+				f->fd = fd;
+			else
+				temp = true;
+		}
+		if (parent_temp)
+			close(parent);
+		parent = fd;
+		parent_temp = temp;
+	}
+	if (parent_temp)
+		close(parent);
+	return ret;
+}
+
 /* Push a directory: read and validate all its entries. */
 static int push_dir(struct walker *w, const struct es_inode *dir, uint64_t parent,
 		    int fd, char *path, char *relpath)
@@ -240,6 +315,15 @@ static int push_dir(struct walker *w, const struct es_inode *dir, uint64_t paren
 	f->fd = fd;
 	f->path = path;
 	f->relpath = relpath;
+	if (fd >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0)
+			return es_fail(w->err, -errno, "%s: %s", path, strerror(errno));
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		trim_held_fds(w);
+	}
 	cc.f = f;
 	w->res->directories++;
 	ret = es_dir_iterate(w->img, dir, collect_cb, &cc, &e);
@@ -326,7 +410,8 @@ static int visit_leaf(struct walker *w, struct frame *parent, const struct entry
 			w->res->data_bytes += ino->size;
 		}
 		if (extract && S_ISLNK(ino->mode)) {
-			ret = es_extract_symlink(w->img, ino, parent->fd, name, w->buf, w->err);
+			ret = es_extract_symlink(w->img, ino, parent->fd, name, w->o->overwrite,
+						 w->buf, w->err);
 			if (ret)
 				goto fatal;
 		}
@@ -464,10 +549,12 @@ static int finish_dir(struct walker *w, struct frame *f)
 {
 	struct xattr_check xc = { .w = w, .dirfd = f->fd, .name = NULL };
 	struct es_err e = { 0 };
+	/* an extraction directory that was there before keeps its own metadata */
+	const bool apply = f->fd >= 0 && !(f == &w->stack[0] && w->keep_root_meta);
 	int ret;
 
-	xc.apply = f->fd >= 0 && w->o->xattrs;
-	if (f->fd >= 0 && w->o->preserve_owner) {
+	xc.apply = apply && w->o->xattrs;
+	if (apply && w->o->preserve_owner) {
 		ret = es_extract_owner(f->fd, NULL, f->fd, &f->dir, w->err);
 		if (ret)
 			return ret;
@@ -477,12 +564,15 @@ static int finish_dir(struct walker *w, struct frame *f)
 		return xc.ret;
 	if (ret)
 		problem(w, f->path, &e);
-	if (f->fd >= 0) {
+	if (apply) {
 		ret = es_extract_finish(f->fd, NULL, f->fd, &f->dir, w->o->preserve_perms,
 					w->err);
 		f->fd = -1;	/* es_extract_finish closed it */
 		if (ret)
 			return ret;
+	} else if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
 	}
 	if (f->dir.nlink != 2 + f->subdirs)
 		problemf(w, f->path, "directory nlink is %u but it has %u subdirectories "
@@ -540,11 +630,14 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 			       "directory", (unsigned long long)root.nid);
 	}
 	if (o->extract_dir) {
-		ret = es_extract_root(o->extract_dir, &w.rootfd, err);
+		bool created;
+
+		ret = es_extract_root(o->extract_dir, &w.rootfd, &created, err);
 		if (ret) {
 			free(w.buf);
 			return ret;
 		}
+		w.keep_root_meta = !created && !o->overwrite;
 	}
 	rinfo = nid_get(&w.map, root.nid, &fresh);
 	if (!rinfo) {
@@ -561,7 +654,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 			goto out;
 	}
 	{
-		int fd = w.rootfd >= 0 ? dup(w.rootfd) : -1;
+		int fd = w.rootfd >= 0 ? fcntl(w.rootfd, F_DUPFD_CLOEXEC, 0) : -1;
 		char *path = strdup("/"), *rel = strdup("");
 
 		if (!path || !rel || (w.rootfd >= 0 && fd < 0)) {
@@ -575,6 +668,11 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 	while (!ret && w.depth) {
 		struct frame *f = &w.stack[w.depth - 1];
 
+		if (w.rootfd >= 0 && f->fd < 0) {
+			ret = reopen_dirs(&w);
+			if (ret)
+				break;
+		}
 		if (f->i < f->n) {
 			struct entry ent = f->ents[f->i++];
 

@@ -31,23 +31,36 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	uint64_t fs_size = (uint64_t)img->sb.blocks << img->sb.blkszbits;
 	struct es_err e = { 0 };
 	struct es_seal *s = NULL;
+	bool signatures_ok = false;
 	int problems = 0, ret;
 
 	memset(sum, 0, sizeof(*sum));
+	sum->anchored = t != NULL;
 	/* the image cross-checks come after device 0 is checked: a damaged
 	 * device table is first of all a region that fails its tree */
 	ret = es_seal_read_fd(img->fd, img->file_size, &s, &e);
 	if (ret == -ENODATA) {
-		if (img->file_size == fs_size)
+		if (img->file_size == fs_size && !t)
 			return 0;
-		snprintf(e.msg, sizeof(e.msg), "seal: %llu bytes follow the filesystem but "
-			 "there is no valid seal locator at the end of the image",
-			 (unsigned long long)(img->file_size - fs_size));
+		if (img->file_size == fs_size)
+			/* stripping the seal must not turn a check into a pass */
+			snprintf(e.msg, sizeof(e.msg), "seal: the image is not sealed (no "
+				 "seal locator at its end), so it cannot be authenticated "
+				 "against --cert or --pubkey");
+		else
+			snprintf(e.msg, sizeof(e.msg), "seal: %llu bytes follow the "
+				 "filesystem but there is no valid seal locator at the end "
+				 "of the image",
+				 (unsigned long long)(img->file_size - fs_size));
+		sum->unreadable = img->file_size != fs_size;
 		say(report, report_ctx, e.msg);
+		sum->problems = 1;
 		return es_fail(err, -ES_ECORRUPT, "%s", e.msg);
 	}
 	if (ret) {
 		say(report, report_ctx, e.msg);
+		sum->unreadable = true;
+		sum->problems = 1;
 		return es_fail(err, ret == -ENOMEM ? ret : -ES_ECORRUPT, "%s", e.msg);
 	}
 	sum->sealed = true;
@@ -99,6 +112,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		free(res);
 		if (ret)
 			seal_problem(report, report_ctx, &e, &problems);
+		signatures_ok = !ret;
 	}
 	for (unsigned int i = 1; i < s->ndevices && i < img->ndevices; i++) {
 		int fd = img->devices[i].fd;
@@ -118,8 +132,26 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	}
 	es_seal_free(s);
 	sum->problems = (unsigned int)problems;
+	sum->authenticated = signatures_ok && !problems &&
+			     sum->devices_checked == sum->devices;
 	if (problems)
 		return es_fail(err, -ES_ECORRUPT, "the seal check found %d problem%s",
 			       problems, problems == 1 ? "" : "s");
+	return 0;
+}
+
+int es_seal_extract_gate(int seal_ret, const struct es_seal_summary *sum, struct es_err *err)
+{
+	if (seal_ret)
+		return es_fail(err, seal_ret, "the seal check failed (see above)");
+	/* every blob is read by some file: one that was not checked would be
+	 * extracted unverified, or fail half-way through the tree */
+	if (sum->sealed && sum->devices_checked < sum->devices)
+		return es_fail(err, -ENOENT, "%u of the seal's %u devices could not be "
+			       "checked against their Merkle trees (give every blob with "
+			       "--blob-dir or --device)",
+			       sum->devices - sum->devices_checked, sum->devices);
+	if (sum->anchored && !sum->authenticated)
+		return es_fail(err, -ES_ECORRUPT, "the seal was not authenticated");
 	return 0;
 }

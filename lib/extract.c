@@ -14,13 +14,40 @@
 
 #define EXTRACT_BUF_SIZE (1u << 20)
 
-int es_extract_root(const char *dir, int *fd, struct es_err *err)
+int es_extract_root(const char *dir, int *fd, bool *created, struct es_err *err)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	*created = mkdir(dir, 0700) == 0;
+	if (!*created && errno != EEXIST)
 		return es_fail(err, -errno, "cannot create %s: %s", ES_PATH(dir), strerror(errno));
 	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0)
 		return es_fail(err, -errno, "cannot open %s: %s", ES_PATH(dir), strerror(errno));
+	return 0;
+}
+
+int es_extract_reopen_dir(int parentfd, const char *name, dev_t dev, ino_t ino,
+			  const char *what, int *fd, struct es_err *err)
+{
+	struct stat st;
+
+	*fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return es_fail(err, -errno, "%s: cannot reopen directory: %s", ES_PATH(what),
+			       strerror(errno));
+	if (fstat(*fd, &st) < 0) {
+		int ret = -errno;
+
+		close(*fd);
+		*fd = -1;
+		return es_fail(err, ret, "%s: %s", ES_PATH(what), strerror(-ret));
+	}
+	/* someone else swapped it: what is below is no longer ours to fill */
+	if (st.st_dev != dev || st.st_ino != ino) {
+		close(*fd);
+		*fd = -1;
+		return es_fail(err, -ESTALE, "%s: the directory was replaced in the "
+			       "extraction target while extracting", ES_PATH(what));
+	}
 	return 0;
 }
 
@@ -38,10 +65,17 @@ static int remove_existing(int parentfd, const char *name, struct es_err *err)
 	return 0;
 }
 
-static int exists_error(const char *name, struct es_err *err)
+/*
+ * name is in the way of a new entry: without overwrite that is an error,
+ * with it a non-directory is unlinked (never followed, never written
+ * through) so that the caller can create the entry again.
+ */
+static int make_room(int parentfd, const char *name, bool overwrite, struct es_err *err)
 {
-	return es_fail(err, -EEXIST, "%s: already exists in the extraction target "
-		       "(use --overwrite)", ES_PATH(name));
+	if (!overwrite)
+		return es_fail(err, -EEXIST, "%s: already exists in the extraction target "
+			       "(use --overwrite)", ES_PATH(name));
+	return remove_existing(parentfd, name, err);
 }
 
 int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
@@ -51,13 +85,12 @@ int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 		struct stat st;
 
 		if (errno != EEXIST)
-			return es_fail(err, -errno, "%s: cannot create directory: %s",
-				       ES_PATH(name), strerror(errno));
-		if (!overwrite)
-			return exists_error(name, err);
-		if (fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			return es_fail(err, -errno, "%s: cannot create directory: %s", ES_PATH(name),
+				       strerror(errno));
+		/* with --overwrite an existing directory is filled, not replaced */
+		if (!overwrite || fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode)) {
-			int ret = remove_existing(parentfd, name, err);
+			int ret = make_room(parentfd, name, overwrite, err);
 
 			if (ret)
 				return ret;
@@ -104,9 +137,7 @@ int es_extract_create(int parentfd, const char *name, const struct es_inode *ino
 	*outfd = -1;
 	ret = create_once(parentfd, name, ino, outfd);
 	if (ret == -EEXIST) {
-		if (!overwrite)
-			return exists_error(name, err);
-		ret = remove_existing(parentfd, name, err);
+		ret = make_room(parentfd, name, overwrite, err);
 		if (ret)
 			return ret;
 		ret = create_once(parentfd, name, ino, outfd);
@@ -196,7 +227,8 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 }
 
 int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
-		       int parentfd, const char *name, uint8_t *buf, struct es_err *err)
+		       int parentfd, const char *name, bool overwrite, uint8_t *buf,
+		       struct es_err *err)
 {
 	int ret = es_read(img, ino, 0, buf, (size_t)ino->size, err);
 
@@ -207,30 +239,77 @@ int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
 		return es_fail(err, -ES_ECORRUPT, "%s: symlink target contains NUL", ES_PATH(name));
 	if (symlinkat((const char *)buf, parentfd, name) < 0) {
 		if (errno != EEXIST)
-			return es_fail(err, -errno, "%s: cannot create symlink: %s", ES_PATH(name), strerror(errno));
-		return exists_error(name, err);
+			return es_fail(err, -errno, "%s: cannot create symlink: %s", ES_PATH(name),
+				       strerror(errno));
+		ret = make_room(parentfd, name, overwrite, err);
+		if (ret)
+			return ret;
+		if (symlinkat((const char *)buf, parentfd, name) < 0)
+			return es_fail(err, -errno, "%s: cannot create symlink: %s", ES_PATH(name),
+				       strerror(errno));
 	}
+	return 0;
+}
+
+/*
+ * The directory holding rel ("a/b/name", names as the reader validated
+ * them) below rootfd, reached one component at a time without following
+ * symlinks: rel may be longer than PATH_MAX, and nothing in the target may
+ * redirect us out of it.  O_PATH: the link needs no read permission on it.
+ */
+static int open_parent(int rootfd, const char *rel, int *dirfd, const char **base,
+		       struct es_err *err)
+{
+	char comp[EROFS_NAME_MAX + 1];
+	const char *slash;
+	int cur = rootfd;
+
+	while ((slash = strchr(rel, '/'))) {
+		size_t len = (size_t)(slash - rel);
+		int next = -1, saved = EINVAL;
+
+		if (len > 0 && len <= EROFS_NAME_MAX) {
+			memcpy(comp, rel, len);
+			comp[len] = '\0';
+			next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			saved = errno;
+		}
+		if (cur != rootfd)
+			close(cur);
+		if (next < 0)
+			return es_fail(err, -saved, "%.*s: cannot open directory: %s",
+				       (int)(len < EROFS_NAME_MAX ? len : EROFS_NAME_MAX), rel,
+				       strerror(saved));
+		cur = next;
+		rel = slash + 1;
+	}
+	*dirfd = cur;
+	*base = rel;
 	return 0;
 }
 
 int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char *name,
 		    bool overwrite, struct es_err *err)
 {
-	if (linkat(rootfd, target_rel, parentfd, name, 0) < 0) {
-		int ret;
+	const char *base = NULL;
+	int dirfd = -1, ret;
 
-		if (errno != EEXIST || !overwrite)
-			return errno == EEXIST ? exists_error(name, err) :
-				es_fail(err, -errno, "%s: cannot create hard link: %s",
-					ES_PATH(name), strerror(errno));
-		ret = remove_existing(parentfd, name, err);
-		if (ret)
-			return ret;
-		if (linkat(rootfd, target_rel, parentfd, name, 0) < 0)
-			return es_fail(err, -errno, "%s: cannot create hard link: %s",
-				       ES_PATH(name), strerror(errno));
+	ret = open_parent(rootfd, target_rel, &dirfd, &base, err);
+	if (ret)
+		return ret;
+	if (linkat(dirfd, base, parentfd, name, 0) < 0) {
+		if (errno != EEXIST)
+			ret = es_fail(err, -errno, "%s: cannot create hard link: %s", ES_PATH(name),
+				      strerror(errno));
+		else
+			ret = make_room(parentfd, name, overwrite, err);
+		if (!ret && linkat(dirfd, base, parentfd, name, 0) < 0)
+			ret = es_fail(err, -errno, "%s: cannot create hard link: %s", ES_PATH(name),
+				      strerror(errno));
 	}
-	return 0;
+	if (dirfd != rootfd)
+		close(dirfd);
+	return ret;
 }
 
 int es_extract_owner(int parentfd, const char *name, int fd, const struct es_inode *ino,

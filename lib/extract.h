@@ -9,9 +9,18 @@
 #define ES_EXTRACT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include "erofs/image.h"
 
-int es_extract_root(const char *dir, int *fd, struct es_err *err);
+/* *created: dir did not exist before (its metadata is ours to set) */
+int es_extract_root(const char *dir, int *fd, bool *created, struct es_err *err);
+/*
+ * Open name below parentfd again, as a directory, without following a
+ * symlink, and only if it is still the directory (dev, ino) that was
+ * created there; what names it in messages.
+ */
+int es_extract_reopen_dir(int parentfd, const char *name, dev_t dev, ino_t ino,
+			  const char *what, int *fd, struct es_err *err);
 int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 		     struct es_err *err);
 /* Create a non-directory (regular files get *outfd open for writing). */
@@ -21,7 +30,9 @@ int es_extract_create(int parentfd, const char *name, const struct es_inode *ino
 int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
 		    uint8_t *buf, struct es_err *err);
 int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
-		       int parentfd, const char *name, uint8_t *buf, struct es_err *err);
+		       int parentfd, const char *name, bool overwrite, uint8_t *buf,
+		       struct es_err *err);
+/* target_rel: path of the first name below rootfd, walked component-wise */
 int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char *name,
 		    bool overwrite, struct es_err *err);
 /* name == NULL: fd is the object itself (a directory) */

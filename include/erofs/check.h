@@ -62,9 +62,14 @@ struct es_trust;
 
 struct es_seal_summary {
 	bool sealed;
+	bool unreadable;		/* bytes after the filesystem: no valid seal */
 	unsigned int devices, devices_checked;
 	unsigned int signatures, signatures_trusted;
 	bool signatures_checked;
+	bool anchored;			/* trust anchors were given */
+	/* anchored, the signature policy passed, every device checked
+	 * against its tree and no problem found */
+	bool authenticated;
 	unsigned int problems;
 };
 
@@ -72,10 +77,22 @@ struct es_seal_summary {
  * Check the seal of an image when it has one: its structure, every device
  * that is available against its tree (the others are reported as not
  * checked), and the signatures when anchors are given (t may be NULL).
- * Bytes after the filesystem without a valid seal are a problem too.
+ * Bytes after the filesystem without a valid seal are a problem too, and
+ * so is an image without a seal when anchors are given: it cannot be
+ * authenticated.
  * Each problem goes to report(); returns 0, -ES_ECORRUPT when problems
  * were found, or another negative code for an operational failure.
  */
 int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		  unsigned int nthreads, void (*report)(void *ctx, const char *msg),
 		  void *report_ctx, struct es_seal_summary *sum, struct es_err *err);
+
+/*
+ * May the tree be extracted after es_check_seal() returned seal_ret and
+ * filled sum?  Only when the seal check found nothing, every device of a
+ * sealed image was checked against its tree and, with anchors, the seal
+ * was authenticated.  Returns 0, or the reason in err: -ES_ECORRUPT (the
+ * seal failed) or -ENOENT (a device could not be checked).
+ */
+int es_seal_extract_gate(int seal_ret, const struct es_seal_summary *sum,
+			 struct es_err *err);
