@@ -9,6 +9,7 @@
 #include "config.h"
 #include "erofs/check.h"
 #include "erofs/image.h"
+#include "erofs/seal.h"
 #include "erofs/sign.h"
 #include "../tools/cli.h"
 #include <unistd.h>
@@ -38,6 +39,10 @@ static void usage(FILE *f)
 "  --cert=CERT.pem       check the seal's signatures: trust this certificate's\n"
 "                        key (repeatable)\n"
 "  --pubkey=KEY.pem      likewise with a bare public key (repeatable)\n"
+"  --expect-digest=sha256:HEX\n"
+"                        trust the image whose manifest has this SHA-256\n"
+"                        (as mkfs.erofs and dump.erofs -s print it), without\n"
+"                        keys (repeatable)\n"
 "  -j, --threads=N       hashing threads for the seal check (default: all)\n"
 "  --overwrite           with --extract, replace files, symlinks and other\n"
 "                        non-directories that already exist, and give an\n"
@@ -52,11 +57,12 @@ static void usage(FILE *f)
 "(the filesystem region, blobs given with --device or --blob-dir) against\n"
 "its Merkle tree, and the signatures when --cert or --pubkey is given.  The\n"
 "state of the seal is printed on standard output, ending in \"authenticated\"\n"
-"only when anchors were given, a signature by one of them verified, none is\n"
-"damaged and every device passed its tree; otherwise \"not authenticated\".\n"
-"With --cert or --pubkey, an image without a seal is an error (exit 4): it\n"
-"cannot be authenticated.  Without them, fsck still checks everything but\n"
-"trusts nothing.\n"
+"only when anchors were given, the manifest digest is an --expect-digest one\n"
+"or a signature by a --cert/--pubkey key verified and none is damaged, and\n"
+"every device passed its tree; otherwise \"not authenticated\".  With\n"
+"anchors (--cert, --pubkey, --expect-digest), an image without a seal is an\n"
+"error (exit 4): it cannot be authenticated.  Without them, fsck still\n"
+"checks everything but trusts nothing.\n"
 "\n"
 "--extract runs only after the whole seal check, and writes nothing (DIR is\n"
 "not even created) when the seal check found a problem, when a device of\n"
@@ -103,6 +109,8 @@ static void print_seal_verdict(const struct es_seal_summary *sum)
 	else
 		printf("; %u of %u signatures by a trusted key", sum->signatures_trusted,
 		       sum->signatures);
+	if (sum->digest_pinned)
+		printf("; the manifest digest is an --expect-digest one");
 	if (sum->authenticated)
 		printf(" — authenticated\n");
 	else if (sum->signatures && !sum->anchored)
@@ -124,7 +132,7 @@ static int usage_error(const char *msg)
 }
 
 enum { OPT_DEVICE = 256, OPT_EXTRACT, OPT_OVERWRITE, OPT_NO_OWNER, OPT_NO_PERMS,
-       OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY };
+       OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST };
 
 int main(int argc, char **argv)
 {
@@ -140,10 +148,13 @@ int main(int argc, char **argv)
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
 		{ "threads", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_list devices = { .n = 0 }, certs = { .n = 0 }, pubkeys = { .n = 0 };
+	struct cli_list digests = { .n = 0 };
+	bool anchored;
 	struct es_open_opts oo = { 0 };
 	struct es_check_opts co;
 	struct es_check_result res;
@@ -194,6 +205,10 @@ int main(int argc, char **argv)
 			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg))
 				return usage_error("too many trust anchors");
 			break;
+		case OPT_EXPECT_DIGEST:
+			if (!cli_list_add(&digests, optarg))
+				return usage_error("too many --expect-digest options");
+			break;
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v)
 				return usage_error("invalid thread count");
@@ -213,6 +228,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_USAGE;
 	}
+	if (es_trust_pin_manifest_digests(trust, digests.items, digests.n, &err)) {
+		fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
+		es_trust_free(trust);
+		return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
+	}
+	anchored = es_trust_count(trust) || es_trust_manifest_digest_count(trust);
 	ret = es_image_open(&img, argv[optind], &oo, &err);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -221,7 +242,7 @@ int main(int argc, char **argv)
 	}
 	if (!threads)
 		threads = cli_default_threads();
-	seal_ret = es_check_seal(img, es_trust_count(trust) ? trust : NULL, threads,
+	seal_ret = es_check_seal(img, anchored ? trust : NULL, threads,
 				 report_cb, NULL, &sum, &err);
 	if (seal_ret && seal_ret != -ES_ECORRUPT) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -242,7 +263,7 @@ int main(int argc, char **argv)
 			co.extract_dir = NULL;
 		} else if (!sum.anchored) {
 			fprintf(stderr, "%s: warning: the content extracted to %s is not "
-				"authenticated (no --cert or --pubkey given)\n", prog,
+				"authenticated (no --cert, --pubkey or --expect-digest given)\n", prog,
 				co.extract_dir);
 		}
 	}

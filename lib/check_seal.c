@@ -6,6 +6,7 @@
 #include <string.h>
 #include "erofs/check.h"
 #include "erofs/seal.h"
+#include "erofs/sign.h"
 
 static void say(void (*report)(void *, const char *), void *ctx, const char *msg)
 {
@@ -46,7 +47,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 			/* stripping the seal must not turn a check into a pass */
 			snprintf(e.msg, sizeof(e.msg), "seal: the image is not sealed (no "
 				 "seal locator at its end), so it cannot be authenticated "
-				 "against --cert or --pubkey");
+				 "against the trust anchors given");
 		else
 			snprintf(e.msg, sizeof(e.msg), "seal: %llu bytes follow the "
 				 "filesystem but there is no valid seal locator at the end "
@@ -87,7 +88,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	if (es_seal_check_image(img, s, &e))
 		seal_problem(report, report_ctx, &e, &problems);
 	sum->signatures = s->nsigs;
-	sum->signatures_checked = t != NULL;
+	sum->signatures_checked = es_trust_count(t) > 0;
 	if (t) {
 		struct es_sig_result *res = calloc(s->nsigs ? s->nsigs : 1, sizeof(*res));
 		struct es_seal_auth auth;
@@ -98,6 +99,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		}
 		es_err_clear(&e);
 		ret = es_seal_authenticate(s, t, res, &auth, &e);
+		sum->digest_pinned = auth.digest == ES_DIGEST_MATCH;
 		for (unsigned int i = 0; i < s->nsigs; i++) {
 			if (res[i].status == ES_SIG_TRUSTED)
 				sum->signatures_trusted++;

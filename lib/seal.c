@@ -946,6 +946,21 @@ int es_manifest_digest_parse(const char *text, uint8_t digest[32], struct es_err
 	return 0;
 }
 
+int es_trust_pin_manifest_digests(struct es_trust *t, const char *const *texts,
+				  unsigned int n, struct es_err *err)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t digest[32];
+		int ret = es_manifest_digest_parse(texts[i], digest, err);
+
+		if (!ret)
+			ret = es_trust_add_manifest_digest(t, digest, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int es_seal_authenticate(const struct es_seal *s, const struct es_trust *t,
 			 struct es_sig_result *results, struct es_seal_auth *auth,
 			 struct es_err *err)

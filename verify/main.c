@@ -609,15 +609,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_USAGE;
 	}
-	for (unsigned int i = 0; i < digests.n; i++) {
-		uint8_t pin[32];
-
-		if (es_manifest_digest_parse(digests.items[i], pin, &err) ||
-		    es_trust_add_manifest_digest(trust, pin, &err)) {
-			fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
-			es_trust_free(trust);
-			return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
-		}
+	if (es_trust_pin_manifest_digests(trust, digests.items, digests.n, &err)) {
+		fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
+		es_trust_free(trust);
+		return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
 	}
 	if (!threads)
 		threads = cli_default_threads();

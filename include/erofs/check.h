@@ -65,10 +65,12 @@ struct es_seal_summary {
 	bool unreadable;		/* bytes after the filesystem: no valid seal */
 	unsigned int devices, devices_checked;
 	unsigned int signatures, signatures_trusted;
-	bool signatures_checked;
-	bool anchored;			/* trust anchors were given */
-	/* anchored, the signature policy passed, every device checked
-	 * against its tree and no problem found */
+	bool signatures_checked;	/* key anchors were given */
+	bool anchored;			/* key anchors or pinned digests given */
+	bool digest_pinned;		/* the manifest digest is a pinned one */
+	/* anchored, es_seal_authenticate() passed (a pinned manifest digest
+	 * or the signature policy), every device checked against its tree
+	 * and no problem found */
 	bool authenticated;
 	unsigned int problems;
 };

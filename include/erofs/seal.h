@@ -199,6 +199,14 @@ void es_manifest_digest_format(const uint8_t digest[32], char *out);
 /* Parse "sha256:HEX" (64 hex digits; case does not matter); -EINVAL with a message otherwise. */
 int es_manifest_digest_parse(const char *text, uint8_t digest[32], struct es_err *err);
 
+/*
+ * Pin the manifest digests given as text ("sha256:HEX", e.g. from
+ * --expect-digest options) in t: -EINVAL with a message on the first one
+ * that does not parse.
+ */
+int es_trust_pin_manifest_digests(struct es_trust *t, const char *const *texts,
+				  unsigned int n, struct es_err *err);
+
 enum es_auth_by {
 	ES_AUTH_NONE = 0,	/* not authenticated */
 	ES_AUTH_DIGEST,		/* the manifest digest is a pinned one */

@@ -22,6 +22,10 @@
 #  existing-root   --extract into an existing DIR leaves its own mode,
 #                  owner and xattrs alone and does not give it the image
 #                  root's mtime (--overwrite applies all of them)
+#  pinned          --expect-digest with the manifest's SHA-256 (from
+#                  sha256sum of the exported manifest) authenticates and
+#                  extracts; another image's digest, or a stripped seal,
+#                  extracts nothing (exit 4); a malformed pin is usage (16)
 #  deep            a chain of 1500 directories (paths > PATH_MAX, a hard link
 #                  at the bottom) checks with 32 descriptors and extracts
 #                  with 256, equal to its source
@@ -33,7 +37,7 @@ _lib=$(dirname "$0")/lib.sh
 . "$_lib" || { echo "FAIL: cannot source lib.sh"; exit 1; }
 
 need_root
-need_progs MKFS FSCK VERIFY TREECMP GENTREE
+need_progs MKFS FSCK DUMP VERIFY TREECMP GENTREE
 need_cmd openssl od dd truncate getfattr setfattr mknod stat
 
 cd "$T" || fail "cannot enter $T"
@@ -189,6 +193,24 @@ if fsck_rc 8 blob-unchecked --cert=good-cert.pem --extract=x-blob-unchecked B.im
 		"that a device was not checked"
 fi
 absent blob-unchecked x-blob-unchecked
+
+echo "== pinned manifest digest (--expect-digest)"
+# the pin comes from the manifest bytes themselves, hashed by sha256sum
+must "$DUMP" --export-manifest=S.manifest S.img
+pin=sha256:$(sha256sum S.manifest | cut -c1-64)
+must "$DUMP" --export-manifest=U.manifest U.img
+otherpin=sha256:$(sha256sum U.manifest | cut -c1-64)
+if fsck_rc 0 pin-good --expect-digest="$pin" --extract=x-pin-good S.img; then
+	same_tree pin-good src x-pin-good
+	says pin-good pin-good.out "^seal: .*expect-digest.* authenticated" \
+		"that the pinned digest authenticated the seal"
+fi
+fsck_rc 4 pin-wrong --expect-digest="$otherpin" --extract=x-pin-wrong S.img
+absent pin-wrong x-pin-wrong
+# a stripped seal fails with a pin as with a key
+fsck_rc 4 pin-stripped --expect-digest="$pin" --extract=x-pin-stripped stripped.img
+absent pin-stripped x-pin-stripped
+fsck_rc 16 pin-syntax --expect-digest=sha256:1234 S.img
 
 echo "== authenticated extraction"
 if fsck_rc 0 good-cert --cert=good-cert.pem --extract=x-good S.img; then
