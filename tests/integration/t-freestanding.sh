@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in verity sha256_portable; do
 	"$cc" -std=c11 -ffreestanding -fno-builtin -O2 -Wall -Wextra -Werror \
-		-I"$top/include" -c "$top/lib/$f.c" -o "$tmp/$f.o"
+		-I"$top/include" -c "$top/lib/crypto/$f.c" -o "$tmp/$f.o"
 done
 ld -r -o "$tmp/boot-merkle.o" "$tmp"/verity.o "$tmp"/sha256_portable.o
 undefined=$(nm -u "$tmp/boot-merkle.o" | awk 'NF {print $NF}' |
@@ -23,4 +23,4 @@ if [ -n "$undefined" ]; then
 	exit 1
 fi
 size=$(size "$tmp/boot-merkle.o" | awk 'END {print $4}')
-echo "PASS: verity.c + sha256_portable.c build freestanding; $size bytes of code+data; no libc symbols but memcpy/memset/memcmp"
+echo "PASS: lib/crypto/verity.c + sha256_portable.c build freestanding; $size bytes of code+data; no libc symbols but memcpy/memset/memcmp"
