@@ -4,11 +4,11 @@
  *
  * Two interchangeable backends implement this interface; link exactly one:
  *
- *   lib/sha256_openssl.c   OpenSSL 3 EVP (the normal build: uses SHA-NI or
- *                          whatever the CPU offers)
- *   lib/sha256_portable.c  plain C, no allocation, no libc beyond
- *                          memcpy/memset; builds with -ffreestanding for the
- *                          boot reader
+ *   lib/crypto/sha256_openssl.c   OpenSSL 3 EVP (the normal build: uses
+ *                                 SHA-NI or whatever the CPU offers)
+ *   lib/crypto/sha256_portable.c  plain C, no allocation, no libc beyond
+ *                                 memcpy/memset; builds with -ffreestanding
+ *                                 for the boot reader
  *
  * Lifecycle of a context (stack allocation is fine):
  *
@@ -39,14 +39,14 @@
 
 struct es_sha256_ctx {
 	union {
-		/* lib/sha256_portable.c */
+		/* lib/crypto/sha256_portable.c */
 		struct {
 			uint32_t state[8];
 			uint64_t total_len;	/* message bytes so far */
 			uint8_t buf[ES_SHA256_BLOCK_SIZE];
 			unsigned int buf_len;	/* bytes pending in buf */
 		} portable;
-		/* lib/sha256_openssl.c */
+		/* lib/crypto/sha256_openssl.c */
 		struct {
 			void *md_ctx;		/* EVP_MD_CTX * */
 			void *md;		/* EVP_MD *, fetched once */

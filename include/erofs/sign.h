@@ -38,6 +38,9 @@
  * was found (OpenSSL's reasons end up in the es_err message instead).
  * Private keys are only read from unencrypted PEM files (PKCS#8 or
  * traditional); encrypted keys are refused instead of prompting.
+ *
+ * Implemented in lib/crypto/ (signer.c, trust.c, sigverify.c, cms.c,
+ * pem.c; see lib/crypto/sign_internal.h) on the crypto backend.
  */
 #ifndef EROFS_SIGN_H
 #define EROFS_SIGN_H

@@ -23,9 +23,9 @@
  * mismatch is -EBADMSG; malformed arguments are -EINVAL.
  *
  * The geometry, descriptor and verifier functions allocate nothing and
- * build with -ffreestanding (with lib/sha256_portable.c); the builder and
- * es_verity_digest_fd() need a hosted libc and are left out when
- * __STDC_HOSTED__ is 0.
+ * build with -ffreestanding (with lib/crypto/sha256_portable.c); the
+ * builder and es_verity_digest_fd() need a hosted libc and are left out
+ * when __STDC_HOSTED__ is 0.
  */
 #ifndef EROFS_VERITY_H
 #define EROFS_VERITY_H

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The Merkle verifier and the portable SHA-256 must build without a hosted
-# libc, for the boot reader: compile them with -ffreestanding and check that
-# the only outside symbols they need are memcpy, memset and memcmp.
+# The Merkle verifier, the portable SHA-256 and the portable crypto backend
+# (wipe, constant-time compare) must build without a hosted libc, for the
+# boot reader: compile them with -ffreestanding and check that the only
+# outside symbols they need are memcpy, memset and memcmp.
 set -euo pipefail
 : "${srcdir:?run through make check}"
 top=$(cd "$srcdir/.." && pwd)
@@ -11,11 +12,12 @@ command -v "$cc" >/dev/null || { echo "SKIP: no C compiler"; exit 77; }
 command -v nm >/dev/null || { echo "SKIP: nm missing"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for f in verity sha256_portable; do
+for f in verity sha256_portable portable; do
 	"$cc" -std=c11 -ffreestanding -fno-builtin -O2 -Wall -Wextra -Werror \
-		-I"$top/include" -c "$top/lib/$f.c" -o "$tmp/$f.o"
+		-I"$top/include" -I"$top/lib" -c "$top/lib/crypto/$f.c" -o "$tmp/$f.o"
 done
-ld -r -o "$tmp/boot-merkle.o" "$tmp"/verity.o "$tmp"/sha256_portable.o
+ld -r -o "$tmp/boot-merkle.o" "$tmp"/verity.o "$tmp"/sha256_portable.o \
+	"$tmp"/portable.o
 undefined=$(nm -u "$tmp/boot-merkle.o" | awk 'NF {print $NF}' |
 	sort -u | grep -vxE 'memcpy|memset|memcmp' || true)
 if [ -n "$undefined" ]; then
@@ -23,4 +25,4 @@ if [ -n "$undefined" ]; then
 	exit 1
 fi
 size=$(size "$tmp/boot-merkle.o" | awk 'END {print $4}')
-echo "PASS: verity.c + sha256_portable.c build freestanding; $size bytes of code+data; no libc symbols but memcpy/memset/memcmp"
+echo "PASS: lib/crypto/verity.c + sha256_portable.c + portable.c build freestanding; $size bytes of code+data; no libc symbols but memcpy/memset/memcmp"

@@ -3,7 +3,7 @@
 #
 # Our signatures against the openssl CLI (and fsverity-utils), both ways:
 #
-#  * signatures made by lib/sign.c verify with stock openssl commands:
+#  * signatures made by libcore (lib/crypto/) verify with stock openssl commands:
 #      CMS      openssl cms -verify -binary -inform DER -content MSG -in SIG
 #                 -CAfile CERT -purpose any
 #               (-CAfile rather than -noverify: openssl then also checks the

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Test driver for lib/sign.c, used by tests/integration/t-sign-openssl.sh.
+ * Test driver for the signature code (include/erofs/sign.h), used by
+ * tests/integration/t-sign-openssl.sh.
  *
  *   sign_tool sign KEY [CERT] MSGFILE OUTSIG
  *       sign MSGFILE; prints "TYPE KEYID" (type name, 64 hex digits)

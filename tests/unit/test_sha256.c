@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * SHA-256 backend tests.  The same source is built twice, once linked with
- * lib/sha256_openssl.c and once with lib/sha256_portable.c, so both backends
+ * lib/crypto/sha256_openssl.c and once with lib/crypto/sha256_portable.c, so both backends
  * must pass the same checks: the FIPS 180-4 example vectors and agreement
  * with OpenSSL's EVP SHA-256 (called directly here, independently of the
  * backend) over many lengths and chunkings.

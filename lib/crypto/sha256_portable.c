@@ -5,9 +5,10 @@
  * No allocation and nothing from libc but memcpy/memset, so the file also
  * builds with -ffreestanding for the boot reader.  It never fails; the int
  * returns exist only to share the interface with the OpenSSL backend.
+ * Link it with lib/crypto/portable.c (es_crypto_wipe).
  */
 #include <string.h>
-#include "erofs/sha256.h"
+#include "crypto/backend.h"
 
 static const uint32_t round_constants[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5,
@@ -205,8 +206,12 @@ int es_sha256_final(struct es_sha256_ctx *ctx,
 
 void es_sha256_release(struct es_sha256_ctx *ctx)
 {
-	/* nothing is held; wipe the message state anyway */
-	memset(ctx, 0, sizeof(*ctx));
+	/*
+	 * Nothing is held, but the state and buffer derive from the message,
+	 * which may be secret (a plaintext chunk): a plain memset() before
+	 * the context goes out of scope could be dropped as a dead store.
+	 */
+	es_crypto_wipe(ctx, sizeof(*ctx));
 }
 
 int es_sha256(const void *data, size_t len, uint8_t out[ES_SHA256_DIGEST_SIZE])

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * The crypto backend: the one interface through which libcore hashes,
+ * signs and verifies, draws random bytes, encrypts and derives keys, and
+ * wipes secrets.  Outside lib/crypto/ nothing includes an OpenSSL header.
+ *
+ * Implementations (link one of each pair, as cryptsetup does):
+ *
+ *   lib/crypto/openssl.c          hosted builds (libcore): everything below
+ *   lib/crypto/sha256_openssl.c   SHA-256 on OpenSSL EVP (SHA-NI, ...)
+ *
+ *   lib/crypto/portable.c         freestanding: wipe, constant-time compare
+ *   lib/crypto/sha256_portable.c  freestanding SHA-256
+ *
+ * What the boot reader needs beyond that (AES-256-XTS decryption, AES-256-GCM
+ * opening, HMAC/HKDF with SHA-512, Ed25519 verification) is declared here
+ * and exists on OpenSSL only for now; the boot-reader issue adds portable
+ * implementations behind the same declarations.  Random bytes and signing
+ * stay hosted-only.
+ *
+ * Conventions: functions return 0 or a negative errno value; they never
+ * print, exit or keep global state, and leave the calling thread's OpenSSL
+ * error queue as they found it.  Lengths that OpenSSL takes as an int are
+ * refused above INT_MAX (-EFBIG).  The symmetric primitives report only a
+ * code (-EINVAL bad arguments, -ENOMEM, -EIO a library failure, -EBADMSG an
+ * authentication failure): their callers know what was being decrypted and
+ * say so.  The signature primitives take a struct es_err, like the code
+ * above them.  Output buffers may alias input buffers exactly (in place),
+ * never partially.  Whatever an operation that failed may have written to
+ * an output buffer has been wiped.
+ */
+#ifndef EROFS_CRYPTO_BACKEND_H
+#define EROFS_CRYPTO_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "erofs/err.h"
+#include "erofs/sha256.h"	/* hashing: es_sha256_*(), one-shot and streaming */
+
+/* ---- memory (portable and hosted) ------------------------------------- */
+
+/*
+ * Overwrite len bytes at p with zeros in a way the compiler may not drop
+ * as a dead store: for every key, passphrase, chunk secret or plaintext
+ * that is about to be freed or go out of scope, on every path.
+ * OPENSSL_cleanse() hosted, a volatile loop portable.  p may be NULL when
+ * len is 0.
+ */
+void es_crypto_wipe(void *p, size_t len);
+
+/*
+ * Compare len bytes in time that depends only on len: 0 when equal,
+ * nonzero otherwise (no order).  For every value derived from a secret
+ * (tags, key ids, digests of key material).
+ */
+int es_crypto_memcmp(const void *a, const void *b, size_t len);
+
+/* ---- random bytes (hosted) ------------------------------------------- */
+
+/* Public randomness: UUIDs, salts, nonces.  OpenSSL's RAND_bytes(). */
+int es_crypto_random(void *buf, size_t len);
+/* Key material: table keys, metadata keys.  RAND_priv_bytes(). */
+int es_crypto_random_secret(void *buf, size_t len);
+
+/* ---- signatures: sign / verify by key type ------------------------------ */
+
+/* What a key signs with; the scheme follows from the type alone. */
+enum es_crypto_key_type {
+	ES_CRYPTO_KEY_UNSUPPORTED = 0,	/* DSA, Ed448, RSA-PSS-only, ... */
+	ES_CRYPTO_KEY_RSA,		/* RSASSA-PKCS1-v1_5 with SHA-256 */
+	ES_CRYPTO_KEY_EC,		/* ECDSA with SHA-256, DER signature */
+	ES_CRYPTO_KEY_ED25519,		/* pure Ed25519 (RFC 8032), 64 bytes */
+};
+
+/*
+ * A public or private key.  Opaque: in the OpenSSL backend it is an
+ * EVP_PKEY (lib/crypto/sign_internal.h converts); the portable one will
+ * hold a raw Ed25519 public key.
+ */
+struct es_crypto_pkey;
+
+enum es_crypto_key_type es_crypto_pkey_type(const struct es_crypto_pkey *key);
+/* "rsa", "ecdsa", "ed25519", or "unsupported". */
+const char *es_crypto_key_type_name(enum es_crypto_key_type type);
+
+/* Key id: SHA-256 of the key's DER SubjectPublicKeyInfo. */
+int es_crypto_pkey_id(const struct es_crypto_pkey *key,
+		      uint8_t id[ES_SHA256_DIGEST_SIZE], struct es_err *err);
+
+/*
+ * Sign msg[0..len) with a private key, in the key type's scheme (above).
+ * *sig receives a malloc'ed signature of *sig_len bytes (free() it).  RSA
+ * and Ed25519 signatures are deterministic, ECDSA ones are not.
+ */
+int es_crypto_sign(const struct es_crypto_pkey *key, const uint8_t *msg,
+		   size_t len, uint8_t **sig, size_t *sig_len,
+		   struct es_err *err);
+
+/*
+ * Check sig over msg[0..len) with a public (or private) key, in the key
+ * type's scheme.  -EBADMSG when it does not verify or cannot be parsed,
+ * with the message "<label> does not match the message" (and the
+ * library's reason, when it has one); label names the signature, e.g.
+ * "ed25519 signature by ed25519 key 0123456789abcdef".
+ */
+int es_crypto_verify(const struct es_crypto_pkey *key, const uint8_t *sig,
+		     size_t sig_len, const uint8_t *msg, size_t len,
+		     const char *label, struct es_err *err);
+
+/* ---- AES-256-XTS, one 4 KiB unit at a time ------------------------------ */
+
+#define ES_CRYPTO_XTS_KEY_SIZE		64	/* two AES-256 keys */
+#define ES_CRYPTO_XTS_TWEAK_SIZE	16
+#define ES_CRYPTO_XTS_UNIT_SIZE		4096
+#define ES_CRYPTO_AES_BLOCK_SIZE	16
+
+enum es_crypto_dir {
+	ES_CRYPTO_DECRYPT = 0,
+	ES_CRYPTO_ENCRYPT = 1,
+};
+
+/*
+ * A context for one direction.  Set a key, then en/decrypt any number of
+ * units with their tweaks; setting the next key (the next chunk's) reuses
+ * the context without allocating.  Stack allocation is fine; every
+ * successful init must be matched by a release, which wipes the key
+ * schedule.  One context per thread.
+ */
+struct es_crypto_xts {
+	union {
+		struct {
+			void *cipher_ctx;	/* EVP_CIPHER_CTX * */
+		} evp;				/* lib/crypto/openssl.c */
+		/* the boot-reader issue adds the portable key schedules */
+	} u;
+	enum es_crypto_dir dir;
+	bool keyed;
+};
+
+int es_crypto_xts_init(struct es_crypto_xts *x, enum es_crypto_dir dir);
+/*
+ * Key1 (data) ‖ key2 (tweak).  Two equal halves are refused (-EINVAL):
+ * IEEE 1619 / SP 800-38E require them to differ.  After a failure the
+ * context has no key until the next successful call.
+ */
+int es_crypto_xts_setkey(struct es_crypto_xts *x,
+			 const uint8_t key[ES_CRYPTO_XTS_KEY_SIZE]);
+/*
+ * En- or decrypt one data unit of len bytes: a multiple of 16 from 16 up
+ * to ES_CRYPTO_XTS_UNIT_SIZE (erofs-seal always uses whole 4 KiB units;
+ * shorter ones exist for the IEEE 1619 test vectors).  No ciphertext
+ * stealing.  out may be in.
+ */
+int es_crypto_xts_crypt(struct es_crypto_xts *x,
+			const uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE],
+			const void *in, void *out, size_t len);
+/* Harmless on a zeroed context and after a failed init. */
+void es_crypto_xts_release(struct es_crypto_xts *x);
+
+/* tweak = u128le(index): a unit index inside a chunk, or a block number. */
+static inline void es_crypto_xts_tweak(uint64_t index,
+				       uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE])
+{
+	for (unsigned int i = 0; i < ES_CRYPTO_XTS_TWEAK_SIZE; i++)
+		tweak[i] = i < 8 ? (uint8_t)(index >> (8 * i)) : 0;
+}
+
+/* ---- AES-256-GCM ------------------------------------------------------ */
+
+#define ES_CRYPTO_GCM_KEY_SIZE		32
+#define ES_CRYPTO_GCM_NONCE_SIZE	12
+#define ES_CRYPTO_GCM_TAG_SIZE		16
+
+/*
+ * Encrypt in[0..len) to out and authenticate it together with
+ * aad[0..aad_len); the 16-byte tag goes to tag.  A (key, nonce) pair must
+ * never encrypt twice: the caller's nonce scheme guarantees it.
+ */
+int es_crypto_aead_seal(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+			const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+			const void *aad, size_t aad_len,
+			const void *in, size_t len, void *out,
+			uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE]);
+/*
+ * Check and decrypt.  -EBADMSG when the tag does not verify (wrong key,
+ * nonce, associated data, ciphertext or tag); out is then all zeros, so
+ * no unauthenticated plaintext is ever released.
+ */
+int es_crypto_aead_open(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+			const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+			const void *aad, size_t aad_len,
+			const void *in, size_t len,
+			const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out);
+
+/* ---- MAC and key derivation --------------------------------------------- */
+
+enum es_crypto_hash {
+	ES_CRYPTO_SHA256 = 1,
+	ES_CRYPTO_SHA512 = 2,
+};
+
+#define ES_CRYPTO_HKDF_INFO_MAX	1024	/* bytes of info, in every backend */
+
+/* HMAC-SHA256(key, msg) (RFC 2104); key_len may be 0. */
+int es_crypto_hmac_sha256(const void *key, size_t key_len,
+			  const void *msg, size_t len,
+			  uint8_t out[ES_SHA256_DIGEST_SIZE]);
+
+/*
+ * HKDF (RFC 5869), Extract then Expand: out_len bytes from ikm (at least
+ * one byte), salt (may be empty: then hash-length zeros, as the RFC says)
+ * and info (up to ES_CRYPTO_HKDF_INFO_MAX bytes).  1 <= out_len <= 255
+ * hash lengths.
+ */
+int es_crypto_hkdf(enum es_crypto_hash hash, const void *salt,
+		   size_t salt_len, const void *ikm, size_t ikm_len,
+		   const void *info, size_t info_len, void *out,
+		   size_t out_len);
+
+/*
+ * HKDF-Expand alone, for a prk that is already uniformly random (a chunk
+ * secret, a table key): ENCRYPTION.md's "Expand only, no Extract".
+ */
+int es_crypto_hkdf_expand(enum es_crypto_hash hash, const void *prk,
+			  size_t prk_len, const void *info, size_t info_len,
+			  void *out, size_t out_len);
+
+/*
+ * Argon2id (RFC 9106, version 0x13) for passphrase keyslots.  A declared
+ * hook only: the keyslot issue implements it on libargon2 (with
+ * ARGON2_FLAG_CLEAR_PASSWORD | ARGON2_FLAG_CLEAR_SECRET and the bounds of
+ * ENCRYPTION.md §3); nothing defines it yet, so a caller fails to link.
+ */
+struct es_crypto_argon2id_params {
+	uint32_t t_cost;		/* iterations */
+	uint32_t m_cost_kib;		/* memory, KiB */
+	uint32_t lanes;			/* parallelism */
+};
+int es_crypto_argon2id(const void *passphrase, size_t passphrase_len,
+		       const void *salt, size_t salt_len,
+		       const struct es_crypto_argon2id_params *params,
+		       void *out, size_t out_len);
+
+#endif

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * The crypto backend on OpenSSL 3 libcrypto, for hosted builds.  See
+ * lib/crypto/backend.h for the interface; SHA-256 lives next door in
+ * sha256_openssl.c so that its tests can link it alone.
+ *
+ * Every function that can leave errors in the thread's OpenSSL error queue
+ * sets a mark first and pops back to it before returning, after turning
+ * the reason into an es_err message where it has one.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "crypto/backend.h"
+#include "crypto/sign_internal.h"
+
+/* ---- errors ------------------------------------------------------------- */
+
+int es_ossl_fail(struct es_err *err, int code, const char *fmt, ...)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	char what[ES_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (reason)
+		return es_fail(err, code, "%s: %s", what, reason);
+	return es_fail(err, code, "%s", what);
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+void es_crypto_wipe(void *p, size_t len)
+{
+	if (p && len)
+		OPENSSL_cleanse(p, len);
+}
+
+int es_crypto_memcmp(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) != 0;
+}
+
+/* ---- random bytes --------------------------------------------------------- */
+
+/* RAND_bytes() and RAND_priv_bytes() take an int length: fill in pieces. */
+static int random_fill(int (*fill)(unsigned char *, int), void *buf,
+		       size_t len)
+{
+	unsigned char *p = buf;
+	size_t left = len;
+	int ret = 0;
+
+	if (!buf && len)
+		return -EINVAL;
+	ERR_set_mark();
+	while (left) {
+		int n = left > INT_MAX ? INT_MAX : (int)left;
+
+		if (fill(p, n) != 1) {
+			es_crypto_wipe(buf, len);
+			ret = -EIO;
+			break;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	ERR_pop_to_mark();
+	return ret;
+}
+
+int es_crypto_random(void *buf, size_t len)
+{
+	return random_fill(RAND_bytes, buf, len);
+}
+
+int es_crypto_random_secret(void *buf, size_t len)
+{
+	return random_fill(RAND_priv_bytes, buf, len);
+}
+
+/* ---- signatures ------------------------------------------------------- */
+
+/*
+ * OpenSSL's signing calls take a non-const EVP_PKEY but leave the key as
+ * it is (one key may sign from several threads), so a const key is
+ * handed over as it is.
+ */
+static EVP_PKEY *evp_pkey(const struct es_crypto_pkey *key)
+{
+	return (EVP_PKEY *)(const void *)key;
+}
+
+enum es_crypto_key_type es_crypto_pkey_type(const struct es_crypto_pkey *key)
+{
+	const EVP_PKEY *pk = evp_pkey(key);
+
+	if (EVP_PKEY_is_a(pk, "RSA"))
+		return ES_CRYPTO_KEY_RSA;
+	if (EVP_PKEY_is_a(pk, "EC"))
+		return ES_CRYPTO_KEY_EC;
+	if (EVP_PKEY_is_a(pk, "ED25519"))
+		return ES_CRYPTO_KEY_ED25519;
+	return ES_CRYPTO_KEY_UNSUPPORTED;
+}
+
+const char *es_crypto_key_type_name(enum es_crypto_key_type type)
+{
+	switch (type) {
+	case ES_CRYPTO_KEY_RSA:
+		return "rsa";
+	case ES_CRYPTO_KEY_EC:
+		return "ecdsa";
+	case ES_CRYPTO_KEY_ED25519:
+		return "ed25519";
+	case ES_CRYPTO_KEY_UNSUPPORTED:
+		break;
+	}
+	return "unsupported";
+}
+
+int es_crypto_pkey_id(const struct es_crypto_pkey *key,
+		      uint8_t id[ES_SHA256_DIGEST_SIZE], struct es_err *err)
+{
+	unsigned char *der = NULL;
+	int len, ret;
+
+	ERR_set_mark();
+	len = i2d_PUBKEY(evp_pkey(key), &der);
+	if (len <= 0) {
+		ret = es_ossl_fail(err, -EINVAL, "cannot encode the public key");
+		goto out;
+	}
+	ret = es_sha256(der, (size_t)len, id);
+	if (ret)
+		es_ossl_fail(err, ret, "SHA-256 failed");
+out:
+	OPENSSL_free(der);
+	ERR_pop_to_mark();
+	return ret;
+}
+
+/* The digest the key type signs with: none for Ed25519 (it hashes itself). */
+static int scheme_digest(enum es_crypto_key_type type, const EVP_MD **md)
+{
+	switch (type) {
+	case ES_CRYPTO_KEY_RSA:
+	case ES_CRYPTO_KEY_EC:
+		*md = EVP_sha256();
+		return 0;
+	case ES_CRYPTO_KEY_ED25519:
+		*md = NULL;
+		return 0;
+	case ES_CRYPTO_KEY_UNSUPPORTED:
+		break;
+	}
+	return -EOPNOTSUPP;
+}
+
+int es_crypto_sign(const struct es_crypto_pkey *key, const uint8_t *msg,
+		   size_t len, uint8_t **sig, size_t *sig_len,
+		   struct es_err *err)
+{
+	static const uint8_t empty[1];
+	EVP_PKEY *pk = evp_pkey(key);
+	EVP_MD_CTX *ctx = NULL;
+	const EVP_MD *md;
+	uint8_t *buf = NULL;
+	size_t max;
+	int ret = 0;
+
+	if (!key || !sig || !sig_len || (!msg && len))
+		return es_fail(err, -EINVAL, "es_crypto_sign: bad arguments");
+	*sig = NULL;
+	*sig_len = 0;
+	if (scheme_digest(es_crypto_pkey_type(key), &md))
+		return es_fail(err, -EOPNOTSUPP, "cannot sign with %s keys",
+			       EVP_PKEY_get0_type_name(pk) ?
+			       EVP_PKEY_get0_type_name(pk) : "these");
+	if (EVP_PKEY_get_size(pk) <= 0)
+		return es_fail(err, -EINVAL, "cannot size the signature");
+	max = (size_t)EVP_PKEY_get_size(pk);
+
+	ERR_set_mark();
+	ctx = EVP_MD_CTX_new();
+	buf = malloc(max);
+	if (!ctx || !buf) {
+		ret = es_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_DigestSignInit(ctx, NULL, md, NULL, pk) != 1) {
+		ret = es_ossl_fail(err, -EINVAL, "cannot start signing");
+		goto out;
+	}
+	if (EVP_DigestSign(ctx, buf, &max, len ? msg : empty, len) != 1) {
+		ret = es_ossl_fail(err, -EINVAL, "signing failed");
+		goto out;
+	}
+	*sig = buf;
+	*sig_len = max;
+	buf = NULL;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	ERR_pop_to_mark();
+	return ret;
+}
+
+int es_crypto_verify(const struct es_crypto_pkey *key, const uint8_t *sig,
+		     size_t sig_len, const uint8_t *msg, size_t len,
+		     const char *label, struct es_err *err)
+{
+	static const uint8_t empty[1];
+	EVP_MD_CTX *ctx;
+	const EVP_MD *md;
+	int r, ret = 0;
+
+	if (!key || (!sig && sig_len) || (!msg && len) || !label)
+		return es_fail(err, -EINVAL, "es_crypto_verify: bad arguments");
+	if (scheme_digest(es_crypto_pkey_type(key), &md))
+		return es_fail(err, -EINVAL, "%s: unsupported key type", label);
+
+	ERR_set_mark();
+	ctx = EVP_MD_CTX_new();
+	if (!ctx) {
+		ret = es_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, evp_pkey(key)) != 1) {
+		ret = es_ossl_fail(err, -EINVAL, "cannot start verification");
+		goto out;
+	}
+	r = EVP_DigestVerify(ctx, sig, sig_len, len ? msg : empty, len);
+	/* r == 0: wrong signature; r < 0: unparsable (e.g. bad DER) */
+	if (r == 0)
+		ret = es_fail(err, -EBADMSG, "%s does not match the message",
+			      label);
+	else if (r != 1)
+		ret = es_ossl_fail(err, -EBADMSG,
+				   "%s does not match the message", label);
+out:
+	EVP_MD_CTX_free(ctx);
+	ERR_pop_to_mark();
+	return ret;
+}
+
+/* ---- AES-256-XTS ------------------------------------------------------ */
+
+int es_crypto_xts_init(struct es_crypto_xts *x, enum es_crypto_dir dir)
+{
+	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER *cipher;
+	int ret = 0;
+
+	memset(x, 0, sizeof(*x));
+	x->dir = dir;
+	ERR_set_mark();
+	cipher = EVP_CIPHER_fetch(NULL, "AES-256-XTS", NULL);
+	ctx = EVP_CIPHER_CTX_new();
+	if (!cipher || !ctx)
+		ret = ctx ? -EIO : -ENOMEM;
+	/* the context takes its own reference to the cipher */
+	else if (EVP_CipherInit_ex2(ctx, cipher, NULL, NULL,
+				    dir == ES_CRYPTO_ENCRYPT, NULL) != 1)
+		ret = -EIO;
+	EVP_CIPHER_free(cipher);
+	ERR_pop_to_mark();
+	if (ret) {
+		EVP_CIPHER_CTX_free(ctx);
+		return ret;
+	}
+	x->u.evp.cipher_ctx = ctx;
+	return 0;
+}
+
+int es_crypto_xts_setkey(struct es_crypto_xts *x,
+			 const uint8_t key[ES_CRYPTO_XTS_KEY_SIZE])
+{
+	const size_t half = ES_CRYPTO_XTS_KEY_SIZE / 2;
+	int ok;
+
+	x->keyed = false;
+	if (!x->u.evp.cipher_ctx || !key)
+		return -EINVAL;
+	if (!es_crypto_memcmp(key, key + half, half))
+		return -EINVAL;
+	ERR_set_mark();
+	ok = EVP_CipherInit_ex2(x->u.evp.cipher_ctx, NULL, key, NULL, -1,
+				NULL) == 1;
+	ERR_pop_to_mark();
+	if (!ok)
+		return -EIO;
+	x->keyed = true;
+	return 0;
+}
+
+int es_crypto_xts_crypt(struct es_crypto_xts *x,
+			const uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE],
+			const void *in, void *out, size_t len)
+{
+	EVP_CIPHER_CTX *ctx = x->u.evp.cipher_ctx;
+	int outl = 0, ok;
+
+	if (!x->keyed || !tweak || !in || !out ||
+	    len < ES_CRYPTO_AES_BLOCK_SIZE || len > ES_CRYPTO_XTS_UNIT_SIZE ||
+	    len % ES_CRYPTO_AES_BLOCK_SIZE)
+		return -EINVAL;
+	/* a new IV restarts the unit and keeps the key schedule */
+	ERR_set_mark();
+	ok = EVP_CipherInit_ex2(ctx, NULL, NULL, tweak, -1, NULL) == 1 &&
+	     EVP_CipherUpdate(ctx, out, &outl, in, (int)len) == 1 &&
+	     outl == (int)len;
+	ERR_pop_to_mark();
+	if (!ok) {
+		es_crypto_wipe(out, len);
+		return -EIO;
+	}
+	return 0;
+}
+
+void es_crypto_xts_release(struct es_crypto_xts *x)
+{
+	/* frees and cleanses the key schedule */
+	EVP_CIPHER_CTX_free(x->u.evp.cipher_ctx);
+	memset(x, 0, sizeof(*x));
+}
+
+/* ---- AES-256-GCM ------------------------------------------------------ */
+
+/* Encrypt when tag_out is given (it receives the tag), else check tag_in. */
+static int gcm_run(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+		   const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+		   const void *aad, size_t aad_len, const void *in, size_t len,
+		   void *out, uint8_t *tag_out, const uint8_t *tag_in)
+{
+	const int enc = tag_out != NULL;
+	EVP_CIPHER_CTX *ctx = NULL;
+	EVP_CIPHER *cipher = NULL;
+	uint8_t last[ES_CRYPTO_AES_BLOCK_SIZE];
+	int outl, ret = -EIO;
+
+	if (!key || !nonce || (!tag_out && !tag_in) || (!aad && aad_len) ||
+	    ((!in || !out) && len))
+		return -EINVAL;
+	if (len > INT_MAX || aad_len > INT_MAX)
+		return -EFBIG;
+
+	ERR_set_mark();
+	cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	ctx = EVP_CIPHER_CTX_new();
+	if (!cipher || !ctx) {
+		ret = ctx ? -EIO : -ENOMEM;
+		goto out;
+	}
+	/* GCM's default IV length is 12 bytes, ES_CRYPTO_GCM_NONCE_SIZE */
+	if (EVP_CipherInit_ex2(ctx, cipher, key, nonce, enc, NULL) != 1)
+		goto out;
+	if (aad_len &&
+	    EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		goto out;
+	if (len && (EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1 ||
+		    outl != (int)len))
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
+					ES_CRYPTO_GCM_TAG_SIZE,
+					(void *)tag_in) != 1)
+		goto out;
+	/* GCM has no buffered output: Final only computes or checks the tag */
+	if (EVP_CipherFinal_ex(ctx, last, &outl) != 1) {
+		if (!enc)
+			ret = -EBADMSG;
+		goto out;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
+				       ES_CRYPTO_GCM_TAG_SIZE, tag_out) != 1)
+		goto out;
+	ret = 0;
+out:
+	if (ret) {
+		es_crypto_wipe(out, len);
+		if (enc)
+			es_crypto_wipe(tag_out, ES_CRYPTO_GCM_TAG_SIZE);
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(cipher);
+	ERR_pop_to_mark();
+	return ret;
+}
+
+int es_crypto_aead_seal(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+			const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+			const void *aad, size_t aad_len,
+			const void *in, size_t len, void *out,
+			uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE])
+{
+	if (!tag)
+		return -EINVAL;
+	return gcm_run(key, nonce, aad, aad_len, in, len, out, tag, NULL);
+}
+
+int es_crypto_aead_open(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+			const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+			const void *aad, size_t aad_len,
+			const void *in, size_t len,
+			const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out)
+{
+	if (!tag)
+		return -EINVAL;
+	return gcm_run(key, nonce, aad, aad_len, in, len, out, NULL, tag);
+}
+
+/* ---- MAC and key derivation ---------------------------------------------- */
+
+static const char *hash_name(enum es_crypto_hash hash, size_t *size)
+{
+	switch (hash) {
+	case ES_CRYPTO_SHA256:
+		*size = 32;
+		return OSSL_DIGEST_NAME_SHA2_256;
+	case ES_CRYPTO_SHA512:
+		*size = 64;
+		return OSSL_DIGEST_NAME_SHA2_512;
+	}
+	return NULL;
+}
+
+int es_crypto_hmac_sha256(const void *key, size_t key_len,
+			  const void *msg, size_t len,
+			  uint8_t out[ES_SHA256_DIGEST_SIZE])
+{
+	static const uint8_t empty[1];
+	size_t out_len = 0;
+	int ok;
+
+	if ((!key && key_len) || (!msg && len) || !out)
+		return -EINVAL;
+	ERR_set_mark();
+	ok = EVP_Q_mac(NULL, "HMAC", NULL, OSSL_DIGEST_NAME_SHA2_256, NULL,
+		       key_len ? key : empty, key_len, len ? msg : empty, len,
+		       out, ES_SHA256_DIGEST_SIZE, &out_len) != NULL &&
+	     out_len == ES_SHA256_DIGEST_SIZE;
+	ERR_pop_to_mark();
+	if (!ok) {
+		es_crypto_wipe(out, ES_SHA256_DIGEST_SIZE);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* OSSL_PARAM wants non-const buffers, though HKDF only reads them. */
+static OSSL_PARAM octets(const char *name, const void *buf, size_t len)
+{
+	return OSSL_PARAM_construct_octet_string(name, (void *)buf, len);
+}
+
+static int hkdf_run(int mode, enum es_crypto_hash hash, const void *salt,
+		    size_t salt_len, const void *key, size_t key_len,
+		    const void *info, size_t info_len, void *out,
+		    size_t out_len)
+{
+	OSSL_PARAM params[6], *p = params;
+	EVP_KDF_CTX *kctx = NULL;
+	EVP_KDF *kdf = NULL;
+	size_t hash_size;
+	const char *digest = hash_name(hash, &hash_size);
+	int ret = -EIO;
+
+	if (!digest || !key || !key_len || (!salt && salt_len) ||
+	    (!info && info_len) || info_len > ES_CRYPTO_HKDF_INFO_MAX ||
+	    !out || !out_len || out_len > 255 * hash_size)
+		return -EINVAL;
+
+	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						(char *)digest, 0);
+	*p++ = octets(OSSL_KDF_PARAM_KEY, key, key_len);
+	/* no salt parameter: hash-length zeros (RFC 5869 section 2.2) */
+	if (salt_len)
+		*p++ = octets(OSSL_KDF_PARAM_SALT, salt, salt_len);
+	if (info_len)
+		*p++ = octets(OSSL_KDF_PARAM_INFO, info, info_len);
+	*p = OSSL_PARAM_construct_end();
+
+	ERR_set_mark();
+	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	if (!kctx)
+		ret = kdf ? -ENOMEM : -EIO;
+	else if (EVP_KDF_derive(kctx, out, out_len, params) == 1)
+		ret = 0;
+	if (ret)
+		es_crypto_wipe(out, out_len);
+	EVP_KDF_CTX_free(kctx);		/* cleanses the copies of the key */
+	EVP_KDF_free(kdf);
+	ERR_pop_to_mark();
+	return ret;
+}
+
+int es_crypto_hkdf(enum es_crypto_hash hash, const void *salt,
+		   size_t salt_len, const void *ikm, size_t ikm_len,
+		   const void *info, size_t info_len, void *out,
+		   size_t out_len)
+{
+	return hkdf_run(EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND, hash, salt,
+			salt_len, ikm, ikm_len, info, info_len, out, out_len);
+}
+
+int es_crypto_hkdf_expand(enum es_crypto_hash hash, const void *prk,
+			  size_t prk_len, const void *info, size_t info_len,
+			  void *out, size_t out_len)
+{
+	return hkdf_run(EVP_KDF_HKDF_MODE_EXPAND_ONLY, hash, NULL, 0, prk,
+			prk_len, info, info_len, out, out_len);
+}
