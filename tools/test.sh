@@ -27,10 +27,12 @@ run_suite() {
 		awk '!seen[$2]++ { print $1, $2 }' >"$ES_TOP/$dir/check.results" || true
 	sed "s/^/[$name] /" "$ES_TOP/$dir/check.results"
 	# show the logs of what failed
-	grep -E '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.results" | awk '{print $2}' | while read -r t; do
-		echo "---- $t.log"
-		tail -n 60 "$ES_TOP/$dir/$t.log" 2>/dev/null || true
-	done
+	# (no failure: grep finds nothing, which is not an error under pipefail)
+	{ grep -E '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.results" || true; } |
+		awk '{print $2}' | while read -r t; do
+			echo "---- $t.log"
+			tail -n 60 "$ES_TOP/$dir/$t.log" 2>/dev/null || true
+		done
 	local p f s
 	p=$(grep -cE '^(PASS|XFAIL):' "$ES_TOP/$dir/check.results" || true)
 	f=$(grep -cE '^(FAIL|ERROR|XPASS):' "$ES_TOP/$dir/check.results" || true)
