@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "erofs/err.h"
+#include "erofs/hex.h"
 #include "erofs/image.h"
 
 #define ES_SEAL_ALIGN		4096u
@@ -115,10 +116,6 @@ int es_seal_load_tree(int image_fd, const struct es_seal *s,
 int es_seal_verify_device(int image_fd, const struct es_seal *s,
 			  unsigned int dev, int fd, unsigned int nthreads,
 			  struct es_err *err);
-
-/* Lowercase hex of a digest; out has room for 65 bytes. */
-void es_hex(const uint8_t *in, size_t len, char *out);
-bool es_unhex(const char *in, uint8_t *out, size_t len);
 
 /* ---- writing --------------------------------------------------------- */
 
