@@ -36,7 +36,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	memset(sum, 0, sizeof(*sum));
 	/* the image cross-checks come after device 0 is checked: a damaged
 	 * device table is first of all a region that fails its tree */
-	ret = es_seal_read_fd(img->fd, img->file_size, &s, &e);
+	ret = es_seal_read_io(&img->io, &s, &e);
 	if (ret == -ENODATA) {
 		if (img->file_size == fs_size)
 			return 0;
@@ -60,7 +60,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		problems++;
 	} else {
 		es_err_clear(&e);
-		ret = es_seal_verify_device(img->fd, s, 0, img->fd, nthreads, &e);
+		ret = es_seal_verify_device(&img->io, s, 0, nthreads, &e);
 		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
 			seal_problem(report, report_ctx, &e, &problems);
 		} else if (ret) {
@@ -101,12 +101,10 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 			seal_problem(report, report_ctx, &e, &problems);
 	}
 	for (unsigned int i = 1; i < s->ndevices && i < img->ndevices; i++) {
-		int fd = img->devices[i].fd;
-
-		if (fd < 0)
+		if (!img->devices[i].present)
 			continue;
 		es_err_clear(&e);
-		ret = es_seal_verify_device(img->fd, s, i, fd, nthreads, &e);
+		ret = es_seal_verify_device(&img->io, s, i, nthreads, &e);
 		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
 			seal_problem(report, report_ctx, &e, &problems);
 		} else if (ret) {

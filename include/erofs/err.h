@@ -32,6 +32,14 @@ void es_err_prefix(struct es_err *e, const char *fmt, ...)
 void es_err_clear(struct es_err *e);
 
 /*
+ * Record the error held in src into dst as es_fail() would (nothing when
+ * dst already holds one); returns src's code.  For a caller that lets a
+ * callee fail into a scratch context and decides afterwards whether the
+ * failure matters.
+ */
+int es_err_copy(struct es_err *dst, const struct es_err *src);
+
+/*
  * Paths in messages.  A path can be 4 KiB long, a message only 512 bytes:
  * a path longer than ES_MSG_PATH_MAX bytes is shown as its start and its
  * end (the file name) with "..." between them, so that two paths and the

@@ -9,34 +9,75 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include "erofs/err.h"
+#include "erofs/io.h"
 #include "erofs/super.h"
 
 struct es_device {
-	int fd;			/* -1 when the device is not available */
-	char *path;		/* where it was opened from, NULL if absent */
-	uint64_t size;		/* bytes readable (file size, or fs region) */
+	bool present;		/* the source has it (es_image_probe_devices) */
+	uint64_t size;		/* bytes readable (device size, or fs region) */
 	uint32_t table_blocks;	/* from the device table (0 = unknown) */
 	uint32_t uniaddr;	/* start in the unified address space */
 	uint8_t tag[64];
 };
 
 struct es_image {
-	int fd;
-	uint64_t file_size;
+	struct es_io io;	/* where every byte comes from */
+	bool owns_io;		/* es_image_close() closes io */
+	uint64_t file_size;	/* size of device 0, the image file */
 	struct es_super sb;
 	unsigned int ndevices;	/* 1 + extra devices; [0] is the image */
 	struct es_device *devices;
-	bool explicit_devices;	/* devices were given by the caller */
+	bool explicit_devices;	/* the source has devices beyond 0 */
 };
 
-struct es_open_opts {
-	const char *const *device_paths;	/* in device-table slot order */
-	unsigned int ndevice_paths;
-	/* devices not given explicitly are looked up as BLOB_DIR/<tag> */
-	const char *blob_dir;
-};
+/*
+ * Opening an image over a source takes three steps, so that a caller
+ * without a heap can provide the memory in between:
+ *
+ *   es_image_read_super()     the superblock, from device 0
+ *   es_image_read_devices()   the device table, into 1 + sb.extra_devices
+ *                             entries the caller provides
+ *   es_image_probe_devices()  which devices the source has, and their sizes
+ *                             (a device shorter than its table entry is an
+ *                             error, a missing one only when it is needed)
+ *
+ * img is the caller's; it copies *io, which must stay usable while img is.
+ */
+int es_image_read_super(struct es_image *img, const struct es_io *io, struct es_err *err);
+int es_image_read_devices(struct es_image *img, struct es_device *devices,
+			  struct es_err *err);
+int es_image_probe_devices(struct es_image *img, struct es_err *err);
+
+#ifndef ES_FREESTANDING
+/*
+ * Hosted: all three steps with allocated memory; free with
+ * es_image_close().  The image does not own io.
+ */
+int es_image_open_io(struct es_image **out, const struct es_io *io, struct es_err *err);
+/*
+ * The first two steps with allocated memory; with take_io the image owns
+ * io (also when this fails).  For openers that attach devices to their
+ * source once the device table is known.
+ */
+int es_image_load(struct es_image **out, const struct es_io *io, bool take_io,
+		  struct es_err *err);
+
+/*
+ * Open an image or a blob for reading.  Only a regular file or a block
+ * device is accepted: a FIFO would block open() and every read, other
+ * kinds hold no image.  Returns the descriptor (close-on-exec) and sets
+ * *size unless NULL (the file size, or the device size from BLKGETSIZE64);
+ * or returns
+ * a negative errno with a message naming the path and what it is.
+ */
+int es_open_input(const char *path, uint64_t *size, struct es_err *err);
+
+/* The image file at path, its devices as opts says (lib/io_file.c). */
+int es_image_open(struct es_image **out, const char *path,
+		  const struct es_open_opts *opts, struct es_err *err);
+void es_image_close(struct es_image *img);
+#endif
 
 struct es_inode {
 	uint64_t nid;
@@ -65,7 +106,6 @@ struct es_inode {
 	uint64_t nchunks;
 	uint64_t meta_end;	/* first byte after this inode's metadata */
 };
-
 /* One contiguous piece of a file: logical range and where its bytes are. */
 struct es_extent {
 	uint64_t lstart;
@@ -77,20 +117,6 @@ struct es_extent {
 	uint64_t plen;		/* bytes stored (block-rounded, except inline) */
 	uint64_t chunk;		/* chunk number for chunk-based inodes */
 };
-
-/*
- * Open an image or a blob for reading.  Only a regular file or a block
- * device is accepted: a FIFO would block open() and every read, other
- * kinds hold no image.  Returns the descriptor (close-on-exec) and sets
- * *size unless NULL (the file size, or the device size from BLKGETSIZE64);
- * or returns
- * a negative errno with a message naming the path and what it is.
- */
-int es_open_input(const char *path, uint64_t *size, struct es_err *err);
-
-int es_image_open(struct es_image **out, const char *path,
-		  const struct es_open_opts *opts, struct es_err *err);
-void es_image_close(struct es_image *img);
 
 /* Read len bytes at byte offset off of device dev; fails if out of range. */
 int es_dev_read(const struct es_image *img, unsigned int dev, uint64_t off,

@@ -120,3 +120,10 @@ void es_err_clear(struct es_err *e)
 		e->msg[0] = '\0';
 	}
 }
+
+int es_err_copy(struct es_err *dst, const struct es_err *src)
+{
+	if (dst && !dst->code && src->code)
+		*dst = *src;
+	return src->code;
+}

@@ -73,7 +73,7 @@ static int map_chunk(const struct es_image *img, const struct es_inode *ino,
 	ext->device = dev;
 	ext->pstart = blk << blkszbits;
 	ext->plen = es_round_up(ext->llen, 1u << blkszbits);
-	if (img->devices[dev].fd >= 0 &&
+	if (img->devices[dev].present &&
 	    (ext->pstart > img->devices[dev].size ||
 	     ext->plen > img->devices[dev].size - ext->pstart))
 		return es_fail(err, -ES_ECORRUPT,
@@ -213,7 +213,7 @@ int es_map_run(const struct es_image *img, const struct es_inode *ino,
 		const struct es_device *d = &img->devices[ext->device];
 
 		ext->plen = es_round_up(ext->llen, 1u << img->sb.blkszbits);
-		if (d->fd >= 0 && (ext->pstart > d->size || ext->plen > d->size - ext->pstart))
+		if (d->present && (ext->pstart > d->size || ext->plen > d->size - ext->pstart))
 			return es_fail(err, -ES_ECORRUPT, "nid %llu: chunks from %llu point "
 				       "past the end of device %u",
 				       (unsigned long long)ino->nid,
