@@ -101,7 +101,27 @@ static inline void es_put64(uint8_t *p, uint64_t v)
 
 #define EROFS_NULL_ADDR		0xFFFFFFFFu
 
+/* Largest block size the reader accepts (and the builder writes). */
+#define ES_MAX_BLKSZBITS	12
+#define ES_MAX_BLKSZ		(1u << ES_MAX_BLKSZBITS)
+
 /* ---- inodes ---------------------------------------------------------- */
+
+/*
+ * i_mode: file type and permission bits, the same numbers as POSIX (and
+ * Linux) use, here so that the reader needs no <sys/stat.h>.
+ */
+#define ES_S_IFMT		0170000
+#define ES_S_IFSOCK		0140000
+#define ES_S_IFLNK		0120000
+#define ES_S_IFREG		0100000
+#define ES_S_IFBLK		0060000
+#define ES_S_IFDIR		0040000
+#define ES_S_IFCHR		0020000
+#define ES_S_IFIFO		0010000
+#define ES_S_ISREG(m)		(((m) & ES_S_IFMT) == ES_S_IFREG)
+#define ES_S_ISDIR(m)		(((m) & ES_S_IFMT) == ES_S_IFDIR)
+#define ES_S_ISLNK(m)		(((m) & ES_S_IFMT) == ES_S_IFLNK)
 
 #define EROFS_ISLOT_BITS	5
 #define EROFS_ISLOT_SIZE	32

@@ -168,8 +168,20 @@ bool es_xattr_split(const char *name, unsigned int *index, const char **suffix);
  */
 typedef int (*es_xattr_cb)(void *ctx, const char *name, const uint8_t *value,
 			   size_t value_len, bool shared);
+/*
+ * The name suffix and value of one entry are read into scratch: an entry
+ * larger than scratch_len bytes fails with -ENOSPC.  ES_XATTR_PAYLOAD_MAX
+ * bytes hold any entry the format can describe.
+ */
+#define ES_XATTR_PAYLOAD_MAX	(255u + 65535u)
+int es_xattr_iterate_buf(const struct es_image *img, const struct es_inode *ino,
+			 es_xattr_cb cb, void *ctx, uint8_t *scratch, size_t scratch_len,
+			 struct es_err *err);
+#ifndef ES_FREESTANDING
+/* The same with a buffer of its own. */
 int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
 		     es_xattr_cb cb, void *ctx, struct es_err *err);
+#endif
 
 /* memcmp order; a shorter name sorts before a longer one it prefixes. */
 int es_name_cmp(const uint8_t *a, unsigned int alen, const uint8_t *b,
