@@ -106,12 +106,30 @@ struct es_inode {
 	uint64_t nchunks;
 	uint64_t meta_end;	/* first byte after this inode's metadata */
 };
+/*
+ * What an extent's stored bytes are, and so which stages of the data path
+ * (map -> fetch -> verify -> transform, see es_read) they go through.
+ */
+enum es_extent_flag {
+	ES_EXTENT_MAPPED	= 1u << 0,	/* bytes are stored; else a hole (zeros) */
+	ES_EXTENT_INLINE	= 1u << 1,	/* stored in the metadata next to the
+						 * inode (device 0), not block-aligned */
+	ES_EXTENT_ENCODED	= 1u << 2,	/* stored transformed by algorithm
+						 * (compressed): plen bytes give llen */
+	ES_EXTENT_ENCRYPTED	= 1u << 3,	/* stored encrypted */
+};
+
+/* With ES_EXTENT_ENCODED: how the stored bytes decode. */
+enum es_extent_algorithm {
+	ES_ALG_NONE = 0,
+};
+
 /* One contiguous piece of a file: logical range and where its bytes are. */
 struct es_extent {
 	uint64_t lstart;
 	uint64_t llen;
-	bool hole;
-	bool inline_tail;	/* bytes live in the metadata (device 0) */
+	unsigned int flags;	/* enum es_extent_flag */
+	unsigned int algorithm;	/* enum es_extent_algorithm */
 	unsigned int device;
 	uint64_t pstart;	/* byte offset on the device */
 	uint64_t plen;		/* bytes stored (block-rounded, except inline) */
@@ -138,7 +156,20 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
  */
 int es_map_run(const struct es_image *img, const struct es_inode *ino,
 	       uint64_t off, uint64_t max_len, struct es_extent *ext, struct es_err *err);
-/* Read file bytes [off, off+len), holes read as zeros. */
+/*
+ * Bytes [skip, skip + len) of what extent ext (from es_map or es_map_run)
+ * holds for the file: zeros for a hole, else its stored bytes through the
+ * stages they need.
+ */
+int es_extent_read(const struct es_image *img, const struct es_inode *ino,
+		   const struct es_extent *ext, uint64_t skip, void *buf, size_t len,
+		   struct es_err *err);
+/*
+ * Read file bytes [off, off+len), holes read as zeros.  Each piece goes
+ * through the data path: map (es_map), fetch the stored bytes, verify them,
+ * transform them (decrypt, decode).  Extents that need a stage this reader
+ * does not have yet fail with -EOPNOTSUPP.
+ */
 int es_read(const struct es_image *img, const struct es_inode *ino,
 	    uint64_t off, void *buf, size_t len, struct es_err *err);
 

@@ -84,7 +84,7 @@ fi
 # and it is the reader, not files emptied by #ifdefs
 defined=$(nm --defined-only "$tmp/boot-reader.o" | awk '{print $NF}')
 for sym in es_image_read_super es_image_read_devices es_image_probe_devices \
-	es_inode_read es_dir_iterate es_lookup es_xattr_iterate_buf es_map es_read \
+	es_inode_read es_dir_iterate es_lookup es_xattr_iterate_buf es_map es_extent_read es_read \
 	es_seal_read_locator es_seal_decode_manifest es_seal_parse_sigs \
 	es_seal_check_chunk_index es_io_mem_init es_fail_static es_hex \
 	es_verity_verify_block es_sha256; do
