@@ -553,8 +553,7 @@ int main(int argc, char **argv)
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool integrity_only = false;
-	struct es_io io = { .close = NULL };
-	bool have_io = false;
+	struct es_io io = { .close = NULL };	/* es_io_close() of it does nothing */
 	uint64_t v;
 	int c;
 
@@ -654,7 +653,6 @@ int main(int argc, char **argv)
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
-	have_io = true;
 	{
 		int ret = es_seal_open(&io, &s, &err);
 
@@ -758,7 +756,6 @@ done:
 	es_seal_free(s);
 	es_image_close(img);
 	es_trust_free(trust);
-	if (have_io)
-		es_io_close(&io);
+	es_io_close(&io);
 	return r.code;
 }

@@ -133,7 +133,8 @@ struct es_open_opts {
  * device; es_open_input() says which files are refused and how).  Other
  * devices are looked up as blob_dir/<tag> (blob_dir may be NULL) when
  * first asked for: a blob that is not there is -ENOENT, with a message.
- * Close with es_io_close().
+ * Close with es_io_close(); after a failure io is left empty, and closing
+ * it does nothing.
  */
 int es_io_file_open(struct es_io *io, const char *path, const char *blob_dir,
 		    struct es_err *err);
