@@ -274,9 +274,9 @@ static int show_inode(const struct es_image *img, const struct es_inode *ino,
 		if (ret)
 			return ret;
 		printf("%" PRIu64 "..%" PRIu64 " -> ", ext.lstart, ext.lstart + ext.llen);
-		if (ext.hole)
+		if (!(ext.flags & ES_EXTENT_MAPPED))
 			printf("hole\n");
-		else if (ext.inline_tail)
+		else if (ext.flags & ES_EXTENT_INLINE)
 			printf("inline at byte %" PRIu64 "\n", ext.pstart);
 		else
 			printf("device %u block %" PRIu64 "\n", ext.device,

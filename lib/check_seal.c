@@ -39,7 +39,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	sum->anchored = t != NULL;
 	/* the image cross-checks come after device 0 is checked: a damaged
 	 * device table is first of all a region that fails its tree */
-	ret = es_seal_read_fd(img->fd, img->file_size, &s, &e);
+	ret = es_seal_read_io(&img->io, &s, &e);
 	if (ret == -ENODATA) {
 		if (img->file_size == fs_size && !t)
 			return 0;
@@ -74,7 +74,7 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		problems++;
 	} else {
 		es_err_clear(&e);
-		ret = es_seal_verify_device(img->fd, s, 0, img->fd, nthreads, &e);
+		ret = es_seal_verify_device(&img->io, s, 0, nthreads, &e);
 		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
 			seal_problem(report, report_ctx, &e, &problems);
 		} else if (ret) {
@@ -117,12 +117,10 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		signatures_ok = !ret;
 	}
 	for (unsigned int i = 1; i < s->ndevices && i < img->ndevices; i++) {
-		int fd = img->devices[i].fd;
-
-		if (fd < 0)
+		if (!img->devices[i].present)
 			continue;
 		es_err_clear(&e);
-		ret = es_seal_verify_device(img->fd, s, i, fd, nthreads, &e);
+		ret = es_seal_verify_device(&img->io, s, i, nthreads, &e);
 		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
 			seal_problem(report, report_ctx, &e, &problems);
 		} else if (ret) {

@@ -200,7 +200,7 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 		if (ret)
 			return ret;
 		end = ext.lstart + ext.llen;
-		if (ext.hole) {
+		if (!(ext.flags & ES_EXTENT_MAPPED)) {
 			off = end;
 			continue;
 		}
@@ -208,8 +208,7 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 			size_t n = end - off < EXTRACT_BUF_SIZE ? (size_t)(end - off)
 								 : EXTRACT_BUF_SIZE;
 
-			ret = es_dev_read(img, ext.device, ext.pstart + (off - ext.lstart),
-					  buf, n, err);
+			ret = es_extent_read(img, ino, &ext, off - ext.lstart, buf, n, err);
 			if (ret)
 				return ret;
 			if (outfd >= 0) {

@@ -92,6 +92,33 @@ static const char *file_kind(mode_t mode)
 	}
 }
 
+/* The size of what fd (whose fstat() is st) holds. */
+static int stat_size(int fd, const struct stat *st, const char *path, uint64_t *size,
+		     struct es_err *err)
+{
+	if (S_ISBLK(st->st_mode)) {
+		/* st_size of a device node is 0: ask the device */
+		if (ioctl(fd, BLKGETSIZE64, size) < 0)
+			return es_fail(err, -errno, "cannot get the size of block device "
+				       "%s: %s", ES_PATH(path), strerror(errno));
+	} else {
+		*size = (uint64_t)st->st_size;
+	}
+	return 0;
+}
+
+int es_input_size(int fd, const char *path, uint64_t *size, bool *blockdev,
+		  struct es_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return es_fail(err, -errno, "cannot stat %s: %s", ES_PATH(path),
+			       strerror(errno));
+	*blockdev = S_ISBLK(st.st_mode);
+	return stat_size(fd, &st, path, size, err);
+}
+
 int es_open_input(const char *path, uint64_t *size, struct es_err *err)
 {
 	struct stat st;
@@ -128,19 +155,13 @@ int es_open_input(const char *path, uint64_t *size, struct es_err *err)
 		close(fd);
 		return ret;
 	}
-	if (!size)
-		return fd;
-	if (S_ISBLK(st.st_mode)) {
-		/* st_size of a device node is 0: ask the device */
-		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
-			int ret = es_fail(err, -errno, "cannot get the size of block device "
-					  "%s: %s", ES_PATH(path), strerror(errno));
+	if (size) {
+		int ret = stat_size(fd, &st, path, size, err);
 
+		if (ret) {
 			close(fd);
 			return ret;
 		}
-	} else {
-		*size = (uint64_t)st.st_size;
 	}
 	return fd;
 wrong_kind:

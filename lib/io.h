@@ -3,6 +3,7 @@
 #ifndef ES_IO_H
 #define ES_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -10,6 +11,13 @@
 
 /* "parent/name" in a new string (name need not be NUL-terminated). */
 char *es_path_join(const char *parent, const uint8_t *name, size_t len);
+
+/*
+ * The size of an input es_open_input() opened (measured now: a file may
+ * grow or shrink), and whether it is a block device.
+ */
+int es_input_size(int fd, const char *path, uint64_t *size, bool *blockdev,
+		  struct es_err *err);
 
 /* pread until len bytes or EOF; returns bytes read or -errno. */
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -107,7 +107,8 @@ static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **o
 {
 	struct es_image *img = NULL;
 	struct es_seal *s = NULL;
-	struct stat st, img_st;
+	struct es_io io;
+	struct stat st;
 	int fd, ret;
 
 	*out = NULL;
@@ -118,7 +119,12 @@ static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **o
 		close(fd);
 		return es_fail(b->err, -EINVAL, "not a regular file");
 	}
-	ret = es_seal_open_fd(fd, (uint64_t)st.st_size, &s, b->err);
+	ret = es_io_file_wrap(&io, fd, path, b->err);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	ret = es_seal_open(&io, &s, b->err);
 	if (ret == -ENODATA)
 		ret = es_fail(b->err, -EINVAL, "it carries no seal (build it with --seal or "
 			      "--blob-dir)");
@@ -129,18 +135,16 @@ static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **o
 			es_err_prefix(b->err, "not trusted (--dict-cert/--dict-pubkey): ");
 	}
 	if (!ret)
-		ret = es_seal_parse(fd, s, b->err);
+		ret = es_seal_parse(&io, s, b->err);
 	if (!ret)
-		ret = es_seal_verify_device(fd, s, 0, fd, build_threads(b), b->err);
+		ret = es_seal_verify_device(&io, s, 0, build_threads(b), b->err);
+	/* the EROFS structures of the very bytes just checked: same descriptor */
 	if (!ret)
-		ret = es_image_open(&img, path, NULL, b->err);
-	/* the same file as the one whose seal was checked */
-	if (!ret && (fstat(img->fd, &img_st) < 0 || img_st.st_dev != st.st_dev ||
-		     img_st.st_ino != st.st_ino))
-		ret = es_fail(b->err, -EAGAIN, "replaced while it was read");
+		ret = es_image_open_io(&img, &io, b->err);
 	if (!ret)
 		ret = es_seal_check_image(img, s, b->err);
 	es_image_close(img);
+	es_io_close(&io);
 	close(fd);
 	if (ret) {
 		es_seal_free(s);

@@ -89,7 +89,7 @@ static int stats_visit(void *ctx, const struct es_inode *ino)
 			return ret;
 		st->chunks++;
 		off = ext.lstart + ext.llen;
-		if (ext.hole) {
+		if (!(ext.flags & ES_EXTENT_MAPPED)) {
 			st->holes++;
 			continue;
 		}

@@ -135,22 +135,24 @@ static void print_manifest_digest(const char *image_path)
 	struct es_err err = { 0 };
 	struct es_seal *s = NULL;
 	uint8_t digest[32];
-	struct stat st;
-	int fd = open(image_path, O_RDONLY | O_CLOEXEC);
+	struct es_io io;
+	int ret = es_io_file_open(&io, image_path, NULL, &err);
 
-	if (fd < 0 || fstat(fd, &st) < 0 ||
-	    es_seal_open_fd(fd, (uint64_t)st.st_size, &s, &err) ||
-	    es_seal_manifest_digest(s, digest, &err)) {
+	if (!ret) {
+		ret = es_seal_open(&io, &s, &err);
+		if (!ret)
+			ret = es_seal_manifest_digest(s, digest, &err);
+		es_io_close(&io);
+	}
+	if (ret) {
 		fprintf(stderr, "%s: warning: cannot read the manifest digest back: %s\n",
-			prog, err.msg[0] ? err.msg : strerror(errno));
+			prog, err.msg[0] ? err.msg : strerror(-ret));
 	} else {
 		es_manifest_digest_format(digest, text);
 		printf("%s: manifest digest %s (pin it with erofs-verify "
 		       "--expect-digest)\n", prog, text);
 	}
 	es_seal_free(s);
-	if (fd >= 0)
-		close(fd);
 }
 
 static int parse_uuid(const char *s, struct es_build_opts *o)

@@ -392,22 +392,22 @@ static void device_result(struct report *r, unsigned int dev, const char *path,
 		fail_with(r, EXIT_OPERATIONAL);
 }
 
-static int verify_one(struct report *r, int image_fd, const struct es_seal *s,
+static int verify_one(struct report *r, struct es_io *io, const struct es_seal *s,
 		      unsigned int dev, const char *path, unsigned int threads)
 {
 	struct es_err err = { 0 };
-	int fd = dev == 0 ? image_fd : es_open_input(path, NULL, &err);
-	int ret;
+	int ret = dev == 0 ? 0 : es_io_file_set_device(io, dev, path, &err);
 
-	if (fd < 0) {
+	if (ret) {
 		text(r, true, "%s: blob %u: %s\n", prog, dev, err.msg);
 		device_result(r, dev, path, DEV_MISSING, err.msg);
-		fail_with(r, fd == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		fail_with(r, ret == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
 		return -1;
 	}
-	ret = es_seal_verify_device(image_fd, s, dev, fd, threads, &err);
+	ret = es_seal_verify_device(io, s, dev, threads, &err);
+	/* one blob open at a time, however many the image has */
 	if (dev != 0)
-		close(fd);
+		es_io_file_set_device(io, dev, NULL, NULL);
 	if (ret) {
 		text(r, true, "%s: %s\n", prog, err.msg);
 		device_result(r, dev, path, DEV_FAILED, err.msg);
@@ -431,8 +431,10 @@ static int match_blob(const struct es_seal *s, const char *path, unsigned int th
 {
 	const char *base = strrchr(path, '/');
 	uint8_t want[32], digest[32];
-	uint64_t size;
-	int fd, ret;
+	struct es_err read_err = { 0 };
+	struct es_io_dev info;
+	struct es_io io;
+	int ret;
 
 	base = base ? base + 1 : path;
 	if (strlen(base) == 64 && es_unhex(base, want, 32)) {
@@ -440,15 +442,18 @@ static int match_blob(const struct es_seal *s, const char *path, unsigned int th
 			if (!memcmp(s->devices[i].digest, want, 32))
 				return (int)i;
 	}
-	fd = es_open_input(path, &size, err);
-	if (fd < 0)
+	if (es_io_file_open(&io, path, NULL, err))
 		return -2;
-	ret = es_verity_digest_fd_parallel(fd, size, threads, digest, NULL, NULL);
-	close(fd);
-	if (ret) {
-		es_fail(err, ret, "cannot read %s: %s", ES_PATH(path), strerror(-ret));
-		return -2;
+	ret = es_io_stat(&io, 0, NULL, &info, err);
+	if (!ret) {
+		ret = es_io_verity_digest(&io, 0, info.size, threads, digest, NULL, NULL,
+					  &read_err);
+		if (ret)
+			es_fail(err, ret, "cannot read %s: %s", ES_PATH(path), strerror(-ret));
 	}
+	es_io_close(&io);
+	if (ret)
+		return -2;
 	for (unsigned int i = 1; i < s->ndevices; i++)
 		if (!memcmp(s->devices[i].digest, digest, 32))
 			return (int)i;
@@ -548,8 +553,9 @@ int main(int argc, char **argv)
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool integrity_only = false;
-	uint64_t v, image_size;
-	int c, fd = -1;
+	struct es_io io = { .close = NULL };	/* es_io_close() of it does nothing */
+	uint64_t v;
+	int c;
 
 	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 }, digests = { .n = 0 };
 
@@ -637,14 +643,13 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	/* 1. the seal, read without trusting any EROFS structure yet */
-	fd = es_open_input(image, &image_size, &err);
-	if (fd < 0) {
+	if (es_io_file_open(&io, image, NULL, &err)) {
 		text(&r, true, "%s: %s\n", prog, err.msg);
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
 	{
-		int ret = es_seal_open_fd(fd, image_size, &s, &err);
+		int ret = es_seal_open(&io, &s, &err);
 
 		if (ret == -ENODATA) {
 			text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
@@ -662,7 +667,7 @@ int main(int argc, char **argv)
 	/* 2. authenticity of the manifest, before anything in it is believed */
 	authenticate(&r, s, trust, integrity_only);
 	{
-		int ret = es_seal_parse(fd, s, &err);
+		int ret = es_seal_parse(&io, s, &err);
 
 		if (ret) {
 			text(&r, true, "%s: %s\n", prog, err.msg);
@@ -680,12 +685,10 @@ int main(int argc, char **argv)
 	}
 	r.ndevs = s->ndevices;
 	/* 3. the filesystem region, before any of its structures is used */
-	if (verify_one(&r, fd, s, 0, image, threads) == 0) {
-		struct es_open_opts oo = { .blob_dir = NULL };
-
-		/* 4. the EROFS structures the seal describes */
+	if (verify_one(&r, &io, s, 0, image, threads) == 0) {
+		/* 4. the EROFS structures the seal describes, in the bytes just checked */
 		es_err_clear(&err);
-		if (es_image_open(&img, image, &oo, &err) ||
+		if (es_image_open_io(&img, &io, &err) ||
 		    es_seal_check_image(img, s, &err)) {
 			text(&r, true, "%s: %s\n", prog, err.msg);
 			fail_with(&r, EXIT_MALFORMED);
@@ -706,7 +709,7 @@ int main(int argc, char **argv)
 			memcpy(path, blob_dir, dir_len);
 			path[dir_len] = '/';
 			es_hex(s->devices[i].digest, 32, path + dir_len + 1);
-			verify_one(&r, fd, s, i, path, threads);
+			verify_one(&r, &io, s, i, path, threads);
 		}
 		free(path);
 	}
@@ -727,7 +730,7 @@ int main(int argc, char **argv)
 			u->status = "foreign";
 			fail_with(&r, EXIT_INTEGRITY);
 		} else {
-			verify_one(&r, fd, s, (unsigned int)dev, argv[a], threads);
+			verify_one(&r, &io, s, (unsigned int)dev, argv[a], threads);
 			continue;
 		}
 		u->path = argv[a];
@@ -748,7 +751,6 @@ done:
 	es_seal_free(s);
 	es_image_close(img);
 	es_trust_free(trust);
-	if (fd >= 0)
-		close(fd);
+	es_io_close(&io);
 	return r.code;
 }

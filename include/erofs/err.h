@@ -17,6 +17,7 @@ struct es_err {
 	char msg[ES_ERR_MSG_MAX];
 };
 
+#ifndef ES_FREESTANDING
 /*
  * Record an error (unless one is already recorded) and return code.
  * A message longer than ES_ERR_MSG_MAX - 1 bytes loses its middle, marked
@@ -28,8 +29,29 @@ int es_fail(struct es_err *e, int code, const char *fmt, ...)
 /* Prefix the recorded message with more context: "blob 3: " + msg. */
 void es_err_prefix(struct es_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+#else
+/*
+ * Without a C library there is nothing to format with: an error carries
+ * its code and, as a static message, the format string itself ("nid %llu:
+ * bad layout").  The arguments are not evaluated, so code built both ways
+ * may only pass arguments without side effects (values, strerror() and
+ * ES_PATH() included: they vanish here).
+ */
+int es_fail_static(struct es_err *e, int code, const char *msg);
+#define ES_ERR_FORMAT_(fmt, ...)	fmt
+#define es_fail(e, code, ...)	es_fail_static((e), (code), ES_ERR_FORMAT_(__VA_ARGS__, 0))
+#define es_err_prefix(e, ...)	((void)(e))
+#endif
 
 void es_err_clear(struct es_err *e);
+
+/*
+ * Record the error held in src into dst as es_fail() would (nothing when
+ * dst already holds one); returns src's code.  For a caller that lets a
+ * callee fail into a scratch context and decides afterwards whether the
+ * failure matters.
+ */
+int es_err_copy(struct es_err *dst, const struct es_err *src);
 
 /*
  * Paths in messages.  A path can be 4 KiB long, a message only 512 bytes:

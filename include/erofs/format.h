@@ -101,7 +101,27 @@ static inline void es_put64(uint8_t *p, uint64_t v)
 
 #define EROFS_NULL_ADDR		0xFFFFFFFFu
 
+/* Largest block size the reader accepts (and the builder writes). */
+#define ES_MAX_BLKSZBITS	12
+#define ES_MAX_BLKSZ		(1u << ES_MAX_BLKSZBITS)
+
 /* ---- inodes ---------------------------------------------------------- */
+
+/*
+ * i_mode: file type and permission bits, the same numbers as POSIX (and
+ * Linux) use, here so that the reader needs no <sys/stat.h>.
+ */
+#define ES_S_IFMT		0170000
+#define ES_S_IFSOCK		0140000
+#define ES_S_IFLNK		0120000
+#define ES_S_IFREG		0100000
+#define ES_S_IFBLK		0060000
+#define ES_S_IFDIR		0040000
+#define ES_S_IFCHR		0020000
+#define ES_S_IFIFO		0010000
+#define ES_S_ISREG(m)		(((m) & ES_S_IFMT) == ES_S_IFREG)
+#define ES_S_ISDIR(m)		(((m) & ES_S_IFMT) == ES_S_IFDIR)
+#define ES_S_ISLNK(m)		(((m) & ES_S_IFMT) == ES_S_IFLNK)
 
 #define EROFS_ISLOT_BITS	5
 #define EROFS_ISLOT_SIZE	32
@@ -203,6 +223,43 @@ enum es_xattr_index {
 	EROFS_XATTR_INDEX_LUSTRE = 5,
 	EROFS_XATTR_INDEX_SECURITY = 6,
 };
+
+/* ---- seal trailer (ours, docs/FORMAT.md) ------------------------------ */
+
+/* locator: the last 4 KiB of the image file */
+#define LOC_MAGIC		"EROFSEAL"
+#define LOC_VERSION		8
+#define LOC_USED		12
+#define LOC_UUID		16
+#define LOC_FS_SIZE		32
+#define LOC_SECTIONS		40	/* 5 x (le64 offset, le64 length) */
+#define LOC_CHECKSUM		120
+#define LOC_BYTES		152
+
+/* manifest */
+#define MF_MAGIC		"ESMANIF1"
+#define MF_VERSION		8
+#define MF_FLAGS		12
+#define MF_UUID			16
+#define MF_BUILD_TIME		32
+#define MF_BLKSZ		40
+#define MF_CHUNKSIZE		44
+#define MF_SUITE		48
+#define MF_NDEVICES		52
+#define MF_KEY_TABLE_DIGEST	56
+#define MF_CHUNK_INDEX_DIGEST	88
+#define MF_DEVICES		120
+#define MF_DEVICE_SIZE		48
+
+/* signatures */
+#define SIG_MAGIC		"ESSIGS01"
+#define SIG_HEADER		16
+#define SIG_REC_HEADER		40
+
+/* chunk index (CIX_: not the EROFS chunk index entries above) */
+#define CIX_MAGIC		"ESCHIDX1"
+#define CIX_HEADER		16
+#define CIX_REC			48
 
 static inline size_t es_xattr_ibody_size(unsigned int icount)
 {

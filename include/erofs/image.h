@@ -9,34 +9,75 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include "erofs/err.h"
+#include "erofs/io.h"
 #include "erofs/super.h"
 
 struct es_device {
-	int fd;			/* -1 when the device is not available */
-	char *path;		/* where it was opened from, NULL if absent */
-	uint64_t size;		/* bytes readable (file size, or fs region) */
+	bool present;		/* the source has it (es_image_probe_devices) */
+	uint64_t size;		/* bytes readable (device size, or fs region) */
 	uint32_t table_blocks;	/* from the device table (0 = unknown) */
 	uint32_t uniaddr;	/* start in the unified address space */
 	uint8_t tag[64];
 };
 
 struct es_image {
-	int fd;
-	uint64_t file_size;
+	struct es_io io;	/* where every byte comes from */
+	bool owns_io;		/* es_image_close() closes io */
+	uint64_t file_size;	/* size of device 0, the image file */
 	struct es_super sb;
 	unsigned int ndevices;	/* 1 + extra devices; [0] is the image */
 	struct es_device *devices;
-	bool explicit_devices;	/* devices were given by the caller */
+	bool explicit_devices;	/* the source has devices beyond 0 */
 };
 
-struct es_open_opts {
-	const char *const *device_paths;	/* in device-table slot order */
-	unsigned int ndevice_paths;
-	/* devices not given explicitly are looked up as BLOB_DIR/<tag> */
-	const char *blob_dir;
-};
+/*
+ * Opening an image over a source takes three steps, so that a caller
+ * without a heap can provide the memory in between:
+ *
+ *   es_image_read_super()     the superblock, from device 0
+ *   es_image_read_devices()   the device table, into 1 + sb.extra_devices
+ *                             entries the caller provides
+ *   es_image_probe_devices()  which devices the source has, and their sizes
+ *                             (a device shorter than its table entry is an
+ *                             error, a missing one only when it is needed)
+ *
+ * img is the caller's; it copies *io, which must stay usable while img is.
+ */
+int es_image_read_super(struct es_image *img, const struct es_io *io, struct es_err *err);
+int es_image_read_devices(struct es_image *img, struct es_device *devices,
+			  struct es_err *err);
+int es_image_probe_devices(struct es_image *img, struct es_err *err);
+
+#ifndef ES_FREESTANDING
+/*
+ * Hosted: all three steps with allocated memory; free with
+ * es_image_close().  The image does not own io.
+ */
+int es_image_open_io(struct es_image **out, const struct es_io *io, struct es_err *err);
+/*
+ * The first two steps with allocated memory; with take_io the image owns
+ * io (also when this fails).  For openers that attach devices to their
+ * source once the device table is known.
+ */
+int es_image_load(struct es_image **out, const struct es_io *io, bool take_io,
+		  struct es_err *err);
+
+/*
+ * Open an image or a blob for reading.  Only a regular file or a block
+ * device is accepted: a FIFO would block open() and every read, other
+ * kinds hold no image.  Returns the descriptor (close-on-exec) and sets
+ * *size unless NULL (the file size, or the device size from BLKGETSIZE64);
+ * or returns
+ * a negative errno with a message naming the path and what it is.
+ */
+int es_open_input(const char *path, uint64_t *size, struct es_err *err);
+
+/* The image file at path, its devices as opts says (lib/io_file.c). */
+int es_image_open(struct es_image **out, const char *path,
+		  const struct es_open_opts *opts, struct es_err *err);
+void es_image_close(struct es_image *img);
+#endif
 
 struct es_inode {
 	uint64_t nid;
@@ -65,32 +106,35 @@ struct es_inode {
 	uint64_t nchunks;
 	uint64_t meta_end;	/* first byte after this inode's metadata */
 };
+/*
+ * What an extent's stored bytes are, and so which stages of the data path
+ * (map -> fetch -> verify -> transform, see es_read) they go through.
+ */
+enum es_extent_flag {
+	ES_EXTENT_MAPPED	= 1u << 0,	/* bytes are stored; else a hole (zeros) */
+	ES_EXTENT_INLINE	= 1u << 1,	/* stored in the metadata next to the
+						 * inode (device 0), not block-aligned */
+	ES_EXTENT_ENCODED	= 1u << 2,	/* stored transformed by algorithm
+						 * (compressed): plen bytes give llen */
+	ES_EXTENT_ENCRYPTED	= 1u << 3,	/* stored encrypted */
+};
+
+/* With ES_EXTENT_ENCODED: how the stored bytes decode. */
+enum es_extent_algorithm {
+	ES_ALG_NONE = 0,
+};
 
 /* One contiguous piece of a file: logical range and where its bytes are. */
 struct es_extent {
 	uint64_t lstart;
 	uint64_t llen;
-	bool hole;
-	bool inline_tail;	/* bytes live in the metadata (device 0) */
+	unsigned int flags;	/* enum es_extent_flag */
+	unsigned int algorithm;	/* enum es_extent_algorithm */
 	unsigned int device;
 	uint64_t pstart;	/* byte offset on the device */
 	uint64_t plen;		/* bytes stored (block-rounded, except inline) */
 	uint64_t chunk;		/* chunk number for chunk-based inodes */
 };
-
-/*
- * Open an image or a blob for reading.  Only a regular file or a block
- * device is accepted: a FIFO would block open() and every read, other
- * kinds hold no image.  Returns the descriptor (close-on-exec) and sets
- * *size unless NULL (the file size, or the device size from BLKGETSIZE64);
- * or returns
- * a negative errno with a message naming the path and what it is.
- */
-int es_open_input(const char *path, uint64_t *size, struct es_err *err);
-
-int es_image_open(struct es_image **out, const char *path,
-		  const struct es_open_opts *opts, struct es_err *err);
-void es_image_close(struct es_image *img);
 
 /* Read len bytes at byte offset off of device dev; fails if out of range. */
 int es_dev_read(const struct es_image *img, unsigned int dev, uint64_t off,
@@ -112,7 +156,20 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
  */
 int es_map_run(const struct es_image *img, const struct es_inode *ino,
 	       uint64_t off, uint64_t max_len, struct es_extent *ext, struct es_err *err);
-/* Read file bytes [off, off+len), holes read as zeros. */
+/*
+ * Bytes [skip, skip + len) of what extent ext (from es_map or es_map_run)
+ * holds for the file: zeros for a hole, else its stored bytes through the
+ * stages they need.
+ */
+int es_extent_read(const struct es_image *img, const struct es_inode *ino,
+		   const struct es_extent *ext, uint64_t skip, void *buf, size_t len,
+		   struct es_err *err);
+/*
+ * Read file bytes [off, off+len), holes read as zeros.  Each piece goes
+ * through the data path: map (es_map), fetch the stored bytes, verify them,
+ * transform them (decrypt, decode).  Extents that need a stage this reader
+ * does not have yet fail with -EOPNOTSUPP.
+ */
 int es_read(const struct es_image *img, const struct es_inode *ino,
 	    uint64_t off, void *buf, size_t len, struct es_err *err);
 
@@ -142,8 +199,20 @@ bool es_xattr_split(const char *name, unsigned int *index, const char **suffix);
  */
 typedef int (*es_xattr_cb)(void *ctx, const char *name, const uint8_t *value,
 			   size_t value_len, bool shared);
+/*
+ * The name suffix and value of one entry are read into scratch: an entry
+ * larger than scratch_len bytes fails with -ENOSPC.  ES_XATTR_PAYLOAD_MAX
+ * bytes hold any entry the format can describe.
+ */
+#define ES_XATTR_PAYLOAD_MAX	(255u + 65535u)
+int es_xattr_iterate_buf(const struct es_image *img, const struct es_inode *ino,
+			 es_xattr_cb cb, void *ctx, uint8_t *scratch, size_t scratch_len,
+			 struct es_err *err);
+#ifndef ES_FREESTANDING
+/* The same with a buffer of its own. */
 int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
 		     es_xattr_cb cb, void *ctx, struct es_err *err);
+#endif
 
 /* memcmp order; a shorter name sorts before a longer one it prefixes. */
 int es_name_cmp(const uint8_t *a, unsigned int alen, const uint8_t *b,

@@ -13,17 +13,22 @@
 #ifndef EROFS_SEAL_H
 #define EROFS_SEAL_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "erofs/err.h"
+#include "erofs/hex.h"
 #include "erofs/image.h"
+#ifndef ES_FREESTANDING
+#include <signal.h>
+#endif
 
 #define ES_SEAL_ALIGN		4096u
 #define ES_LOCATOR_SIZE		4096u
 #define ES_SEAL_VERSION		1u
 #define ES_MANIFEST_MAX_DEVICES	4096u
 #define ES_SIGNATURE_MAX	16384u
+#define ES_SEAL_MAX_SIGS	64u
+#define ES_MANIFEST_MAX_SIZE	(1u << 24)
 
 struct es_seal_device {
 	uint64_t size;			/* bytes */
@@ -73,7 +78,46 @@ struct es_seal {
 	struct es_chunk_rec *chunks;
 };
 
-/* ---- reading --------------------------------------------------------- */
+/* ---- reading ---------------------------------------------------------- */
+
+/*
+ * The parsing, on buffers the caller provides (no allocation;
+ * builds freestanding).  In order:
+ *
+ *   es_seal_read_locator()    the last 4 KiB of the image file (file_size
+ *                             bytes): section bounds and layout
+ *   es_seal_manifest_size()   how many bytes the manifest takes
+ *   es_seal_load_manifest()   the manifest bytes into buf (s->manifest)
+ *   es_seal_sigs_size()       how many bytes the signatures section takes
+ *   es_seal_parse_sigs()      its records (their data points into buf)
+ *   es_seal_decode_manifest() the manifest's fields; s->ndevices says how
+ *   es_seal_decode_devices()  many entries devices needs
+ *   es_seal_check_chunk_index() the chunk index section in buf against
+ *   es_seal_chunk_record()    the manifest; record i of it
+ */
+int es_seal_read_locator(const struct es_io *io, uint64_t file_size, struct es_seal *s,
+			 struct es_err *err);
+int es_seal_manifest_size(const struct es_seal *s, size_t *len, struct es_err *err);
+int es_seal_load_manifest(const struct es_io *io, struct es_seal *s, uint8_t *buf,
+			  struct es_err *err);
+int es_seal_sigs_size(const struct es_seal *s, size_t *len, struct es_err *err);
+int es_seal_parse_sigs(const struct es_seal *s, uint8_t *buf,
+		       struct es_seal_sig sigs[ES_SEAL_MAX_SIGS], unsigned int *nsigs,
+		       struct es_err *err);
+int es_seal_decode_manifest(struct es_seal *s, struct es_err *err);
+int es_seal_decode_devices(struct es_seal *s, struct es_seal_device *devices,
+			   struct es_err *err);
+int es_seal_check_chunk_index(const struct es_seal *s, const uint8_t *buf,
+			      uint64_t *count, struct es_err *err);
+int es_seal_chunk_record(const struct es_seal *s, const uint8_t *buf, uint64_t i,
+			 struct es_chunk_rec *c, struct es_err *err);
+
+/* The seal against the image: sizes, UUID, block size, device tags. */
+int es_seal_check_image(const struct es_image *img, const struct es_seal *s,
+			struct es_err *err);
+
+#ifndef ES_FREESTANDING
+/* Hosted: the seal read into allocated memory. */
 
 /*
  * Read and cross-check the seal of an open image: locator checksum and
@@ -86,39 +130,43 @@ int es_seal_read(const struct es_image *img, struct es_seal **out, struct es_err
 /*
  * The same in two steps, for a verifier that must check the filesystem
  * region against the manifest before it trusts any EROFS structure:
- * read the seal from the end of the image file, then cross-check it.
+ * read the seal from the end of device 0 of io, then cross-check it.
  */
-int es_seal_read_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err);
+int es_seal_read_io(const struct es_io *io, struct es_seal **out, struct es_err *err);
 /*
  * And in three, for erofs-verify, which checks the signatures over the raw
- * manifest before it believes a byte of it: es_seal_open_fd() reads the
+ * manifest before it believes a byte of it: es_seal_open() reads the
  * locator, the manifest bytes and the signatures; es_seal_parse() then
  * decodes the manifest and reads the chunk index (checked against it).
  */
-int es_seal_open_fd(int fd, uint64_t file_size, struct es_seal **out, struct es_err *err);
-int es_seal_parse(int fd, struct es_seal *s, struct es_err *err);
-int es_seal_check_image(const struct es_image *img, const struct es_seal *s,
-			struct es_err *err);
+int es_seal_open(const struct es_io *io, struct es_seal **out, struct es_err *err);
+int es_seal_parse(const struct es_io *io, struct es_seal *s, struct es_err *err);
 void es_seal_free(struct es_seal *s);
 
 /* The stored tree of device dev (malloc'ed; NULL/0 for 0 or 1 block). */
-int es_seal_load_tree(int image_fd, const struct es_seal *s,
+int es_seal_load_tree(const struct es_io *io, const struct es_seal *s,
 		      unsigned int dev, uint8_t **tree, size_t *len, struct es_err *err);
 
 /*
- * Verify the bytes of device dev, read from fd at [0, size), against the
- * manifest digest, and the stored tree against them.  The message of a
- * failure names the device and the first block that fails its tree.
+ * Verify the bytes of device dev of io against the manifest digest, and
+ * the stored tree (read from device 0 of io) against them.  A blob is
+ * asked for by its digest (the tag BLOB_DIR lookups use).  The message of
+ * a failure names the device and the first block that fails its tree.
  * Returns -EBADMSG for an integrity failure, -ES_ECORRUPT for a corrupt
- * stored tree, other negative codes for I/O errors.
+ * stored tree, other negative codes for I/O errors (-ENODEV/-ENOENT: the
+ * source does not have the device).
  */
-int es_seal_verify_device(int image_fd, const struct es_seal *s,
-			  unsigned int dev, int fd, unsigned int nthreads,
-			  struct es_err *err);
+int es_seal_verify_device(const struct es_io *io, const struct es_seal *s,
+			  unsigned int dev, unsigned int nthreads, struct es_err *err);
 
-/* Lowercase hex of a digest; out has room for 65 bytes. */
-void es_hex(const uint8_t *in, size_t len, char *out);
-bool es_unhex(const char *in, uint8_t *out, size_t len);
+/*
+ * The fs-verity digest (and tree, unless tree is NULL) of the first size
+ * bytes of device dev of io.  A source that has a file descriptor for it
+ * is read with nthreads threads; any other through its read callback.
+ */
+int es_io_verity_digest(const struct es_io *io, unsigned int dev, uint64_t size,
+			unsigned int nthreads, uint8_t digest[32], uint8_t **tree,
+			size_t *tree_len, struct es_err *err);
 
 /* ---- writing --------------------------------------------------------- */
 
@@ -258,5 +306,7 @@ struct es_seal_delta {
 
 int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal,
 		  struct es_seal_delta *d, struct es_err *err);
+
+#endif /* !ES_FREESTANDING */
 
 #endif

@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
-#include <stdarg.h>
+/*
+ * Error contexts.  Hosted, messages are formatted; built with
+ * ES_FREESTANDING (no C library) they are the static text the caller gave.
+ */
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "erofs/err.h"
+
+static size_t text_len(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
 
 static bool utf8_continuation(char c)
 {
@@ -53,9 +63,38 @@ const char *es_msg_path(char *buf, const char *path)
 {
 	if (!path)
 		path = "(no path)";
-	fit_middle(buf, ES_MSG_PATH_MAX + 1, path, strlen(path));
+	fit_middle(buf, ES_MSG_PATH_MAX + 1, path, text_len(path));
 	return buf;
 }
+
+void es_err_clear(struct es_err *e)
+{
+	if (e) {
+		e->code = 0;
+		e->msg[0] = '\0';
+	}
+}
+
+int es_err_copy(struct es_err *dst, const struct es_err *src)
+{
+	if (dst && !dst->code && src->code)
+		*dst = *src;
+	return src->code;
+}
+
+#ifdef ES_FREESTANDING
+int es_fail_static(struct es_err *e, int code, const char *msg)
+{
+	if (!e || e->code)
+		return code;
+	e->code = code;
+	fit_middle(e->msg, sizeof(e->msg), msg, text_len(msg));
+	return code;
+}
+#else
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* vsnprintf into dst, shortened in the middle when it does not fit. */
 static void format_fitted(char *dst, size_t size, const char *fmt, va_list ap)
@@ -112,11 +151,4 @@ void es_err_prefix(struct es_err *e, const char *fmt, ...)
 	memcpy(joined + plen, e->msg, mlen);
 	fit_middle(e->msg, sizeof(e->msg), joined, plen + mlen);
 }
-
-void es_err_clear(struct es_err *e)
-{
-	if (e) {
-		e->code = 0;
-		e->msg[0] = '\0';
-	}
-}
+#endif

@@ -47,10 +47,8 @@ static int map_chunk(const struct es_image *img, const struct es_inode *ino,
 			return ret;
 		blk = es_get32(entry + CI_STARTBLK_LO);
 		dev = es_get16(entry + CI_DEVICE_ID);
-		if (blk == EROFS_NULL_ADDR) {
-			ext->hole = true;
-			return 0;
-		}
+		if (blk == EROFS_NULL_ADDR)
+			return 0;	/* a hole */
 		if (dev >= img->ndevices)
 			return es_fail(err, -ES_ECORRUPT,
 				       "chunk %llu refers to device %u but the image has %u "
@@ -64,16 +62,15 @@ static int map_chunk(const struct es_image *img, const struct es_inode *ino,
 		if (ret)
 			return ret;
 		blk = es_get32(entry);
-		if (blk == EROFS_NULL_ADDR) {
-			ext->hole = true;
-			return 0;
-		}
+		if (blk == EROFS_NULL_ADDR)
+			return 0;	/* a hole */
 		resolve_unified(img, blk, &dev, &blk);
 	}
+	ext->flags = ES_EXTENT_MAPPED;
 	ext->device = dev;
 	ext->pstart = blk << blkszbits;
 	ext->plen = es_round_up(ext->llen, 1u << blkszbits);
-	if (img->devices[dev].fd >= 0 &&
+	if (img->devices[dev].present &&
 	    (ext->pstart > img->devices[dev].size ||
 	     ext->plen > img->devices[dev].size - ext->pstart))
 		return es_fail(err, -ES_ECORRUPT,
@@ -102,6 +99,7 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 		uint64_t body = ino->nblocks << blkszbits;
 
 		if (off < body) {
+			ext->flags = ES_EXTENT_MAPPED;
 			ext->lstart = 0;
 			ext->llen = body < ino->size ? body : ino->size;
 			ext->pstart = (uint64_t)ino->startblk << blkszbits;
@@ -109,7 +107,7 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 		} else {
 			ext->lstart = body;
 			ext->llen = ino->tail_len;
-			ext->inline_tail = true;
+			ext->flags = ES_EXTENT_MAPPED | ES_EXTENT_INLINE;
 			ext->pstart = ino->tail_pos;
 			ext->plen = ino->tail_len;
 		}
@@ -124,6 +122,31 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 		return es_fail(err, -EOPNOTSUPP, "nid %llu: unsupported layout",
 			       (unsigned long long)ino->nid);
 	}
+}
+
+/*
+ * The stages after es_map(): fetch reads the stored bytes; verify would
+ * check them against the device's Merkle tree and transform would decrypt
+ * and decode them, for the extents that need it.  Plain extents need
+ * neither (their trees are checked whole, by the verifiers), so they are
+ * fetched straight into the caller's buffer.
+ */
+int es_extent_read(const struct es_image *img, const struct es_inode *ino,
+		   const struct es_extent *ext, uint64_t skip, void *buf, size_t len,
+		   struct es_err *err)
+{
+	if (skip > ext->llen || len > ext->llen - skip)
+		return es_fail(err, -EINVAL, "read past the end of the extent at byte %llu",
+			       (unsigned long long)ext->lstart);
+	if (!(ext->flags & ES_EXTENT_MAPPED)) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (ext->flags & (ES_EXTENT_ENCODED | ES_EXTENT_ENCRYPTED))
+		return es_fail(err, -EOPNOTSUPP, "the extent at byte %llu is %s, which "
+			       "this reader cannot read yet", (unsigned long long)ext->lstart,
+			       ext->flags & ES_EXTENT_ENCRYPTED ? "encrypted" : "encoded");
+	return es_dev_read(img, ext->device, ext->pstart + skip, buf, len, err);
 }
 
 int es_read(const struct es_image *img, const struct es_inode *ino,
@@ -145,14 +168,10 @@ int es_read(const struct es_image *img, const struct es_inode *ino,
 		n = ext.llen - skip;
 		if (n > len)
 			n = len;
-		if (ext.hole)
-			memset(out, 0, n);
-		else {
-			ret = es_dev_read(img, ext.device, ext.pstart + skip, out, n, err);
-			if (ret) {
-				es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
-				return ret;
-			}
+		ret = es_extent_read(img, ino, &ext, skip, out, (size_t)n, err);
+		if (ret) {
+			es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
+			return ret;
 		}
 		out += n;
 		off += n;
@@ -181,10 +200,12 @@ int es_map_run(const struct es_image *img, const struct es_inode *ino,
 	uint8_t entries[BATCH * EROFS_CHUNK_INDEX_SIZE];
 	unsigned int unit;
 	uint64_t next, count;
+	bool hole_run;		/* the run is of holes */
 	int ret = es_map(img, ino, off, ext, err);
 
 	if (ret || ino->layout != EROFS_LAYOUT_CHUNK_BASED)
 		return ret;
+	hole_run = !(ext->flags & ES_EXTENT_MAPPED);
 	unit = ino->chunk_indexes ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 	next = ext->chunk + 1;
 	count = ino->nchunks - next < BATCH ? ino->nchunks - next : BATCH;
@@ -202,18 +223,18 @@ int es_map_run(const struct es_image *img, const struct es_inode *ino,
 		uint64_t blk;
 
 		decode_entry(img, ino, entries + i * unit, &hole, &dev, &blk);
-		if (hole != ext->hole || (!hole && (dev != ext->device ||
+		if (hole != hole_run || (!hole && (dev != ext->device ||
 		    blk << img->sb.blkszbits != ext->pstart + ext->llen)))
 			break;
 		if (ino->size - lstart < chunk_len)
 			chunk_len = ino->size - lstart;
 		ext->llen += chunk_len;
 	}
-	if (!ext->hole) {
+	if (!hole_run) {
 		const struct es_device *d = &img->devices[ext->device];
 
 		ext->plen = es_round_up(ext->llen, 1u << img->sb.blkszbits);
-		if (d->fd >= 0 && (ext->pstart > d->size || ext->plen > d->size - ext->pstart))
+		if (d->present && (ext->pstart > d->size || ext->plen > d->size - ext->pstart))
 			return es_fail(err, -ES_ECORRUPT, "nid %llu: chunks from %llu point "
 				       "past the end of device %u",
 				       (unsigned long long)ino->nid,

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /* Directories: validated iteration and path lookup. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "erofs/format.h"
 #include "erofs/image.h"
+
+/* The first c in p[0..n), or NULL (memchr, which a boot loader may lack). */
+static const uint8_t *find_byte(const uint8_t *p, size_t n, uint8_t c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == c)
+			return p + i;
+	return NULL;
+}
 
 /* memcmp order, a shorter name before a longer one it prefixes */
 int es_name_cmp(const uint8_t *a, unsigned int alen, const uint8_t *b, unsigned int blen)
@@ -24,21 +31,17 @@ int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
 	uint8_t prev[EROFS_NAME_MAX];
 	unsigned int prevlen = 0;
 	bool have_prev = false;
-	uint8_t *block;
+	uint8_t block[ES_MAX_BLKSZ];	/* the superblock allows no larger block */
 	int ret = 0;
 
-	if (!S_ISDIR(dir->mode))
+	if (!ES_S_ISDIR(dir->mode))
 		return es_fail(err, -ENOTDIR, "nid %llu is not a directory",
 			       (unsigned long long)dir->nid);
 	if (!dir->size)
 		return es_fail(err, -ES_ECORRUPT, "nid %llu: empty directory "
 			       "(no \".\" and \"..\" entries)", (unsigned long long)dir->nid);
-	block = malloc(blksz);
-	if (!block)
-		return es_fail(err, -ENOMEM, "out of memory");
 	for (uint64_t pos = 0; pos < dir->size && ret == 0; pos += blksz) {
 		uint32_t blen = dir->size - pos < blksz ? (uint32_t)(dir->size - pos) : blksz;
-		uint64_t bno = pos / blksz;
 		unsigned int count, nameoff0;
 
 		ret = es_read(img, dir, pos, block, blen, err);
@@ -46,14 +49,14 @@ int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
 			break;
 		if (blen < EROFS_DIRENT_SIZE) {
 			ret = es_fail(err, -ES_ECORRUPT, "directory block %llu is too short",
-				      (unsigned long long)bno);
+				      (unsigned long long)(pos / blksz));
 			break;
 		}
 		nameoff0 = es_get16(block + DIRENT_NAMEOFF);
 		if (nameoff0 < EROFS_DIRENT_SIZE || nameoff0 % EROFS_DIRENT_SIZE ||
 		    nameoff0 >= blen) {
 			ret = es_fail(err, -ES_ECORRUPT, "directory block %llu: bogus first "
-				      "name offset %u", (unsigned long long)bno, nameoff0);
+				      "name offset %u", (unsigned long long)(pos / blksz), nameoff0);
 			break;
 		}
 		count = nameoff0 / EROFS_DIRENT_SIZE;
@@ -66,13 +69,13 @@ int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
 				end = es_get16(de + EROFS_DIRENT_SIZE + DIRENT_NAMEOFF);
 			} else {
 				const uint8_t *nul = off < blen ?
-					memchr(block + off, 0, blen - off) : NULL;
+					find_byte(block + off, blen - off, 0) : NULL;
 
 				end = nul ? (unsigned int)(nul - block) : blen;
 			}
 			if (off < nameoff0 || off >= blen || end <= off || end > blen) {
 				ret = es_fail(err, -ES_ECORRUPT, "directory block %llu, entry "
-					      "%u: bogus name offset %u", (unsigned long long)bno,
+					      "%u: bogus name offset %u", (unsigned long long)(pos / blksz),
 					      i, off);
 				break;
 			}
@@ -80,18 +83,18 @@ int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
 			if (len > EROFS_NAME_MAX) {
 				ret = es_fail(err, -ES_ECORRUPT, "directory block %llu, entry "
 					      "%u: name longer than 255 bytes",
-					      (unsigned long long)bno, i);
+					      (unsigned long long)(pos / blksz), i);
 				break;
 			}
-			if (memchr(block + off, '/', len) || memchr(block + off, 0, len)) {
+			if (find_byte(block + off, len, '/') || find_byte(block + off, len, 0)) {
 				ret = es_fail(err, -ES_ECORRUPT, "directory block %llu, entry "
 					      "%u: name contains '/' or NUL",
-					      (unsigned long long)bno, i);
+					      (unsigned long long)(pos / blksz), i);
 				break;
 			}
 			if (ftype >= EROFS_FT_MAX) {
 				ret = es_fail(err, -ES_ECORRUPT, "directory block %llu, entry "
-					      "%u: bad file type %u", (unsigned long long)bno,
+					      "%u: bad file type %u", (unsigned long long)(pos / blksz),
 					      i, ftype);
 				break;
 			}
@@ -99,7 +102,7 @@ int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
 				ret = es_fail(err, -ES_ECORRUPT, "directory block %llu, entry "
 					      "%u: names are not in strictly ascending order "
 					      "(lookups would miss entries)",
-					      (unsigned long long)bno, i);
+					      (unsigned long long)(pos / blksz), i);
 				break;
 			}
 			memcpy(prev, block + off, len);
@@ -110,7 +113,6 @@ int es_dir_iterate(const struct es_image *img, const struct es_inode *dir,
 				break;
 		}
 	}
-	free(block);
 	if (ret < 0)
 		es_err_prefix(err, "directory nid %llu: ", (unsigned long long)dir->nid);
 	return ret < 0 ? ret : 0;
@@ -146,22 +148,23 @@ int es_lookup(const struct es_image *img, const char *path, uint64_t *nid,
 	while (*p) {
 		struct lookup_ctx lc = { 0 };
 		struct es_inode dir;
-		const char *slash;
+		size_t len;
 		int ret;
 
 		while (*p == '/')
 			p++;
 		if (!*p)
 			break;
-		slash = strchr(p, '/');
 		lc.name = (const uint8_t *)p;
-		lc.len = slash ? (unsigned int)(slash - p) : (unsigned int)strlen(p);
+		for (len = 0; p[len] && p[len] != '/' && len <= EROFS_NAME_MAX; len++)
+			;
+		lc.len = (unsigned int)len;
 		if (lc.len > EROFS_NAME_MAX)
 			return es_fail(err, -ENAMETOOLONG, "%s: name too long", path);
 		ret = es_inode_read(img, cur, &dir, err);
 		if (ret)
 			return ret;
-		if (!S_ISDIR(dir.mode))
+		if (!ES_S_ISDIR(dir.mode))
 			return es_fail(err, -ENOTDIR, "%s: a path component is not a "
 				       "directory", path);
 		ret = es_dir_iterate(img, &dir, lookup_cb, &lc, err);

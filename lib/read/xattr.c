@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /* Extended attributes: name prefixes and validated reading. */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "erofs/format.h"
 #include "erofs/image.h"
@@ -19,6 +17,25 @@ static const struct {
 	{ EROFS_XATTR_INDEX_SECURITY, "security.", false },
 };
 
+static size_t text_len(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+/* Bytes before the first NUL of p[0..max), or max. */
+static size_t text_len_max(const uint8_t *p, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && p[n])
+		n++;
+	return n;
+}
+
 const char *es_xattr_prefix(unsigned int index)
 {
 	for (size_t i = 0; i < sizeof(xattr_prefixes) / sizeof(xattr_prefixes[0]); i++)
@@ -31,10 +48,12 @@ bool es_xattr_split(const char *name, unsigned int *index, const char **suffix)
 {
 	for (size_t i = 0; i < sizeof(xattr_prefixes) / sizeof(xattr_prefixes[0]); i++) {
 		const char *pre = xattr_prefixes[i].prefix;
-		size_t plen = strlen(pre);
+		size_t plen = text_len(pre), k;
 
-		if (xattr_prefixes[i].whole ? !strcmp(name, pre) :
-		    (!strncmp(name, pre, plen) && name[plen])) {
+		for (k = 0; k < plen && name[k] == pre[k]; k++)
+			;
+		/* a whole-name prefix must be all of name, another needs more */
+		if (k == plen && (xattr_prefixes[i].whole ? !name[plen] : name[plen])) {
 			*index = xattr_prefixes[i].index;
 			*suffix = name + plen;
 			return true;
@@ -43,14 +62,13 @@ bool es_xattr_split(const char *name, unsigned int *index, const char **suffix)
 	return false;
 }
 
-/* Read one entry at pos, not reaching beyond limit; report it. */
+/* Read one entry at pos, not reaching beyond limit, into scratch; report it. */
 static int read_entry(const struct es_image *img, uint64_t pos, uint64_t limit,
 		      bool shared, es_xattr_cb cb, void *ctx, uint64_t *next,
-		      struct es_err *err)
+		      uint8_t *payload, size_t payload_room, struct es_err *err)
 {
 	uint8_t hdr[EROFS_XATTR_ENTRY_SIZE];
 	char name[300];
-	uint8_t *payload;
 	unsigned int name_len, index, value_size;
 	const char *prefix;
 	size_t plen, total;
@@ -77,17 +95,18 @@ static int read_entry(const struct es_image *img, uint64_t pos, uint64_t limit,
 	if (!prefix)
 		return es_fail(err, -ES_ECORRUPT, "xattr entry at %llu has unknown name "
 			       "index %u", (unsigned long long)pos, index);
-	payload = malloc(name_len + value_size + 1);
-	if (!payload)
-		return es_fail(err, -ENOMEM, "out of memory");
+	if ((size_t)name_len + value_size > payload_room)
+		return es_fail(err, -ENOSPC, "xattr entry at %llu needs %u bytes, more than "
+			       "the reader's %zu-byte buffer", (unsigned long long)pos,
+			       name_len + value_size, payload_room);
 	ret = es_meta_read(img, pos + EROFS_XATTR_ENTRY_SIZE, payload,
 			   name_len + value_size, err);
 	if (!ret) {
-		plen = strlen(prefix);
+		plen = text_len(prefix);
 		memcpy(name, prefix, plen);
 		memcpy(name + plen, payload, name_len);
 		name[plen + name_len] = '\0';
-		if (memchr(payload, 0, name_len))
+		if (text_len_max(payload, name_len) != name_len)
 			ret = es_fail(err, -ES_ECORRUPT, "xattr name contains NUL");
 		else if (index >= EROFS_XATTR_INDEX_POSIX_ACL_ACCESS &&
 			 index <= EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT && name_len)
@@ -98,13 +117,13 @@ static int read_entry(const struct es_image *img, uint64_t pos, uint64_t limit,
 		else
 			ret = cb(ctx, name, payload + name_len, value_size, shared);
 	}
-	free(payload);
 	*next = pos + total;
 	return ret;
 }
 
-int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
-		     es_xattr_cb cb, void *ctx, struct es_err *err)
+int es_xattr_iterate_buf(const struct es_image *img, const struct es_inode *ino,
+			 es_xattr_cb cb, void *ctx, uint8_t *scratch, size_t scratch_len,
+			 struct es_err *err)
 {
 	uint64_t body = ino->iloc + ino->inode_isize;
 	uint64_t end = body + ino->xattr_isize;
@@ -135,7 +154,7 @@ int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
 		if (ret)
 			goto out;
 		ret = read_entry(img, shared_base + 4ull * es_get32(idb), fs_size, true,
-				 cb, ctx, &next, err);
+				 cb, ctx, &next, scratch, scratch_len, err);
 		if (ret) {
 			if (ret < 0)
 				es_err_prefix(err, "shared xattr %u: ", es_get32(idb));
@@ -143,7 +162,8 @@ int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
 		}
 	}
 	while (pos < end) {
-		ret = read_entry(img, pos, end, false, cb, ctx, &pos, err);
+		ret = read_entry(img, pos, end, false, cb, ctx, &pos, scratch, scratch_len,
+				 err);
 		if (ret)
 			goto out;
 	}
@@ -152,3 +172,23 @@ out:
 		es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
 	return ret < 0 ? ret : 0;
 }
+
+#ifndef ES_FREESTANDING
+#include <stdlib.h>
+
+int es_xattr_iterate(const struct es_image *img, const struct es_inode *ino,
+		     es_xattr_cb cb, void *ctx, struct es_err *err)
+{
+	uint8_t *scratch;
+	int ret;
+
+	if (!ino->xattr_isize)
+		return 0;
+	scratch = malloc(ES_XATTR_PAYLOAD_MAX);
+	if (!scratch)
+		return es_fail(err, -ENOMEM, "out of memory");
+	ret = es_xattr_iterate_buf(img, ino, cb, ctx, scratch, ES_XATTR_PAYLOAD_MAX, err);
+	free(scratch);
+	return ret;
+}
+#endif

@@ -3,20 +3,19 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "erofs/format.h"
 #include "erofs/image.h"
 
 unsigned int es_mode_to_ftype(uint16_t mode)
 {
-	switch (mode & S_IFMT) {
-	case S_IFREG: return EROFS_FT_REG_FILE;
-	case S_IFDIR: return EROFS_FT_DIR;
-	case S_IFCHR: return EROFS_FT_CHRDEV;
-	case S_IFBLK: return EROFS_FT_BLKDEV;
-	case S_IFIFO: return EROFS_FT_FIFO;
-	case S_IFSOCK: return EROFS_FT_SOCK;
-	case S_IFLNK: return EROFS_FT_SYMLINK;
+	switch (mode & ES_S_IFMT) {
+	case ES_S_IFREG: return EROFS_FT_REG_FILE;
+	case ES_S_IFDIR: return EROFS_FT_DIR;
+	case ES_S_IFCHR: return EROFS_FT_CHRDEV;
+	case ES_S_IFBLK: return EROFS_FT_BLKDEV;
+	case ES_S_IFIFO: return EROFS_FT_FIFO;
+	case ES_S_IFSOCK: return EROFS_FT_SOCK;
+	case ES_S_IFLNK: return EROFS_FT_SYMLINK;
 	default: return EROFS_FT_UNKNOWN;
 	}
 }
@@ -46,7 +45,7 @@ void es_decode_rdev(uint32_t raw, uint32_t *major, uint32_t *minor)
 
 static bool has_data(uint16_t mode)
 {
-	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode);
+	return ES_S_ISREG(mode) || ES_S_ISDIR(mode) || ES_S_ISLNK(mode);
 }
 
 static int decode_layout(const struct es_image *img, struct es_inode *ino,

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include "erofs/format.h"
 #include "erofs/super.h"
@@ -48,7 +47,7 @@ int es_super_decode(struct es_super *sb, const uint8_t *block0, size_t len,
 			       "no EROFS superblock: bad magic 0x%08x at byte 1024",
 			       es_get32(p + SB_MAGIC));
 	sb->blkszbits = p[SB_BLKSZBITS];
-	if (sb->blkszbits < 9 || sb->blkszbits > 12)
+	if (sb->blkszbits < 9 || sb->blkszbits > ES_MAX_BLKSZBITS)
 		return es_fail(err, -ES_ECORRUPT,
 			       "superblock: block size 2^%u is not supported (512..4096)",
 			       sb->blkszbits);
@@ -145,12 +144,18 @@ void es_super_features(const struct es_super *sb, char *buf, size_t len)
 	};
 	size_t used = 0;
 
-	buf[0] = '\0';
+	if (!len)
+		return;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint32_t set = names[i].incompat ? sb->feature_incompat : sb->feature_compat;
 
-		if ((set & names[i].bit) && used < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s",
-						 used ? " " : "", names[i].name);
+		if (!(set & names[i].bit))
+			continue;
+		/* space-separated, cut at len - 1 bytes as snprintf would */
+		if (used && used < len - 1)
+			buf[used++] = ' ';
+		for (const char *c = names[i].name; *c && used < len - 1; c++)
+			buf[used++] = *c;
 	}
+	buf[used] = '\0';
 }

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/* An image over a source: superblock, device table, bounded raw reads. */
+#include <errno.h>
+#include <string.h>
+#include "erofs/format.h"
+#include "erofs/image.h"
+
+/* What to call a device in a message (inline: unused when messages are static). */
+static inline const char *dev_name(const struct es_io_dev *info, const char *fallback)
+{
+	return info->name ? info->name : fallback;
+}
+
+int es_image_read_super(struct es_image *img, const struct es_io *io, struct es_err *err)
+{
+	uint8_t block0[4096];
+	struct es_io_dev info;
+	size_t len;
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	img->io = *io;
+	ret = es_io_stat(io, 0, NULL, &info, err);
+	if (ret)
+		return ret;
+	img->file_size = info.size;
+	len = info.size < sizeof(block0) ? (size_t)info.size : sizeof(block0);
+	memset(block0, 0, sizeof(block0));
+	ret = es_io_read(io, 0, 0, block0, len, err);
+	if (ret)
+		return ret;
+	ret = es_super_decode(&img->sb, block0, len, err);
+	if (ret)
+		return ret;
+	if (img->file_size < ((uint64_t)img->sb.blocks << img->sb.blkszbits))
+		return es_fail(err, -ES_ECORRUPT,
+			       "image truncated: the superblock says %u blocks "
+			       "(%llu bytes) but %s has %llu bytes",
+			       img->sb.blocks,
+			       (unsigned long long)img->sb.blocks << img->sb.blkszbits,
+			       ES_PATH(dev_name(&info, "the image")),
+			       (unsigned long long)img->file_size);
+	return 0;
+}
+
+int es_image_read_devices(struct es_image *img, struct es_device *devices,
+			  struct es_err *err)
+{
+	const struct es_super *sb = &img->sb;
+	uint8_t slot[EROFS_DEVT_SLOT_SIZE];
+
+	img->ndevices = 1u + sb->extra_devices;
+	img->devices = devices;
+	memset(devices, 0, img->ndevices * sizeof(*devices));
+	devices[0].size = (uint64_t)sb->blocks << sb->blkszbits;
+	devices[0].table_blocks = sb->blocks;
+	for (unsigned int i = 1; i < img->ndevices; i++) {
+		uint64_t pos = (uint64_t)sb->devt_slotoff * EROFS_DEVT_SLOT_SIZE +
+			       (uint64_t)(i - 1) * EROFS_DEVT_SLOT_SIZE;
+		int ret = es_meta_read(img, pos, slot, sizeof(slot), err);
+
+		if (ret) {
+			es_err_prefix(err, "device table slot %u: ", i);
+			return ret;
+		}
+		memcpy(devices[i].tag, slot + DEVT_TAG, DEVT_TAG_SIZE);
+		devices[i].table_blocks = es_get32(slot + DEVT_BLOCKS);
+		devices[i].uniaddr = es_get32(slot + DEVT_UNIADDR);
+	}
+	/* from here on, metadata reads are bounded by device 0 */
+	devices[0].present = true;
+	return 0;
+}
+
+int es_image_probe_devices(struct es_image *img, struct es_err *err)
+{
+	for (unsigned int i = 1; i < img->ndevices; i++) {
+		struct es_device *dev = &img->devices[i];
+		struct es_err probe_err = { 0 };
+		struct es_io_dev info;
+		uint64_t want;
+		int ret = es_io_stat(&img->io, i, dev->tag, &info, &probe_err);
+
+		if (ret == -ENODEV || ret == -ENOENT)
+			continue;	/* missing: reported when it is needed */
+		if (ret) {
+			es_err_copy(err, &probe_err);
+			es_err_prefix(err, "device %u: ", i);
+			return ret;
+		}
+		dev->size = info.size;
+		want = (uint64_t)dev->table_blocks << img->sb.blkszbits;
+		if (want) {
+			if (dev->size < want)
+				return es_fail(err, -ES_ECORRUPT,
+					       "device %u: %s holds %llu bytes but the device "
+					       "table says %u blocks (%llu bytes): blob truncated?",
+					       i, ES_PATH(dev_name(&info, "the blob")),
+					       (unsigned long long)dev->size, dev->table_blocks,
+					       (unsigned long long)want);
+			dev->size = want;
+		}
+		dev->present = true;
+		img->explicit_devices = true;
+	}
+	return 0;
+}
+
+int es_dev_read(const struct es_image *img, unsigned int devno, uint64_t off,
+		void *buf, size_t len, struct es_err *err)
+{
+	const struct es_device *dev;
+
+	if (devno >= img->ndevices)
+		return es_fail(err, -ES_ECORRUPT, "device %u does not exist "
+			       "(the image has %u extra devices)", devno,
+			       img->ndevices - 1);
+	dev = &img->devices[devno];
+	if (!dev->present)
+		return es_fail(err, -ENODEV, "data is on device %u, which was not "
+			       "given (pass it with --device, in device-table order)",
+			       devno);
+	if (off > dev->size || len > dev->size - off)
+		return es_fail(err, -ES_ECORRUPT,
+			       "read of %zu bytes at %llu is past the end of device %u "
+			       "(%llu bytes)", len, (unsigned long long)off, devno,
+			       (unsigned long long)dev->size);
+	return es_io_read(&img->io, devno, off, buf, len, err);
+}
+
+int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
+		 size_t len, struct es_err *err)
+{
+	uint64_t limit;
+
+	if (img->devices && img->devices[0].present)
+		return es_dev_read(img, 0, off, buf, len, err);
+	/* while the device table is read */
+	limit = (uint64_t)img->sb.blocks << img->sb.blkszbits;
+	if (off > limit || len > limit - off)
+		return es_fail(err, -ES_ECORRUPT,
+			       "metadata read of %zu bytes at %llu is past the end "
+			       "of the filesystem (%llu bytes)", len,
+			       (unsigned long long)off, (unsigned long long)limit);
+	return es_io_read(&img->io, 0, off, buf, len, err);
+}
+
+#ifndef ES_FREESTANDING
+#include <stdlib.h>
+
+int es_image_load(struct es_image **out, const struct es_io *io, bool take_io,
+		  struct es_err *err)
+{
+	struct es_image *img = calloc(1, sizeof(*img));
+	struct es_device *devices;
+	int ret;
+
+	*out = NULL;
+	if (!img) {
+		struct es_io unused = *io;
+
+		if (take_io)
+			es_io_close(&unused);
+		return es_fail(err, -ENOMEM, "out of memory");
+	}
+	ret = es_image_read_super(img, io, err);
+	img->owns_io = take_io;
+	if (ret)
+		goto fail;
+	devices = calloc(1u + img->sb.extra_devices, sizeof(*devices));
+	if (!devices) {
+		ret = es_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	ret = es_image_read_devices(img, devices, err);
+	if (ret)
+		goto fail;
+	*out = img;
+	return 0;
+fail:
+	es_image_close(img);
+	return ret;
+}
+
+int es_image_open_io(struct es_image **out, const struct es_io *io, struct es_err *err)
+{
+	int ret = es_image_load(out, io, false, err);
+
+	if (!ret) {
+		ret = es_image_probe_devices(*out, err);
+		if (ret) {
+			es_image_close(*out);
+			*out = NULL;
+		}
+	}
+	return ret;
+}
+
+void es_image_close(struct es_image *img)
+{
+	if (!img)
+		return;
+	if (img->owns_io)
+		es_io_close(&img->io);
+	free(img->devices);
+	free(img);
+}
+#endif
