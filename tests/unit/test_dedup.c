@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for lib/dedup.c: the chunk index of a build. */
+/* Unit tests for lib/build/dedup.c: the chunk index of a build. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "wtree.h"
+#include "build/wtree.h"
 
 static void test_lookup_or_add(void **state)
 {
