@@ -1,66 +1,63 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /* Chunk index of a build: SHA-256 of the stored bytes -> where they are. */
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/hashmap.h"
 #include "wtree.h"
 
 struct dedup_entry {
 	uint8_t digest[32];
+	uint32_t nblocks;	/* digest and nblocks: the key */
 	uint32_t blkaddr;
-	uint32_t nblocks;
 	uint32_t length;
 	uint16_t device;
-	bool used;
 	bool referenced;	/* used by this image (dictionary entries may not be) */
 };
 
 struct dedup_map {
-	struct dedup_entry *slots;
-	size_t cap, count;
+	struct hmap map;
 };
+
+static uint64_t digest_hash(const void *key)
+{
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h));	/* a digest is already uniform */
+	return h;
+}
+
+static const struct hmap_type dedup_type = {
+	.entry_size = sizeof(struct dedup_entry),
+	.key_size = offsetof(struct dedup_entry, nblocks) + sizeof(uint32_t),
+	.hash = digest_hash,
+	.initial_slots = 4096,
+};
+
+/* An entry holding only the key: a chunk is its digest and its length. */
+static struct dedup_entry make_key(const uint8_t digest[32], uint32_t nblocks)
+{
+	struct dedup_entry k = { .nblocks = nblocks };
+
+	memcpy(k.digest, digest, 32);
+	return k;
+}
 
 struct dedup_map *es_dedup_new(void)
 {
-	return calloc(1, sizeof(struct dedup_map));
+	struct dedup_map *m = malloc(sizeof(*m));
+
+	if (m)
+		hmap_init(&m->map, &dedup_type);
+	return m;
 }
 
 void es_dedup_free(struct dedup_map *m)
 {
 	if (m) {
-		free(m->slots);
+		hmap_free(&m->map);
 		free(m);
 	}
-}
-
-static size_t slot_of(const uint8_t digest[32], size_t cap)
-{
-	uint64_t h;
-
-	memcpy(&h, digest, sizeof(h));	/* a digest is already uniform */
-	return (size_t)h & (cap - 1);
-}
-
-static int grow(struct dedup_map *m)
-{
-	size_t ncap = m->cap ? m->cap * 2 : 4096;
-	struct dedup_entry *ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->slots[i].used) {
-			size_t j = slot_of(m->slots[i].digest, ncap);
-
-			while (ns[j].used)
-				j = (j + 1) & (ncap - 1);
-			ns[j] = m->slots[i];
-		}
-	}
-	free(m->slots);
-	m->slots = ns;
-	m->cap = ncap;
-	return 0;
 }
 
 int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
@@ -74,63 +71,55 @@ int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblo
 		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
 		    bool referenced, bool *found, bool *first_use)
 {
-	size_t i;
+	struct dedup_entry key = make_key(digest, nblocks);
+	struct dedup_entry *e;
+	bool added;
+	int ret;
 
 	if (first_use)
 		*first_use = false;
-	if ((m->count + 1) * 4 > m->cap * 3 && grow(m))
-		return -ENOMEM;
-	for (i = slot_of(digest, m->cap); m->slots[i].used; i = (i + 1) & (m->cap - 1)) {
-		struct dedup_entry *e = &m->slots[i];
-
-		if (!memcmp(e->digest, digest, 32) && e->nblocks == nblocks) {
-			*device = e->device;
-			*blkaddr = e->blkaddr;
-			if (referenced && !e->referenced) {
-				e->referenced = true;
-				if (first_use)
-					*first_use = true;
-			}
-			*found = true;
-			return 0;
-		}
+	ret = hmap_find_or_add(&m->map, &key, (void **)&e, &added);
+	if (ret)
+		return ret;
+	*found = !added;
+	if (added) {
+		e->blkaddr = *blkaddr;
+		e->device = *device;
+		e->length = length;
+		e->referenced = referenced;
+		return 0;
 	}
-	memcpy(m->slots[i].digest, digest, 32);
-	m->slots[i].blkaddr = *blkaddr;
-	m->slots[i].nblocks = nblocks;
-	m->slots[i].device = *device;
-	m->slots[i].length = length;
-	m->slots[i].referenced = referenced;
-	m->slots[i].used = true;
-	m->count++;
-	*found = false;
+	*device = e->device;
+	*blkaddr = e->blkaddr;
+	if (referenced && !e->referenced) {
+		e->referenced = true;
+		if (first_use)
+			*first_use = true;
+	}
 	return 0;
 }
 
 void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length)
 {
-	if (!m->cap)
-		return;
-	for (size_t i = slot_of(digest, m->cap); m->slots[i].used; i = (i + 1) & (m->cap - 1)) {
-		struct dedup_entry *e = &m->slots[i];
+	struct dedup_entry key = make_key(digest, nblocks);
+	struct dedup_entry *e = hmap_find(&m->map, &key);
 
-		if (!memcmp(e->digest, digest, 32) && e->nblocks == nblocks) {
-			e->length = length;
-			return;
-		}
-	}
+	if (e)
+		e->length = length;
 }
 
 int es_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
 		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
 		     void *ctx)
 {
-	for (size_t i = 0; i < m->cap; i++) {
-		struct dedup_entry *e = &m->slots[i];
+	struct dedup_entry *e;
+	size_t pos = 0;
+
+	while ((e = hmap_next(&m->map, &pos))) {
 		int ret;
 
-		if (!e->used || !e->referenced)
+		if (!e->referenced)
 			continue;
 		ret = fn(ctx, e->digest, &e->device, e->blkaddr, e->nblocks, e->length);
 		if (ret)
