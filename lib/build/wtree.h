@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "erofs/build.h"
 #include "erofs/err.h"
+#include "base/hashmap.h"
 
 struct wnode;
 
@@ -116,7 +117,7 @@ struct wbuild {
 	struct wnode *all;		/* list of all nodes */
 	struct wnode **order;		/* BFS order, nnodes entries */
 	uint64_t nnodes;
-	struct hardlink_map *links;
+	struct hmap links;		/* the scan's (dev, ino) of hard links */
 	void *regexes;			/* regex_t[] */
 	struct wfile_id outputs[WBUILD_MAX_OUTPUTS];
 	unsigned int noutputs;
