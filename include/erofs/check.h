@@ -54,8 +54,6 @@ struct es_stats {
 
 int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_err *err);
 
-#endif
-
 /* ---- the seal, for fsck ---------------------------------------------- */
 
 struct es_trust;
@@ -98,3 +96,5 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
  */
 int es_seal_extract_gate(int seal_ret, const struct es_seal_summary *sum,
 			 struct es_err *err);
+
+#endif
