@@ -18,9 +18,6 @@ struct es_check_opts {
 	/* called once for every problem found; the walk goes on after it */
 	void (*report)(void *ctx, const char *msg);
 	void *report_ctx;
-	/* called once for every inode reached (hard links once) */
-	int (*visit)(void *ctx, const struct es_inode *ino);
-	void *visit_ctx;
 };
 
 struct es_check_result {
@@ -52,6 +49,10 @@ struct es_stats {
 	uint64_t holes;
 };
 
+/*
+ * A walk of the tree without fsck's checks: what the walk itself cannot
+ * do without (see es_walk()) still fails it, with -ES_ECORRUPT.
+ */
 int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_err *err);
 
 /* ---- the seal, for fsck ---------------------------------------------- */
