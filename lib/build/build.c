@@ -257,7 +257,7 @@ static void free_node(struct wnode *n)
 	free(n);
 }
 
-void es_wnode_free_all(struct wbuild *b)
+void wb_wnode_free_all(struct wbuild *b)
 {
 	struct wnode *n = b->all;
 
@@ -386,7 +386,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 			return ret;
 		}
 	}
-	b.dedup = es_dedup_new();
+	b.dedup = wb_dedup_new();
 	b.iobuf = malloc(WBUILD_IOBUF_SIZE + b.blksz);
 	if (!b.dedup || !b.iobuf) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
@@ -416,13 +416,13 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	note_outputs(&b, &image, &blob);
 	b.data_next = 1;
 	if (o->nchunk_dicts)
-		ret = es_dicts_load(&b);
+		ret = wb_dicts_load(&b);
 	if (!ret)
-		ret = es_scan_tree(&b);
+		ret = wb_scan_tree(&b);
 	if (!ret)
-		ret = es_build_poll_cancel(&b);
+		ret = wb_poll_cancel(&b);
 	if (!ret)
-		ret = es_devices_finalize(&b);
+		ret = wb_devices_finalize(&b);
 	if (!ret && b.new_blob) {
 		if (o->blob_dir) {
 			char *final = malloc(strlen(o->blob_dir) + 66);
@@ -433,22 +433,22 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 			}
 			free(blob.path);
 			blob.path = final;
-			ret = es_blob_finalize(&b, "");
+			ret = wb_blob_finalize(&b, "");
 			sprintf(final, "%s/%s", o->blob_dir, stats->blob_name);
 			if (!ret && o->fsverity_sigs)
-				ret = es_blob_finalize_sig(&b, final, &sig);
+				ret = wb_blob_finalize_sig(&b, final, &sig);
 		} else {
-			ret = es_blob_finalize(&b, o->blobdev_path);
+			ret = wb_blob_finalize(&b, o->blobdev_path);
 		}
 	}
 	if (!ret)
-		ret = es_build_poll_cancel(&b);
+		ret = wb_poll_cancel(&b);
 	if (!ret)
-		ret = es_xattrs_share(&b);
+		ret = wb_xattrs_share(&b);
 	if (!ret)
-		ret = es_plan_layout(&b, &meta_blkaddr, &meta_len, &total);
+		ret = wb_plan_layout(&b, &meta_blkaddr, &meta_len, &total);
 	if (!ret)
-		ret = es_write_metadata(&b, meta_blkaddr, meta_len);
+		ret = wb_write_metadata(&b, meta_blkaddr, meta_len);
 	if (!ret)
 		ret = write_superblock(&b, meta_blkaddr, total);
 	if (ret)
@@ -458,7 +458,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		goto out;
 	}
 	if (o->seal || o->blob_dir || o->nsigners) {
-		ret = es_seal_image(&b, total, b.uuid);
+		ret = wb_seal_image(&b, total, b.uuid);
 		if (ret)
 			goto out;
 	}
@@ -473,7 +473,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	}
 	/* the last point where a signal stops the build: past it, outputs
 	 * are renamed into place and the build completes */
-	ret = es_build_poll_cancel(&b);
+	ret = wb_poll_cancel(&b);
 	if (ret)
 		goto out;
 	if (b.new_blob) {
@@ -500,11 +500,11 @@ out:
 			regfree(&((regex_t *)b.regexes)[i]);
 		free(b.regexes);
 	}
-	es_wnode_free_all(&b);
-	es_dedup_free(b.dedup);
+	wb_wnode_free_all(&b);
+	wb_dedup_free(b.dedup);
 	free(b.iobuf);
 	free(b.order);
 	free(b.shared_area);
-	es_devices_free(&b);
+	wb_devices_free(&b);
 	return ret;
 }

@@ -43,7 +43,7 @@ static struct dedup_entry make_key(const uint8_t digest[32], uint32_t nblocks)
 	return k;
 }
 
-struct dedup_map *es_dedup_new(void)
+struct dedup_map *wb_dedup_new(void)
 {
 	struct dedup_map *m = malloc(sizeof(*m));
 
@@ -52,7 +52,7 @@ struct dedup_map *es_dedup_new(void)
 	return m;
 }
 
-void es_dedup_free(struct dedup_map *m)
+void wb_dedup_free(struct dedup_map *m)
 {
 	if (m) {
 		hmap_free(&m->map);
@@ -60,14 +60,14 @@ void es_dedup_free(struct dedup_map *m)
 	}
 }
 
-int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
+int wb_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
 			   bool *found)
 {
-	return es_dedup_insert(m, digest, nblocks, 0, device, blkaddr, true, found, NULL);
+	return wb_dedup_insert(m, digest, nblocks, 0, device, blkaddr, true, found, NULL);
 }
 
-int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+int wb_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
 		    bool referenced, bool *found, bool *first_use)
 {
@@ -99,7 +99,7 @@ int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblo
 	return 0;
 }
 
-void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length)
 {
 	struct dedup_entry key = make_key(digest, nblocks);
@@ -109,7 +109,7 @@ void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t
 		e->length = length;
 }
 
-int es_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
+int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
 		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
 		     void *ctx)
 {

@@ -206,8 +206,8 @@ static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
 	n->tail = (uint8_t *)target;
 	n->tail_len = (uint32_t)len;
 	n->size = (uint64_t)len;
-	if (!es_tail_fits_inline(b, n, n->tail_len))
-		return es_write_tail_block(b, n, what);
+	if (!wb_tail_fits_inline(b, n, n->tail_len))
+		return wb_write_tail_block(b, n, what);
 	n->layout = EROFS_LAYOUT_FLAT_INLINE;
 	n->startblk = EROFS_NULL_ADDR;
 	n->tail_inline = true;
@@ -254,7 +254,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	struct stat st;
 	struct wnode *n;
 
-	ret = es_build_poll_cancel(b);
+	ret = wb_poll_cancel(b);
 	if (ret)
 		return ret;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -282,7 +282,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	de->node = n;
 	if (link)
 		link->node = n;
-	ret = es_xattrs_collect(b, n, dirfd, name, what);
+	ret = wb_xattrs_collect(b, n, dirfd, name, what);
 	if (ret)
 		return ret;
 	switch (st.st_mode & S_IFMT) {
@@ -303,7 +303,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 			}
 		}
 		n->size = (uint64_t)st.st_size;
-		ret = es_ingest_regular(b, n, fd, what);
+		ret = wb_ingest_regular(b, n, fd, what);
 		close(fd);
 		if (b->opts->progress && b->stats->regular_files % 512 == 0)
 			b->opts->progress(b->opts->progress_ctx, b->stats);
@@ -435,7 +435,7 @@ static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 	return ret;
 }
 
-int es_scan_tree(struct wbuild *b)
+int wb_scan_tree(struct wbuild *b)
 {
 	const char *src = b->opts->source_dir;
 	struct stat st;
@@ -458,7 +458,7 @@ int es_scan_tree(struct wbuild *b)
 	}
 	b->root->parent = b->root;
 	b->stats->directories++;
-	ret = es_xattrs_collect(b, b->root, fd, ".", src);
+	ret = wb_xattrs_collect(b, b->root, fd, ".", src);
 	if (!ret) {
 		struct scan_level root = { .dir = b->root, .fd = fd, .what = src };
 

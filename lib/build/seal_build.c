@@ -21,7 +21,7 @@
 #include "wtree.h"
 
 /* Block 0 holds the superblock and, from byte 1152, the device table. */
-#define ES_MAX_BLOBS ((4096u - 1152u) / EROFS_DEVT_SLOT_SIZE)
+#define WB_MAX_BLOBS ((4096u - 1152u) / EROFS_DEVT_SLOT_SIZE)
 
 /*
  * Chunk dictionaries.  A dictionary is anyone's file: its chunk index says
@@ -170,12 +170,12 @@ static int load_dict(struct wbuild *b, const char *path)
 		bool found;
 
 		if (c % 65536 == 0)
-			ret = es_build_poll_cancel(b);
+			ret = wb_poll_cancel(b);
 		/* chunks inside a dictionary's own image file cannot be shared */
 		if (ret || r->device == 0)
 			continue;
 		dev = (uint16_t)prov[r->device];
-		ret = es_dedup_insert(b->dedup, r->digest, r->nblocks, r->length, &dev,
+		ret = wb_dedup_insert(b->dedup, r->digest, r->nblocks, r->length, &dev,
 				      &blk, false, &found, NULL);
 		if (ret)
 			ret = es_fail(b->err, ret, "out of memory");
@@ -185,7 +185,7 @@ static int load_dict(struct wbuild *b, const char *path)
 	return ret;
 }
 
-int es_dicts_load(struct wbuild *b)
+int wb_dicts_load(struct wbuild *b)
 {
 	const struct es_build_opts *o = b->opts;
 
@@ -207,7 +207,7 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	uint8_t digest[32], *tree = NULL;
 	size_t tree_len = 0;
 	char hex[65];
-	int ret = es_build_poll_cancel(b);
+	int ret = wb_poll_cancel(b);
 
 	if (ret)
 		return ret;
@@ -215,7 +215,7 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	ret = es_verity_digest_fd_stoppable(d->fd, d->size, build_threads(b),
 					    b->opts->cancel, digest, &tree, &tree_len);
 	if (ret == -ECANCELED)
-		return es_build_poll_cancel(b);
+		return wb_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "--chunk-dict %s: reading blob %s in %s: %s",
 			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir),
@@ -233,7 +233,7 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	return 0;
 }
 
-int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
 			 const char *what)
 {
@@ -288,7 +288,7 @@ int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
 			       (unsigned long long)blkaddr + nblocks - 1, hex);
 	/* the index of the new image records what was verified */
-	es_dedup_set_length(b->dedup, digest, nblocks, len);
+	wb_dedup_set_length(b->dedup, digest, nblocks, len);
 	return 0;
 }
 
@@ -322,7 +322,7 @@ static int remap_entry(void *ctx, const uint8_t digest[32], uint16_t *device,
 	return 0;
 }
 
-int es_devices_finalize(struct wbuild *b)
+int wb_devices_finalize(struct wbuild *b)
 {
 	const bool keep_new = b->blob_fd >= 0 && (b->blob_next || !b->opts->blob_dir);
 	unsigned int nprov = WDEV_DICT_BASE + b->ndict_blobs, next = 1;
@@ -331,7 +331,7 @@ int es_devices_finalize(struct wbuild *b)
 	bool identity = true;
 	int ret;
 
-	es_dedup_foreach(b->dedup, mark_referenced, b);
+	wb_dedup_foreach(b->dedup, mark_referenced, b);
 	remap = calloc(nprov, sizeof(*remap));
 	b->devices = calloc(nprov, sizeof(*b->devices));
 	if (!remap || !b->devices) {
@@ -352,10 +352,10 @@ int es_devices_finalize(struct wbuild *b)
 	}
 	b->ndevices = next;
 	b->new_blob = keep_new;
-	if (b->ndevices - 1 > ES_MAX_BLOBS) {
+	if (b->ndevices - 1 > WB_MAX_BLOBS) {
 		free(remap);
 		return es_fail(b->err, -E2BIG, "the image would need %u blobs; at most %u "
-			       "fit in its device table", b->ndevices - 1, ES_MAX_BLOBS);
+			       "fit in its device table", b->ndevices - 1, WB_MAX_BLOBS);
 	}
 	for (unsigned int p = 1; p < nprov; p++)
 		if (remap[p] && remap[p] != p)
@@ -363,7 +363,7 @@ int es_devices_finalize(struct wbuild *b)
 	rc.remap = remap;
 	ret = 0;
 	if (!identity) {
-		es_dedup_foreach(b->dedup, remap_entry, &rc);
+		wb_dedup_foreach(b->dedup, remap_entry, &rc);
 		for (struct wnode *n = b->all; n; n = n->next_all) {
 			if (n->layout != EROFS_LAYOUT_CHUNK_BASED ||
 			    !(n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES))
@@ -382,7 +382,7 @@ int es_devices_finalize(struct wbuild *b)
 	return ret;
 }
 
-int es_blob_finalize(struct wbuild *b, const char *blob_path)
+int wb_blob_finalize(struct wbuild *b, const char *blob_path)
 {
 	struct wdevice *d = &b->devices[1];
 	unsigned int threads = b->opts->nthreads ? b->opts->nthreads : 1;
@@ -394,7 +394,7 @@ int es_blob_finalize(struct wbuild *b, const char *blob_path)
 	ret = es_verity_digest_fd_stoppable(b->blob_fd, d->size, threads, b->opts->cancel,
 					    d->digest, &d->tree, &d->tree_len);
 	if (ret == -ECANCELED)
-		return es_build_poll_cancel(b);
+		return wb_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "hashing the blob: %s", strerror(-ret));
 	es_hex(d->digest, 32, b->stats->blob_name);
@@ -406,7 +406,7 @@ int es_blob_finalize(struct wbuild *b, const char *blob_path)
  * The .sig that `fsverity sign` would write for the new blob, written to a
  * temporary file that the caller commits with the blob (or removes).
  */
-int es_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf)
+int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf)
 {
 	const struct wdevice *d = &b->devices[1];
 	const struct es_signer *signer = NULL;
@@ -507,7 +507,7 @@ static int sign_manifest(void *ctx, const uint8_t *manifest, size_t len,
 	return 0;
 }
 
-int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
+int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 {
 	unsigned int threads = b->opts->nthreads ? b->opts->nthreads : 1;
 	struct wdevice *d0 = &b->devices[0];
@@ -523,7 +523,7 @@ int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 					    b->opts->cancel, d0->digest, &d0->tree,
 					    &d0->tree_len);
 	if (ret == -ECANCELED)
-		return es_build_poll_cancel(b);
+		return wb_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "hashing the image: %s", strerror(-ret));
 	devs = calloc(b->ndevices, sizeof(*devs));
@@ -539,7 +539,7 @@ int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 		trees[i] = b->devices[i].tree;
 		tree_lens[i] = b->devices[i].tree_len;
 	}
-	ret = es_dedup_foreach(b->dedup, collect_chunk, &ic);
+	ret = wb_dedup_foreach(b->dedup, collect_chunk, &ic);
 	if (ret) {
 		ret = es_fail(b->err, ret, "out of memory");
 		goto out;
@@ -570,7 +570,7 @@ out:
 	return ret;
 }
 
-void es_devices_free(struct wbuild *b)
+void wb_devices_free(struct wbuild *b)
 {
 	for (unsigned int i = 0; i < b->ndevices && b->devices; i++)
 		free(b->devices[i].tree);
