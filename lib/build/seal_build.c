@@ -58,9 +58,10 @@ static int open_dict_blob(struct wbuild *b, struct wdevice *d, const char *dict_
 
 		d->fd = es_open_input(path, &size, &open_err);
 		if (d->fd < 0)
-			ret = es_fail(b->err, d->fd, "blob %s is %s %s (a dictionary's blobs "
-				      "must be in --blob-dir): %s", hex, d->fd == -ENOENT ?
-				      "missing from" : "unreadable in", ES_PATH(dir), open_err.msg);
+			ret = es_fail(b->err, d->fd, "blob %s is %s the blob directory %s (a "
+				      "dictionary's blobs must be there): %s", hex,
+				      d->fd == -ENOENT ? "missing from" : "unreadable in",
+				      ES_PATH(dir), open_err.msg);
 		else if (size != d->size)
 			ret = es_fail(b->err, -EBADMSG, "blob %s in %s holds %llu bytes, the "
 				      "dictionary's manifest says %llu (truncated or replaced?)",
@@ -120,13 +121,13 @@ static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **o
 	}
 	ret = es_seal_open_fd(fd, (uint64_t)st.st_size, &s, b->err);
 	if (ret == -ENODATA)
-		ret = es_fail(b->err, -EINVAL, "it carries no seal (build it with --seal or "
-			      "--blob-dir)");
+		ret = es_fail(b->err, -EINVAL, "it carries no seal (a chunk dictionary is a "
+			      "sealed image)");
 	/* signatures over the raw manifest, before a byte of it is believed */
 	if (!ret && b->opts->dict_trust) {
 		ret = es_seal_check_signatures(s, b->opts->dict_trust, NULL, b->err);
 		if (ret)
-			es_err_prefix(b->err, "not trusted (--dict-cert/--dict-pubkey): ");
+			es_err_prefix(b->err, "not trusted by the dictionary trust anchors: ");
 	}
 	if (!ret)
 		ret = es_seal_parse(fd, s, b->err);
@@ -194,7 +195,8 @@ int wb_dicts_load(struct wbuild *b)
 
 		if (ret) {
 			if (ret != -ECANCELED)
-				es_err_prefix(b->err, "--chunk-dict %s: ", ES_PATH(o->chunk_dicts[i]));
+				es_err_prefix(b->err, "chunk dictionary %s: ",
+					      ES_PATH(o->chunk_dicts[i]));
 			return ret;
 		}
 	}
@@ -217,13 +219,13 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	if (ret == -ECANCELED)
 		return wb_poll_cancel(b);
 	if (ret)
-		return es_fail(b->err, ret, "--chunk-dict %s: reading blob %s in %s: %s",
+		return es_fail(b->err, ret, "chunk dictionary %s: reading blob %s in %s: %s",
 			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir),
 			       strerror(-ret));
 	if (memcmp(digest, d->digest, 32)) {
 		free(tree);
-		return es_fail(b->err, -EBADMSG, "--chunk-dict %s: blob %s in %s does not "
-			       "match its fs-verity digest (blob damaged or replaced)",
+		return es_fail(b->err, -EBADMSG, "chunk dictionary %s: blob %s in %s does "
+			       "not match its fs-verity digest (blob damaged or replaced)",
 			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir));
 	}
 	free(d->tree);
@@ -257,8 +259,8 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	es_hex(digest, 32, chunk_hex);
 	if (len > (uint64_t)nblocks << b->blkszbits ||
 	    ((uint64_t)blkaddr << b->blkszbits) + len > d->size)
-		return es_fail(b->err, -ES_ECORRUPT, "--chunk-dict %s: chunk %.16s... lies "
-			       "outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
+		return es_fail(b->err, -ES_ECORRUPT, "chunk dictionary %s: chunk %.16s... "
+			       "lies outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
 	ret = es_sha256_init(&sha);
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 unavailable");
@@ -270,8 +272,8 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 
 		if (got < 0 || (size_t)got != piece) {
 			es_sha256_release(&sha);
-			return es_fail(b->err, got < 0 ? (int)got : -EIO, "--chunk-dict %s: "
-				       "reading blob %s in %s: %s", ES_PATH(d->dict_path), hex,
+			return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary "
+				       "%s: reading blob %s in %s: %s", ES_PATH(d->dict_path), hex,
 				       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
 				       "file shrank");
 		}
@@ -282,7 +284,7 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 failed");
 	if (memcmp(sum, digest, 32))
-		return es_fail(b->err, -EBADMSG, "%s: --chunk-dict %s lists chunk %.16s... "
+		return es_fail(b->err, -EBADMSG, "%s: chunk dictionary %s lists chunk %.16s... "
 			       "at blocks %u..%llu of blob %s, but those bytes differ "
 			       "(the dictionary's chunk index was tampered with or damaged)",
 			       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
@@ -419,8 +421,8 @@ int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outf
 		if (es_signer_type(b->opts->signers[i]) == ES_SIG_CMS)
 			signer = b->opts->signers[i];
 	if (!signer)
-		return es_fail(b->err, -EINVAL, "--fsverity-sigs needs an RSA or "
-			       "ECDSA --sign-key with a --sign-cert");
+		return es_fail(b->err, -EINVAL, "fs-verity signatures of blobs need an RSA "
+			       "or ECDSA signing key with a certificate");
 	ret = es_fsverity_sign(signer, d->digest, &sig, &sig_len, b->err);
 	if (ret)
 		return ret;

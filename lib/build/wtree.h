@@ -87,7 +87,7 @@ struct wdevice {
 	   first referenced (tree is then the one computed here) */
 	int fd;
 	bool verified;
-	const char *dict_path;		/* the --chunk-dict that listed it first */
+	const char *dict_path;		/* the chunk dictionary that listed it first */
 };
 
 /* A file the scan leaves out: an output of this build. */
@@ -110,7 +110,7 @@ struct wbuild {
 	int64_t epoch;
 	bool clamp_mtime;		/* SOURCE_DATE_EPOCH semantics */
 	int image_fd;
-	int blob_fd;			/* -1 without --blobdev */
+	int blob_fd;			/* -1 without a blob device or directory */
 	uint64_t data_next;		/* next free block on device 0 */
 	uint64_t blob_next;		/* next free block on device 1 */
 	uint64_t chunksize;		/* effective: 0 = flat files */
