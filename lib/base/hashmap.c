@@ -73,12 +73,20 @@ void *hmap_find(const struct hmap *m, const void *key)
 static int grow(struct hmap *m)
 {
 	const size_t esize = m->type->entry_size;
-	size_t ncap = m->cap ? m->cap * 2 : m->type->initial_slots;
 	struct hmap bigger = { .type = m->type };
+	size_t ncap;
 
-	if (!ncap)
-		ncap = HMAP_DEFAULT_SLOTS;
-	if (ncap < m->cap || ncap > SIZE_MAX / esize)
+	if (m->cap) {
+		if (m->cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap = m->cap * 2;
+	} else {
+		ncap = m->type->initial_slots ? m->type->initial_slots : HMAP_DEFAULT_SLOTS;
+		/* a power of two, so that hash & (cap - 1) is a slot */
+		while (ncap & (ncap - 1))
+			ncap = (ncap | (ncap - 1)) + 1;
+	}
+	if (!ncap || ncap > SIZE_MAX / esize)
 		return -ENOMEM;
 	bigger.cap = ncap;
 	bigger.ctrl = calloc(ncap, 1);
@@ -112,8 +120,9 @@ int hmap_find_or_add(struct hmap *m, const void *key, void **entry, bool *added)
 	uint8_t *e;
 	size_t i;
 
-	/* at most 3/4 full, so that every probe ends at an empty slot soon */
-	if ((m->count + 1) * 4 > m->cap * 3) {
+	/* at most 3/4 full, so that every probe ends at an empty slot soon
+	 * (a tiny first table may need more than one doubling for that) */
+	while ((m->count + 1) * 4 > m->cap * 3) {
 		int ret = grow(m);
 
 		if (ret)

@@ -158,6 +158,44 @@ static void test_table_order(void **state)
 	hmap_free(&m);
 }
 
+/* A first table of one slot, or of a size that is no power of two, still
+ * keeps an empty slot for every probe to end at. */
+static void test_small_first_table(void **state)
+{
+	static const struct hmap_type one = {
+		.entry_size = sizeof(struct u64_entry),
+		.key_size = sizeof(uint64_t),
+		.hash = identity_u64,
+		.initial_slots = 1,
+	};
+	static const struct hmap_type five = {
+		.entry_size = sizeof(struct u64_entry),
+		.key_size = sizeof(uint64_t),
+		.hash = identity_u64,
+		.initial_slots = 5,
+	};
+	const struct hmap_type *types[] = { &one, &five };
+
+	(void)state;
+	for (size_t t = 0; t < 2; t++) {
+		struct hmap m;
+		struct u64_entry *e;
+		bool added;
+
+		hmap_init(&m, types[t]);
+		for (uint64_t i = 0; i < 40; i++) {
+			uint64_t missing = 1000 + i;
+
+			assert_int_equal(hmap_find_or_add(&m, &i, (void **)&e, &added), 0);
+			assert_true(added);
+			assert_true(m.cap && !(m.cap & (m.cap - 1)));
+			assert_true(hmap_count(&m) * 4 <= m.cap * 3);
+			assert_null(hmap_find(&m, &missing));
+		}
+		hmap_free(&m);
+	}
+}
+
 /* ---- byte-string keys, all in one probe run --------------------------- */
 
 struct chunk_entry {
@@ -239,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_u64_many),
 		cmocka_unit_test(test_iteration),
 		cmocka_unit_test(test_table_order),
+		cmocka_unit_test(test_small_first_table),
 		cmocka_unit_test(test_collisions),
 		cmocka_unit_test(test_enomem),
 	};
