@@ -272,7 +272,8 @@ int main(int argc, char **argv)
 	es_image_close(img);
 	es_trust_free(trust);
 	if (ret && ret != -ES_ECORRUPT)
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		fprintf(stderr, "%s: %s%s\n", prog, err.msg,
+			err.code == -EEXIST && !co.overwrite ? "; use --overwrite" : "");
 	/* a corrupt image explains operational failures that follow from it */
 	if (seal_ret || ret == -ES_ECORRUPT) {
 		unsigned long long problems = res.problems + sum.problems;

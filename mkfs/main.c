@@ -233,10 +233,42 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* fmt is always a literal with one %s */
-#define usage_error(fmt, arg) \
+/* fmt is always a literal, with at least one argument */
+#define usage_error(fmt, ...) \
 	(fprintf(stderr, "%s: " fmt "\nTry '%s --help' for more information.\n", \
-		 prog, arg, prog), EXIT_USAGE)
+		 prog, __VA_ARGS__, prog), EXIT_USAGE)
+
+/*
+ * " (see --blobdev, --chunksize)": the options es_build_opts_check() found
+ * at fault, by the names they have here, in the order a sentence about
+ * them names them ("the first needs the second").
+ */
+static void option_hint(unsigned int culprits, char *out, size_t size)
+{
+	static const struct { unsigned int bit; const char *name; } names[] = {
+		{ ES_BUILD_OPT_BLKSZBITS, "-b" },
+		{ ES_BUILD_OPT_VOLUME_LABEL, "-L" },
+		{ ES_BUILD_OPT_EXCLUDE_REGEXES, "--exclude-regex" },
+		{ ES_BUILD_OPT_DICT_TRUST, "--dict-cert/--dict-pubkey" },
+		{ ES_BUILD_OPT_FSVERITY_SIGS, "--fsverity-sigs" },
+		{ ES_BUILD_OPT_CHUNK_DICTS, "--chunk-dict" },
+		{ ES_BUILD_OPT_BLOBDEV, "--blobdev" },
+		{ ES_BUILD_OPT_BLOB_DIR, "--blob-dir" },
+		{ ES_BUILD_OPT_SIGNERS, "--sign-key" },
+		{ ES_BUILD_OPT_CHUNKSIZE, "--chunksize" },
+	};
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && len < size; i++) {
+		if (!(culprits & names[i].bit))
+			continue;
+		len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : " (see ",
+					names[i].name);
+	}
+	if (len && len < size)
+		snprintf(out + len, size - len, ")");
+}
 
 enum {
 	OPT_ALL_ROOT = 256, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE_PATH,
@@ -431,9 +463,15 @@ int main(int argc, char **argv)
 		}
 		o.dict_trust = dict_trust;
 	}
-	if (es_build_opts_check(&o, &err)) {
-		es_trust_free(dict_trust);
-		return usage_error("%s", err.msg);
+	{
+		unsigned int culprits;
+		char hint[200];
+
+		if (es_build_opts_check(&o, &culprits, &err)) {
+			es_trust_free(dict_trust);
+			option_hint(culprits, hint, sizeof(hint));
+			return usage_error("%s%s", err.msg, hint);
+		}
 	}
 	for (unsigned int i = 0; i < nkeys; i++) {
 		if (es_signer_load(&signers[i], key_paths.items[i], cert_paths[i], &err)) {

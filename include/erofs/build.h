@@ -81,14 +81,30 @@ struct es_build_stats {
 };
 
 void es_build_opts_init(struct es_build_opts *o);
+
+/* The options that es_build_opts_check() found at fault, as bits. */
+#define ES_BUILD_OPT_BLKSZBITS		(1u << 0)
+#define ES_BUILD_OPT_CHUNKSIZE		(1u << 1)
+#define ES_BUILD_OPT_BLOBDEV		(1u << 2)
+#define ES_BUILD_OPT_BLOB_DIR		(1u << 3)
+#define ES_BUILD_OPT_CHUNK_DICTS	(1u << 4)
+#define ES_BUILD_OPT_DICT_TRUST		(1u << 5)
+#define ES_BUILD_OPT_FSVERITY_SIGS	(1u << 6)
+#define ES_BUILD_OPT_SIGNERS		(1u << 7)
+#define ES_BUILD_OPT_VOLUME_LABEL	(1u << 8)
+#define ES_BUILD_OPT_EXCLUDE_REGEXES	(1u << 9)
+
 /*
  * Every check of the options es_build() makes before it writes anything:
  * values, combinations, regular expressions, and outputs that would
  * overwrite another output or an input (compared by file identity).  A
  * front end calls it to tell a usage error from a failed build; es_build()
- * calls it again.  -EINVAL with a message naming the option.
+ * calls it again.  -EINVAL with a message that describes what is wrong;
+ * *culprits (may be NULL) gets the ES_BUILD_OPT_* bits of the options at
+ * fault, so that the front end can name them as its user knows them.
  */
-int es_build_opts_check(const struct es_build_opts *o, struct es_err *err);
+int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
+			struct es_err *err);
 int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	     struct es_err *err);
 

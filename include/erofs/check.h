@@ -18,9 +18,6 @@ struct es_check_opts {
 	/* called once for every problem found; the walk goes on after it */
 	void (*report)(void *ctx, const char *msg);
 	void *report_ctx;
-	/* called once for every inode reached (hard links once) */
-	int (*visit)(void *ctx, const struct es_inode *ino);
-	void *visit_ctx;
 };
 
 struct es_check_result {
@@ -52,9 +49,11 @@ struct es_stats {
 	uint64_t holes;
 };
 
+/*
+ * A walk of the tree without fsck's checks: what the walk itself cannot
+ * do without (see es_walk()) still fails it, with -ES_ECORRUPT.
+ */
 int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_err *err);
-
-#endif
 
 /* ---- the seal, for fsck ---------------------------------------------- */
 
@@ -98,3 +97,5 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
  */
 int es_seal_extract_gate(int seal_ret, const struct es_seal_summary *sum,
 			 struct es_err *err);
+
+#endif

@@ -91,9 +91,9 @@ usage_case() { # EXPECTED-SUBSTRING ARGS...
 }
 usage_case "only 4096" -b 8192
 usage_case "power of two" --chunksize=3000
-usage_case "needs --chunksize" --blobdev="$T/blob"
+usage_case "needs a chunk size.*(see --blobdev, --chunksize)" --blobdev="$T/blob"
 usage_case "invalid UUID" -U nope
-usage_case "needs --blob-dir" --chunk-dict="$T/own.img"
+usage_case "need a blob directory.*(see --chunk-dict, --blob-dir)" --chunk-dict="$T/own.img"
 # (grep reads all of it: grep -q would stop early and, under pipefail, a
 # help text longer than one pipe write would then fail with SIGPIPE)
 "$MKFS" --help | grep -- '--chunksize' >/dev/null || fail "--help lacks --chunksize"

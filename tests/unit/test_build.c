@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for lib/build.c through the reader: build a tree, read it back. */
+/* Unit tests for lib/build/build.c through the reader: build a tree, read it back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

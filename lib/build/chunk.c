@@ -45,7 +45,7 @@ static uint32_t xattr_upper_bound(const struct wnode *n)
  * the layout is known, so it assumes the largest inode and no shared
  * xattrs; the planner can then always place it inside one block.
  */
-bool es_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len)
+bool wb_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len)
 {
 	return len && EROFS_INODE_EXTENDED_SIZE + xattr_upper_bound(n) + len <= b->blksz;
 }
@@ -59,7 +59,7 @@ static int check_device_space(struct wbuild *b, uint64_t next, const char *what)
 }
 
 /* Write a symlink target or a non-inline tail as one zero-padded block. */
-int es_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
+int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
 {
 	uint8_t *blk = calloc(1, b->blksz);
 	int ret;
@@ -114,7 +114,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 	uint64_t size = n->size;
 	uint64_t full = size >> b->blkszbits;
 	uint32_t tail = (uint32_t)(size - (full << b->blkszbits));
-	bool inline_tail = es_tail_fits_inline(b, n, tail);
+	bool inline_tail = wb_tail_fits_inline(b, n, tail);
 	uint64_t copy = inline_tail ? full << b->blkszbits : size;
 	uint64_t nblocks = (copy + b->blksz - 1) >> b->blkszbits;
 	uint64_t dst = b->data_next << b->blkszbits;
@@ -127,7 +127,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 		size_t len = copy - off < IOBUF_SIZE ? (size_t)(copy - off) : IOBUF_SIZE;
 		size_t padded = es_round_up(len, b->blksz);
 
-		ret = es_build_poll_cancel(b);
+		ret = wb_poll_cancel(b);
 		if (!ret)
 			ret = read_exact(b, fd, b->iobuf, len, off, what);
 		if (ret)
@@ -203,7 +203,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 		uint32_t blkaddr;
 		uint16_t dev;
 
-		ret = es_build_poll_cancel(b);
+		ret = wb_poll_cancel(b);
 		if (ret)
 			return ret;
 		b->stats->chunks++;
@@ -252,13 +252,13 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			goto hole;
 		dev = to_blob ? 1 : 0;
 		blkaddr = (uint32_t)*next;
-		ret = es_dedup_insert(b->dedup, digest, (uint32_t)nblocks, (uint32_t)len,
+		ret = wb_dedup_insert(b->dedup, digest, (uint32_t)nblocks, (uint32_t)len,
 				      &dev, &blkaddr, true, &found, &first_use);
 		if (ret)
 			return es_fail(b->err, ret, "out of memory");
 		/* a dictionary says it holds these bytes: make sure before using it */
 		if (first_use) {
-			ret = es_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
+			ret = wb_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
 						   (uint32_t)len, digest, what);
 			if (ret)
 				return ret;
@@ -297,7 +297,7 @@ hole:
 	return source_changed(b, fd, n->size, what);
 }
 
-int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)
+int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)
 {
 	bool sparse = false;
 	struct stat st;

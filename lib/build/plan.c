@@ -52,7 +52,7 @@ static struct dirent_ref *sorted_dirents(const struct wnode *dir, size_t *count)
 	return r;
 }
 
-uint64_t es_dir_size(const struct wnode *dir, uint32_t blksz)
+uint64_t wb_dir_size(const struct wnode *dir, uint32_t blksz)
 {
 	uint64_t total = 0, used = 0;
 	size_t count;
@@ -73,7 +73,7 @@ uint64_t es_dir_size(const struct wnode *dir, uint32_t blksz)
 	return total + used;
 }
 
-int es_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out)
+int wb_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out)
 {
 	size_t count, first = 0;
 	struct dirent_ref *r = sorted_dirents(dir, &count);
@@ -149,7 +149,7 @@ static int plan_directory(struct wbuild *b, struct wnode *n)
 	uint32_t isize = n->extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE;
 	uint64_t tail;
 
-	n->size = es_dir_size(n, b->blksz);
+	n->size = wb_dir_size(n, b->blksz);
 	if (!n->size)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	if (n->size > UINT32_MAX && !n->extended)
@@ -231,7 +231,7 @@ static void pack_free(struct packer *p)
 		free(p->blocks[k]);
 }
 
-int es_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
+int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks)
 {
 	const uint32_t blksz = b->blksz;

@@ -21,7 +21,7 @@
 #include "wtree.h"
 
 /* Block 0 holds the superblock and, from byte 1152, the device table. */
-#define ES_MAX_BLOBS ((4096u - 1152u) / EROFS_DEVT_SLOT_SIZE)
+#define WB_MAX_BLOBS ((4096u - 1152u) / EROFS_DEVT_SLOT_SIZE)
 
 /*
  * Chunk dictionaries.  A dictionary is anyone's file: its chunk index says
@@ -58,9 +58,10 @@ static int open_dict_blob(struct wbuild *b, struct wdevice *d, const char *dict_
 
 		d->fd = es_open_input(path, &size, &open_err);
 		if (d->fd < 0)
-			ret = es_fail(b->err, d->fd, "blob %s is %s %s (a dictionary's blobs "
-				      "must be in --blob-dir): %s", hex, d->fd == -ENOENT ?
-				      "missing from" : "unreadable in", ES_PATH(dir), open_err.msg);
+			ret = es_fail(b->err, d->fd, "blob %s is %s the blob directory %s (a "
+				      "dictionary's blobs must be there): %s", hex,
+				      d->fd == -ENOENT ? "missing from" : "unreadable in",
+				      ES_PATH(dir), open_err.msg);
 		else if (size != d->size)
 			ret = es_fail(b->err, -EBADMSG, "blob %s in %s holds %llu bytes, the "
 				      "dictionary's manifest says %llu (truncated or replaced?)",
@@ -126,13 +127,13 @@ static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **o
 	}
 	ret = es_seal_open(&io, &s, b->err);
 	if (ret == -ENODATA)
-		ret = es_fail(b->err, -EINVAL, "it carries no seal (build it with --seal or "
-			      "--blob-dir)");
+		ret = es_fail(b->err, -EINVAL, "it carries no seal (a chunk dictionary is a "
+			      "sealed image)");
 	/* signatures over the raw manifest, before a byte of it is believed */
 	if (!ret && b->opts->dict_trust) {
 		ret = es_seal_check_signatures(s, b->opts->dict_trust, NULL, b->err);
 		if (ret)
-			es_err_prefix(b->err, "not trusted (--dict-cert/--dict-pubkey): ");
+			es_err_prefix(b->err, "not trusted by the dictionary trust anchors: ");
 	}
 	if (!ret)
 		ret = es_seal_parse(&io, s, b->err);
@@ -174,12 +175,12 @@ static int load_dict(struct wbuild *b, const char *path)
 		bool found;
 
 		if (c % 65536 == 0)
-			ret = es_build_poll_cancel(b);
+			ret = wb_poll_cancel(b);
 		/* chunks inside a dictionary's own image file cannot be shared */
 		if (ret || r->device == 0)
 			continue;
 		dev = (uint16_t)prov[r->device];
-		ret = es_dedup_insert(b->dedup, r->digest, r->nblocks, r->length, &dev,
+		ret = wb_dedup_insert(b->dedup, r->digest, r->nblocks, r->length, &dev,
 				      &blk, false, &found, NULL);
 		if (ret)
 			ret = es_fail(b->err, ret, "out of memory");
@@ -189,7 +190,7 @@ static int load_dict(struct wbuild *b, const char *path)
 	return ret;
 }
 
-int es_dicts_load(struct wbuild *b)
+int wb_dicts_load(struct wbuild *b)
 {
 	const struct es_build_opts *o = b->opts;
 
@@ -198,7 +199,8 @@ int es_dicts_load(struct wbuild *b)
 
 		if (ret) {
 			if (ret != -ECANCELED)
-				es_err_prefix(b->err, "--chunk-dict %s: ", ES_PATH(o->chunk_dicts[i]));
+				es_err_prefix(b->err, "chunk dictionary %s: ",
+					      ES_PATH(o->chunk_dicts[i]));
 			return ret;
 		}
 	}
@@ -211,7 +213,7 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	uint8_t digest[32], *tree = NULL;
 	size_t tree_len = 0;
 	char hex[65];
-	int ret = es_build_poll_cancel(b);
+	int ret = wb_poll_cancel(b);
 
 	if (ret)
 		return ret;
@@ -219,15 +221,15 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	ret = es_verity_digest_fd_stoppable(d->fd, d->size, build_threads(b),
 					    b->opts->cancel, digest, &tree, &tree_len);
 	if (ret == -ECANCELED)
-		return es_build_poll_cancel(b);
+		return wb_poll_cancel(b);
 	if (ret)
-		return es_fail(b->err, ret, "--chunk-dict %s: reading blob %s in %s: %s",
+		return es_fail(b->err, ret, "chunk dictionary %s: reading blob %s in %s: %s",
 			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir),
 			       strerror(-ret));
 	if (memcmp(digest, d->digest, 32)) {
 		free(tree);
-		return es_fail(b->err, -EBADMSG, "--chunk-dict %s: blob %s in %s does not "
-			       "match its fs-verity digest (blob damaged or replaced)",
+		return es_fail(b->err, -EBADMSG, "chunk dictionary %s: blob %s in %s does "
+			       "not match its fs-verity digest (blob damaged or replaced)",
 			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir));
 	}
 	free(d->tree);
@@ -237,7 +239,7 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	return 0;
 }
 
-int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
 			 const char *what)
 {
@@ -261,8 +263,8 @@ int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	es_hex(digest, 32, chunk_hex);
 	if (len > (uint64_t)nblocks << b->blkszbits ||
 	    ((uint64_t)blkaddr << b->blkszbits) + len > d->size)
-		return es_fail(b->err, -ES_ECORRUPT, "--chunk-dict %s: chunk %.16s... lies "
-			       "outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
+		return es_fail(b->err, -ES_ECORRUPT, "chunk dictionary %s: chunk %.16s... "
+			       "lies outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
 	ret = es_sha256_init(&sha);
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 unavailable");
@@ -274,8 +276,8 @@ int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 
 		if (got < 0 || (size_t)got != piece) {
 			es_sha256_release(&sha);
-			return es_fail(b->err, got < 0 ? (int)got : -EIO, "--chunk-dict %s: "
-				       "reading blob %s in %s: %s", ES_PATH(d->dict_path), hex,
+			return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary "
+				       "%s: reading blob %s in %s: %s", ES_PATH(d->dict_path), hex,
 				       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
 				       "file shrank");
 		}
@@ -286,13 +288,13 @@ int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 failed");
 	if (memcmp(sum, digest, 32))
-		return es_fail(b->err, -EBADMSG, "%s: --chunk-dict %s lists chunk %.16s... "
+		return es_fail(b->err, -EBADMSG, "%s: chunk dictionary %s lists chunk %.16s... "
 			       "at blocks %u..%llu of blob %s, but those bytes differ "
 			       "(the dictionary's chunk index was tampered with or damaged)",
 			       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
 			       (unsigned long long)blkaddr + nblocks - 1, hex);
 	/* the index of the new image records what was verified */
-	es_dedup_set_length(b->dedup, digest, nblocks, len);
+	wb_dedup_set_length(b->dedup, digest, nblocks, len);
 	return 0;
 }
 
@@ -326,7 +328,7 @@ static int remap_entry(void *ctx, const uint8_t digest[32], uint16_t *device,
 	return 0;
 }
 
-int es_devices_finalize(struct wbuild *b)
+int wb_devices_finalize(struct wbuild *b)
 {
 	const bool keep_new = b->blob_fd >= 0 && (b->blob_next || !b->opts->blob_dir);
 	unsigned int nprov = WDEV_DICT_BASE + b->ndict_blobs, next = 1;
@@ -335,7 +337,7 @@ int es_devices_finalize(struct wbuild *b)
 	bool identity = true;
 	int ret;
 
-	es_dedup_foreach(b->dedup, mark_referenced, b);
+	wb_dedup_foreach(b->dedup, mark_referenced, b);
 	remap = calloc(nprov, sizeof(*remap));
 	b->devices = calloc(nprov, sizeof(*b->devices));
 	if (!remap || !b->devices) {
@@ -356,10 +358,10 @@ int es_devices_finalize(struct wbuild *b)
 	}
 	b->ndevices = next;
 	b->new_blob = keep_new;
-	if (b->ndevices - 1 > ES_MAX_BLOBS) {
+	if (b->ndevices - 1 > WB_MAX_BLOBS) {
 		free(remap);
 		return es_fail(b->err, -E2BIG, "the image would need %u blobs; at most %u "
-			       "fit in its device table", b->ndevices - 1, ES_MAX_BLOBS);
+			       "fit in its device table", b->ndevices - 1, WB_MAX_BLOBS);
 	}
 	for (unsigned int p = 1; p < nprov; p++)
 		if (remap[p] && remap[p] != p)
@@ -367,7 +369,7 @@ int es_devices_finalize(struct wbuild *b)
 	rc.remap = remap;
 	ret = 0;
 	if (!identity) {
-		es_dedup_foreach(b->dedup, remap_entry, &rc);
+		wb_dedup_foreach(b->dedup, remap_entry, &rc);
 		for (struct wnode *n = b->all; n; n = n->next_all) {
 			if (n->layout != EROFS_LAYOUT_CHUNK_BASED ||
 			    !(n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES))
@@ -386,7 +388,7 @@ int es_devices_finalize(struct wbuild *b)
 	return ret;
 }
 
-int es_blob_finalize(struct wbuild *b, const char *blob_path)
+int wb_blob_finalize(struct wbuild *b, const char *blob_path)
 {
 	struct wdevice *d = &b->devices[1];
 	unsigned int threads = b->opts->nthreads ? b->opts->nthreads : 1;
@@ -398,7 +400,7 @@ int es_blob_finalize(struct wbuild *b, const char *blob_path)
 	ret = es_verity_digest_fd_stoppable(b->blob_fd, d->size, threads, b->opts->cancel,
 					    d->digest, &d->tree, &d->tree_len);
 	if (ret == -ECANCELED)
-		return es_build_poll_cancel(b);
+		return wb_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "hashing the blob: %s", strerror(-ret));
 	es_hex(d->digest, 32, b->stats->blob_name);
@@ -410,7 +412,7 @@ int es_blob_finalize(struct wbuild *b, const char *blob_path)
  * The .sig that `fsverity sign` would write for the new blob, written to a
  * temporary file that the caller commits with the blob (or removes).
  */
-int es_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf)
+int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf)
 {
 	const struct wdevice *d = &b->devices[1];
 	const struct es_signer *signer = NULL;
@@ -423,8 +425,8 @@ int es_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outf
 		if (es_signer_type(b->opts->signers[i]) == ES_SIG_CMS)
 			signer = b->opts->signers[i];
 	if (!signer)
-		return es_fail(b->err, -EINVAL, "--fsverity-sigs needs an RSA or "
-			       "ECDSA --sign-key with a --sign-cert");
+		return es_fail(b->err, -EINVAL, "fs-verity signatures of blobs need an RSA "
+			       "or ECDSA signing key with a certificate");
 	ret = es_fsverity_sign(signer, d->digest, &sig, &sig_len, b->err);
 	if (ret)
 		return ret;
@@ -511,7 +513,7 @@ static int sign_manifest(void *ctx, const uint8_t *manifest, size_t len,
 	return 0;
 }
 
-int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
+int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 {
 	unsigned int threads = b->opts->nthreads ? b->opts->nthreads : 1;
 	struct wdevice *d0 = &b->devices[0];
@@ -527,7 +529,7 @@ int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 					    b->opts->cancel, d0->digest, &d0->tree,
 					    &d0->tree_len);
 	if (ret == -ECANCELED)
-		return es_build_poll_cancel(b);
+		return wb_poll_cancel(b);
 	if (ret)
 		return es_fail(b->err, ret, "hashing the image: %s", strerror(-ret));
 	devs = calloc(b->ndevices, sizeof(*devs));
@@ -543,7 +545,7 @@ int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 		trees[i] = b->devices[i].tree;
 		tree_lens[i] = b->devices[i].tree_len;
 	}
-	ret = es_dedup_foreach(b->dedup, collect_chunk, &ic);
+	ret = wb_dedup_foreach(b->dedup, collect_chunk, &ic);
 	if (ret) {
 		ret = es_fail(b->err, ret, "out of memory");
 		goto out;
@@ -574,7 +576,7 @@ out:
 	return ret;
 }
 
-void es_devices_free(struct wbuild *b)
+void wb_devices_free(struct wbuild *b)
 {
 	for (unsigned int i = 0; i < b->ndevices && b->devices; i++)
 		free(b->devices[i].tree);

@@ -74,7 +74,7 @@ static int make_room(int parentfd, const char *name, bool overwrite, struct es_e
 {
 	if (!overwrite)
 		return es_fail(err, -EEXIST, "%s: already exists in the extraction target "
-			       "(use --overwrite)", ES_PATH(name));
+			       "(overwriting was not allowed)", ES_PATH(name));
 	return remove_existing(parentfd, name, err);
 }
 

@@ -46,7 +46,8 @@ void es_build_opts_init(struct es_build_opts *o)
  * for one device does not slip through.
  */
 struct named_file {
-	const char *what;		/* "the image", "--blobdev", ... */
+	const char *what;		/* "the image", "the blob device", ... */
+	unsigned int opt;		/* its ES_BUILD_OPT_* bit, 0 for the arguments */
 	const char *path;
 	bool output;
 	bool have_stat;
@@ -89,10 +90,11 @@ static char *entry_path(const char *path)
 	return out;
 }
 
-static void named_file_init(struct named_file *f, const char *what, const char *path,
-			    bool output)
+static void named_file_init(struct named_file *f, const char *what, unsigned int opt,
+			    const char *path, bool output)
 {
 	f->what = what;
+	f->opt = opt;
 	f->path = path;
 	f->output = output;
 	f->have_stat = stat(path, &f->st) == 0;
@@ -125,7 +127,8 @@ static bool blob_like_name(const char *name)
 /* An image written into the blob directory under a blob's name would be
  * taken for (or replace) a blob. */
 static int check_image_in_blob_dir(const struct es_build_opts *o,
-				   const struct named_file *image, struct es_err *err)
+				   const struct named_file *image, unsigned int *culprits,
+				   struct es_err *err)
 {
 	char *dir;
 	size_t len;
@@ -138,16 +141,19 @@ static int check_image_in_blob_dir(const struct es_build_opts *o,
 		return 0;
 	len = strlen(dir);
 	if (!strncmp(image->entry, dir, len) &&
-	    image->entry[len] == '/' && blob_like_name(image->entry + len + 1))
-		ret = es_fail(err, -EINVAL, "the image %s is inside --blob-dir %s under a "
-			      "blob's name: it would be taken for a blob", ES_PATH(o->image_path),
-			      ES_PATH(o->blob_dir));
+	    image->entry[len] == '/' && blob_like_name(image->entry + len + 1)) {
+		*culprits = ES_BUILD_OPT_BLOB_DIR;
+		ret = es_fail(err, -EINVAL, "the image %s is inside the blob directory %s "
+			      "under a blob's name: it would be taken for a blob",
+			      ES_PATH(o->image_path), ES_PATH(o->blob_dir));
+	}
 	free(dir);
 	return ret;
 }
 
 /* No output may be another output or an input. */
-static int check_distinct_files(const struct es_build_opts *o, struct es_err *err)
+static int check_distinct_files(const struct es_build_opts *o, unsigned int *culprits,
+				struct es_err *err)
 {
 	unsigned int n = 0, count = 4 + o->nchunk_dicts;
 	struct named_file *f = calloc(count, sizeof(*f));
@@ -155,20 +161,24 @@ static int check_distinct_files(const struct es_build_opts *o, struct es_err *er
 
 	if (!f)
 		return es_fail(err, -ENOMEM, "out of memory");
-	named_file_init(&f[n++], "the image", o->image_path, true);
+	named_file_init(&f[n++], "the image", 0, o->image_path, true);
 	if (o->blobdev_path)
-		named_file_init(&f[n++], "--blobdev", o->blobdev_path, true);
+		named_file_init(&f[n++], "the blob device", ES_BUILD_OPT_BLOBDEV,
+				o->blobdev_path, true);
 	if (o->blob_dir)
-		named_file_init(&f[n++], "--blob-dir", o->blob_dir, true);
-	named_file_init(&f[n++], "the source directory", o->source_dir, false);
+		named_file_init(&f[n++], "the blob directory", ES_BUILD_OPT_BLOB_DIR,
+				o->blob_dir, true);
+	named_file_init(&f[n++], "the source directory", 0, o->source_dir, false);
 	for (unsigned int i = 0; i < o->nchunk_dicts; i++)
-		named_file_init(&f[n++], "--chunk-dict", o->chunk_dicts[i], false);
+		named_file_init(&f[n++], "chunk dictionary", ES_BUILD_OPT_CHUNK_DICTS,
+				o->chunk_dicts[i], false);
 	for (unsigned int i = 0; i < n && !ret; i++) {
 		if (!f[i].output)
 			continue;
 		for (unsigned int j = i + 1; j < n && !ret; j++) {
 			if (!same_file(&f[i], &f[j]))
 				continue;
+			*culprits = f[i].opt | f[j].opt;
 			if (f[j].output)
 				ret = es_fail(err, -EINVAL, "%s %s and %s %s are the same file: "
 					      "one output would overwrite the other", f[i].what,
@@ -181,14 +191,14 @@ static int check_distinct_files(const struct es_build_opts *o, struct es_err *er
 		}
 	}
 	if (!ret)
-		ret = check_image_in_blob_dir(o, &f[0], err);
+		ret = check_image_in_blob_dir(o, &f[0], culprits, err);
 	for (unsigned int i = 0; i < n; i++)
 		free(f[i].entry);
 	free(f);
 	return ret;
 }
 
-/* Compile every --exclude-regex into res (NULL: only check them). */
+/* Compile every exclude regular expression into res (NULL: only check them). */
 static int compile_regexes(const struct es_build_opts *o, regex_t *res, struct es_err *err)
 {
 	for (unsigned int i = 0; i < o->nexclude_regexes; i++) {
@@ -201,7 +211,7 @@ static int compile_regexes(const struct es_build_opts *o, regex_t *res, struct e
 			regerror(rc, target, msg, sizeof(msg));
 			for (unsigned int j = 0; res && j < i; j++)
 				regfree(&res[j]);
-			return es_fail(err, -EINVAL, "bad --exclude-regex '%s': %s",
+			return es_fail(err, -EINVAL, "bad exclude regular expression '%s': %s",
 				       o->exclude_regexes[i], msg);
 		}
 		if (!res)
@@ -210,36 +220,62 @@ static int compile_regexes(const struct es_build_opts *o, regex_t *res, struct e
 	return 0;
 }
 
-int es_build_opts_check(const struct es_build_opts *o, struct es_err *err)
+int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
+			struct es_err *err)
 {
+	unsigned int ignored;
+
+	if (!culprits)
+		culprits = &ignored;
+	*culprits = 0;
 	if (!o->image_path || !o->source_dir)
 		return es_fail(err, -EINVAL, "an image path and a source directory are needed");
-	if (o->blkszbits != 12)
+	if (o->blkszbits != 12) {
+		*culprits = ES_BUILD_OPT_BLKSZBITS;
 		return es_fail(err, -EINVAL, "block size %u is not supported: only 4096",
 			       1u << (o->blkszbits & 31));
-	if (o->chunksize) {
-		if (o->chunksize & (o->chunksize - 1) || o->chunksize < 4096 ||
-		    o->chunksize > (4096ull << 31))
-			return es_fail(err, -EINVAL, "chunk size %llu must be a power of "
-				       "two between 4096 and 8 TiB",
-				       (unsigned long long)o->chunksize);
 	}
-	if (o->blobdev_path && !o->chunksize)
-		return es_fail(err, -EINVAL, "--blobdev needs --chunksize");
-	if (o->blobdev_path && o->blob_dir)
-		return es_fail(err, -EINVAL, "--blobdev and --blob-dir exclude each other");
-	if (o->nchunk_dicts && !o->blob_dir)
-		return es_fail(err, -EINVAL, "--chunk-dict needs --blob-dir: shared chunks "
-			       "live in blobs");
-	if (o->dict_trust && !o->nchunk_dicts)
-		return es_fail(err, -EINVAL, "--dict-cert and --dict-pubkey need --chunk-dict");
-	if (o->fsverity_sigs && (!o->blob_dir || !o->nsigners))
-		return es_fail(err, -EINVAL, "--fsverity-sigs needs --blob-dir and --sign-key");
-	if (o->volume_label && strlen(o->volume_label) > 15)
+	if (o->chunksize && (o->chunksize & (o->chunksize - 1) || o->chunksize < 4096 ||
+			     o->chunksize > (4096ull << 31))) {
+		*culprits = ES_BUILD_OPT_CHUNKSIZE;
+		return es_fail(err, -EINVAL, "chunk size %llu must be a power of two "
+			       "between 4096 and 8 TiB", (unsigned long long)o->chunksize);
+	}
+	if (o->blobdev_path && !o->chunksize) {
+		*culprits = ES_BUILD_OPT_BLOBDEV | ES_BUILD_OPT_CHUNKSIZE;
+		return es_fail(err, -EINVAL, "a blob device needs a chunk size: only "
+			       "chunk-based files can have their data there");
+	}
+	if (o->blobdev_path && o->blob_dir) {
+		*culprits = ES_BUILD_OPT_BLOBDEV | ES_BUILD_OPT_BLOB_DIR;
+		return es_fail(err, -EINVAL, "a blob device and a blob directory exclude "
+			       "each other");
+	}
+	if (o->nchunk_dicts && !o->blob_dir) {
+		*culprits = ES_BUILD_OPT_CHUNK_DICTS | ES_BUILD_OPT_BLOB_DIR;
+		return es_fail(err, -EINVAL, "chunk dictionaries need a blob directory: "
+			       "shared chunks live in blobs");
+	}
+	if (o->dict_trust && !o->nchunk_dicts) {
+		*culprits = ES_BUILD_OPT_DICT_TRUST | ES_BUILD_OPT_CHUNK_DICTS;
+		return es_fail(err, -EINVAL, "trust anchors for chunk dictionaries need a "
+			       "chunk dictionary");
+	}
+	if (o->fsverity_sigs && (!o->blob_dir || !o->nsigners)) {
+		*culprits = ES_BUILD_OPT_FSVERITY_SIGS | ES_BUILD_OPT_BLOB_DIR |
+			    ES_BUILD_OPT_SIGNERS;
+		return es_fail(err, -EINVAL, "fs-verity signatures of blobs need a blob "
+			       "directory and a signing key");
+	}
+	if (o->volume_label && strlen(o->volume_label) > 15) {
+		*culprits = ES_BUILD_OPT_VOLUME_LABEL;
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");
-	if (compile_regexes(o, NULL, err))
+	}
+	if (compile_regexes(o, NULL, err)) {
+		*culprits = ES_BUILD_OPT_EXCLUDE_REGEXES;
 		return -EINVAL;
-	return check_distinct_files(o, err);
+	}
+	return check_distinct_files(o, culprits, err);
 }
 
 static void free_node(struct wnode *n)
@@ -257,7 +293,7 @@ static void free_node(struct wnode *n)
 	free(n);
 }
 
-void es_wnode_free_all(struct wbuild *b)
+void wb_wnode_free_all(struct wbuild *b)
 {
 	struct wnode *n = b->all;
 
@@ -363,7 +399,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (!stats)
 		stats = &local_stats;
 	memset(stats, 0, sizeof(*stats));
-	ret = es_build_opts_check(o, err);
+	ret = es_build_opts_check(o, NULL, err);
 	if (ret)
 		return ret;
 	memset(&b, 0, sizeof(b));
@@ -386,7 +422,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 			return ret;
 		}
 	}
-	b.dedup = es_dedup_new();
+	b.dedup = wb_dedup_new();
 	b.iobuf = malloc(WBUILD_IOBUF_SIZE + b.blksz);
 	if (!b.dedup || !b.iobuf) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
@@ -416,13 +452,13 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	note_outputs(&b, &image, &blob);
 	b.data_next = 1;
 	if (o->nchunk_dicts)
-		ret = es_dicts_load(&b);
+		ret = wb_dicts_load(&b);
 	if (!ret)
-		ret = es_scan_tree(&b);
+		ret = wb_scan_tree(&b);
 	if (!ret)
-		ret = es_build_poll_cancel(&b);
+		ret = wb_poll_cancel(&b);
 	if (!ret)
-		ret = es_devices_finalize(&b);
+		ret = wb_devices_finalize(&b);
 	if (!ret && b.new_blob) {
 		if (o->blob_dir) {
 			char *final = malloc(strlen(o->blob_dir) + 66);
@@ -433,22 +469,22 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 			}
 			free(blob.path);
 			blob.path = final;
-			ret = es_blob_finalize(&b, "");
+			ret = wb_blob_finalize(&b, "");
 			sprintf(final, "%s/%s", o->blob_dir, stats->blob_name);
 			if (!ret && o->fsverity_sigs)
-				ret = es_blob_finalize_sig(&b, final, &sig);
+				ret = wb_blob_finalize_sig(&b, final, &sig);
 		} else {
-			ret = es_blob_finalize(&b, o->blobdev_path);
+			ret = wb_blob_finalize(&b, o->blobdev_path);
 		}
 	}
 	if (!ret)
-		ret = es_build_poll_cancel(&b);
+		ret = wb_poll_cancel(&b);
 	if (!ret)
-		ret = es_xattrs_share(&b);
+		ret = wb_xattrs_share(&b);
 	if (!ret)
-		ret = es_plan_layout(&b, &meta_blkaddr, &meta_len, &total);
+		ret = wb_plan_layout(&b, &meta_blkaddr, &meta_len, &total);
 	if (!ret)
-		ret = es_write_metadata(&b, meta_blkaddr, meta_len);
+		ret = wb_write_metadata(&b, meta_blkaddr, meta_len);
 	if (!ret)
 		ret = write_superblock(&b, meta_blkaddr, total);
 	if (ret)
@@ -458,7 +494,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		goto out;
 	}
 	if (o->seal || o->blob_dir || o->nsigners) {
-		ret = es_seal_image(&b, total, b.uuid);
+		ret = wb_seal_image(&b, total, b.uuid);
 		if (ret)
 			goto out;
 	}
@@ -473,7 +509,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	}
 	/* the last point where a signal stops the build: past it, outputs
 	 * are renamed into place and the build completes */
-	ret = es_build_poll_cancel(&b);
+	ret = wb_poll_cancel(&b);
 	if (ret)
 		goto out;
 	if (b.new_blob) {
@@ -500,11 +536,11 @@ out:
 			regfree(&((regex_t *)b.regexes)[i]);
 		free(b.regexes);
 	}
-	es_wnode_free_all(&b);
-	es_dedup_free(b.dedup);
+	wb_wnode_free_all(&b);
+	wb_dedup_free(b.dedup);
 	free(b.iobuf);
 	free(b.order);
 	free(b.shared_area);
-	es_devices_free(&b);
+	wb_devices_free(&b);
 	return ret;
 }

@@ -1,66 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
-/* Dedup statistics of an image, gathered on the fsck walk. */
-#include <errno.h>
-#include <stdlib.h>
+/* Dedup statistics of an image, gathered on a walk of its tree. */
 #include <string.h>
 #include <sys/stat.h>
 #include "erofs/check.h"
 #include "erofs/format.h"
+#include "erofs/walk.h"
+#include "base/hashmap.h"
 
-/* set of (device, byte offset) of stored chunks */
-struct place_set {
-	uint64_t *keys;		/* (offset | device << 56) + 1, 0 = empty */
-	size_t cap, count;
+/* (device, byte offset) of a stored chunk: (offset | device << 56) */
+static uint64_t place_hash(const void *key)
+{
+	uint64_t k;
+
+	memcpy(&k, key, sizeof(k));
+	return (k + 1) * 0x9E3779B97F4A7C15ull >> 20;
+}
+
+static const struct hmap_type place_type = {
+	.entry_size = sizeof(uint64_t),
+	.key_size = sizeof(uint64_t),
+	.hash = place_hash,
+	.initial_slots = 4096,
 };
 
-static bool place_add(struct place_set *s, uint64_t key, int *err)
+/* Whether key is new to the set (then added); false with *err on failure. */
+static bool place_add(struct hmap *s, uint64_t key, int *err)
 {
-	size_t i;
+	void *entry;
+	bool added;
 
-	key++;
-	if ((s->count + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 4096;
-		uint64_t *nk = calloc(ncap, sizeof(*nk));
-
-		if (!nk) {
-			*err = -ENOMEM;
-			return false;
-		}
-		for (size_t k = 0; k < s->cap; k++) {
-			if (s->keys[k]) {
-				size_t j = (size_t)(s->keys[k] * 0x9E3779B97F4A7C15ull >> 20) & (ncap - 1);
-
-				while (nk[j])
-					j = (j + 1) & (ncap - 1);
-				nk[j] = s->keys[k];
-			}
-		}
-		free(s->keys);
-		s->keys = nk;
-		s->cap = ncap;
-	}
-	for (i = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & (s->cap - 1); s->keys[i];
-	     i = (i + 1) & (s->cap - 1))
-		if (s->keys[i] == key)
-			return false;
-	s->keys[i] = key;
-	s->count++;
-	return true;
+	*err = hmap_find_or_add(s, &key, &entry, &added);
+	return !*err && added;
 }
 
 struct stats_ctx {
 	const struct es_image *img;
 	struct es_stats *st;
-	struct place_set places;
+	struct hmap places;
 	struct es_err *err;
 };
 
-static int stats_visit(void *ctx, const struct es_inode *ino)
+static int stats_visit(void *ctx, struct es_walk *w, const struct es_walk_entry *e)
 {
+	const struct es_inode *ino = e->ino;
 	struct stats_ctx *sc = ctx;
 	struct es_stats *st = sc->st;
 	int ret = 0;
 
+	(void)w;
+	if (e->seen)
+		return 0;
 	st->inodes++;
 	switch (ino->mode & S_IFMT) {
 	case S_IFDIR:
@@ -107,16 +96,13 @@ static int stats_visit(void *ctx, const struct es_inode *ino)
 
 int es_image_stats(const struct es_image *img, struct es_stats *st, struct es_err *err)
 {
+	static const struct es_walk_ops ops = { .visit = stats_visit };
 	struct stats_ctx sc = { .img = img, .st = st, .err = err };
-	struct es_check_opts o;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	es_check_opts_init(&o);
-	o.visit = stats_visit;
-	o.skip_data = true;	/* the visit maps every chunk; no need to read them */
-	o.visit_ctx = &sc;
-	ret = es_check(img, &o, NULL, err);
-	free(sc.places.keys);
+	hmap_init(&sc.places, &place_type);
+	ret = es_walk(img, &ops, &sc, err);
+	hmap_free(&sc.places);
 	return ret;
 }

@@ -50,7 +50,7 @@ static void warn_skipped(struct wbuild *b, const char *what, const char *name)
 	b->opts->warn(b->opts->warn_ctx, msg);
 }
 
-int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
+int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what)
 {
 	char path[64 + EROFS_NAME_MAX];
@@ -155,7 +155,7 @@ static void encode_entry(const struct wxattr *x, uint8_t *out)
 	memcpy(out + EROFS_XATTR_ENTRY_SIZE + x->suffix_len, x->value, x->value_len);
 }
 
-int es_xattrs_share(struct wbuild *b)
+int wb_xattrs_share(struct wbuild *b)
 {
 	int threshold = b->opts->xattr_share_threshold;
 	struct wxattr **all = NULL;
@@ -221,7 +221,7 @@ int es_xattrs_share(struct wbuild *b)
 	return 0;
 }
 
-int es_xattrs_encode_shared(struct wbuild *b)
+int wb_xattrs_encode_shared(struct wbuild *b)
 {
 	struct wxattr **all;
 	size_t count = 0, k = 0;
@@ -254,7 +254,7 @@ static int shared_id_cmp(const void *a, const void *b)
 	return (x->shared_id > y->shared_id) - (x->shared_id < y->shared_id);
 }
 
-void es_xattrs_encode(const struct wnode *n, uint8_t *out)
+void wb_xattrs_encode(const struct wnode *n, uint8_t *out)
 {
 	const struct wxattr *shared[EROFS_SHARED_PER_INODE_MAX];
 	unsigned int nshared = 0;

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
-/* The builder's in-memory tree, shared by scan, plan and write. */
-#ifndef ES_WTREE_H
-#define ES_WTREE_H
+/*
+ * The builder's in-memory tree, shared by scan, plan and write.  What is
+ * private to the builder is named wb_ (functions) and w* (types); es_ is
+ * the public API of include/erofs/build.h.
+ */
+#ifndef WB_WTREE_H
+#define WB_WTREE_H
 
 #include <errno.h>
 #include <stdbool.h>
@@ -9,6 +13,7 @@
 #include <sys/types.h>
 #include "erofs/build.h"
 #include "erofs/err.h"
+#include "base/hashmap.h"
 
 struct wnode;
 
@@ -82,7 +87,7 @@ struct wdevice {
 	   first referenced (tree is then the one computed here) */
 	int fd;
 	bool verified;
-	const char *dict_path;		/* the --chunk-dict that listed it first */
+	const char *dict_path;		/* the chunk dictionary that listed it first */
 };
 
 /* A file the scan leaves out: an output of this build. */
@@ -105,7 +110,7 @@ struct wbuild {
 	int64_t epoch;
 	bool clamp_mtime;		/* SOURCE_DATE_EPOCH semantics */
 	int image_fd;
-	int blob_fd;			/* -1 without --blobdev */
+	int blob_fd;			/* -1 without a blob device or directory */
 	uint64_t data_next;		/* next free block on device 0 */
 	uint64_t blob_next;		/* next free block on device 1 */
 	uint64_t chunksize;		/* effective: 0 = flat files */
@@ -116,7 +121,7 @@ struct wbuild {
 	struct wnode *all;		/* list of all nodes */
 	struct wnode **order;		/* BFS order, nnodes entries */
 	uint64_t nnodes;
-	struct hardlink_map *links;
+	struct hmap links;		/* the scan's (dev, ino) of hard links */
 	void *regexes;			/* regex_t[] */
 	struct wfile_id outputs[WBUILD_MAX_OUTPUTS];
 	unsigned int noutputs;
@@ -134,7 +139,7 @@ struct wbuild {
 };
 
 /* -ECANCELED (with a message) once the front end asked the build to stop. */
-static inline int es_build_poll_cancel(struct wbuild *b)
+static inline int wb_poll_cancel(struct wbuild *b)
 {
 	if (b->opts->cancel && *b->opts->cancel)
 		return es_fail(b->err, -ECANCELED, "interrupted: the build was stopped "
@@ -142,28 +147,28 @@ static inline int es_build_poll_cancel(struct wbuild *b)
 	return 0;
 }
 
-int es_scan_tree(struct wbuild *b);
-int es_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
-int es_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
+int wb_scan_tree(struct wbuild *b);
+int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
+int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what);
-int es_xattrs_share(struct wbuild *b);
+int wb_xattrs_share(struct wbuild *b);
 /* encode a node's xattr body (xattr_isize bytes) */
-void es_xattrs_encode(const struct wnode *n, uint8_t *out);
-int es_xattrs_encode_shared(struct wbuild *b);
-bool es_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len);
-int es_write_tail_block(struct wbuild *b, struct wnode *n, const char *what);
-int es_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
+void wb_xattrs_encode(const struct wnode *n, uint8_t *out);
+int wb_xattrs_encode_shared(struct wbuild *b);
+bool wb_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len);
+int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what);
+int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks);
-int es_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len);
+int wb_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len);
 
 /* directory encoding helpers */
-uint64_t es_dir_size(const struct wnode *dir, uint32_t blksz);
-int es_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out);
+uint64_t wb_dir_size(const struct wnode *dir, uint32_t blksz);
+int wb_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out);
 
-struct dedup_map *es_dedup_new(void);
-void es_dedup_free(struct dedup_map *m);
+struct dedup_map *wb_dedup_new(void);
+void wb_dedup_free(struct dedup_map *m);
 /* Find digest; returns true and the location if present, else inserts. */
-int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
+int wb_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,
 			   bool *found);
 
@@ -173,30 +178,30 @@ int es_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
  * referencing lookup found an entry nothing referenced yet: a dictionary
  * chunk this image is about to use for the first time.
  */
-int es_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+int wb_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 		    uint32_t length, uint16_t *device, uint32_t *blkaddr,
 		    bool referenced, bool *found, bool *first_use);
-void es_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length);
 /* every entry this image references; fn may change the device id */
-int es_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
+int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
 		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
 		     void *ctx);
 
-void es_wnode_free_all(struct wbuild *b);
+void wb_wnode_free_all(struct wbuild *b);
 
 /* seal_build.c */
-int es_dicts_load(struct wbuild *b);
+int wb_dicts_load(struct wbuild *b);
 /* Before a dictionary chunk is referenced: its bytes must be what the
  * source holds (digest of len bytes). */
-int es_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
 			 const char *what);
-int es_devices_finalize(struct wbuild *b);
-int es_blob_finalize(struct wbuild *b, const char *blob_path);
+int wb_devices_finalize(struct wbuild *b);
+int wb_blob_finalize(struct wbuild *b, const char *blob_path);
 struct es_outfile;
-int es_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf);
-int es_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16]);
-void es_devices_free(struct wbuild *b);
+int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf);
+int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16]);
+void wb_devices_free(struct wbuild *b);
 
 #endif

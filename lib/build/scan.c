@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 #include "erofs/format.h"
 #include "erofs/image.h"
+#include "base/hashmap.h"
 #include "io.h"
 #include "wtree.h"
 
@@ -82,77 +84,29 @@ static bool is_output(const struct wbuild *b, const struct stat *st)
 /* scan_entry's answer for an entry to drop from its directory */
 #define SCAN_SKIP 1
 
-/* (dev, ino) -> node, for hard links; open addressing */
-struct hardlink_map {
-	struct wnode **slots;
-	size_t cap, count;
+/* (dev, ino) -> node, for hard links */
+struct link_entry {
+	uint64_t dev, ino;		/* the key */
+	struct wnode *node;
 };
 
-static size_t link_hash(dev_t dev, ino_t ino, size_t cap)
+static uint64_t link_hash(const void *key)
 {
-	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)ino;
+	const struct link_entry *k = key;
+	uint64_t h = (k->dev * 0x9E3779B97F4A7C15ull) ^ k->ino;
 
 	h ^= h >> 31;
 	h *= 0xBF58476D1CE4E5B9ull;
 	h ^= h >> 29;
-	return (size_t)h & (cap - 1);
+	return h;
 }
 
-static struct wnode *links_find(struct hardlink_map *m, dev_t dev, ino_t ino)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = link_hash(dev, ino, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		struct wnode *n = m->slots[i];
-
-		if (!n)
-			return NULL;
-		if (n->src_dev == dev && n->src_ino == ino)
-			return n;
-	}
-}
-
-static int links_add(struct hardlink_map *m, struct wnode *node)
-{
-	if ((m->count + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 256;
-		struct wnode **ns = calloc(ncap, sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		for (size_t i = 0; i < m->cap; i++) {
-			struct wnode *n = m->slots[i];
-
-			if (n) {
-				size_t j = link_hash(n->src_dev, n->src_ino, ncap);
-
-				while (ns[j])
-					j = (j + 1) & (ncap - 1);
-				ns[j] = n;
-			}
-		}
-		free(m->slots);
-		m->slots = ns;
-		m->cap = ncap;
-	}
-	{
-		size_t j = link_hash(node->src_dev, node->src_ino, m->cap);
-
-		while (m->slots[j])
-			j = (j + 1) & (m->cap - 1);
-		m->slots[j] = node;
-		m->count++;
-	}
-	return 0;
-}
-
-static void links_free(struct hardlink_map *m)
-{
-	if (m) {
-		free(m->slots);
-		free(m);
-	}
-}
+static const struct hmap_type link_type = {
+	.entry_size = sizeof(struct link_entry),
+	.key_size = offsetof(struct link_entry, node),
+	.hash = link_hash,
+	.initial_slots = 256,
+};
 
 /* --exclude-path names match with or without leading and trailing '/'. */
 static bool same_path(const char *pattern, const char *rel)
@@ -252,8 +206,8 @@ static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
 	n->tail = (uint8_t *)target;
 	n->tail_len = (uint32_t)len;
 	n->size = (uint64_t)len;
-	if (!es_tail_fits_inline(b, n, n->tail_len))
-		return es_write_tail_block(b, n, what);
+	if (!wb_tail_fits_inline(b, n, n->tail_len))
+		return wb_write_tail_block(b, n, what);
 	n->layout = EROFS_LAYOUT_FLAT_INLINE;
 	n->startblk = EROFS_NULL_ADDR;
 	n->tail_inline = true;
@@ -296,10 +250,11 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	const char *name = (const char *)de->name;
 	struct wnode *dir = lvl->dir;
 	int ret, fd, dirfd = lvl->fd;
+	struct link_entry *link = NULL;
 	struct stat st;
 	struct wnode *n;
 
-	ret = es_build_poll_cancel(b);
+	ret = wb_poll_cancel(b);
 	if (ret)
 		return ret;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -308,8 +263,13 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	if (b->noutputs && is_output(b, &st))
 		return SCAN_SKIP;
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-		n = links_find(b->links, st.st_dev, st.st_ino);
-		if (n) {
+		struct link_entry key = { .dev = st.st_dev, .ino = st.st_ino };
+		bool added;
+
+		if (hmap_find_or_add(&b->links, &key, (void **)&link, &added))
+			return es_fail(b->err, -ENOMEM, "out of memory");
+		if (!added) {
+			n = link->node;
 			n->nlink++;
 			de->node = n;
 			b->stats->hardlinks++;
@@ -320,9 +280,9 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	if (!n)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	de->node = n;
-	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && links_add(b->links, n))
-		return es_fail(b->err, -ENOMEM, "out of memory");
-	ret = es_xattrs_collect(b, n, dirfd, name, what);
+	if (link)
+		link->node = n;
+	ret = wb_xattrs_collect(b, n, dirfd, name, what);
 	if (ret)
 		return ret;
 	switch (st.st_mode & S_IFMT) {
@@ -343,7 +303,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 			}
 		}
 		n->size = (uint64_t)st.st_size;
-		ret = es_ingest_regular(b, n, fd, what);
+		ret = wb_ingest_regular(b, n, fd, what);
 		close(fd);
 		if (b->opts->progress && b->stats->regular_files % 512 == 0)
 			b->opts->progress(b->opts->progress_ctx, b->stats);
@@ -475,15 +435,13 @@ static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 	return ret;
 }
 
-int es_scan_tree(struct wbuild *b)
+int wb_scan_tree(struct wbuild *b)
 {
 	const char *src = b->opts->source_dir;
 	struct stat st;
 	int fd, ret;
 
-	b->links = calloc(1, sizeof(*b->links));
-	if (!b->links)
-		return es_fail(b->err, -ENOMEM, "out of memory");
+	hmap_init(&b->links, &link_type);
 	fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return es_fail(b->err, -errno, "%s: cannot open source directory: %s",
@@ -500,14 +458,13 @@ int es_scan_tree(struct wbuild *b)
 	}
 	b->root->parent = b->root;
 	b->stats->directories++;
-	ret = es_xattrs_collect(b, b->root, fd, ".", src);
+	ret = wb_xattrs_collect(b, b->root, fd, ".", src);
 	if (!ret) {
 		struct scan_level root = { .dir = b->root, .fd = fd, .what = src };
 
 		ret = scan_dir(b, &root, "");
 	}
 	close(fd);
-	links_free(b->links);
-	b->links = NULL;
+	hmap_free(&b->links);
 	return ret;
 }

@@ -58,7 +58,7 @@ static int write_directory(struct wbuild *b, struct wnode *n, uint8_t *tail_dst)
 
 	if (!buf)
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	ret = es_dir_encode(n, b->blksz, buf);
+	ret = wb_dir_encode(n, b->blksz, buf);
 	if (ret) {
 		free(buf);
 		return es_fail(b->err, ret, "out of memory");
@@ -75,7 +75,7 @@ static int write_directory(struct wbuild *b, struct wnode *n, uint8_t *tail_dst)
 	return ret;
 }
 
-int es_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len)
+int wb_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len)
 {
 	uint8_t *meta = calloc(1, meta_len);
 	int ret = 0;
@@ -83,7 +83,7 @@ int es_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len
 	if (!meta)
 		return es_fail(b->err, -ENOMEM, "out of memory for %llu bytes of metadata",
 			       (unsigned long long)meta_len);
-	ret = es_xattrs_encode_shared(b);
+	ret = wb_xattrs_encode_shared(b);
 	if (ret)
 		goto out;
 	if (b->shared_len)
@@ -96,7 +96,7 @@ int es_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len
 
 		encode_inode(n, p);
 		if (n->xattr_isize)
-			es_xattrs_encode(n, p + isize);
+			wb_xattrs_encode(n, p + isize);
 		if (n->layout == EROFS_LAYOUT_CHUNK_BASED) {
 			unsigned int unit = (n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES) ?
 				EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
