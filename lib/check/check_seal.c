@@ -25,6 +25,28 @@ static void seal_problem(void (*report)(void *, const char *), void *ctx,
 	(*problems)++;
 }
 
+/*
+ * Device dev against its tree: a failure is a problem of the image
+ * (reported, counted, the check goes on); only an operational error (I/O,
+ * memory) is returned.
+ */
+static int check_device(const struct es_image *img, const struct es_seal *s,
+			unsigned int dev, unsigned int nthreads,
+			void (*report)(void *, const char *), void *report_ctx,
+			int *problems, struct es_seal_summary *sum, struct es_err *err)
+{
+	struct es_err e = { 0 };
+	int ret = es_seal_verify_device(&img->io, s, dev, nthreads, &e);
+
+	if (ret == -EBADMSG || ret == -ES_ECORRUPT)
+		seal_problem(report, report_ctx, &e, problems);
+	else if (ret)
+		return es_fail(err, ret, "%s", e.msg);
+	else
+		sum->devices_checked++;
+	return 0;
+}
+
 int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		  unsigned int nthreads, void (*report)(void *ctx, const char *msg),
 		  void *report_ctx, struct es_seal_summary *sum, struct es_err *err)
@@ -73,15 +95,10 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 		say(report, report_ctx, e.msg);
 		problems++;
 	} else {
-		es_err_clear(&e);
-		ret = es_seal_verify_device(&img->io, s, 0, nthreads, &e);
-		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
-			seal_problem(report, report_ctx, &e, &problems);
-		} else if (ret) {
+		ret = check_device(img, s, 0, nthreads, report, report_ctx, &problems, sum, err);
+		if (ret) {
 			es_seal_free(s);
-			return es_fail(err, ret, "%s", e.msg);
-		} else {
-			sum->devices_checked++;
+			return ret;
 		}
 	}
 	es_err_clear(&e);
@@ -119,15 +136,10 @@ int es_check_seal(const struct es_image *img, const struct es_trust *t,
 	for (unsigned int i = 1; i < s->ndevices && i < img->ndevices; i++) {
 		if (!img->devices[i].present)
 			continue;
-		es_err_clear(&e);
-		ret = es_seal_verify_device(&img->io, s, i, nthreads, &e);
-		if (ret == -EBADMSG || ret == -ES_ECORRUPT) {
-			seal_problem(report, report_ctx, &e, &problems);
-		} else if (ret) {
+		ret = check_device(img, s, i, nthreads, report, report_ctx, &problems, sum, err);
+		if (ret) {
 			es_seal_free(s);
-			return es_fail(err, ret, "%s", e.msg);
-		} else {
-			sum->devices_checked++;
+			return ret;
 		}
 	}
 	es_seal_free(s);
