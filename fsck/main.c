@@ -11,7 +11,7 @@
 #include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
-#include "../tools/cli.h"
+#include "../progs/cli.h"
 #include <unistd.h>
 
 #define EXIT_OK 0

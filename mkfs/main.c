@@ -14,7 +14,7 @@
 #include "erofs/seal.h"
 #include "erofs/sign.h"
 #include <unistd.h>
-#include "../tools/cli.h"
+#include "../progs/cli.h"
 
 #define EXIT_BUILD_FAILED 1
 #define EXIT_USAGE 2

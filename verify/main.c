@@ -18,7 +18,7 @@
 #include "erofs/seal.h"
 #include "erofs/sign.h"
 #include "erofs/verity.h"
-#include "../tools/cli.h"
+#include "../progs/cli.h"
 
 enum {
 	EXIT_VERIFIED = 0,

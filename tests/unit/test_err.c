@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests for lib/err.c: messages that outgrow ES_ERR_MSG_MAX lose
+ * Unit tests for lib/base/err.c: messages that outgrow ES_ERR_MSG_MAX lose
  * their middle, never their end, and paths are shortened in the middle so
  * that the reason after them fits.
  */
