@@ -10,7 +10,8 @@
 # Optional:
 #   KEEP_TMP=1         keep the per-test temp dir (printed at exit)
 #
-# Provides: skip, fail, info, need_root, need_cmd, need_progs, $T (per-test
+# Provides: skip, fail, info, need_root, need_cmd, need_progs, must,
+# expect_rc, $T (per-test
 # temp dir, removed at exit), mount_erofs/umount_erofs and loop_attach
 # (mounts and loop devices are undone at exit even on failure), runcmd, and byte-level image
 # helpers (rd_le*, wr_*, sb_fix_crc) plus a small EROFS walker (erofs_*).
@@ -157,6 +158,28 @@ runcmd() {
 
 # crashed RC: true when RC means "killed by a signal" (or a sanitizer abort)
 crashed() { [ "$1" -ge 128 ]; }
+
+# must CMD...: CMD must succeed (its output is shown when it does not)
+must() {
+	"$@" >"$T/must.log" 2>&1 || { cat "$T/must.log"; fail "command failed: $*"; }
+}
+
+# expect_rc WANT NAME CMD...: run CMD (output in $T/NAME.out/.err); its exit
+# status must be WANT; a signal is a failure unless WANT is that status
+expect_rc() {
+	local want=$1 name=$2
+	shift 2
+	runcmd "$name" "$@"
+	if [ "$want" -lt 128 ] && crashed "$RC"; then
+		fail "$name: crashed (exit $RC): $(head -c 2000 "$T/$name.err")"
+	fi
+	if [ "$RC" -ne "$want" ]; then
+		head -c 2000 "$T/$name.out"
+		head -c 2000 "$T/$name.err"
+		fail "$name: exit $RC, expected $want ($*)"
+	fi
+	info "$name: exit $RC as expected"
+}
 
 # ---------------------------------------------------------------------------
 # byte-level access (little endian)

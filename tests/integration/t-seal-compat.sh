@@ -28,9 +28,6 @@ info "reference: $("$UFSCK" -V 2>&1 | head -n1)"
 
 cd "$T" || fail "cannot enter $T"
 
-must() {
-	"$@" >must.log 2>&1 || { cat must.log; fail "command failed: $*"; }
-}
 
 must openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -out rsa-cert.pem \
 	-days 3650 -subj "/CN=t-seal-compat" -sha256

@@ -31,25 +31,7 @@ fsverity sign --help >/dev/null 2>&1 || skip "fsverity has no 'sign' command"
 
 cd "$T" || fail "cannot enter $T"
 
-# must CMD...: the command must succeed (output shown on failure)
-must() {
-	"$@" >must.log 2>&1 || { cat must.log; fail "command failed: $*"; }
-}
 
-# expect_rc WANT NAME CMD...: run CMD (output in NAME.out/.err); its exit
-# status must be WANT; a signal is always a failure
-expect_rc() {
-	local want=$1 name=$2
-	shift 2
-	runcmd "$name" "$@"
-	crashed "$RC" && fail "$name: crashed (exit $RC): $(head -c 2000 "$T/$name.err")"
-	if [ "$RC" -ne "$want" ]; then
-		head -c 2000 "$T/$name.out"
-		head -c 2000 "$T/$name.err"
-		fail "$name: exit $RC, expected $want ($*)"
-	fi
-	info "$name: exit $RC as expected"
-}
 
 verity_hex() {
 	local out

@@ -36,9 +36,6 @@ command -v python3 >/dev/null 2>&1 && have_python=1
 
 cd "$T" || fail "cannot enter $T"
 
-must() {
-	"$@" >must.log 2>&1 || { cat must.log; fail "command failed: $*"; }
-}
 
 echo "== setup: keys, two trees of the same shape, signed images"
 for k in rsa other; do

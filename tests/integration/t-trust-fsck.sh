@@ -42,9 +42,6 @@ need_cmd openssl od dd truncate getfattr setfattr mknod stat
 
 cd "$T" || fail "cannot enter $T"
 
-must() {
-	"$@" >must.log 2>&1 || { cat must.log; fail "command failed: $*"; }
-}
 
 FAILS=()
 bad() {

@@ -29,18 +29,6 @@ need_cmd python3 cmp find
 
 cd "$T" || fail "cannot enter $T"
 
-# expect RC NAME [ENV=...] CMD...: run CMD, its exit status must be RC
-expect() {
-	local want=$1 name=$2
-	shift 2
-	runcmd "$name" "$@"
-	if [ "$want" -lt 128 ] && crashed "$RC"; then
-		fail "$name crashed ($RC): $(head -c 2000 "$T/$name.err")"
-	fi
-	[ "$RC" -eq "$want" ] ||
-		fail "$name exited $RC, expected $want: $(head -c 2000 "$T/$name.err")"
-}
-
 # expect_msg NAME TEXT: the stderr of NAME says TEXT
 expect_msg() {
 	grep -q -- "$2" "$T/$1.err" || fail "$1: the message lacks '$2': $(cat "$T/$1.err")"
@@ -66,7 +54,7 @@ mkdir -p srcA srcB blobs
 fill srcA/x x 4096
 fill srcA/y y 4096
 cp srcA/x srcB/x
-expect 0 mkfs-A "$MKFS" --quiet -T 1 -U clear --blob-dir=blobs A.img srcA
+expect_rc 0 mkfs-A "$MKFS" --quiet -T 1 -U clear --blob-dir=blobs A.img srcA
 blobA=$(LC_ALL=C ls blobs)
 [ -n "$blobA" ] || fail "A wrote no blob"
 cp A.img A.keep
@@ -91,9 +79,9 @@ open(path, 'wb').write(d)
 EOF
 cmp -s A.img A-tampered.img && fail "the tampering changed nothing"
 # a dictionary is anyone's file: without anchors it verifies
-expect 0 verify-tampered "$VERIFY" --integrity-only --blob-dir=blobs A-tampered.img
+expect_rc 0 verify-tampered "$VERIFY" --integrity-only --blob-dir=blobs A-tampered.img
 before=$(blobsum blobs)
-expect 1 mkfs-B-tampered "$MKFS" --quiet --blob-dir=blobs --chunk-dict=A-tampered.img B.img srcB
+expect_rc 1 mkfs-B-tampered "$MKFS" --quiet --blob-dir=blobs --chunk-dict=A-tampered.img B.img srcB
 expect_msg mkfs-B-tampered "A-tampered.img"
 expect_msg mkfs-B-tampered "tampered"
 [ ! -e B.img ] || fail "a refused build left B.img"
@@ -102,18 +90,18 @@ no_temps . blobs
 info "$(head -n 1 mkfs-B-tampered.err | cut -c1-200)"
 
 echo "== --chunk-dict: the honest dictionary is used"
-expect 0 mkfs-B "$MKFS" --quiet --blob-dir=blobs --chunk-dict=A.img B.img srcB
+expect_rc 0 mkfs-B "$MKFS" --quiet --blob-dir=blobs --chunk-dict=A.img B.img srcB
 [ "$(blobsum blobs)" = "$before" ] || fail "B stored a chunk A has"
-expect 0 verify-B "$VERIFY" --integrity-only --blob-dir=blobs B.img
-expect 0 fsck-B "$FSCK" --blob-dir=blobs --extract=ext-B B.img
+expect_rc 0 verify-B "$VERIFY" --integrity-only --blob-dir=blobs B.img
+expect_rc 0 fsck-B "$FSCK" --blob-dir=blobs --extract=ext-B B.img
 cmp -s ext-B/x srcB/x || fail "B's x does not extract as x"
 info "B references A's blob and extracts equal"
 
 echo "== --chunk-dict: a missing blob, a damaged blob, a damaged filesystem region"
 mkdir -p blobs2
-expect 0 mkfs-A2 "$MKFS" --quiet -T 1 -U clear --blob-dir=blobs2 A2.img srcA
+expect_rc 0 mkfs-A2 "$MKFS" --quiet -T 1 -U clear --blob-dir=blobs2 A2.img srcA
 mv "blobs2/$blobA" away.blob
-expect 1 mkfs-missing "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2.img M.img srcB
+expect_rc 1 mkfs-missing "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2.img M.img srcB
 expect_msg mkfs-missing "$blobA"
 expect_msg mkfs-missing "blobs2"
 [ ! -e M.img ] || fail "a refused build left M.img"
@@ -121,7 +109,7 @@ no_temps . blobs2
 info "$(head -n 1 mkfs-missing.err | cut -c1-200)"
 cp away.blob "blobs2/$blobA"
 flip_bit "blobs2/$blobA" 100 0
-expect 1 mkfs-damaged "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2.img M.img srcB
+expect_rc 1 mkfs-damaged "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2.img M.img srcB
 expect_msg mkfs-damaged "$blobA"
 expect_msg mkfs-damaged "does not match"
 [ ! -e M.img ] || fail "a refused build left M.img"
@@ -130,7 +118,7 @@ info "$(head -n 1 mkfs-damaged.err | cut -c1-200)"
 cp away.blob "blobs2/$blobA"
 cp A2.img A2-fs.img
 flip_bit A2-fs.img 100 0     # in block 0, before the superblock
-expect 1 mkfs-fsregion "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2-fs.img M.img srcB
+expect_rc 1 mkfs-fsregion "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2-fs.img M.img srcB
 expect_msg mkfs-fsregion "filesystem region"
 [ ! -e M.img ] || fail "a refused build left M.img"
 no_temps . blobs2
@@ -141,17 +129,17 @@ if openssl genpkey -algorithm ed25519 -out key1.pem >/dev/null 2>&1 &&
    openssl genpkey -algorithm ed25519 -out key2.pem >/dev/null 2>&1 &&
    openssl pkey -in key1.pem -pubout -out pub1.pem >/dev/null 2>&1 &&
    openssl pkey -in key2.pem -pubout -out pub2.pem >/dev/null 2>&1; then
-	expect 0 mkfs-signed "$MKFS" --quiet -T 1 -U clear --sign-key=key1.pem \
+	expect_rc 0 mkfs-signed "$MKFS" --quiet -T 1 -U clear --sign-key=key1.pem \
 		--blob-dir=blobs S.img srcA
-	expect 0 mkfs-trusted "$MKFS" --quiet --blob-dir=blobs --chunk-dict=S.img \
+	expect_rc 0 mkfs-trusted "$MKFS" --quiet --blob-dir=blobs --chunk-dict=S.img \
 		--dict-pubkey=pub1.pem ST.img srcB
-	expect 1 mkfs-untrusted "$MKFS" --quiet --blob-dir=blobs --chunk-dict=S.img \
+	expect_rc 1 mkfs-untrusted "$MKFS" --quiet --blob-dir=blobs --chunk-dict=S.img \
 		--dict-pubkey=pub2.pem SU.img srcB
 	expect_msg mkfs-untrusted "not trusted"
-	expect 1 mkfs-unsigned "$MKFS" --quiet --blob-dir=blobs --chunk-dict=A.img \
+	expect_rc 1 mkfs-unsigned "$MKFS" --quiet --blob-dir=blobs --chunk-dict=A.img \
 		--dict-pubkey=pub1.pem SU.img srcB
 	[ ! -e SU.img ] || fail "a refused build left SU.img"
-	expect 2 mkfs-anchor-alone "$MKFS" --quiet --dict-pubkey=pub1.pem SU.img srcB
+	expect_rc 2 mkfs-anchor-alone "$MKFS" --quiet --dict-pubkey=pub1.pem SU.img srcB
 	no_temps . blobs
 	info "a signed dictionary is used with its key, refused with another key or unsigned"
 else
@@ -168,7 +156,7 @@ ln -s X L
 usage() { # NAME TEXT ARGS...
 	local name=$1 text=$2
 	shift 2
-	expect 2 "$name" "$MKFS" --quiet "$@"
+	expect_rc 2 "$name" "$MKFS" --quiet "$@"
 	expect_msg "$name" "$text"
 }
 usage blobdev-is-image "same file" --chunksize=4096 --blobdev=X X src
@@ -181,7 +169,7 @@ cmp -s X X.orig || fail "the blob was overwritten"
 usage image-is-source "own input" src src
 usage image-is-dict "own input" --blob-dir=blobs --chunk-dict=A.img A.img srcB
 cmp -s A.img A.keep || fail "A.img was overwritten"
-expect 0 verify-A-kept "$VERIFY" --integrity-only --blob-dir=blobs A.img
+expect_rc 0 verify-A-kept "$VERIFY" --integrity-only --blob-dir=blobs A.img
 usage blobdev-is-source "own input" --chunksize=4096 --blobdev=src out.img src
 usage blobdir-is-source "own input" --blob-dir=src out.img src
 usage image-named-as-blob "taken for a blob" --blob-dir=blobs "blobs/$blobA" srcA
@@ -201,32 +189,32 @@ mkdir -p srcR/sub
 fill srcR/a a 5000
 fill srcR/sub/b b 300
 fixed=(-T 1000 -U 01234567-89ab-cdef-0123-456789abcdef)
-expect 0 mkfs-in1 "$MKFS" --quiet "${fixed[@]}" srcR/out.img srcR
+expect_rc 0 mkfs-in1 "$MKFS" --quiet "${fixed[@]}" srcR/out.img srcR
 cp srcR/out.img in1.img
-expect 0 mkfs-in2 "$MKFS" --quiet "${fixed[@]}" srcR/out.img srcR
+expect_rc 0 mkfs-in2 "$MKFS" --quiet "${fixed[@]}" srcR/out.img srcR
 cmp -s in1.img srcR/out.img || fail "two builds with the image inside the source differ"
-expect 0 ls-in "$DUMP" --path=/ --ls srcR/out.img
+expect_rc 0 ls-in "$DUMP" --path=/ --ls srcR/out.img
 grep -q 'out\.img' ls-in.out && fail "the image lists itself: $(cat ls-in.out)"
 grep -q 'sub' ls-in.out || fail "dump --ls does not list the tree: $(cat ls-in.out)"
-expect 0 fsck-in "$FSCK" --extract=ext-in srcR/out.img
+expect_rc 0 fsck-in "$FSCK" --extract=ext-in srcR/out.img
 [ -z "$(find ext-in -name 'out.img*')" ] || fail "the image extracted with itself inside"
 rm srcR/out.img
 mkdir -p srcR/blobs
-expect 0 mkfs-bin1 "$MKFS" --quiet "${fixed[@]}" --blob-dir=srcR/blobs bin1.img srcR
-expect 0 mkfs-bin2 "$MKFS" --quiet "${fixed[@]}" --blob-dir=srcR/blobs bin2.img srcR
+expect_rc 0 mkfs-bin1 "$MKFS" --quiet "${fixed[@]}" --blob-dir=srcR/blobs bin1.img srcR
+expect_rc 0 mkfs-bin2 "$MKFS" --quiet "${fixed[@]}" --blob-dir=srcR/blobs bin2.img srcR
 cmp -s bin1.img bin2.img || fail "two builds with --blob-dir inside the source differ"
-expect 0 ls-bin "$DUMP" --path=/ --ls bin2.img
+expect_rc 0 ls-bin "$DUMP" --path=/ --ls bin2.img
 grep -q blobs ls-bin.out && fail "the blob directory is in the image: $(cat ls-bin.out)"
 rm -r srcR/blobs
-expect 0 mkfs-dev1 "$MKFS" --quiet "${fixed[@]}" --chunksize=4096 \
+expect_rc 0 mkfs-dev1 "$MKFS" --quiet "${fixed[@]}" --chunksize=4096 \
 	--blobdev=srcR/out.blob srcR/dev.img srcR
 cp srcR/dev.img dev1.img
 cp srcR/out.blob dev1.blob
-expect 0 mkfs-dev2 "$MKFS" --quiet "${fixed[@]}" --chunksize=4096 \
+expect_rc 0 mkfs-dev2 "$MKFS" --quiet "${fixed[@]}" --chunksize=4096 \
 	--blobdev=srcR/out.blob srcR/dev.img srcR
 cmp -s dev1.img srcR/dev.img && cmp -s dev1.blob srcR/out.blob ||
 	fail "two builds with image and --blobdev inside the source differ"
-expect 0 ls-dev "$DUMP" --path=/ --ls srcR/dev.img
+expect_rc 0 ls-dev "$DUMP" --path=/ --ls srcR/dev.img
 grep -q -e 'dev\.img' -e 'out\.blob' -e blobs ls-dev.out &&
 	fail "outputs listed in the image: $(cat ls-dev.out)"
 no_temps srcR
@@ -240,8 +228,8 @@ if [ -n "${VANISH_PRELOAD:-}" ] && [ -r "$VANISH_PRELOAD" ] &&
 	fill srcP/a a 50000
 	fill srcP/pause-here p 50000
 	fill srcP/z z 50000
-	expect 0 mkfs-P0 "$MKFS" --quiet outP/P.img srcP
-	expect 0 mkfs-PB0 "$MKFS" --quiet --blob-dir=blobsP outP/PB.img srcP
+	expect_rc 0 mkfs-P0 "$MKFS" --quiet outP/P.img srcP
+	expect_rc 0 mkfs-PB0 "$MKFS" --quiet --blob-dir=blobsP outP/PB.img srcP
 	cp outP/P.img P.orig
 	cp outP/PB.img PB.orig
 	blobsP_before=$(blobsum blobsP)
@@ -299,16 +287,16 @@ for level in range(1, 1501):
 with open("leaf", "w") as f:
     f.write("bottom\n")
 EOF
-expect 0 mkfs-deep bash -c 'ulimit -n 256 && exec "$0" --quiet D.img deep' "$MKFS"
+expect_rc 0 mkfs-deep bash -c 'ulimit -n 256 && exec "$0" --quiet D.img deep' "$MKFS"
 grep -qw erofs /proc/filesystems 2>/dev/null || modprobe erofs 2>/dev/null
 if [ "$(id -u)" -eq 0 ] && grep -qw erofs /proc/filesystems &&
    mount_erofs D.img "$T/mnt-deep" 2>/dev/null; then
-	expect 0 treecmp-deep "$TREECMP" deep "$T/mnt-deep"
+	expect_rc 0 treecmp-deep "$TREECMP" deep "$T/mnt-deep"
 	umount_erofs "$T/mnt-deep" || fail "cannot unmount"
 	info "1500 levels under 256 descriptors: the kernel mount equals the tree"
 else
-	expect 0 fsck-deep "$FSCK" --extract=ext-deep D.img
-	expect 0 treecmp-deep "$TREECMP" deep ext-deep
+	expect_rc 0 fsck-deep "$FSCK" --extract=ext-deep D.img
+	expect_rc 0 treecmp-deep "$TREECMP" deep ext-deep
 	info "1500 levels under 256 descriptors: the extraction equals the tree"
 fi
 
@@ -322,7 +310,7 @@ if [ -n "${VANISH_PRELOAD:-}" ] && [ -r "$VANISH_PRELOAD" ]; then
 	done
 	echo go >"$p/trigger"
 	# level 5 (mv/a/d/d/d/d) goes to another parent when trigger is opened
-	expect 1 mkfs-moved env \
+	expect_rc 1 mkfs-moved env \
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 		RENAME_AT=trigger RENAME_FROM=mv/a/d/d/d/d RENAME_TO=mv/other/moved \
 		LD_PRELOAD="$VANISH_PRELOAD" "$MKFS" --quiet MV.img mv

@@ -38,24 +38,7 @@ command -v python3 >/dev/null 2>&1 && have_python=1
 
 cd "$T" || fail "cannot enter $T"
 
-must() {
-	"$@" >must.log 2>&1 || { cat must.log; fail "command failed: $*"; }
-}
 
-# expect_rc WANT NAME CMD...: CMD's exit status must be WANT (output in
-# NAME.out / NAME.err); a signal is always a failure
-expect_rc() {
-	local want=$1 name=$2
-	shift 2
-	runcmd "$name" "$@"
-	crashed "$RC" && fail "$name: crashed (exit $RC): $(head -c 2000 "$name.err")"
-	if [ "$RC" -ne "$want" ]; then
-		head -c 2000 "$name.out"
-		head -c 2000 "$name.err"
-		fail "$name: exit $RC, expected $want ($*)"
-	fi
-	info "$name: exit $RC as expected"
-}
 
 # jcheck NAME PYTHON: NAME.out must be strictly valid UTF-8 JSON, and the
 # Python assertions (on j) must hold

@@ -3,9 +3,14 @@
  * Fixed test keys, generated once with `openssl genpkey`, so that every run
  * of the signature tests signs with the same keys: a pass on one machine is
  * a pass on all.  Test material only: never use these keys for anything.
+ * Include it after <cmocka.h>: fixed_key() asserts.
  */
 #ifndef FIXED_KEYS_H
 #define FIXED_KEYS_H
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 static const char test_key_rsa[] =
 	"-----BEGIN PRIVATE KEY-----\n"
@@ -103,5 +108,18 @@ static const char test_key_ed448[] =
 	"1q14RwOoWO0nQ9/GA8pe46nV6Ji2SIPw3g==\n"
 	"-----END PRIVATE KEY-----\n"
 ;
+
+/* One of the keys above, parsed. */
+static inline EVP_PKEY *fixed_key(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *pkey;
+
+	assert_non_null(bio);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	assert_non_null(pkey);
+	return pkey;
+}
 
 #endif

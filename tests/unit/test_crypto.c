@@ -667,18 +667,6 @@ static void test_hkdf_refuses(void **state)
 
 /* ---- signatures by key type --------------------------------------------- */
 
-static EVP_PKEY *fixed_key(const char *pem)
-{
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *pkey;
-
-	assert_non_null(bio);
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	assert_non_null(pkey);
-	return pkey;
-}
-
 static void test_sign_verify_by_key_type(void **state)
 {
 	static const struct {

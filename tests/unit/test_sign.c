@@ -58,18 +58,6 @@ static const char *const fixed_keys[NKEYS] = {
 	[K_RSA2] = test_key_rsa2, [K_EC2] = test_key_ec2, [K_ED2] = test_key_ed2,
 };
 
-static EVP_PKEY *fixed_key(const char *pem)
-{
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *pkey;
-
-	assert_non_null(b);
-	pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	assert_non_null(pkey);
-	return pkey;
-}
-
 /* ---- fixture: keys and certificates ------------------------------------ */
 
 static X509 *make_cert(EVP_PKEY *pkey, const char *cn, long serial,
