@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
+/*
+ * Keyed convergent encryption: the derivations of ENCRYPTION.md §1 and the
+ * encrypted key table of §2 (docs/FORMAT.md §3 has the bytes and the test
+ * vectors).  Hosted and freestanding alike: everything goes through the
+ * crypto backend (lib/crypto/backend.h); nothing here allocates.
+ *
+ * The key table's plaintext is an array of ES_KT_ENTRY_SIZE-byte entries:
+ * entry 0 is the image's metadata key (64 bytes), entry i >= 1 the secret
+ * of the (i-1)-th chunk of the chunk index (sorted by device, block), and
+ * it names that chunk, so a reader that found the position by any search
+ * checks that it has the right one:
+ *
+ *   secret[32] | le16 device | le16 0 | le32 0 | le64 block | 16 zero bytes
+ *
+ * The plaintext is cut into segments of ES_KT_SEG_SIZE bytes (the last one
+ * may be shorter, a multiple of ES_KT_ENTRY_SIZE), each sealed on its own
+ * with AES-256-GCM: ciphertext and 16-byte tag, segment after segment.
+ */
+#ifndef EROFS_KEYTABLE_H
+#define EROFS_KEYTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "erofs/err.h"
+#include "erofs/sha256.h"
+
+#define ES_SUITE_NONE		0u
+/* AES-256-XTS data and metadata, HMAC-SHA256 / HKDF-SHA512 derivations,
+ * AES-256-GCM key table, Argon2id / X25519 / HKDF-SHA256 keyslots */
+#define ES_SUITE_XTS_V1		1u
+
+#define ES_DOMAIN_KEY_SIZE	32
+#define ES_CHUNK_SECRET_SIZE	32
+#define ES_CHUNK_KEY_SIZE	64	/* AES-256-XTS: data key | tweak key */
+#define ES_CHUNK_ID_SIZE	32
+#define ES_META_KEY_SIZE	64
+#define ES_TABLE_KEY_SIZE	32	/* TK, what keyslots wrap */
+#define ES_KID_SIZE		32
+#define ES_UUID_SIZE		16
+
+#define ES_KT_ENTRY_SIZE	64
+#define ES_KT_SEG_SIZE		4096	/* plaintext bytes per segment */
+#define ES_KT_SEG_ENTRIES	(ES_KT_SEG_SIZE / ES_KT_ENTRY_SIZE)
+#define ES_KT_TAG_SIZE		16
+
+/* ---- ENCRYPTION.md §1 ---------------------------------------------------- */
+
+/* s = HMAC-SHA256(K_domain, L("chunk") | u32le(suite) | u64le(len) | h),
+ * h = SHA-256 of the plaintext chunk of len bytes. */
+int es_derive_chunk_secret(const uint8_t domain[ES_DOMAIN_KEY_SIZE], uint32_t suite,
+			   uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
+			   uint8_t secret[ES_CHUNK_SECRET_SIZE]);
+/* K = HKDF-Expand-SHA512(s, L("xts") | u32le(suite), 64); equal halves:
+ * -EINVAL. */
+int es_derive_chunk_key(const uint8_t secret[ES_CHUNK_SECRET_SIZE], uint32_t suite,
+			uint8_t key[ES_CHUNK_KEY_SIZE]);
+/* HMAC-SHA256(K_domain, L("chunk-id") | u32le(suite) | u64le(len) | h) */
+int es_derive_chunk_id(const uint8_t domain[ES_DOMAIN_KEY_SIZE], uint32_t suite,
+		       uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
+		       uint8_t id[ES_CHUNK_ID_SIZE]);
+/* HMAC-SHA256(K_domain, L("domain-check") | uuid) */
+int es_derive_domain_check(const uint8_t domain[ES_DOMAIN_KEY_SIZE],
+			   const uint8_t uuid[ES_UUID_SIZE],
+			   uint8_t out[ES_SHA256_DIGEST_SIZE]);
+/* kid = HMAC-SHA256(TK, L("kid")) */
+int es_derive_kid(const uint8_t tk[ES_TABLE_KEY_SIZE], uint8_t kid[ES_KID_SIZE]);
+
+/* ---- ENCRYPTION.md §2: the key table ------------------------------------- */
+
+struct es_keytable_info {
+	uint8_t uuid[ES_UUID_SIZE];
+	uint32_t suite;
+	uint32_t gen;		/* generation: +1 at every re-encryption */
+	uint64_t entries;	/* 1 + number of chunk secrets */
+};
+
+/* Segments for a table of entries entries (0 when entries is 0). */
+uint64_t es_keytable_nseg(uint64_t entries);
+/* Plaintext bytes of segment k. */
+size_t es_keytable_seg_len(uint64_t entries, uint64_t k);
+/* Bytes of the whole ciphertext: every segment plus its tag. */
+uint64_t es_keytable_ct_size(uint64_t entries);
+
+/* Fill entry i >= 1; entry 0 is the metadata key, copied as it is. */
+void es_keytable_put_secret(uint8_t entry[ES_KT_ENTRY_SIZE],
+			    const uint8_t secret[ES_CHUNK_SECRET_SIZE],
+			    unsigned int device, uint64_t block);
+
+/*
+ * D_k for every segment (digests[k], ES_SHA256_DIGEST_SIZE bytes each) and
+ * table_digest, from the whole plaintext (entries * ES_KT_ENTRY_SIZE bytes).
+ */
+int es_keytable_digests(const struct es_keytable_info *info, const uint8_t *plain,
+			uint8_t *digests, uint8_t table_digest[ES_SHA256_DIGEST_SIZE]);
+/* table_digest from the D array alone, to check a stored D array. */
+int es_keytable_digest_of(const struct es_keytable_info *info, const uint8_t *digests,
+			  uint8_t table_digest[ES_SHA256_DIGEST_SIZE]);
+
+/*
+ * Encrypt the whole table under TK (K_tbl derived from TK, uuid, gen);
+ * ct receives es_keytable_ct_size() bytes.
+ */
+int es_keytable_encrypt(const struct es_keytable_info *info,
+			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *plain,
+			uint8_t *ct, struct es_err *err);
+/*
+ * Decrypt segment k (its ciphertext and tag: seg_len + ES_KT_TAG_SIZE
+ * bytes at ct) into plain, then check it against digests[k]: -EBADMSG with
+ * a message naming the segment when either fails, plain wiped.
+ */
+int es_keytable_open_segment(const struct es_keytable_info *info,
+			     const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
+			     const uint8_t *ct, const uint8_t *digests,
+			     uint8_t *plain, struct es_err *err);
+
+#endif
