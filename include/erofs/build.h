@@ -11,6 +11,7 @@
 struct es_signer;
 struct es_trust;
 struct es_build_stats;
+struct es_passphrase_prompt;
 
 struct es_build_opts {
 	const char *image_path;
@@ -46,6 +47,18 @@ struct es_build_opts {
 	struct es_signer *const *signers;
 	unsigned int nsigners;
 	bool fsverity_sigs;		/* DIR/<hex>.sig for every new blob */
+	/*
+	 * Encryption (docs/FORMAT.md §3): keyed convergent per chunk under
+	 * the dedup domain's key, metadata under a random per-image key, the
+	 * key table wrapped by keyslots (at least one).  Implies sealing.
+	 */
+	bool encrypt;
+	const uint8_t *domain_key;	/* 32 bytes; the caller wipes it */
+	const char *const *keyslots;	/* keyslot specifications */
+	unsigned int nkeyslots;
+	/* asked for a passphrase keyslot's passphrase (may be NULL) */
+	struct es_passphrase_prompt *prompt;
+	const char *key_area_path;	/* detached key area; NULL: in the image */
 	unsigned int nthreads;		/* hashing threads, 0 = 1 */
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
@@ -93,6 +106,9 @@ void es_build_opts_init(struct es_build_opts *o);
 #define ES_BUILD_OPT_SIGNERS		(1u << 7)
 #define ES_BUILD_OPT_VOLUME_LABEL	(1u << 8)
 #define ES_BUILD_OPT_EXCLUDE_REGEXES	(1u << 9)
+#define ES_BUILD_OPT_ENCRYPT		(1u << 10)
+#define ES_BUILD_OPT_KEYSLOTS		(1u << 11)
+#define ES_BUILD_OPT_KEY_AREA		(1u << 12)
 
 /*
  * Every check of the options es_build() makes before it writes anything:

@@ -11,6 +11,7 @@
 #ifndef EROFS_FORMAT_H
 #define EROFS_FORMAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -94,10 +95,16 @@ static inline void es_put64(uint8_t *p, uint64_t v)
 #define EROFS_INCOMPAT_XATTR_PREFIXES	0x00000040u
 #define EROFS_INCOMPAT_48BIT		0x00000080u
 #define EROFS_INCOMPAT_METABOX		0x00000100u
+/*
+ * Ours: the image is encrypted (docs/FORMAT.md §3).  A bit no kernel or
+ * erofs-utils knows, so they refuse to mount or check it instead of
+ * showing ciphertext as file contents.
+ */
+#define ES_INCOMPAT_ENCRYPTED		0x80000000u
 
 /* The incompat bits this reader understands for uncompressed data. */
 #define ES_INCOMPAT_SUPPORTED \
-	(EROFS_INCOMPAT_CHUNKED_FILE | EROFS_INCOMPAT_DEVICE_TABLE)
+	(EROFS_INCOMPAT_CHUNKED_FILE | EROFS_INCOMPAT_DEVICE_TABLE | ES_INCOMPAT_ENCRYPTED)
 
 #define EROFS_NULL_ADDR		0xFFFFFFFFu
 
@@ -250,6 +257,12 @@ enum es_xattr_index {
 #define MF_CHUNK_INDEX_DIGEST	88
 #define MF_DEVICES		120
 #define MF_DEVICE_SIZE		48
+/* after the device records, when flags has MF_FLAG_ENCRYPTED */
+#define MF_FLAG_ENCRYPTED	0x1u
+#define MF_ENC_TABLE_ENTRIES	0	/* le64 */
+#define MF_ENC_TABLE_SEG_SIZE	8	/* le32 */
+#define MF_ENC_DOMAIN_CHECK	16	/* 32 bytes */
+#define MF_ENC_SIZE		48
 
 /* signatures */
 #define SIG_MAGIC		"ESSIGS01"
@@ -264,6 +277,16 @@ enum es_xattr_index {
 static inline size_t es_xattr_ibody_size(unsigned int icount)
 {
 	return icount ? EROFS_XATTR_IBODY_HEADER_SIZE + 4 * (size_t)(icount - 1) : 0;
+}
+
+static inline bool es_is_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t acc = 0;
+
+	while (len--)
+		acc |= *b++;
+	return !acc;
 }
 
 static inline size_t es_round_up(size_t v, size_t a)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "erofs/err.h"
+#include "erofs/format.h"
 #include "erofs/io.h"
 #include "erofs/super.h"
 
@@ -29,7 +30,14 @@ struct es_image {
 	unsigned int ndevices;	/* 1 + extra devices; [0] is the image */
 	struct es_device *devices;
 	bool explicit_devices;	/* the source has devices beyond 0 */
+	/* an encrypted image (ES_INCOMPAT_ENCRYPTED): NULL while locked */
+	const struct es_decryptor *dec;
 };
+
+static inline bool es_image_encrypted(const struct es_image *img)
+{
+	return img->sb.feature_incompat & ES_INCOMPAT_ENCRYPTED;
+}
 
 /*
  * Opening an image over a source takes three steps, so that a caller
@@ -122,6 +130,28 @@ enum es_extent_flag {
 /* With ES_EXTENT_ENCODED: how the stored bytes decode. */
 enum es_extent_algorithm {
 	ES_ALG_NONE = 0,
+	/* with ES_EXTENT_ENCRYPTED: AES-256-XTS under the chunk's own key,
+	   tweak = 4 KiB unit inside the chunk (pstart is the chunk's start) */
+	ES_ALG_XTS_CHUNK = 1,
+	/* with ES_EXTENT_ENCRYPTED: AES-256-XTS under the image's metadata
+	   key, tweak = block number on device 0 */
+	ES_ALG_XTS_META = 2,
+};
+
+/*
+ * The transform stage of an encrypted image, once it is unlocked
+ * (lib/keys/unlock.c hosted; a boot loader brings its own).  Both decrypt
+ * one 4 KiB block in place; the reader has fetched it, and the caller of
+ * the reader has checked it against its Merkle tree.
+ */
+struct es_decryptor {
+	/* block blkno of device 0 (metadata, symlink and directory blocks) */
+	int (*meta)(void *ctx, uint64_t blkno, uint8_t *block, struct es_err *err);
+	/* 4 KiB unit `unit` of the chunk whose first block is chunk_block on
+	   device dev */
+	int (*chunk)(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t unit,
+		     uint8_t *block, struct es_err *err);
+	void *ctx;
 };
 
 /* One contiguous piece of a file: logical range and where its bytes are. */

@@ -68,6 +68,10 @@ struct es_seal {
 	uint32_t blksz, chunksize, suite;
 	uint8_t key_table_digest[32];
 	uint8_t chunk_index_digest[32];
+	/* encrypted (flags & MF_FLAG_ENCRYPTED) */
+	uint64_t table_entries;
+	uint32_t table_seg_size;
+	uint8_t domain_check[32];
 	unsigned int ndevices;
 	struct es_seal_device *devices;
 	/* signatures */
@@ -181,6 +185,14 @@ struct es_seal_input {
 	const size_t *tree_lens;
 	uint64_t nchunks;
 	const struct es_chunk_rec *chunks;	/* sorted by (device, blkaddr) */
+	/* encrypted images (flags has MF_FLAG_ENCRYPTED): the manifest's
+	   encryption fields, and the key area when it lives in the image */
+	uint32_t flags, suite;
+	uint8_t key_table_digest[32];
+	uint64_t table_entries;
+	uint8_t domain_check[32];
+	const uint8_t *key_area;
+	size_t key_area_len;
 	/* called with the manifest to produce signatures; may be NULL */
 	int (*sign)(void *ctx, const uint8_t *manifest, size_t len,
 		    struct es_seal_sig **sigs, unsigned int *nsigs, struct es_err *err);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hashmap.h"
+#include "crypto/backend.h"
 
 #define HMAP_DEFAULT_SLOTS 16
 
@@ -37,6 +38,8 @@ void hmap_init(struct hmap *m, const struct hmap_type *type)
 
 void hmap_free(struct hmap *m)
 {
+	if (m->type && m->type->wipe && m->entries)
+		es_crypto_wipe(m->entries, m->cap * m->type->entry_size);
 	free(m->ctrl);
 	free(m->entries);
 	m->ctrl = NULL;

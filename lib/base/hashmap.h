@@ -22,6 +22,9 @@ struct hmap_type {
 	size_t key_size;		/* leading bytes of an entry that are its key */
 	uint64_t (*hash)(const void *key);
 	size_t initial_slots;		/* a power of two, 0 for a small default */
+	/* entries hold secrets: overwrite every entry array before it is
+	   freed (also the old one when the table grows) */
+	bool wipe;
 };
 
 struct hmap {

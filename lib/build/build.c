@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "crypto/backend.h"
 #include "erofs/build.h"
 #include "erofs/format.h"
 #include "erofs/seal.h"
@@ -267,6 +268,33 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 		return es_fail(err, -EINVAL, "fs-verity signatures of blobs need a blob "
 			       "directory and a signing key");
 	}
+	if (o->encrypt && !o->domain_key) {
+		*culprits = ES_BUILD_OPT_ENCRYPT;
+		return es_fail(err, -EINVAL, "encryption needs the dedup domain's key");
+	}
+	if (o->encrypt && !o->nkeyslots) {
+		*culprits = ES_BUILD_OPT_ENCRYPT | ES_BUILD_OPT_KEYSLOTS;
+		return es_fail(err, -EINVAL, "encryption needs at least one keyslot: "
+			       "without one nobody could open the image");
+	}
+	if (!o->encrypt && (o->nkeyslots || o->key_area_path || o->domain_key)) {
+		*culprits = ES_BUILD_OPT_ENCRYPT | (o->nkeyslots ? ES_BUILD_OPT_KEYSLOTS : 0) |
+			    (o->key_area_path ? ES_BUILD_OPT_KEY_AREA : 0);
+		return es_fail(err, -EINVAL, "keyslots, a key area and a domain key "
+			       "belong to encrypted images only");
+	}
+	/* a chunk's key depends on all of its bytes: it must fit the buffer
+	 * that holds it between hashing and encryption */
+	if (o->encrypt && o->chunksize > WBUILD_IOBUF_SIZE) {
+		*culprits = ES_BUILD_OPT_ENCRYPT | ES_BUILD_OPT_CHUNKSIZE;
+		return es_fail(err, -EINVAL, "encrypted images take chunks of at most "
+			       "%u bytes", WBUILD_IOBUF_SIZE);
+	}
+	if (o->encrypt && o->nchunk_dicts) {
+		*culprits = ES_BUILD_OPT_ENCRYPT | ES_BUILD_OPT_CHUNK_DICTS;
+		return es_fail(err, -EOPNOTSUPP, "chunk dictionaries are not supported "
+			       "with encryption yet");
+	}
 	if (o->volume_label && strlen(o->volume_label) > 15) {
 		*culprits = ES_BUILD_OPT_VOLUME_LABEL;
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");
@@ -319,6 +347,8 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	sb.feature_compat = EROFS_COMPAT_SB_CHKSUM | EROFS_COMPAT_MTIME;
 	if (b->uses_chunks)
 		sb.feature_incompat |= EROFS_INCOMPAT_CHUNKED_FILE;
+	if (b->crypt)
+		sb.feature_incompat |= ES_INCOMPAT_ENCRYPTED;
 	sb.blkszbits = b->blkszbits;
 	sb.root_nid = b->root->nid;
 	sb.inos = b->nnodes;
@@ -409,7 +439,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	b.blkszbits = o->blkszbits;
 	b.blksz = 1u << o->blkszbits;
 	b.blob_fd = -1;
-	b.chunksize = o->chunksize ? o->chunksize : (o->blob_dir ? 4096 : 0);
+	b.chunksize = o->chunksize ? o->chunksize : (o->blob_dir || o->encrypt ? 4096 : 0);
 	b.epoch = o->have_timestamp ? o->timestamp : (int64_t)time(NULL);
 	b.clamp_mtime = o->have_timestamp && o->timestamp_sb_only && o->clamp_mtimes;
 	if (o->nexclude_regexes) {
@@ -450,6 +480,9 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		b.blob_fd = blob.fd;
 	}
 	note_outputs(&b, &image, &blob);
+	ret = wb_crypt_init(&b);
+	if (ret)
+		goto out;
 	b.data_next = 1;
 	if (o->nchunk_dicts)
 		ret = wb_dicts_load(&b);
@@ -487,13 +520,15 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		ret = wb_write_metadata(&b, meta_blkaddr, meta_len);
 	if (!ret)
 		ret = write_superblock(&b, meta_blkaddr, total);
+	if (!ret && b.crypt)
+		ret = wb_crypt_meta_region(&b, meta_blkaddr, total);
 	if (ret)
 		goto out;
 	if (ftruncate(image.fd, (off_t)(total << b.blkszbits)) < 0) {
 		ret = es_fail(err, -errno, "cannot size the output: %s", strerror(errno));
 		goto out;
 	}
-	if (o->seal || o->blob_dir || o->nsigners) {
+	if (o->seal || o->blob_dir || o->nsigners || o->encrypt) {
 		ret = wb_seal_image(&b, total, b.uuid);
 		if (ret)
 			goto out;
@@ -537,7 +572,10 @@ out:
 		free(b.regexes);
 	}
 	wb_wnode_free_all(&b);
+	wb_crypt_free(&b);
 	wb_dedup_free(b.dedup);
+	if (b.iobuf && o->encrypt)
+		es_crypto_wipe(b.iobuf, WBUILD_IOBUF_SIZE + b.blksz);	/* plaintext */
 	free(b.iobuf);
 	free(b.order);
 	free(b.shared_area);

@@ -68,6 +68,8 @@ int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	memcpy(blk, n->tail, n->tail_len);
 	ret = check_device_space(b, b->data_next + 1, what);
+	if (!ret && b->crypt)
+		ret = wb_crypt_meta(b, blk, b->data_next, 1);
 	if (!ret) {
 		ret = es_pwrite_full(b->image_fd, blk, b->blksz, b->data_next << b->blkszbits);
 		if (ret)
@@ -199,7 +201,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 		uint8_t *entry = n->chunk_table + c * unit;
 		bool zero = true, found = false, first_use = false, deferred;
 		struct es_sha256_ctx sha;
-		uint8_t digest[32];
+		uint8_t digest[32], key[32];
 		uint32_t blkaddr;
 		uint16_t dev;
 
@@ -252,14 +254,25 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			goto hole;
 		dev = to_blob ? 1 : 0;
 		blkaddr = (uint32_t)*next;
-		ret = wb_dedup_insert(b->dedup, digest, (uint32_t)nblocks, (uint32_t)len,
+		/* encrypted: chunks are known by their keyed identifier, and
+		   their length only in blocks */
+		if (b->crypt) {
+			ret = wb_crypt_chunk_id(b, digest, len, key);
+			if (ret)
+				return ret;
+		} else {
+			memcpy(key, digest, sizeof(key));
+		}
+		ret = wb_dedup_insert(b->dedup, key, (uint32_t)nblocks,
+				      b->crypt ? (uint32_t)(nblocks << b->blkszbits) :
+						 (uint32_t)len,
 				      &dev, &blkaddr, true, &found, &first_use);
 		if (ret)
 			return es_fail(b->err, ret, "out of memory");
 		/* a dictionary says it holds these bytes: make sure before using it */
 		if (first_use) {
 			ret = wb_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
-						   (uint32_t)len, digest, what);
+						   (uint32_t)len, key, what);
 			if (ret)
 				return ret;
 		}
@@ -270,6 +283,13 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 				size_t padded = (size_t)(nblocks << b->blkszbits);
 
 				memset(b->iobuf + len, 0, padded - len);
+				if (b->crypt) {
+					ret = wb_crypt_chunk(b, digest, len, b->iobuf, nblocks,
+							     wb_dedup_secret(b->dedup, key,
+									     (uint32_t)nblocks));
+					if (ret)
+						return ret;
+				}
 				ret = es_pwrite_full(out_fd, b->iobuf, padded, dst);
 				if (ret)
 					return es_fail(b->err, ret, "writing data: %s",
@@ -312,7 +332,9 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
-	if (b->chunksize || sparse)
+	/* encrypted images keep no file data inline: every byte goes through
+	   the chunk path and its keys */
+	if (b->chunksize || sparse || b->crypt)
 		return ingest_chunked(b, n, fd, sparse, what);
 	return ingest_flat(b, n, fd, what);
 }

@@ -12,7 +12,8 @@ struct dedup_entry {
 	uint32_t blkaddr;
 	uint32_t length;
 	uint16_t device;
-	bool referenced;	/* used by this image (dictionary entries may not be) */
+	bool referenced;
+	uint8_t secret[32];	/* encrypted builds: the chunk secret */	/* used by this image (dictionary entries may not be) */
 };
 
 struct dedup_map {
@@ -32,6 +33,7 @@ static const struct hmap_type dedup_type = {
 	.key_size = offsetof(struct dedup_entry, nblocks) + sizeof(uint32_t),
 	.hash = digest_hash,
 	.initial_slots = 4096,
+	.wipe = true,		/* chunk secrets */
 };
 
 /* An entry holding only the key: a chunk is its digest and its length. */
@@ -107,6 +109,14 @@ void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t
 
 	if (e)
 		e->length = length;
+}
+
+uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks)
+{
+	struct dedup_entry key = make_key(digest, nblocks);
+	struct dedup_entry *e = hmap_find(&m->map, &key);
+
+	return e ? e->secret : NULL;
 }
 
 int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],

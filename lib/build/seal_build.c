@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/image.h"
 #include "erofs/seal.h"
@@ -468,7 +469,7 @@ static int collect_chunk(void *ctx, const uint8_t digest[32], uint16_t *device,
 		ic->recs = nr;
 		ic->cap = ncap;
 	}
-	memcpy(ic->recs[ic->n].digest, digest, 32);
+	memcpy(ic->recs[ic->n].digest, digest, 32);	/* keyed id when encrypted */
 	ic->recs[ic->n].device = *device;
 	ic->recs[ic->n].blkaddr = blkaddr;
 	ic->recs[ic->n].nblocks = nblocks;
@@ -522,8 +523,10 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 	const uint8_t **trees;
 	size_t *tree_lens;
 	struct index_ctx ic = { 0 };
+	uint8_t *key_area = NULL;
 	int ret;
 
+	memset(&in, 0, sizeof(in));
 	d0->size = fs_blocks << b->blkszbits;
 	ret = es_verity_digest_fd_stoppable(b->image_fd, d0->size, threads,
 					    b->opts->cancel, d0->digest, &d0->tree,
@@ -567,8 +570,17 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 		in.sign = sign_manifest;
 		in.sign_ctx = (void *)b->opts;
 	}
+	if (b->crypt) {
+		ret = wb_crypt_seal(b, uuid, ic.recs, ic.n, &in, &key_area);
+		if (ret)
+			goto out;
+	}
 	ret = es_seal_write(b->image_fd, &in, b->err);
 out:
+	if (key_area) {
+		es_crypto_wipe(key_area, in.key_area_len);
+		free(key_area);
+	}
 	free(ic.recs);
 	free(devs);
 	free(trees);

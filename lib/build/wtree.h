@@ -133,6 +133,7 @@ struct wbuild {
 	unsigned int ndevices;
 	bool new_blob;			/* devices[1] is the blob this build wrote */
 	uint8_t uuid[16];		/* as written to the superblock */
+	struct wcrypt *crypt;		/* NULL unless the image is encrypted */
 	/* shared xattrs, encoded */
 	uint8_t *shared_area;
 	uint64_t shared_len;
@@ -188,7 +189,32 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
 		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
 		     void *ctx);
 
+/*
+ * The chunk secret slot of an entry (ES_CHUNK_SECRET_SIZE bytes; encrypted
+ * builds), NULL when the chunk is unknown.  Wiped when the map is freed.
+ */
+uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
+
 void wb_wnode_free_all(struct wbuild *b);
+
+/* encrypt.c: encrypted builds (b->crypt set by wb_crypt_init) */
+struct es_chunk_rec;
+int wb_crypt_init(struct wbuild *b);
+void wb_crypt_free(struct wbuild *b);
+/* the dedup key of a chunk in an encrypted image: its keyed identifier */
+int wb_crypt_chunk_id(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t id[32]);
+/* encrypt a chunk (nblocks zero-padded blocks at buf) in place; its secret */
+int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t *buf,
+		   uint64_t nblocks, uint8_t secret[32]);
+/* metadata blocks in place: in a buffer, or in the image file */
+int wb_crypt_meta(struct wbuild *b, uint8_t *buf, uint64_t first_block, uint64_t nblocks);
+int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_block);
+int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n,
+		   uint8_t **plain, uint64_t *entries);
+int wb_crypt_domain_check(struct wbuild *b, const uint8_t uuid[16], uint8_t out[32]);
+struct es_seal_input;
+int wb_crypt_seal(struct wbuild *b, const uint8_t uuid[16], const struct es_chunk_rec *recs,
+		  uint64_t n, struct es_seal_input *in, uint8_t **key_area);
 
 /* seal_build.c */
 int wb_dicts_load(struct wbuild *b);

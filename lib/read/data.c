@@ -2,6 +2,7 @@
 /* File data: mapping logical ranges to device bytes, and reading them. */
 #include <errno.h>
 #include <string.h>
+#include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/image.h"
 
@@ -104,6 +105,12 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 			ext->llen = body < ino->size ? body : ino->size;
 			ext->pstart = (uint64_t)ino->startblk << blkszbits;
 			ext->plen = body;
+			/* in encrypted images only metadata-like data is flat:
+			   symlink targets and directory blocks */
+			if (es_image_encrypted(img)) {
+				ext->flags |= ES_EXTENT_ENCRYPTED;
+				ext->algorithm = ES_ALG_XTS_META;
+			}
 		} else {
 			ext->lstart = body;
 			ext->llen = ino->tail_len;
@@ -117,11 +124,57 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 		ret = map_chunk(img, ino, off, ext, err);
 		if (ret)
 			es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
+		else if (es_image_encrypted(img) && (ext->flags & ES_EXTENT_MAPPED)) {
+			ext->flags |= ES_EXTENT_ENCRYPTED;
+			ext->algorithm = ES_ALG_XTS_CHUNK;
+		}
 		return ret;
 	default:
 		return es_fail(err, -EOPNOTSUPP, "nid %llu: unsupported layout",
 			       (unsigned long long)ino->nid);
 	}
+}
+
+/*
+ * Fetch the blocks that hold [skip, skip + len) of an encrypted extent,
+ * decrypt each (after the caller's verification of the device), copy out.
+ */
+static int read_encrypted(const struct es_image *img, const struct es_extent *ext,
+			  uint64_t skip, uint8_t *out, size_t len, struct es_err *err)
+{
+	const unsigned int bits = img->sb.blkszbits;
+	const uint64_t first = ext->pstart >> bits;
+	uint8_t block[1u << ES_MAX_BLKSZBITS];
+	int ret = 0;
+
+	if (!img->dec)
+		return es_fail(err, -EACCES, "the file's contents are encrypted and "
+			       "cannot be read without a key");
+	if (ext->algorithm != ES_ALG_XTS_CHUNK && ext->algorithm != ES_ALG_XTS_META)
+		return es_fail(err, -EOPNOTSUPP, "unknown encryption algorithm %u",
+			       ext->algorithm);
+	while (len && !ret) {
+		uint64_t unit = skip >> bits;
+		size_t in = (size_t)(skip & ((1u << bits) - 1));
+		size_t n = ((size_t)1 << bits) - in;
+
+		if (n > len)
+			n = len;
+		ret = es_dev_read(img, ext->device, (first + unit) << bits, block,
+				  (size_t)1 << bits, err);
+		if (!ret && ext->algorithm == ES_ALG_XTS_CHUNK)
+			ret = img->dec->chunk(img->dec->ctx, ext->device, first, unit, block,
+					      err);
+		else if (!ret)
+			ret = img->dec->meta(img->dec->ctx, first + unit, block, err);
+		if (!ret)
+			memcpy(out, block + in, n);
+		skip += n;
+		out += n;
+		len -= n;
+	}
+	es_crypto_wipe(block, sizeof(block));
+	return ret;
 }
 
 /*
@@ -142,10 +195,14 @@ int es_extent_read(const struct es_image *img, const struct es_inode *ino,
 		memset(buf, 0, len);
 		return 0;
 	}
-	if (ext->flags & (ES_EXTENT_ENCODED | ES_EXTENT_ENCRYPTED))
-		return es_fail(err, -EOPNOTSUPP, "the extent at byte %llu is %s, which "
-			       "this reader cannot read yet", (unsigned long long)ext->lstart,
-			       ext->flags & ES_EXTENT_ENCRYPTED ? "encrypted" : "encoded");
+	if (ext->flags & ES_EXTENT_ENCODED)
+		return es_fail(err, -EOPNOTSUPP, "the extent at byte %llu is encoded, which "
+			       "this reader cannot read yet", (unsigned long long)ext->lstart);
+	if (ext->flags & ES_EXTENT_ENCRYPTED)
+		return read_encrypted(img, ext, skip, buf, len, err);
+	/* inline bytes are metadata, decrypted with it in encrypted images */
+	if (ext->flags & ES_EXTENT_INLINE)
+		return es_meta_read(img, ext->pstart + skip, buf, len, err);
 	return es_dev_read(img, ext->device, ext->pstart + skip, buf, len, err);
 }
 
@@ -206,6 +263,9 @@ int es_map_run(const struct es_image *img, const struct es_inode *ino,
 	if (ret || ino->layout != EROFS_LAYOUT_CHUNK_BASED)
 		return ret;
 	hole_run = !(ext->flags & ES_EXTENT_MAPPED);
+	/* every encrypted chunk has its own key: one chunk per extent */
+	if (!hole_run && (ext->flags & ES_EXTENT_ENCRYPTED))
+		return 0;
 	unit = ino->chunk_indexes ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 	next = ext->chunk + 1;
 	count = ino->nchunks - next < BATCH ? ino->nchunks - next : BATCH;

@@ -2,6 +2,7 @@
 /* An image over a source: superblock, device table, bounded raw reads. */
 #include <errno.h>
 #include <string.h>
+#include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/image.h"
 
@@ -128,13 +129,50 @@ int es_dev_read(const struct es_image *img, unsigned int devno, uint64_t off,
 	return es_io_read(&img->io, devno, off, buf, len, err);
 }
 
+/*
+ * Metadata of an encrypted image: whole blocks fetched and decrypted, the
+ * requested bytes copied out.  Block 0 (superblock, device table) is plain.
+ */
+static int meta_read_encrypted(const struct es_image *img, uint64_t off, uint8_t *out,
+			       size_t len, struct es_err *err)
+{
+	const unsigned int bits = img->sb.blkszbits;
+	uint8_t block[1u << ES_MAX_BLKSZBITS];
+	int ret = 0;
+
+	if (!img->dec)
+		return es_fail(err, -EACCES, "the image is encrypted: its metadata cannot "
+			       "be read without a key");
+	while (len && !ret) {
+		uint64_t blkno = off >> bits;
+		size_t in = (size_t)(off & ((1u << bits) - 1));
+		size_t n = ((size_t)1 << bits) - in;
+
+		if (n > len)
+			n = len;
+		ret = es_dev_read(img, 0, blkno << bits, block, (size_t)1 << bits, err);
+		if (!ret && blkno)
+			ret = img->dec->meta(img->dec->ctx, blkno, block, err);
+		if (!ret)
+			memcpy(out, block + in, n);
+		off += n;
+		out += n;
+		len -= n;
+	}
+	es_crypto_wipe(block, sizeof(block));
+	return ret;
+}
+
 int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
 		 size_t len, struct es_err *err)
 {
 	uint64_t limit;
 
-	if (img->devices && img->devices[0].present)
+	if (img->devices && img->devices[0].present) {
+		if (es_image_encrypted(img) && off + len > (1u << img->sb.blkszbits))
+			return meta_read_encrypted(img, off, buf, len, err);
 		return es_dev_read(img, 0, off, buf, len, err);
+	}
 	/* while the device table is read */
 	limit = (uint64_t)img->sb.blocks << img->sb.blkszbits;
 	if (off > limit || len > limit - off)

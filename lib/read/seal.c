@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "erofs/format.h"
+#include "erofs/keytable.h"
 #include "erofs/seal.h"
 #include "erofs/sha256.h"
 #include "erofs/verity.h"
@@ -217,13 +218,30 @@ int es_seal_decode_manifest(struct es_seal *s, struct es_err *err)
 	s->ndevices = es_get32(m + MF_NDEVICES);
 	memcpy(s->key_table_digest, m + MF_KEY_TABLE_DIGEST, 32);
 	memcpy(s->chunk_index_digest, m + MF_CHUNK_INDEX_DIGEST, 32);
-	if (s->flags || s->suite)
+	if ((s->flags & ~MF_FLAG_ENCRYPTED) ||
+	    s->suite != (s->flags & MF_FLAG_ENCRYPTED ? ES_SUITE_XTS_V1 : ES_SUITE_NONE))
 		return es_fail(err, -EOPNOTSUPP, "manifest: flags 0x%x / crypto suite %u "
 			       "are not supported by this version", s->flags, s->suite);
-	need = MF_DEVICES + (uint64_t)s->ndevices * MF_DEVICE_SIZE;
+	need = MF_DEVICES + (uint64_t)s->ndevices * MF_DEVICE_SIZE +
+	       (s->flags & MF_FLAG_ENCRYPTED ? MF_ENC_SIZE : 0);
 	if (!s->ndevices || s->ndevices > ES_MANIFEST_MAX_DEVICES || need != s->manifest_len)
 		return es_fail(err, -ES_ECORRUPT, "manifest: %u devices do not match its "
 			       "length of %zu bytes", s->ndevices, s->manifest_len);
+	if (s->flags & MF_FLAG_ENCRYPTED) {
+		const uint8_t *e = m + MF_DEVICES + (size_t)s->ndevices * MF_DEVICE_SIZE;
+
+		s->table_entries = es_get64(e + MF_ENC_TABLE_ENTRIES);
+		s->table_seg_size = es_get32(e + MF_ENC_TABLE_SEG_SIZE);
+		memcpy(s->domain_check, e + MF_ENC_DOMAIN_CHECK, 32);
+		if (s->table_seg_size != ES_KT_SEG_SIZE || !s->table_entries ||
+		    es_get32(e + MF_ENC_TABLE_SEG_SIZE + 4))
+			return es_fail(err, -ES_ECORRUPT, "manifest: key table of %llu entries "
+				       "in segments of %u bytes",
+				       (unsigned long long)s->table_entries, s->table_seg_size);
+	} else if (!es_is_zero(s->key_table_digest, 32)) {
+		return es_fail(err, -ES_ECORRUPT, "manifest: a key table digest in an "
+			       "image that is not encrypted");
+	}
 	if (memcmp(m + MF_UUID, s->uuid, 16))
 		return es_fail(err, -ES_ECORRUPT, "manifest: UUID differs from the locator's");
 	if (s->blksz != ES_VERITY_BLOCK_SIZE)
@@ -287,6 +305,11 @@ int es_seal_check_image(const struct es_image *img, const struct es_seal *s,
 	if (s->blksz != img->sb.blksz)
 		return es_fail(err, -ES_ECORRUPT, "manifest: block size differs from the "
 			       "superblock's");
+	if (!(s->flags & MF_FLAG_ENCRYPTED) != !es_image_encrypted(img))
+		return es_fail(err, -ES_ECORRUPT, "the manifest says the image is %s, "
+			       "the superblock that it is %s",
+			       s->flags & MF_FLAG_ENCRYPTED ? "encrypted" : "not encrypted",
+			       es_image_encrypted(img) ? "encrypted" : "not encrypted");
 	if (s->ndevices != img->ndevices)
 		return es_fail(err, -ES_ECORRUPT, "manifest lists %u devices, the device "
 			       "table %u", s->ndevices, img->ndevices);

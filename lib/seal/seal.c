@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include "erofs/format.h"
+#include "erofs/keytable.h"
 #include "erofs/seal.h"
 #include "erofs/sha256.h"
 #include "erofs/sign.h"
@@ -157,20 +158,22 @@ out:
 static uint8_t *encode_manifest(const struct es_seal_input *in,
 				const uint8_t index_digest[32], size_t *len)
 {
-	size_t n = MF_DEVICES + (size_t)in->ndevices * MF_DEVICE_SIZE;
+	size_t n = MF_DEVICES + (size_t)in->ndevices * MF_DEVICE_SIZE +
+		   (in->flags & MF_FLAG_ENCRYPTED ? MF_ENC_SIZE : 0);
 	uint8_t *m = calloc(1, n);
 
 	if (!m)
 		return NULL;
 	memcpy(m, MF_MAGIC, 8);
 	es_put32(m + MF_VERSION, ES_SEAL_VERSION);
-	es_put32(m + MF_FLAGS, 0);
+	es_put32(m + MF_FLAGS, in->flags);
 	memcpy(m + MF_UUID, in->uuid, 16);
 	es_put64(m + MF_BUILD_TIME, (uint64_t)in->build_time);
 	es_put32(m + MF_BLKSZ, ES_VERITY_BLOCK_SIZE);
 	es_put32(m + MF_CHUNKSIZE, in->chunksize);
-	es_put32(m + MF_SUITE, 0);
+	es_put32(m + MF_SUITE, in->suite);
 	es_put32(m + MF_NDEVICES, in->ndevices);
+	memcpy(m + MF_KEY_TABLE_DIGEST, in->key_table_digest, 32);
 	memcpy(m + MF_CHUNK_INDEX_DIGEST, index_digest, 32);
 	for (unsigned int i = 0; i < in->ndevices; i++) {
 		uint8_t *d = m + MF_DEVICES + (size_t)i * MF_DEVICE_SIZE;
@@ -178,6 +181,13 @@ static uint8_t *encode_manifest(const struct es_seal_input *in,
 		es_put64(d, in->devices[i].size);
 		memcpy(d + 8, in->devices[i].digest, 32);
 		es_put64(d + 40, in->devices[i].tree_offset);
+	}
+	if (in->flags & MF_FLAG_ENCRYPTED) {
+		uint8_t *e = m + MF_DEVICES + (size_t)in->ndevices * MF_DEVICE_SIZE;
+
+		es_put64(e + MF_ENC_TABLE_ENTRIES, in->table_entries);
+		es_put32(e + MF_ENC_TABLE_SEG_SIZE, ES_KT_SEG_SIZE);
+		memcpy(e + MF_ENC_DOMAIN_CHECK, in->domain_check, 32);
 	}
 	*len = n;
 	return m;
@@ -248,7 +258,8 @@ static int put_section(int fd, uint64_t *pos, const void *data, size_t len,
 
 int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err)
 {
-	struct es_seal_section manifest_sec, sigs_sec = { 0 }, trees_sec, index_sec;
+	struct es_seal_section manifest_sec, sigs_sec = { 0 }, trees_sec, index_sec,
+			       keys_sec = { 0 };
 	struct es_seal_sig *sigs = NULL;
 	unsigned int nsigs = 0;
 	uint8_t *manifest = NULL, *index = NULL, *sigbuf = NULL;
@@ -303,6 +314,8 @@ int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err)
 	pos = es_round_up(pos + tree_total, ES_SEAL_ALIGN);
 	if (!ret)
 		ret = put_section(fd, &pos, index, index_len, &index_sec, err);
+	if (!ret && in->key_area_len)
+		ret = put_section(fd, &pos, in->key_area, in->key_area_len, &keys_sec, err);
 	if (ret)
 		goto out;
 	memset(loc, 0, sizeof(loc));
@@ -313,10 +326,10 @@ int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err)
 	es_put64(loc + LOC_FS_SIZE, in->fs_size);
 	{
 		const struct es_seal_section *secs[5] = {
-			&manifest_sec, &sigs_sec, &trees_sec, &index_sec, NULL,
+			&manifest_sec, &sigs_sec, &trees_sec, &index_sec, &keys_sec,
 		};
 
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < 5; i++) {
 			es_put64(loc + LOC_SECTIONS + 16 * i, secs[i]->off);
 			es_put64(loc + LOC_SECTIONS + 16 * i + 8, secs[i]->len);
 		}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * Encryption at build time (docs/FORMAT.md §3).  Chunks: keyed convergent,
+ * the chunk's key derived from the domain key and its plaintext, so equal
+ * chunks are equal ciphertext across the images of one domain.  Every other
+ * block of the filesystem region but block 0 (inodes, xattrs, directories,
+ * symlink targets) under the image's random metadata key, tweak = block
+ * number.  The key table then holds the metadata key and every chunk's
+ * secret, in chunk index order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "crypto/backend.h"
+#include "erofs/format.h"
+#include "erofs/keytable.h"
+#include "erofs/seal.h"
+#include "io.h"
+#include "wtree.h"
+
+struct wcrypt {
+	uint32_t suite;
+	uint8_t domain[ES_DOMAIN_KEY_SIZE];
+	uint8_t meta_key[ES_META_KEY_SIZE];
+	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
+	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
+	bool locked;
+};
+
+int wb_crypt_init(struct wbuild *b)
+{
+	struct wcrypt *c;
+	int ret;
+
+	if (!b->opts->encrypt)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	/* key material stays out of swap and core dumps where the system lets us */
+	c->locked = mlock(c, sizeof(*c)) == 0;
+	(void)madvise((void *)((uintptr_t)c & ~(uintptr_t)4095), sizeof(*c), MADV_DONTDUMP);
+	b->crypt = c;
+	c->suite = ES_SUITE_XTS_V1;
+	memcpy(c->domain, b->opts->domain_key, ES_DOMAIN_KEY_SIZE);
+	ret = es_crypto_random_secret(c->meta_key, sizeof(c->meta_key));
+	if (ret)
+		return es_fail(b->err, ret, "cannot draw the metadata key");
+	if (!memcmp(c->meta_key, c->meta_key + 32, 32))
+		return es_fail(b->err, -EIO, "the random generator gave a degenerate key");
+	ret = es_crypto_xts_init(&c->xts, ES_CRYPTO_ENCRYPT);
+	if (ret)
+		return es_fail(b->err, ret, "AES-256-XTS is not available");
+	return 0;
+}
+
+void wb_crypt_free(struct wbuild *b)
+{
+	struct wcrypt *c = b->crypt;
+
+	if (!c)
+		return;
+	es_crypto_xts_release(&c->xts);
+	es_crypto_wipe(c, sizeof(*c));
+	if (c->locked)
+		munlock(c, sizeof(*c));
+	free(c);
+	b->crypt = NULL;
+}
+
+int wb_crypt_chunk_id(struct wbuild *b, const uint8_t h[32], uint64_t len,
+		      uint8_t id[ES_CHUNK_ID_SIZE])
+{
+	int ret = es_derive_chunk_id(b->crypt->domain, b->crypt->suite, len, h, id);
+
+	return ret ? es_fail(b->err, ret, "deriving a chunk identifier failed") : 0;
+}
+
+static int crypt_units(struct wbuild *b, const uint8_t key[ES_CHUNK_KEY_SIZE],
+		       uint8_t *buf, uint64_t nunits, uint64_t first_tweak)
+{
+	struct wcrypt *c = b->crypt;
+	uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE];
+	int ret = es_crypto_xts_setkey(&c->xts, key);
+
+	for (uint64_t u = 0; !ret && u < nunits; u++) {
+		es_crypto_xts_tweak(first_tweak + u, tweak);
+		ret = es_crypto_xts_crypt(&c->xts, tweak, buf + u * ES_CRYPTO_XTS_UNIT_SIZE,
+					  buf + u * ES_CRYPTO_XTS_UNIT_SIZE,
+					  ES_CRYPTO_XTS_UNIT_SIZE);
+	}
+	return ret;
+}
+
+int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t *buf,
+		   uint64_t nblocks, uint8_t secret[ES_CHUNK_SECRET_SIZE])
+{
+	struct wcrypt *c = b->crypt;
+	int ret = es_derive_chunk_secret(c->domain, c->suite, len, h, secret);
+
+	if (!ret)
+		ret = es_derive_chunk_key(secret, c->suite, c->chunk_key);
+	if (!ret)
+		ret = crypt_units(b, c->chunk_key, buf, nblocks, 0);
+	es_crypto_wipe(c->chunk_key, sizeof(c->chunk_key));
+	if (ret) {
+		es_crypto_wipe(secret, ES_CHUNK_SECRET_SIZE);
+		return es_fail(b->err, ret, "encrypting a chunk failed");
+	}
+	return 0;
+}
+
+int wb_crypt_meta(struct wbuild *b, uint8_t *buf, uint64_t first_block, uint64_t nblocks)
+{
+	int ret = crypt_units(b, b->crypt->meta_key, buf, nblocks, first_block);
+
+	return ret ? es_fail(b->err, ret, "encrypting metadata failed") : 0;
+}
+
+/* The filesystem region's metadata blocks, in place in the image file. */
+int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_block)
+{
+	const uint64_t per = WBUILD_IOBUF_SIZE >> b->blkszbits;
+
+	for (uint64_t blk = first_block; blk < end_block;) {
+		uint64_t n = end_block - blk < per ? end_block - blk : per;
+		size_t bytes = (size_t)(n << b->blkszbits);
+		ssize_t got = es_pread_full(b->image_fd, b->iobuf, bytes, blk << b->blkszbits);
+		int ret;
+
+		if (got < 0 || (size_t)got != bytes)
+			return es_fail(b->err, got < 0 ? (int)got : -EIO,
+				       "reading back the metadata to encrypt it failed");
+		ret = wb_crypt_meta(b, b->iobuf, blk, n);
+		if (!ret) {
+			ret = es_pwrite_full(b->image_fd, b->iobuf, bytes, blk << b->blkszbits);
+			if (ret)
+				ret = es_fail(b->err, ret, "writing the image: %s", strerror(-ret));
+		}
+		es_crypto_wipe(b->iobuf, bytes);
+		if (ret)
+			return ret;
+		blk += n;
+	}
+	return 0;
+}
+
+/*
+ * The key table's plaintext for the sorted chunk records: entry 0 the
+ * metadata key, entry i + 1 the secret of record i.  Every record must
+ * have a secret: an encrypted image has no chunk a reader could not open.
+ */
+int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n,
+		   uint8_t **plain, uint64_t *entries)
+{
+	uint64_t count = n + 1;
+	uint8_t *t;
+
+	*plain = NULL;
+	if (count > SIZE_MAX / ES_KT_ENTRY_SIZE)
+		return es_fail(b->err, -EFBIG, "too many chunks for a key table");
+	t = calloc(count, ES_KT_ENTRY_SIZE);
+	if (!t)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	memcpy(t, b->crypt->meta_key, ES_META_KEY_SIZE);
+	for (uint64_t i = 0; i < n; i++) {
+		const uint8_t *secret = wb_dedup_secret(b->dedup, recs[i].digest,
+							recs[i].nblocks);
+
+		if (!secret) {
+			es_crypto_wipe(t, count * ES_KT_ENTRY_SIZE);
+			free(t);
+			return es_fail(b->err, -EINVAL, "internal error: chunk at block %u "
+				       "of device %u has no secret", recs[i].blkaddr,
+				       recs[i].device);
+		}
+		es_keytable_put_secret(t + (i + 1) * ES_KT_ENTRY_SIZE, secret,
+				       recs[i].device, recs[i].blkaddr);
+	}
+	*plain = t;
+	*entries = count;
+	return 0;
+}
+
+int wb_crypt_domain_check(struct wbuild *b, const uint8_t uuid[16], uint8_t out[32])
+{
+	int ret = es_derive_domain_check(b->crypt->domain, uuid, out);
+
+	return ret ? es_fail(b->err, ret, "deriving the domain check failed") : 0;
+}
+
+/* Placeholder until the key area module lands (i9-keyarea). */
+static int make_key_area(struct wbuild *b, const struct es_keytable_info *info,
+			 const uint8_t *plain, const uint8_t *digests,
+			 const uint8_t table_digest[32], uint8_t **area, size_t *len)
+{
+	(void)info, (void)plain, (void)digests, (void)table_digest;
+	*area = NULL;
+	*len = 0;
+	return es_fail(b->err, -ENOSYS, "key areas are not implemented yet");
+}
+
+/*
+ * The encrypted part of the seal: the key table of the sorted chunk
+ * records, its digests in the manifest, the domain check, and the key
+ * area (in the image: *key_area, for the caller to wipe and free; or in
+ * its own file).
+ */
+int wb_crypt_seal(struct wbuild *b, const uint8_t uuid[16], const struct es_chunk_rec *recs,
+		  uint64_t n, struct es_seal_input *in, uint8_t **key_area)
+{
+	struct es_keytable_info info = { .suite = b->crypt->suite, .gen = 1 };
+	uint8_t *plain = NULL, *digests = NULL, *area = NULL;
+	size_t area_len = 0;
+	uint64_t nseg;
+	int ret;
+
+	*key_area = NULL;
+	ret = wb_crypt_table(b, recs, n, &plain, &info.entries);
+	if (ret)
+		return ret;
+	memcpy(info.uuid, uuid, ES_UUID_SIZE);
+	nseg = es_keytable_nseg(info.entries);
+	digests = calloc(nseg, ES_SHA256_DIGEST_SIZE);
+	if (!digests) {
+		ret = es_fail(b->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ret = es_keytable_digests(&info, plain, digests, in->key_table_digest);
+	if (ret) {
+		ret = es_fail(b->err, ret, "hashing the key table failed");
+		goto out;
+	}
+	ret = wb_crypt_domain_check(b, uuid, in->domain_check);
+	if (ret)
+		goto out;
+	in->flags = MF_FLAG_ENCRYPTED;
+	in->suite = b->crypt->suite;
+	in->table_entries = info.entries;
+	ret = make_key_area(b, &info, plain, digests, in->key_table_digest, &area, &area_len);
+	if (ret)
+		goto out;
+	if (b->opts->key_area_path) {
+		struct es_outfile f = { .fd = -1 };
+
+		ret = es_outfile_create(&f, b->opts->key_area_path, b->err);
+		if (!ret) {
+			ret = es_pwrite_full(f.fd, area, area_len, 0);
+			if (ret)
+				es_fail(b->err, ret, "writing %s: %s",
+					ES_PATH(b->opts->key_area_path), strerror(-ret));
+		}
+		if (!ret)
+			ret = es_outfile_commit(&f, b->err);
+		else if (f.tmp_path)
+			es_outfile_abort(&f);
+		es_crypto_wipe(area, area_len);
+		free(area);
+	} else {
+		*key_area = area;
+		in->key_area = area;
+		in->key_area_len = area_len;
+	}
+out:
+	if (plain) {
+		es_crypto_wipe(plain, (size_t)info.entries * ES_KT_ENTRY_SIZE);
+		free(plain);
+	}
+	free(digests);
+	return ret;
+}

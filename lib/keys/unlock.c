@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * An unlocked image (hosted): the whole key table decrypted and checked
+ * against the signed manifest, and the reader's decryption stage on top.
+ *
+ * Trust: the D array comes from the unsigned key area, so it is first
+ * checked against the manifest's table digest; every segment must then
+ * match its D_k after decryption, and every entry must name the chunk of
+ * the (manifest-checked) chunk index at its position.  A table copied in
+ * from another image, re-encrypted under this one's table key, or with
+ * two secrets swapped fails one of these.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "crypto/backend.h"
+#include "erofs/format.h"
+#include "erofs/keytable.h"
+#include "erofs/seal.h"
+#include "erofs/unlock.h"
+
+struct es_unlocked {
+	struct es_decryptor dec;
+	uint8_t *table;			/* entries * ES_KT_ENTRY_SIZE, plaintext */
+	size_t table_len;
+	uint64_t entries;
+	bool locked_mem;
+	struct es_crypto_xts meta;	/* keyed once with the metadata key */
+	struct es_crypto_xts data;	/* keyed with the current chunk's key */
+	bool have_chunk;
+	unsigned int chunk_dev;
+	uint64_t chunk_block;
+	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];
+};
+
+static uint64_t entry_block(const uint8_t *e)
+{
+	return es_get64(e + ES_CHUNK_SECRET_SIZE + 8);
+}
+
+static unsigned int entry_device(const uint8_t *e)
+{
+	return es_get16(e + ES_CHUNK_SECRET_SIZE);
+}
+
+/* Entry of the chunk at (dev, block), by binary search: entries are in
+ * chunk index order, sorted by (device, block). */
+static const uint8_t *find_entry(const struct es_unlocked *u, unsigned int dev,
+				 uint64_t block)
+{
+	uint64_t lo = 1, hi = u->entries;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e = u->table + mid * ES_KT_ENTRY_SIZE;
+		unsigned int d = entry_device(e);
+		uint64_t b = entry_block(e);
+
+		if (d == dev && b == block)
+			return e;
+		if (d < dev || (d == dev && b < block))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int decrypt_block(struct es_crypto_xts *x, uint64_t tweak_index, uint8_t *block)
+{
+	uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE];
+
+	es_crypto_xts_tweak(tweak_index, tweak);
+	return es_crypto_xts_crypt(x, tweak, block, block, ES_CRYPTO_XTS_UNIT_SIZE);
+}
+
+static int dec_meta(void *ctx, uint64_t blkno, uint8_t *block, struct es_err *err)
+{
+	struct es_unlocked *u = ctx;
+	int ret = decrypt_block(&u->meta, blkno, block);
+
+	return ret ? es_fail(err, ret, "block %llu: decryption failed",
+			     (unsigned long long)blkno) : 0;
+}
+
+static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t unit,
+		     uint8_t *block, struct es_err *err)
+{
+	struct es_unlocked *u = ctx;
+	int ret;
+
+	if (!u->have_chunk || u->chunk_dev != dev || u->chunk_block != chunk_block) {
+		const uint8_t *e = find_entry(u, dev, chunk_block);
+
+		u->have_chunk = false;
+		if (!e)
+			return es_fail(err, -ES_ECORRUPT, "device %u, block %llu: a chunk "
+				       "the key table has no secret for", dev,
+				       (unsigned long long)chunk_block);
+		ret = es_derive_chunk_key(e, ES_SUITE_XTS_V1, u->chunk_key);
+		if (!ret)
+			ret = es_crypto_xts_setkey(&u->data, u->chunk_key);
+		es_crypto_wipe(u->chunk_key, sizeof(u->chunk_key));
+		if (ret)
+			return es_fail(err, ret, "device %u, block %llu: cannot key the "
+				       "chunk's cipher", dev, (unsigned long long)chunk_block);
+		u->have_chunk = true;
+		u->chunk_dev = dev;
+		u->chunk_block = chunk_block;
+	}
+	ret = decrypt_block(&u->data, unit, block);
+	return ret ? es_fail(err, ret, "device %u, block %llu: decryption failed", dev,
+			     (unsigned long long)(chunk_block + unit)) : 0;
+}
+
+int es_unlocked_open(const struct es_seal *s, const uint8_t tk[ES_TABLE_KEY_SIZE],
+		     uint32_t gen, const uint8_t *table_ct, uint64_t ct_len,
+		     const uint8_t *digests, struct es_unlocked **out, struct es_err *err)
+{
+	struct es_keytable_info info = { .suite = s->suite, .gen = gen,
+					 .entries = s->table_entries };
+	uint8_t digest[ES_SHA256_DIGEST_SIZE];
+	struct es_unlocked *u;
+	uint64_t nseg, pos = 0;
+	int ret;
+
+	*out = NULL;
+	if (!(s->flags & MF_FLAG_ENCRYPTED))
+		return es_fail(err, -EINVAL, "the image is not encrypted");
+	/* counts from the signed manifest bound every allocation */
+	if (s->table_entries != s->nchunks + 1)
+		return es_fail(err, -ES_ECORRUPT, "key table: %llu entries for %llu chunks "
+			       "(the manifest's own fields disagree)",
+			       (unsigned long long)s->table_entries,
+			       (unsigned long long)s->nchunks);
+	if (s->table_entries > SIZE_MAX / ES_KT_ENTRY_SIZE ||
+	    ct_len != es_keytable_ct_size(s->table_entries))
+		return es_fail(err, -ES_ECORRUPT, "key table: %llu bytes of ciphertext, "
+			       "%llu expected", (unsigned long long)ct_len,
+			       (unsigned long long)es_keytable_ct_size(s->table_entries));
+	memcpy(info.uuid, s->uuid, ES_UUID_SIZE);
+	ret = es_keytable_digest_of(&info, digests, digest);
+	if (ret)
+		return es_fail(err, ret, "key table: hashing failed");
+	if (es_crypto_memcmp(digest, s->key_table_digest, sizeof(digest)))
+		return es_fail(err, -EBADMSG, "key table: its segment digests do not match "
+			       "the manifest's table digest (key area from another image, or "
+			       "tampered)");
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return es_fail(err, -ENOMEM, "out of memory");
+	u->entries = s->table_entries;
+	u->table_len = (size_t)s->table_entries * ES_KT_ENTRY_SIZE;
+	u->table = malloc(u->table_len);
+	if (!u->table) {
+		ret = es_fail(err, -ENOMEM, "out of memory for a key table of %llu entries",
+			      (unsigned long long)u->entries);
+		goto fail;
+	}
+	u->locked_mem = mlock(u->table, u->table_len) == 0;
+	(void)madvise((void *)((uintptr_t)u->table & ~(uintptr_t)4095),
+		      u->table_len + ((uintptr_t)u->table & 4095), MADV_DONTDUMP);
+	nseg = es_keytable_nseg(u->entries);
+	for (uint64_t k = 0; k < nseg; k++) {
+		size_t len = es_keytable_seg_len(u->entries, k);
+
+		ret = es_keytable_open_segment(&info, tk, k, table_ct + pos, digests,
+					       u->table + k * ES_KT_SEG_SIZE, err);
+		if (ret)
+			goto fail;
+		pos += len + ES_KT_TAG_SIZE;
+	}
+	for (uint64_t i = 1; i < u->entries; i++) {
+		const uint8_t *e = u->table + i * ES_KT_ENTRY_SIZE;
+		const struct es_chunk_rec *c = &s->chunks[i - 1];
+
+		if (entry_device(e) != c->device || entry_block(e) != c->blkaddr) {
+			ret = es_fail(err, -EBADMSG, "key table: entry %llu names device %u "
+				      "block %llu, the chunk index device %u block %u",
+				      (unsigned long long)i, entry_device(e),
+				      (unsigned long long)entry_block(e), c->device, c->blkaddr);
+			goto fail;
+		}
+	}
+	ret = es_crypto_xts_init(&u->meta, ES_CRYPTO_DECRYPT);
+	if (!ret)
+		ret = es_crypto_xts_setkey(&u->meta, u->table);
+	if (!ret)
+		ret = es_crypto_xts_init(&u->data, ES_CRYPTO_DECRYPT);
+	if (ret) {
+		ret = es_fail(err, ret, "key table: the metadata key is unusable");
+		goto fail;
+	}
+	u->dec.meta = dec_meta;
+	u->dec.chunk = dec_chunk;
+	u->dec.ctx = u;
+	*out = u;
+	return 0;
+fail:
+	es_unlocked_free(u);
+	return ret;
+}
+
+void es_unlocked_attach(struct es_unlocked *u, struct es_image *img)
+{
+	img->dec = &u->dec;
+}
+
+void es_unlocked_free(struct es_unlocked *u)
+{
+	if (!u)
+		return;
+	es_crypto_xts_release(&u->meta);
+	es_crypto_xts_release(&u->data);
+	if (u->table) {
+		es_crypto_wipe(u->table, u->table_len);
+		if (u->locked_mem)
+			munlock(u->table, u->table_len);
+		free(u->table);
+	}
+	es_crypto_wipe(u, sizeof(*u));
+	free(u);
+}
