@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/build.h"
+#include "erofs/domain.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
 #include <unistd.h>
@@ -96,6 +97,24 @@ static void usage(FILE *f)
 "  --fsverity-sigs       also write DIR/<digest>.sig, the signature `fsverity\n"
 "                        sign` makes, for the new blob (first RSA/ECDSA signer)\n"
 "  -j, --workers=N       hashing threads (default: all cores)\n"
+"\n"
+"Encryption (implies --seal; see erofs-key(1) for keyslots):\n"
+"  --encrypt             encrypt every chunk with a key derived from the\n"
+"                        domain key and the chunk's bytes (equal chunks of\n"
+"                        one domain are equal ciphertext, so they dedup\n"
+"                        across images), and every metadata block with a\n"
+"                        random key of this image; file data is never\n"
+"                        inline.  Needs --domain-key and --keyslot\n"
+"  --domain-key=FILE     the dedup domain's 32-byte key (erofs-key gen-domain)\n"
+"  --keyslot=SPEC        a way to open the image; repeatable, at least one:\n"
+"                        passphrase (asked on the terminal),\n"
+"                        passphrase-file:FILE, keyfile:FILE,\n"
+"                        recipient:PUB.pem (X25519 public key),\n"
+"                        seed:FILE[:LABEL]\n"
+"  --pbkdf-memory=KIB    Argon2id memory of passphrase slots (default: a\n"
+"                        short benchmark chooses, at least 65536)\n"
+"  --pbkdf-time=N        Argon2id iterations of passphrase slots (>= 3)\n"
+"  --key-area=FILE       write the key area to FILE instead of into IMAGE\n"
 "\n"
 "  --quiet               print nothing but errors\n"
 "  -h, --help            show this help\n"
@@ -256,6 +275,9 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_BLOB_DIR, "--blob-dir" },
 		{ ES_BUILD_OPT_SIGNERS, "--sign-key" },
 		{ ES_BUILD_OPT_CHUNKSIZE, "--chunksize" },
+		{ ES_BUILD_OPT_ENCRYPT, "--encrypt/--domain-key" },
+		{ ES_BUILD_OPT_KEYSLOTS, "--keyslot" },
+		{ ES_BUILD_OPT_KEY_AREA, "--key-area" },
 	};
 	size_t len = 0;
 
@@ -274,7 +296,8 @@ enum {
 	OPT_ALL_ROOT = 256, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE_PATH,
 	OPT_EXCLUDE_REGEX, OPT_CHUNKSIZE, OPT_BLOBDEV, OPT_QUIET, OPT_MKFS_TIME,
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
-	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY,
+	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
+	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_TIME,
 };
 
 int main(int argc, char **argv)
@@ -300,10 +323,18 @@ int main(int argc, char **argv)
 		{ "dict-cert", required_argument, NULL, OPT_DICT_CERT },
 		{ "dict-pubkey", required_argument, NULL, OPT_DICT_PUBKEY },
 		{ "workers", required_argument, NULL, 'j' },
+		{ "encrypt", no_argument, NULL, OPT_ENCRYPT },
+		{ "domain-key", required_argument, NULL, OPT_DOMAIN_KEY },
+		{ "keyslot", required_argument, NULL, OPT_KEYSLOT },
+		{ "key-area", required_argument, NULL, OPT_KEY_AREA },
+		{ "pbkdf-memory", required_argument, NULL, OPT_PBKDF_MEMORY },
+		{ "pbkdf-time", required_argument, NULL, OPT_PBKDF_TIME },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cli_list excl_paths, excl_res, dicts, key_paths;
-	static struct cli_list dict_certs, dict_pubkeys;
+	static struct cli_list dict_certs, dict_pubkeys, keyslots;
+	static uint8_t domain_key[32];
+	const char *domain_key_path = NULL;
 	struct es_trust *dict_trust = NULL;
 	static const char *cert_paths[CLI_LIST_MAX];
 	static struct es_signer *signers[CLI_LIST_MAX];
@@ -416,6 +447,29 @@ int main(int argc, char **argv)
 					  optarg))
 				return usage_error("%s", "too many --dict-cert/--dict-pubkey");
 			break;
+		case OPT_ENCRYPT:
+			o.encrypt = true;
+			break;
+		case OPT_DOMAIN_KEY:
+			domain_key_path = optarg;
+			break;
+		case OPT_KEYSLOT:
+			if (!cli_list_add(&keyslots, optarg))
+				return usage_error("%s", "too many --keyslot");
+			break;
+		case OPT_KEY_AREA:
+			o.key_area_path = optarg;
+			break;
+		case OPT_PBKDF_MEMORY:
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
+				return usage_error("invalid --pbkdf-memory '%s'", optarg);
+			o.pbkdf_memory_kib = (uint32_t)v;
+			break;
+		case OPT_PBKDF_TIME:
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
+				return usage_error("invalid --pbkdf-time '%s'", optarg);
+			o.pbkdf_iterations = (uint32_t)v;
+			break;
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v)
 				return usage_error("invalid worker count '%s' (1..64)", optarg);
@@ -450,6 +504,14 @@ int main(int argc, char **argv)
 		}
 	}
 	o.chunk_dicts = dicts.items;
+	o.keyslots = keyslots.items;
+	o.nkeyslots = keyslots.n;
+	if (domain_key_path && !o.encrypt)
+		return usage_error("%s", "--domain-key needs --encrypt");
+	if (o.encrypt && !domain_key_path)
+		return usage_error("%s", "--encrypt needs --domain-key");
+	if (o.encrypt)
+		o.domain_key = domain_key;	/* loaded once the options are known good */
 	if (!o.nthreads)
 		o.nthreads = cli_default_threads();
 	o.signers = signers;		/* loaded once the options are known good */
@@ -473,6 +535,11 @@ int main(int argc, char **argv)
 			return usage_error("%s%s", err.msg, hint);
 		}
 	}
+	if (domain_key_path && es_domain_key_load(domain_key_path, domain_key, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		es_trust_free(dict_trust);
+		return EXIT_BUILD_FAILED;
+	}
 	for (unsigned int i = 0; i < nkeys; i++) {
 		if (es_signer_load(&signers[i], key_paths.items[i], cert_paths[i], &err)) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -489,6 +556,7 @@ int main(int argc, char **argv)
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
+	explicit_bzero(domain_key, sizeof(domain_key));
 	if (o.progress)
 		fputs("\r\033[K", stderr);
 	for (unsigned int i = 0; i < nkeys; i++)
