@@ -36,6 +36,7 @@
 #define ES_CHUNK_ID_SIZE	32
 #define ES_META_KEY_SIZE	64
 #define ES_TABLE_KEY_SIZE	32	/* TK, what keyslots wrap */
+#define ES_KT_KEY_SIZE		32	/* K_tbl, the AES-256-GCM key TK gives */
 #define ES_KID_SIZE		32
 #define ES_UUID_SIZE		16
 
@@ -43,6 +44,20 @@
 #define ES_KT_SEG_SIZE		4096	/* plaintext bytes per segment */
 #define ES_KT_SEG_ENTRIES	(ES_KT_SEG_SIZE / ES_KT_ENTRY_SIZE)
 #define ES_KT_TAG_SIZE		16
+/*
+ * The most entries a table may have: 1 + one per chunk, and a chunk is at
+ * least one block of a 16-bit device with 32-bit block numbers.  Bounds
+ * every size computed from a count read from an image (2^54 plaintext
+ * bytes at most: no overflow in 64 bits).
+ */
+#define ES_KT_MAX_ENTRIES	((1ull << 48) + 1)
+
+/*
+ * L(x) of ENCRYPTION.md for a string literal x: "erofs-seal/v1/" x, and the
+ * literal's terminating NUL is L's zero byte, so sizeof(ES_LABEL("kid"))
+ * bytes are exactly L("kid").
+ */
+#define ES_LABEL(x)		("erofs-seal/v1/" x)
 
 /* ---- ENCRYPTION.md §1 ---------------------------------------------------- */
 
@@ -65,6 +80,14 @@ int es_derive_domain_check(const uint8_t domain[ES_DOMAIN_KEY_SIZE],
 			   uint8_t out[ES_SHA256_DIGEST_SIZE]);
 /* kid = HMAC-SHA256(TK, L("kid")) */
 int es_derive_kid(const uint8_t tk[ES_TABLE_KEY_SIZE], uint8_t kid[ES_KID_SIZE]);
+/*
+ * K_tbl = HKDF-Expand-SHA256(TK, L("table-key") | uuid | u32le(gen), 32):
+ * what the es_keytable_* functions below derive for themselves; exposed
+ * for the test vectors and for tools that must show their work.
+ */
+int es_derive_table_key(const uint8_t tk[ES_TABLE_KEY_SIZE],
+			const uint8_t uuid[ES_UUID_SIZE], uint32_t gen,
+			uint8_t k_tbl[ES_KT_KEY_SIZE]);
 
 /* ---- ENCRYPTION.md §2: the key table ------------------------------------- */
 
@@ -75,17 +98,45 @@ struct es_keytable_info {
 	uint64_t entries;	/* 1 + number of chunk secrets */
 };
 
-/* Segments for a table of entries entries (0 when entries is 0). */
+/*
+ * Segments for a table of entries entries (0 when entries is 0).  These
+ * three return 0 for more than ES_KT_MAX_ENTRIES entries (and seg_len for
+ * k >= nseg): check a count read from an image before sizing anything.
+ */
 uint64_t es_keytable_nseg(uint64_t entries);
 /* Plaintext bytes of segment k. */
 size_t es_keytable_seg_len(uint64_t entries, uint64_t k);
 /* Bytes of the whole ciphertext: every segment plus its tag. */
 uint64_t es_keytable_ct_size(uint64_t entries);
 
-/* Fill entry i >= 1; entry 0 is the metadata key, copied as it is. */
-void es_keytable_put_secret(uint8_t entry[ES_KT_ENTRY_SIZE],
-			    const uint8_t secret[ES_CHUNK_SECRET_SIZE],
-			    unsigned int device, uint64_t block);
+/* Where entry i lives: its segment, and its byte offset in that segment's
+ * plaintext (and, as segments are sealed in place, in its ciphertext). */
+static inline uint64_t es_keytable_entry_seg(uint64_t i)
+{
+	return i / ES_KT_SEG_ENTRIES;
+}
+
+static inline size_t es_keytable_entry_off(uint64_t i)
+{
+	return (size_t)(i % ES_KT_SEG_ENTRIES) * ES_KT_ENTRY_SIZE;
+}
+
+/*
+ * Fill entry i >= 1; entry 0 is the metadata key, copied as it is.
+ * -ERANGE (entry zeroed) for a device above 65535: the entry has 16 bits
+ * for it, as the chunk index has.
+ */
+int es_keytable_put_secret(uint8_t entry[ES_KT_ENTRY_SIZE],
+			   const uint8_t secret[ES_CHUNK_SECRET_SIZE],
+			   unsigned int device, uint64_t block);
+/*
+ * Check that entry i >= 1 is the one of the chunk at (device, block) and
+ * that its reserved bytes are zero: -EBADMSG otherwise.  The chunk's
+ * secret is then its first ES_CHUNK_SECRET_SIZE bytes.
+ */
+int es_keytable_check_entry(const uint8_t entry[ES_KT_ENTRY_SIZE],
+			    unsigned int device, uint64_t block,
+			    struct es_err *err);
 
 /*
  * D_k for every segment (digests[k], ES_SHA256_DIGEST_SIZE bytes each) and
@@ -99,7 +150,8 @@ int es_keytable_digest_of(const struct es_keytable_info *info, const uint8_t *di
 
 /*
  * Encrypt the whole table under TK (K_tbl derived from TK, uuid, gen);
- * ct receives es_keytable_ct_size() bytes.
+ * ct receives es_keytable_ct_size() bytes (and must not overlap plain: the
+ * tags shift the segments); after a failure, what it wrote is wiped.
  */
 int es_keytable_encrypt(const struct es_keytable_info *info,
 			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *plain,
@@ -113,5 +165,13 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 			     const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
 			     const uint8_t *ct, const uint8_t *digests,
 			     uint8_t *plain, struct es_err *err);
+/*
+ * Every segment through es_keytable_open_segment(): plain receives the
+ * whole table (entries * ES_KT_ENTRY_SIZE bytes), or is wiped whole.
+ */
+int es_keytable_decrypt(const struct es_keytable_info *info,
+			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
+			const uint8_t *digests, uint8_t *plain,
+			struct es_err *err);
 
 #endif
