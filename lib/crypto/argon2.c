@@ -88,8 +88,10 @@ int es_crypto_argon2id_ext(const void *passphrase, size_t passphrase_len,
 	    ad_len > UINT32_MAX || out_len < ARGON2_MIN_OUTLEN || out_len > UINT32_MAX)
 		return -EINVAL;
 	ret = es_crypto_argon2id_check(params);
-	if (ret)
+	if (ret) {
+		es_crypto_wipe(out, out_len);
 		return ret;
+	}
 
 	pwd = clearable_copy(passphrase, passphrase_len, &ok_pwd);
 	key = clearable_copy(secret, secret_len, &ok_key);
