@@ -169,6 +169,31 @@ int es_keyslot_unwrap(const struct es_keyslot_cred *c, const uint8_t entry[ES_KE
 		      const uint8_t uuid[ES_UUID_SIZE], const uint8_t kid[ES_KID_SIZE],
 		      uint8_t tk[ES_TABLE_KEY_SIZE], struct es_err *err);
 
+/*
+ * For the published test vectors only (docs/FORMAT.md section 4.6): wrap
+ * with the given salt, nonce, Argon2 costs (inside the read bounds, not
+ * necessarily the creation minimums) and X25519 ephemeral private key
+ * instead of fresh random ones, so that libcore computes the same bytes
+ * as the oracle.  Never for real slots: reusing these is reusing a nonce.
+ */
+struct es_keyslot_fixed {
+	uint8_t salt[ES_KEYSLOT_SALT_SIZE];
+	uint8_t nonce[12];
+	uint8_t eph_priv[32];
+	struct es_keyslot_argon2 argon2;
+};
+int es_keyslot_wrap_fixed(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
+			  const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t kid[ES_KID_SIZE],
+			  const struct es_keyslot_fixed *fixed, uint8_t entry[ES_KEYSLOT_SIZE],
+			  struct es_err *err);
+/*
+ * The KEK credential c derives for an existing entry (what unwrap uses),
+ * for the test vectors and for tools that must show their work; same
+ * return values as es_keyslot_unwrap() before the tag is checked.
+ */
+int es_keyslot_kek(const struct es_keyslot_cred *c, const uint8_t entry[ES_KEYSLOT_SIZE],
+		   const uint8_t uuid[ES_UUID_SIZE], uint8_t kek[32], struct es_err *err);
+
 /* The Argon2 costs to keep when a passphrase slot is rewrapped. */
 void es_keyslot_policy_of(const struct es_keyslot_info *info, struct es_keyslot_policy *policy);
 

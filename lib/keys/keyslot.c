@@ -561,15 +561,29 @@ struct kind_ops {
 	int (*parse)(const uint8_t *params, struct es_keyslot_info *info);
 	/* can c be the credential of this slot?  (nothing derived) */
 	bool (*matches)(const struct es_keyslot_cred *c, const struct es_keyslot_info *info);
-	/* new parameters (salt, costs, ephemeral key) for c, and their KEK */
+	/* new parameters (salt, costs, ephemeral key) for c, and their KEK;
+	 * from fixed instead of fresh randomness for the test vectors */
 	int (*fresh)(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
-		     const struct es_keyslot_policy *policy, uint8_t *params,
+		     const struct es_keyslot_policy *policy,
+		     const struct es_keyslot_fixed *fixed, uint8_t *params,
 		     uint8_t kek[KEK_SIZE], struct es_err *err);
 	/* the KEK of stored parameters under c */
 	int (*derive)(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
 		      const uint8_t *params, const struct es_keyslot_info *info,
 		      uint8_t kek[KEK_SIZE], struct es_err *err);
 };
+
+/* A new salt: random, or the test vectors' fixed one. */
+static int new_salt(const struct es_keyslot_fixed *fixed, uint8_t *salt, struct es_err *err)
+{
+	if (fixed) {
+		memcpy(salt, fixed->salt, ES_KEYSLOT_SALT_SIZE);
+		return 0;
+	}
+	if (es_crypto_random(salt, ES_KEYSLOT_SALT_SIZE))
+		return es_fail(err, -EIO, "no random bytes for a salt");
+	return 0;
+}
 
 /* passphrase: Argon2id(passphrase, salt, t, m, lanes) */
 
@@ -610,16 +624,26 @@ static int argon2_kek(const struct es_keyslot_cred *c, const uint8_t *salt,
 }
 
 static int passphrase_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
-			    const struct es_keyslot_policy *policy, uint8_t *params,
+			    const struct es_keyslot_policy *policy,
+			    const struct es_keyslot_fixed *fixed, uint8_t *params,
 			    uint8_t kek[KEK_SIZE], struct es_err *err)
 {
+	struct es_crypto_argon2id_params p;
 	struct es_keyslot_argon2 a;
-	int ret = es_keyslot_calibrate(policy, &a, err);
+	int ret;
 
+	if (fixed) {
+		a = fixed->argon2;
+		to_backend(&a, &p);
+		ret = es_crypto_argon2id_check(&p) ?
+			es_fail(err, -ERANGE, "Argon2id costs outside the read bounds") : 0;
+	} else {
+		ret = es_keyslot_calibrate(policy, &a, err);
+	}
+	if (!ret)
+		ret = new_salt(fixed, params + P_SALT, err);
 	if (ret)
 		return ret;
-	if (es_crypto_random(params + P_SALT, ES_KEYSLOT_SALT_SIZE))
-		return es_fail(err, -EIO, "no random bytes for a salt");
 	es_put32(params + P_ARGON2_T, a.t_cost);
 	es_put32(params + P_ARGON2_M, a.m_cost_kib);
 	es_put32(params + P_ARGON2_LANES, a.lanes);
@@ -665,11 +689,14 @@ static int keyfile_derive(const struct es_keyslot_cred *c, const uint8_t uuid[ES
 }
 
 static int keyfile_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
-			 const struct es_keyslot_policy *policy, uint8_t *params,
+			 const struct es_keyslot_policy *policy,
+			 const struct es_keyslot_fixed *fixed, uint8_t *params,
 			 uint8_t kek[KEK_SIZE], struct es_err *err)
 {
-	if (es_crypto_random(params + P_SALT, ES_KEYSLOT_SALT_SIZE))
-		return es_fail(err, -EIO, "no random bytes for a salt");
+	int ret = new_salt(fixed, params + P_SALT, err);
+
+	if (ret)
+		return ret;
 	return keyfile_derive(c, uuid, params, NULL, kek, err);
 }
 
@@ -706,11 +733,14 @@ static int seed_derive(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UU
 }
 
 static int seed_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
-		      const struct es_keyslot_policy *policy, uint8_t *params,
+		      const struct es_keyslot_policy *policy,
+		      const struct es_keyslot_fixed *fixed, uint8_t *params,
 		      uint8_t kek[KEK_SIZE], struct es_err *err)
 {
-	if (es_crypto_random(params + P_SALT, ES_KEYSLOT_SALT_SIZE))
-		return es_fail(err, -EIO, "no random bytes for a salt");
+	int ret = new_salt(fixed, params + P_SALT, err);
+
+	if (ret)
+		return ret;
 	es_put16(params + P_SEED_LABEL_LEN, (uint16_t)c->label_len);
 	memcpy(params + P_SEED_LABEL, c->label, c->label_len);
 	return seed_derive(c, uuid, params, NULL, kek, err);
@@ -761,11 +791,20 @@ static int x25519_derive(const struct es_keyslot_cred *c, const uint8_t uuid[ES_
 }
 
 static int x25519_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
-			const struct es_keyslot_policy *policy, uint8_t *params,
+			const struct es_keyslot_policy *policy,
+			const struct es_keyslot_fixed *fixed, uint8_t *params,
 			uint8_t kek[KEK_SIZE], struct es_err *err)
 {
 	uint8_t eph[X_KEY], shared[X_KEY];
-	int ret = es_crypto_x25519_keygen(eph, params + P_X25519_EPH);
+	int ret;
+
+	/* a fresh ephemeral key per wrap: the KEK is used once */
+	if (fixed) {
+		memcpy(eph, fixed->eph_priv, X_KEY);
+		ret = es_crypto_x25519_public(eph, params + P_X25519_EPH);
+	} else {
+		ret = es_crypto_x25519_keygen(eph, params + P_X25519_EPH);
+	}
 
 	if (ret) {
 		ret = es_fail(err, ret, "cannot make an ephemeral X25519 key");
@@ -840,10 +879,10 @@ static void slot_aad(const uint8_t uuid[ES_UUID_SIZE], const uint8_t kid[ES_KID_
 	memcpy(aad + ES_UUID_SIZE + ES_KID_SIZE, entry, ES_KEYSLOT_AAD_BYTES);
 }
 
-int es_keyslot_wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
-		    const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t kid[ES_KID_SIZE],
-		    const struct es_keyslot_policy *policy, uint8_t entry[ES_KEYSLOT_SIZE],
-		    struct es_err *err)
+static int wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
+		const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t kid[ES_KID_SIZE],
+		const struct es_keyslot_policy *policy, const struct es_keyslot_fixed *fixed,
+		uint8_t entry[ES_KEYSLOT_SIZE], struct es_err *err)
 {
 	uint8_t aad[ES_UUID_SIZE + ES_KID_SIZE + ES_KEYSLOT_AAD_BYTES];
 	const struct kind_ops *ops = kind_ops(c->kind);
@@ -856,10 +895,12 @@ int es_keyslot_wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_
 	if (c->kind == ES_KEYSLOT_PASSPHRASE && !c->secret_len)
 		return es_fail(err, -EINVAL, "an empty passphrase cannot protect a slot");
 	entry[E_KIND] = (uint8_t)c->kind;
-	ret = ops->fresh(c, uuid, policy, entry + E_PARAMS, kek, err);
+	ret = ops->fresh(c, uuid, policy, fixed, entry + E_PARAMS, kek, err);
 	if (ret)
 		goto out;
-	if (es_crypto_random(entry + E_NONCE, ES_CRYPTO_GCM_NONCE_SIZE)) {
+	if (fixed) {
+		memcpy(entry + E_NONCE, fixed->nonce, ES_CRYPTO_GCM_NONCE_SIZE);
+	} else if (es_crypto_random(entry + E_NONCE, ES_CRYPTO_GCM_NONCE_SIZE)) {
 		ret = es_fail(err, -EIO, "no random bytes for a nonce");
 		goto out;
 	}
@@ -875,23 +916,59 @@ out:
 	return ret;
 }
 
+int es_keyslot_wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
+		    const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t kid[ES_KID_SIZE],
+		    const struct es_keyslot_policy *policy, uint8_t entry[ES_KEYSLOT_SIZE],
+		    struct es_err *err)
+{
+	return wrap(c, uuid, tk, kid, policy, NULL, entry, err);
+}
+
+int es_keyslot_wrap_fixed(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
+			  const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t kid[ES_KID_SIZE],
+			  const struct es_keyslot_fixed *fixed, uint8_t entry[ES_KEYSLOT_SIZE],
+			  struct es_err *err)
+{
+	if (!fixed)
+		return es_fail(err, -EINVAL, "no fixed inputs");
+	return wrap(c, uuid, tk, kid, NULL, fixed, entry, err);
+}
+
+/* The KEK of entry under c: 0, or -ENOKEY / -ERANGE / -ES_ECORRUPT / ... */
+static int entry_kek(const struct es_keyslot_cred *c, const uint8_t entry[ES_KEYSLOT_SIZE],
+		     const uint8_t uuid[ES_UUID_SIZE], uint8_t kek[KEK_SIZE], struct es_err *err)
+{
+	struct es_keyslot_info info;
+	const struct kind_ops *ops;
+	int ret = es_keyslot_parse(entry, &info, err);
+
+	if (ret)
+		return ret;
+	if (info.kind != c->kind || !(ops = kind_ops(info.kind)) || !ops->matches(c, &info))
+		return -ENOKEY;
+	return ops->derive(c, uuid, entry + E_PARAMS, &info, kek, err);
+}
+
+int es_keyslot_kek(const struct es_keyslot_cred *c, const uint8_t entry[ES_KEYSLOT_SIZE],
+		   const uint8_t uuid[ES_UUID_SIZE], uint8_t kek[32], struct es_err *err)
+{
+	int ret = entry_kek(c, entry, uuid, kek, err);
+
+	if (ret)
+		es_crypto_wipe(kek, KEK_SIZE);
+	return ret;
+}
+
 int es_keyslot_unwrap(const struct es_keyslot_cred *c, const uint8_t entry[ES_KEYSLOT_SIZE],
 		      const uint8_t uuid[ES_UUID_SIZE], const uint8_t kid[ES_KID_SIZE],
 		      uint8_t tk[ES_TABLE_KEY_SIZE], struct es_err *err)
 {
 	uint8_t aad[ES_UUID_SIZE + ES_KID_SIZE + ES_KEYSLOT_AAD_BYTES];
 	uint8_t kek[KEK_SIZE], got_kid[ES_KID_SIZE];
-	struct es_keyslot_info info;
-	const struct kind_ops *ops;
 	int ret;
 
 	es_crypto_wipe(tk, ES_TABLE_KEY_SIZE);
-	ret = es_keyslot_parse(entry, &info, err);
-	if (ret)
-		return ret;
-	if (info.kind != c->kind || !(ops = kind_ops(info.kind)) || !ops->matches(c, &info))
-		return -ENOKEY;
-	ret = ops->derive(c, uuid, entry + E_PARAMS, &info, kek, err);
+	ret = entry_kek(c, entry, uuid, kek, err);
 	if (ret)
 		goto out;
 	slot_aad(uuid, kid, entry, aad);
