@@ -7,7 +7,10 @@
  * Implementations (link one of each pair, as cryptsetup does):
  *
  *   lib/crypto/openssl.c          hosted builds (libcore): everything below
+ *                                 but Argon2id and X25519
  *   lib/crypto/sha256_openssl.c   SHA-256 on OpenSSL EVP (SHA-NI, ...)
+ *   lib/crypto/argon2.c           Argon2id on libargon2 (keyslots)
+ *   lib/crypto/x25519.c           X25519 on OpenSSL (recipient keyslots)
  *
  *   lib/crypto/portable.c         freestanding: wipe, constant-time compare
  *   lib/crypto/sha256_portable.c  freestanding SHA-256
@@ -226,20 +229,82 @@ int es_crypto_hkdf_expand(enum es_crypto_hash hash, const void *prk,
 			  size_t prk_len, const void *info, size_t info_len,
 			  void *out, size_t out_len);
 
+/* ---- Argon2id (hosted: lib/crypto/argon2.c, on libargon2) --------------- */
+
 /*
- * Argon2id (RFC 9106, version 0x13) for passphrase keyslots.  A declared
- * hook only: the keyslot issue implements it on libargon2 (with
- * ARGON2_FLAG_CLEAR_PASSWORD | ARGON2_FLAG_CLEAR_SECRET and the bounds of
- * ENCRYPTION.md §3); nothing defines it yet, so a caller fails to link.
+ * Argon2id (RFC 9106, version 0x13) for passphrase keyslots.  The costs
+ * come from a key area, which anyone can edit, so they are bounded here
+ * before anything is allocated (ENCRYPTION.md section 3): at most
+ * ES_CRYPTO_ARGON2_MAX_TIME iterations, ES_CRYPTO_ARGON2_MAX_LANES lanes
+ * and es_crypto_argon2id_max_memory_kib() KiB; at least one iteration,
+ * one lane and 8 KiB per lane.  Outside them: -ERANGE, nothing computed.
+ * The passphrase and secret are copied into buffers that libargon2 clears
+ * (ARGON2_FLAG_CLEAR_PASSWORD | ARGON2_FLAG_CLEAR_SECRET), then freed; the
+ * caller's own buffers are left as they were.  At most
+ * min(lanes, online CPUs) threads.
  */
+#define ES_CRYPTO_ARGON2_MAX_TIME	100u
+#define ES_CRYPTO_ARGON2_MAX_LANES	16u
+#define ES_CRYPTO_ARGON2_MAX_MEMORY_KIB	(4u << 20)	/* 4 GiB */
+#define ES_CRYPTO_ARGON2_MIN_SALT	8u
+
 struct es_crypto_argon2id_params {
 	uint32_t t_cost;		/* iterations */
 	uint32_t m_cost_kib;		/* memory, KiB */
 	uint32_t lanes;			/* parallelism */
 };
+
+/* min(ES_CRYPTO_ARGON2_MAX_MEMORY_KIB, half the physical memory), in KiB. */
+uint32_t es_crypto_argon2id_max_memory_kib(void);
+/* 0 when params are inside the bounds above, else -ERANGE. */
+int es_crypto_argon2id_check(const struct es_crypto_argon2id_params *params);
+
 int es_crypto_argon2id(const void *passphrase, size_t passphrase_len,
 		       const void *salt, size_t salt_len,
 		       const struct es_crypto_argon2id_params *params,
 		       void *out, size_t out_len);
+/*
+ * The same with RFC 9106's optional secret key K and associated data X
+ * (either may be empty), for its published test vector; keyslots use
+ * neither.
+ */
+int es_crypto_argon2id_ext(const void *passphrase, size_t passphrase_len,
+			   const void *salt, size_t salt_len,
+			   const void *secret, size_t secret_len,
+			   const void *ad, size_t ad_len,
+			   const struct es_crypto_argon2id_params *params,
+			   void *out, size_t out_len);
+
+/* ---- X25519 (RFC 7748; hosted: lib/crypto/x25519.c) ---------------------- */
+
+#define ES_CRYPTO_X25519_KEY_SIZE	32
+
+/* A fresh key pair: priv from RAND_priv_bytes (through OpenSSL's keygen). */
+int es_crypto_x25519_keygen(uint8_t priv[ES_CRYPTO_X25519_KEY_SIZE],
+			    uint8_t pub[ES_CRYPTO_X25519_KEY_SIZE]);
+/* The public key of a raw private key. */
+int es_crypto_x25519_public(const uint8_t priv[ES_CRYPTO_X25519_KEY_SIZE],
+			    uint8_t pub[ES_CRYPTO_X25519_KEY_SIZE]);
+/*
+ * X25519(priv, peer): the shared secret.  An all-zero result (peer is a
+ * low-order point, RFC 7748 section 6.1) is refused with -EBADMSG and
+ * shared wiped.
+ */
+int es_crypto_x25519(const uint8_t priv[ES_CRYPTO_X25519_KEY_SIZE],
+		     const uint8_t peer[ES_CRYPTO_X25519_KEY_SIZE],
+		     uint8_t shared[ES_CRYPTO_X25519_KEY_SIZE]);
+/*
+ * Keys from PEM files, as `openssl genpkey -algorithm X25519` and
+ * `openssl pkey -pubout` write them: a PUBLIC KEY file (a private key is
+ * refused: a recipient is public), or an unencrypted PRIVATE KEY file
+ * (pub receives its public half).  -EINVAL for a key of another type.
+ */
+int es_crypto_x25519_load_public(const char *path,
+				 uint8_t pub[ES_CRYPTO_X25519_KEY_SIZE],
+				 struct es_err *err);
+int es_crypto_x25519_load_private(const char *path,
+				  uint8_t priv[ES_CRYPTO_X25519_KEY_SIZE],
+				  uint8_t pub[ES_CRYPTO_X25519_KEY_SIZE],
+				  struct es_err *err);
 
 #endif

@@ -55,8 +55,9 @@ static int check_zero(const struct es_io *io, uint64_t off, uint64_t len, const 
 
 /*
  * The seal region must be exactly what the writer lays out: manifest at the
- * filesystem's end, then signatures (if any), trees and chunk index, each at
- * the first 4 KiB boundary after the previous one, then the locator; the
+ * filesystem's end, then signatures (if any), trees, chunk index and key area
+ * (if any), each at the first 4 KiB boundary after the previous one, then
+ * the locator; the
  * padding in between is zero.  Nothing signs the locator or the padding, so
  * any slack would be room for unauthenticated data that still "verifies".
  */
@@ -71,18 +72,20 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 		{ &s->sigs_sec, "signatures", "padding after the signatures" },
 		{ &s->trees_sec, "trees", "padding after the trees" },
 		{ &s->index_sec, "chunk index", "padding after the chunk index" },
+		{ &s->keys_sec, "key area", "padding after the key area" },
 	};
 	uint64_t pos = s->fs_size;
+	const char *last = "chunk index";
 	int ret;
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const struct es_seal_section *sec = order[i].sec;
 		uint64_t end;
 
-		if (sec == &s->sigs_sec && !sec->len) {
+		if ((sec == &s->sigs_sec || sec == &s->keys_sec) && !sec->len) {
 			if (sec->off)
 				return es_fail(err, -ES_ECORRUPT, "seal locator: an empty "
-					       "signatures section must be (0, 0)");
+					       "%s section must be (0, 0)", order[i].name);
 			continue;
 		}
 		if (sec->off != pos)
@@ -93,6 +96,7 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 				       (unsigned long long)pos);
 		end = sec->off + sec->len;
 		pos = es_round_up(end, ES_SEAL_ALIGN);
+		last = order[i].name;
 		if (pos > loc_off)
 			return es_fail(err, -ES_ECORRUPT, "seal: the %s section runs into the "
 				       "locator", order[i].name);
@@ -101,9 +105,9 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 			return ret;
 	}
 	if (pos != loc_off)
-		return es_fail(err, -ES_ECORRUPT, "seal: %llu bytes lie between the chunk "
-			       "index and the locator (the format leaves none)",
-			       (unsigned long long)(loc_off - pos));
+		return es_fail(err, -ES_ECORRUPT, "seal: %llu bytes lie between the %s "
+			       "and the locator (the format leaves none)",
+			       (unsigned long long)(loc_off - pos), last);
 	return 0;
 }
 
@@ -169,9 +173,6 @@ int es_seal_read_locator(const struct es_io *io, uint64_t file_size, struct es_s
 	}
 	if (!s->manifest_sec.len)
 		return es_fail(err, -ES_ECORRUPT, "seal locator: no manifest");
-	if (s->keys_sec.off || s->keys_sec.len)
-		return es_fail(err, -ES_ECORRUPT, "seal locator: the key area is reserved "
-			       "in version 1 and must be (0, 0)");
 	return check_layout(io, loc_off, s, err);
 }
 

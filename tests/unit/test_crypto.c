@@ -10,7 +10,9 @@
  * Vectors: AES-256-XTS from IEEE Std 1619-2007 (vectors 10-14), AES-256-GCM
  * from the GCM specification (McGrew & Viega, test cases 15 and 16), HKDF
  * from RFC 5869 (test cases 1 and 3), HMAC-SHA256 from RFC 4231 (test
- * cases 2 and 6).  Other inputs come from a fixed-seed generator.
+ * cases 2 and 6), Argon2id from RFC 9106 (section 5.3), X25519 from RFC
+ * 7748 (sections 5.2 and 6.1).  Other inputs come from a fixed-seed
+ * generator.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "crypto/backend.h"
 
 #ifndef ES_TEST_PORTABLE
@@ -769,6 +772,178 @@ static void test_sign_verify_by_key_type(void **state)
 	}
 }
 
+/* ---- Argon2id ------------------------------------------------------------ */
+
+static void test_argon2id_rfc9106(void **state)
+{
+	const struct es_crypto_argon2id_params p = { .t_cost = 3, .m_cost_kib = 32, .lanes = 4 };
+	uint8_t pwd[32], salt[16], secret[8], ad[12], out[32], want[32];
+
+	(void)state;
+	memset(pwd, 0x01, sizeof(pwd));
+	memset(salt, 0x02, sizeof(salt));
+	memset(secret, 0x03, sizeof(secret));
+	memset(ad, 0x04, sizeof(ad));
+	hex_to_bytes("0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659",
+		     want, sizeof(want));
+	assert_int_equal(es_crypto_argon2id_ext(pwd, sizeof(pwd), salt, sizeof(salt), secret,
+						sizeof(secret), ad, sizeof(ad), &p, out,
+						sizeof(out)), 0);
+	assert_memory_equal(out, want, sizeof(want));
+	/* the caller's buffers are not cleared (libargon2 clears its copies) */
+	for (size_t i = 0; i < sizeof(pwd); i++)
+		assert_int_equal(pwd[i], 0x01);
+	for (size_t i = 0; i < sizeof(secret); i++)
+		assert_int_equal(secret[i], 0x03);
+}
+
+static void test_argon2id_bounds(void **state)
+{
+	struct es_crypto_argon2id_params p = { .t_cost = 1, .m_cost_kib = 8, .lanes = 1 };
+	uint8_t salt[16] = { 0 }, out[32];
+
+	(void)state;
+	assert_int_equal(es_crypto_argon2id("pw", 2, salt, sizeof(salt), &p, out, sizeof(out)), 0);
+	assert_false(all_zero(out, sizeof(out)));
+	/* every bound is refused before anything is allocated or computed */
+	p.t_cost = ES_CRYPTO_ARGON2_MAX_TIME + 1;
+	assert_int_equal(es_crypto_argon2id("pw", 2, salt, sizeof(salt), &p, out, sizeof(out)),
+			 -ERANGE);
+	assert_true(all_zero(out, sizeof(out)));
+	p.t_cost = 0;
+	assert_int_equal(es_crypto_argon2id_check(&p), -ERANGE);
+	p.t_cost = 1;
+	p.lanes = ES_CRYPTO_ARGON2_MAX_LANES + 1;
+	p.m_cost_kib = 8 * p.lanes;
+	assert_int_equal(es_crypto_argon2id_check(&p), -ERANGE);
+	p.lanes = 2;
+	p.m_cost_kib = 15;		/* under 8 KiB per lane */
+	assert_int_equal(es_crypto_argon2id_check(&p), -ERANGE);
+	/* 64 GiB does not fit in 32 bits of KiB; the largest value does not pass */
+	p.m_cost_kib = UINT32_MAX;
+	assert_int_equal(es_crypto_argon2id_check(&p), -ERANGE);
+	p.m_cost_kib = es_crypto_argon2id_max_memory_kib() + 1;
+	assert_int_equal(es_crypto_argon2id_check(&p), -ERANGE);
+	assert_true(es_crypto_argon2id_max_memory_kib() <= ES_CRYPTO_ARGON2_MAX_MEMORY_KIB);
+	/* a salt under 8 bytes */
+	p.m_cost_kib = 16;
+	assert_int_equal(es_crypto_argon2id("pw", 2, salt, 7, &p, out, sizeof(out)), -EINVAL);
+}
+
+/* ---- X25519 ---------------------------------------------------------------- */
+
+static void test_x25519_rfc7748(void **state)
+{
+	static const struct {
+		const char *scalar, *u, *out;
+	} v[] = {
+		{ "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+		  "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+		  "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552" },
+		{ "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+		  "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+		  "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957" },
+	};
+	uint8_t a[32], b[32], apub[32], bpub[32], k[32], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		hex_to_bytes(v[i].scalar, a, 32);
+		hex_to_bytes(v[i].u, b, 32);
+		hex_to_bytes(v[i].out, want, 32);
+		assert_int_equal(es_crypto_x25519(a, b, k), 0);
+		assert_memory_equal(k, want, 32);
+	}
+	/* section 6.1: Alice and Bob */
+	hex_to_bytes("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", a, 32);
+	hex_to_bytes("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", b, 32);
+	assert_int_equal(es_crypto_x25519_public(a, apub), 0);
+	assert_int_equal(es_crypto_x25519_public(b, bpub), 0);
+	hex_to_bytes("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", want, 32);
+	assert_memory_equal(apub, want, 32);
+	hex_to_bytes("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", want, 32);
+	assert_memory_equal(bpub, want, 32);
+	hex_to_bytes("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", want, 32);
+	assert_int_equal(es_crypto_x25519(a, bpub, k), 0);
+	assert_memory_equal(k, want, 32);
+	assert_int_equal(es_crypto_x25519(b, apub, k), 0);
+	assert_memory_equal(k, want, 32);
+}
+
+static void test_x25519_low_order_and_keygen(void **state)
+{
+	uint8_t priv[32], pub[32], other[32], opub[32], k1[32], k2[32], zero[32] = { 0 };
+	uint8_t one[32] = { 1 };
+
+	(void)state;
+	assert_int_equal(es_crypto_x25519_keygen(priv, pub), 0);
+	assert_int_equal(es_crypto_x25519_public(priv, other), 0);
+	assert_memory_equal(pub, other, 32);
+	assert_int_equal(es_crypto_x25519_keygen(other, opub), 0);
+	assert_memory_not_equal(pub, opub, 32);
+	assert_int_equal(es_crypto_x25519(priv, opub, k1), 0);
+	assert_int_equal(es_crypto_x25519(other, pub, k2), 0);
+	assert_memory_equal(k1, k2, 32);
+	/* low-order points give an all-zero secret: refused, output wiped */
+	memset(k1, 0xaa, sizeof(k1));
+	assert_int_equal(es_crypto_x25519(priv, zero, k1), -EBADMSG);
+	assert_true(all_zero(k1, sizeof(k1)));
+	assert_int_equal(es_crypto_x25519(priv, one, k1), -EBADMSG);
+}
+
+/* PEM files as `openssl genpkey -algorithm X25519` writes them */
+static void test_x25519_pem(void **state)
+{
+	char priv_path[] = "/tmp/es-x25519-priv-XXXXXX", pub_path[] = "/tmp/es-x25519-pub-XXXXXX";
+	char ed_path[] = "/tmp/es-ed25519-XXXXXX";
+	uint8_t raw[32], pub[32], priv2[32], pub2[32];
+	struct es_err err = { 0 };
+	EVP_PKEY *pk, *ed;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fill_prng(raw, sizeof(raw));
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, raw, sizeof(raw));
+	assert_non_null(pk);
+	fd = mkstemp(priv_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	fd = mkstemp(pub_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(PEM_write_PUBKEY(f, pk), 1);
+	fclose(f);
+	EVP_PKEY_free(pk);
+
+	assert_int_equal(es_crypto_x25519_public(raw, pub), 0);
+	assert_int_equal(es_crypto_x25519_load_private(priv_path, priv2, pub2, &err), 0);
+	assert_memory_equal(priv2, raw, 32);
+	assert_memory_equal(pub2, pub, 32);
+	assert_int_equal(es_crypto_x25519_load_public(pub_path, pub2, &err), 0);
+	assert_memory_equal(pub2, pub, 32);
+	/* a private key is no recipient; a public key cannot unlock */
+	assert_int_equal(es_crypto_x25519_load_public(priv_path, pub2, &err), -EINVAL);
+	es_err_clear(&err);
+	assert_int_not_equal(es_crypto_x25519_load_private(pub_path, priv2, pub2, &err), 0);
+	es_err_clear(&err);
+	/* a key of another type */
+	ed = fixed_key(test_key_ed);
+	fd = mkstemp(ed_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(PEM_write_PrivateKey(f, ed, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	EVP_PKEY_free(ed);
+	assert_int_equal(es_crypto_x25519_load_private(ed_path, priv2, pub2, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not an X25519"));
+	unlink(priv_path);
+	unlink(pub_path);
+	unlink(ed_path);
+}
+
 #endif /* !ES_TEST_PORTABLE */
 
 int main(void)
@@ -790,6 +965,11 @@ int main(void)
 		cmocka_unit_test(test_hkdf_expand_sha512),
 		cmocka_unit_test(test_hkdf_refuses),
 		cmocka_unit_test(test_sign_verify_by_key_type),
+		cmocka_unit_test(test_argon2id_rfc9106),
+		cmocka_unit_test(test_argon2id_bounds),
+		cmocka_unit_test(test_x25519_rfc7748),
+		cmocka_unit_test(test_x25519_low_order_and_keygen),
+		cmocka_unit_test(test_x25519_pem),
 #endif
 	};
 
