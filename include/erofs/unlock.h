@@ -11,24 +11,53 @@
 #include <stdint.h>
 #include "erofs/err.h"
 #include "erofs/image.h"
+#include "erofs/keyslot.h"
 #include "erofs/keytable.h"
 
 struct es_seal;
+struct es_keyarea;
 struct es_unlocked;
 
 /*
  * s: the image's seal, read and authenticated as the caller's policy
- * demands (its chunk index loaded).  tk and gen: what the key area's
- * winning header and a keyslot gave; table_ct (ct_len bytes) the active
- * table slot's ciphertext, digests the key area's D array.  -EBADMSG when
- * the table is not this image's (digest, tag or entry mismatch).
+ * demands (its chunk index loaded).  ka: its key area, opened against what
+ * s says of the table and unlocked.  -EXDEV for a key area of another
+ * image; -EBADMSG when the table is not this image's (digest, tag or entry
+ * mismatch).
  */
-int es_unlocked_open(const struct es_seal *s, const uint8_t tk[ES_TABLE_KEY_SIZE],
-		     uint32_t gen, const uint8_t *table_ct, uint64_t ct_len,
-		     const uint8_t *digests, struct es_unlocked **out, struct es_err *err);
+int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
+		     struct es_unlocked **out, struct es_err *err);
 /* img reads through u from now on; u must outlive that use. */
 void es_unlocked_attach(struct es_unlocked *u, struct es_image *img);
 /* Wipes every key. */
 void es_unlocked_free(struct es_unlocked *u);
+
+/* ---- what the programs call ------------------------------------------- */
+
+struct es_passphrase_prompt;
+
+struct es_unlock_opts {
+	const char *image_path;		/* its key area, unless key_area_path */
+	const char *key_area_path;	/* a detached key area, or NULL */
+	const char *const *specs;	/* credentials (keyslot.h's SPECs) */
+	unsigned int nspecs;
+	const struct es_passphrase_prompt *prompt;	/* may be NULL */
+};
+
+struct es_unlock_report {
+	unsigned int slot;		/* the slot that opened */
+	enum es_keyslot_kind kind;
+};
+
+/*
+ * Open the key area against the seal s (already authenticated as the
+ * caller's policy demands), try the credentials, decrypt and check the key
+ * table, and attach it to img.  -EKEYREJECTED when no credential opens a
+ * slot; the other errors of es_keyarea_open(), es_keyarea_unlock() and
+ * es_unlocked_open().
+ */
+int es_image_unlock(struct es_image *img, const struct es_seal *s,
+		    const struct es_unlock_opts *o, struct es_unlocked **out,
+		    struct es_unlock_report *report, struct es_err *err);
 
 #endif

@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include "crypto/backend.h"
 #include "erofs/format.h"
+#include "erofs/keyarea.h"
+#include "erofs/keyslot.h"
 #include "erofs/keytable.h"
 #include "erofs/seal.h"
 #include "io.h"
@@ -26,6 +28,9 @@ struct wcrypt {
 	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
 	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
 	bool locked;
+	/* the keyslots' credentials, loaded before anything is built */
+	struct es_keyslot_cred **creds;
+	unsigned int ncreds;
 };
 
 int wb_crypt_init(struct wbuild *b)
@@ -52,6 +57,18 @@ int wb_crypt_init(struct wbuild *b)
 	ret = es_crypto_xts_init(&c->xts, ES_CRYPTO_ENCRYPT);
 	if (ret)
 		return es_fail(b->err, ret, "AES-256-XTS is not available");
+	c->creds = calloc(b->opts->nkeyslots, sizeof(*c->creds));
+	if (!c->creds)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	for (unsigned int i = 0; i < b->opts->nkeyslots; i++) {
+		ret = es_keyslot_cred_load(b->opts->keyslots[i], ES_KEYSLOT_FOR_ADD,
+					   b->opts->prompt, &c->creds[i], b->err);
+		if (ret) {
+			es_err_prefix(b->err, "keyslot %u: ", i + 1);
+			return ret;
+		}
+		c->ncreds++;
+	}
 	return 0;
 }
 
@@ -62,6 +79,9 @@ void wb_crypt_free(struct wbuild *b)
 	if (!c)
 		return;
 	es_crypto_xts_release(&c->xts);
+	for (unsigned int i = 0; i < c->ncreds; i++)
+		es_keyslot_cred_free(c->creds[i]);
+	free(c->creds);
 	es_crypto_wipe(c, sizeof(*c));
 	if (c->locked)
 		munlock(c, sizeof(*c));
@@ -175,8 +195,13 @@ int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n
 				       "of device %u has no secret", recs[i].blkaddr,
 				       recs[i].device);
 		}
-		es_keytable_put_secret(t + (i + 1) * ES_KT_ENTRY_SIZE, secret,
-				       recs[i].device, recs[i].blkaddr);
+		if (es_keytable_put_secret(t + (i + 1) * ES_KT_ENTRY_SIZE, secret,
+					   recs[i].device, recs[i].blkaddr)) {
+			es_crypto_wipe(t, count * ES_KT_ENTRY_SIZE);
+			free(t);
+			return es_fail(b->err, -ERANGE, "device %u does not fit a key table "
+				       "entry", recs[i].device);
+		}
 	}
 	*plain = t;
 	*entries = count;
@@ -190,15 +215,26 @@ int wb_crypt_domain_check(struct wbuild *b, const uint8_t uuid[16], uint8_t out[
 	return ret ? es_fail(b->err, ret, "deriving the domain check failed") : 0;
 }
 
-/* Placeholder until the key area module lands (i9-keyarea). */
 static int make_key_area(struct wbuild *b, const struct es_keytable_info *info,
 			 const uint8_t *plain, const uint8_t *digests,
 			 const uint8_t table_digest[32], uint8_t **area, size_t *len)
 {
-	(void)info, (void)plain, (void)digests, (void)table_digest;
-	*area = NULL;
-	*len = 0;
-	return es_fail(b->err, -ENOSYS, "key areas are not implemented yet");
+	const struct es_build_opts *o = b->opts;
+	struct es_keyslot_policy policy = {
+		.m_cost_kib = o->pbkdf_memory_kib,
+		.t_cost = o->pbkdf_iterations,
+	};
+	struct es_keyarea_table t = {
+		.suite = info->suite,
+		.entries = info->entries,
+		.digests = digests,
+		.plain = plain,
+	};
+
+	memcpy(t.uuid, info->uuid, ES_UUID_SIZE);
+	memcpy(t.table_digest, table_digest, 32);
+	return es_keyarea_create(&t, b->crypt->creds, b->crypt->ncreds, &policy, area, len,
+				 b->err);
 }
 
 /*

@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include "crypto/backend.h"
 #include "erofs/format.h"
+#include "erofs/keyarea.h"
+#include "erofs/keyslot.h"
 #include "erofs/keytable.h"
 #include "erofs/seal.h"
 #include "erofs/unlock.h"
@@ -114,39 +116,32 @@ static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t
 			     (unsigned long long)(chunk_block + unit)) : 0;
 }
 
-int es_unlocked_open(const struct es_seal *s, const uint8_t tk[ES_TABLE_KEY_SIZE],
-		     uint32_t gen, const uint8_t *table_ct, uint64_t ct_len,
-		     const uint8_t *digests, struct es_unlocked **out, struct es_err *err)
+int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
+		     struct es_unlocked **out, struct es_err *err)
 {
-	struct es_keytable_info info = { .suite = s->suite, .gen = gen,
-					 .entries = s->table_entries };
-	uint8_t digest[ES_SHA256_DIGEST_SIZE];
+	struct es_keyarea_summary sum;
 	struct es_unlocked *u;
-	uint64_t nseg, pos = 0;
 	int ret;
 
 	*out = NULL;
 	if (!(s->flags & MF_FLAG_ENCRYPTED))
 		return es_fail(err, -EINVAL, "the image is not encrypted");
+	if (!es_keyarea_unlocked(ka))
+		return es_fail(err, -EINVAL, "the key area is not unlocked");
 	/* counts from the signed manifest bound every allocation */
 	if (s->table_entries != s->nchunks + 1)
 		return es_fail(err, -ES_ECORRUPT, "key table: %llu entries for %llu chunks "
 			       "(the manifest's own fields disagree)",
 			       (unsigned long long)s->table_entries,
 			       (unsigned long long)s->nchunks);
-	if (s->table_entries > SIZE_MAX / ES_KT_ENTRY_SIZE ||
-	    ct_len != es_keytable_ct_size(s->table_entries))
-		return es_fail(err, -ES_ECORRUPT, "key table: %llu bytes of ciphertext, "
-			       "%llu expected", (unsigned long long)ct_len,
-			       (unsigned long long)es_keytable_ct_size(s->table_entries));
-	memcpy(info.uuid, s->uuid, ES_UUID_SIZE);
-	ret = es_keytable_digest_of(&info, digests, digest);
-	if (ret)
-		return es_fail(err, ret, "key table: hashing failed");
-	if (es_crypto_memcmp(digest, s->key_table_digest, sizeof(digest)))
-		return es_fail(err, -EBADMSG, "key table: its segment digests do not match "
-			       "the manifest's table digest (key area from another image, or "
-			       "tampered)");
+	es_keyarea_summary(ka, &sum);
+	if (sum.entries != s->table_entries || sum.suite != s->suite ||
+	    memcmp(sum.uuid, s->uuid, ES_UUID_SIZE) ||
+	    es_crypto_memcmp(sum.table_digest, s->key_table_digest, 32))
+		return es_fail(err, -EXDEV, "key area: its table is not the one the "
+			       "manifest signs (key area of another image?)");
+	if (s->table_entries > SIZE_MAX / ES_KT_ENTRY_SIZE)
+		return es_fail(err, -EFBIG, "key table: too many entries");
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return es_fail(err, -ENOMEM, "out of memory");
@@ -161,25 +156,19 @@ int es_unlocked_open(const struct es_seal *s, const uint8_t tk[ES_TABLE_KEY_SIZE
 	u->locked_mem = mlock(u->table, u->table_len) == 0;
 	(void)madvise((void *)((uintptr_t)u->table & ~(uintptr_t)4095),
 		      u->table_len + ((uintptr_t)u->table & 4095), MADV_DONTDUMP);
-	nseg = es_keytable_nseg(u->entries);
-	for (uint64_t k = 0; k < nseg; k++) {
-		size_t len = es_keytable_seg_len(u->entries, k);
-
-		ret = es_keytable_open_segment(&info, tk, k, table_ct + pos, digests,
-					       u->table + k * ES_KT_SEG_SIZE, err);
-		if (ret)
-			goto fail;
-		pos += len + ES_KT_TAG_SIZE;
-	}
+	/* every segment against its D_k, D against the manifest's digest */
+	ret = es_keyarea_read_table(ka, u->table, err);
+	if (ret)
+		goto fail;
+	/* each entry must name the chunk of the chunk index at its position,
+	   so the binary search below can trust what it finds */
 	for (uint64_t i = 1; i < u->entries; i++) {
-		const uint8_t *e = u->table + i * ES_KT_ENTRY_SIZE;
 		const struct es_chunk_rec *c = &s->chunks[i - 1];
 
-		if (entry_device(e) != c->device || entry_block(e) != c->blkaddr) {
-			ret = es_fail(err, -EBADMSG, "key table: entry %llu names device %u "
-				      "block %llu, the chunk index device %u block %u",
-				      (unsigned long long)i, entry_device(e),
-				      (unsigned long long)entry_block(e), c->device, c->blkaddr);
+		ret = es_keytable_check_entry(u->table + i * ES_KT_ENTRY_SIZE, c->device,
+					      c->blkaddr, err);
+		if (ret) {
+			es_err_prefix(err, "key table entry %llu: ", (unsigned long long)i);
 			goto fail;
 		}
 	}
@@ -221,4 +210,60 @@ void es_unlocked_free(struct es_unlocked *u)
 	}
 	es_crypto_wipe(u, sizeof(*u));
 	free(u);
+}
+
+int es_image_unlock(struct es_image *img, const struct es_seal *s,
+		    const struct es_unlock_opts *o, struct es_unlocked **out,
+		    struct es_unlock_report *report, struct es_err *err)
+{
+	struct es_keyarea_expect expect = { .check_table = true, .suite = s->suite,
+					    .entries = s->table_entries };
+	struct es_keyslot_cred **creds;
+	struct es_keyarea_file *f = NULL;
+	struct es_keyarea *ka = NULL;
+	unsigned int ncreds = 0, slot = 0;
+	int ret;
+
+	*out = NULL;
+	if (!o->nspecs)
+		return es_fail(err, -EINVAL, "no credential to unlock with");
+	creds = calloc(o->nspecs, sizeof(*creds));
+	if (!creds)
+		return es_fail(err, -ENOMEM, "out of memory");
+	for (; ncreds < o->nspecs; ncreds++) {
+		ret = es_keyslot_cred_load(o->specs[ncreds], ES_KEYSLOT_FOR_UNLOCK, o->prompt,
+					   &creds[ncreds], err);
+		if (ret)
+			goto out;
+	}
+	memcpy(expect.uuid, s->uuid, ES_UUID_SIZE);
+	memcpy(expect.table_digest, s->key_table_digest, 32);
+	ret = es_keyarea_file_open(o->image_path, o->key_area_path, false, &f, NULL, err);
+	if (!ret)
+		ret = es_keyarea_open(es_keyarea_file_dev(f), &expect, &ka, err);
+	if (ret) {
+		if (f)
+			es_err_prefix(err, "key area %s: ", es_keyarea_file_where(f));
+		goto out;
+	}
+	ret = es_keyarea_unlock(ka, creds, ncreds, &slot, err);
+	if (!ret)
+		ret = es_unlocked_open(s, ka, out, err);
+	if (!ret) {
+		es_unlocked_attach(*out, img);
+		if (report) {
+			struct es_keyslot_info info;
+
+			report->slot = slot;
+			report->kind = es_keyarea_slot(ka, slot, &info, err) ? ES_KEYSLOT_EMPTY :
+				       info.kind;
+		}
+	}
+out:
+	es_keyarea_close(ka);
+	es_keyarea_file_close(f);
+	for (unsigned int i = 0; i < ncreds; i++)
+		es_keyslot_cred_free(creds[i]);
+	free(creds);
+	return ret;
 }

@@ -141,6 +141,7 @@ void es_super_features(const struct es_super *sb, char *buf, size_t len)
 		{ EROFS_INCOMPAT_XATTR_PREFIXES, true, "xattr_prefixes" },
 		{ EROFS_INCOMPAT_48BIT, true, "48bit" },
 		{ EROFS_INCOMPAT_METABOX, true, "metabox" },
+		{ ES_INCOMPAT_ENCRYPTED, true, "encrypted" },
 	};
 	size_t used = 0;
 
