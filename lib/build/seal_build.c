@@ -17,6 +17,7 @@
 #include "erofs/sha256.h"
 #include "erofs/sign.h"
 #include "erofs/verity.h"
+#include "crypto/hashpool.h"
 #include "io.h"
 #include "wtree.h"
 
