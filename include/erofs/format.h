@@ -266,7 +266,12 @@ static inline size_t es_xattr_ibody_size(unsigned int icount)
 	return icount ? EROFS_XATTR_IBODY_HEADER_SIZE + 4 * (size_t)(icount - 1) : 0;
 }
 
-static inline size_t es_round_up(size_t v, size_t a)
+/*
+ * v rounded up to a multiple of a, in 64 bits whatever size_t is: offsets
+ * and sizes of images and devices pass through here, and a 32-bit (boot)
+ * build must not truncate them.  The caller keeps v + a - 1 in range.
+ */
+static inline uint64_t es_round_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
 }
