@@ -5,16 +5,12 @@
  * every blob against the Merkle trees bound by the signed manifest.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "config.h"
-#include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
 #include "erofs/verify.h"
