@@ -11,6 +11,7 @@
 #include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
+#include "erofs/verify.h"
 #include "../progs/cli.h"
 #include <unistd.h>
 
@@ -53,9 +54,11 @@ static void usage(FILE *f)
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
-"A sealed image is checked against its seal first: every available device\n"
+"A sealed image is checked against its seal first, as erofs-verify does: the\n"
+"signatures when --cert or --pubkey is given, then every available device\n"
 "(the filesystem region, blobs given with --device or --blob-dir) against\n"
-"its Merkle tree, and the signatures when --cert or --pubkey is given.  The\n"
+"its Merkle tree; with anchors, no EROFS structure is read from a region\n"
+"that does not match its seal (a tampered superblock is exit 4).  The\n"
 "state of the seal is printed on standard output, ending in \"authenticated\"\n"
 "only when anchors were given, the manifest digest is an --expect-digest one\n"
 "or a signature by a --cert/--pubkey key verified and none is damaged, and\n"
@@ -157,9 +160,12 @@ int main(int argc, char **argv)
 	bool anchored;
 	struct es_open_opts oo = { 0 };
 	struct es_check_opts co;
-	struct es_check_result res;
+	struct es_check_result res = { 0 };
 	struct es_err err = { 0 };
 	struct es_image *img;
+	struct es_io io;
+	struct es_verify_report vr = { 0 };
+	struct es_verify_opts vo = { .check_devices = true, .open_image = true };
 	struct es_trust *trust = NULL;
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
@@ -234,7 +240,7 @@ int main(int argc, char **argv)
 		return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
 	}
 	anchored = es_trust_count(trust) || es_trust_manifest_digest_count(trust);
-	ret = es_image_open(&img, argv[optind], &oo, &err);
+	ret = es_io_file_open_opts(&io, argv[optind], &oo, &err);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		es_trust_free(trust);
@@ -242,13 +248,44 @@ int main(int argc, char **argv)
 	}
 	if (!threads)
 		threads = cli_default_threads();
-	seal_ret = es_check_seal(img, anchored ? trust : NULL, threads,
-				 report_cb, NULL, &sum, &err);
+	/*
+	 * The trust pipeline first: with anchors, no EROFS structure is read
+	 * from a filesystem region that did not match its seal.  Without
+	 * anchors nothing is trusted, and everything is checked.
+	 */
+	vo.nthreads = threads;
+	vo.parse_unverified = !anchored;
+	ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
+	img = vr.img;
+	if (!ret && img)
+		ret = es_image_check_device_paths(img, &oo, &err);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		goto operational;
+	}
+	seal_ret = es_check_seal(&vr, anchored, report_cb, NULL, &sum, &err);
 	if (seal_ret && seal_ret != -ES_ECORRUPT) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		es_image_close(img);
+		goto operational;
+	}
+	if (!img && vr.image_status) {
+		/* the EROFS structures cannot be read */
+		fprintf(stderr, "%s: %s\n", prog, vr.image_err.msg);
+		if (seal_ret) {
+			fprintf(stderr, "%s: %s: %u problem%s found\n", prog, argv[optind],
+				sum.problems + 1, sum.problems ? "s" : "");
+			ret = EXIT_CORRUPT;
+		} else {
+			ret = vr.image_status == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
+		}
+		es_verify_report_free(&vr);
+		es_io_close(&io);
 		es_trust_free(trust);
-		return EXIT_OPERATIONAL;
+		return ret;
+	}
+	if (!img && !seal_ret) {
+		fprintf(stderr, "%s: internal error: the image was not read\n", prog);
+		goto operational;
 	}
 	print_seal_verdict(&sum);
 	fflush(stdout);
@@ -268,8 +305,10 @@ int main(int argc, char **argv)
 		}
 	}
 	es_err_clear(&err);
-	ret = es_check(img, &co, &res, &err);
-	es_image_close(img);
+	/* no image: its region did not match its seal, and anchors were given */
+	ret = img ? es_check(img, &co, &res, &err) : 0;
+	es_verify_report_free(&vr);
+	es_io_close(&io);
 	es_trust_free(trust);
 	if (ret && ret != -ES_ECORRUPT)
 		fprintf(stderr, "%s: %s%s\n", prog, err.msg,
@@ -289,4 +328,9 @@ int main(int argc, char **argv)
 	if (refused)
 		return refused == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
 	return EXIT_OK;
+operational:
+	es_verify_report_free(&vr);
+	es_io_close(&io);
+	es_trust_free(trust);
+	return EXIT_OPERATIONAL;
 }

@@ -15,6 +15,7 @@
 struct file_dev {
 	int fd;			/* -1: not open */
 	bool owned;		/* ours to close */
+	bool found;		/* found by its tag in blob_dir, not given */
 	char *path;		/* NULL when not open */
 };
 
@@ -22,6 +23,7 @@ struct file_src {
 	struct file_dev *devs;
 	unsigned int ndevs;
 	char *blob_dir;		/* NULL: no lookup by tag */
+	char *missed;		/* the path of the last lookup that failed */
 };
 
 static void forget_device(struct file_dev *d)
@@ -31,6 +33,7 @@ static void forget_device(struct file_dev *d)
 	free(d->path);
 	d->fd = -1;
 	d->owned = false;
+	d->found = false;
 	d->path = NULL;
 }
 
@@ -104,7 +107,13 @@ static int find_blob(struct file_src *src, unsigned int dev, const uint8_t *tag,
 			      strerror(errno));
 	else
 		ret = attach(src, dev, path, -1, true, err);
-	free(path);
+	if (!ret)
+		src->devs[dev].found = true;
+	/* kept, so that a caller can say where the blob was looked for */
+	free(src->missed);
+	src->missed = ret ? path : NULL;
+	if (!ret)
+		free(path);
 	return ret;
 }
 
@@ -117,8 +126,10 @@ static int file_stat(void *ctx, unsigned int dev, const uint8_t *tag,
 	if (!d || d->fd < 0) {
 		int ret = find_blob(src, dev, tag, err);
 
-		if (ret)
+		if (ret) {
+			info->name = ret == -ENODEV ? NULL : src->missed;
 			return ret;
+		}
 		d = &src->devs[dev];
 	}
 	info->name = d->path;
@@ -150,6 +161,15 @@ static int file_fd(void *ctx, unsigned int dev)
 	return dev < src->ndevs ? src->devs[dev].fd : -1;
 }
 
+/* A blob found by its tag is found again when asked for; a given one stays. */
+static void file_release(void *ctx, unsigned int dev)
+{
+	struct file_src *src = ctx;
+
+	if (dev < src->ndevs && src->devs[dev].found)
+		forget_device(&src->devs[dev]);
+}
+
 static void file_close(void *ctx)
 {
 	struct file_src *src = ctx;
@@ -158,6 +178,7 @@ static void file_close(void *ctx)
 		forget_device(&src->devs[i]);
 	free(src->devs);
 	free(src->blob_dir);
+	free(src->missed);
 	free(src);
 }
 
@@ -182,6 +203,7 @@ static int file_source(struct es_io *io, const char *path, int fd, bool owned,
 	io->stat = file_stat;
 	io->read = file_read;
 	io->fd = file_fd;
+	io->release = file_release;
 	io->close = file_close;
 	io->ctx = src;
 	return 0;
@@ -213,6 +235,45 @@ int es_io_file_set_device(struct es_io *io, unsigned int dev, const char *path,
 	return attach(src, dev, path, -1, true, err);
 }
 
+/* The paths of opts->device_paths as devices 1..n of io. */
+static int set_devices(struct es_io *io, const struct es_open_opts *opts, struct es_err *err)
+{
+	for (unsigned int i = 0; opts && i < opts->ndevice_paths; i++) {
+		int ret;
+
+		if (!opts->device_paths[i])
+			continue;
+		ret = es_io_file_set_device(io, i + 1, opts->device_paths[i], err);
+		if (ret) {
+			es_err_prefix(err, "device %u: ", i + 1);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int es_io_file_open_opts(struct es_io *io, const char *path,
+			 const struct es_open_opts *opts, struct es_err *err)
+{
+	int ret = es_io_file_open(io, path, opts ? opts->blob_dir : NULL, err);
+
+	if (!ret)
+		ret = set_devices(io, opts, err);
+	if (ret)
+		es_io_close(io);
+	return ret;
+}
+
+int es_image_check_device_paths(const struct es_image *img, const struct es_open_opts *opts,
+				struct es_err *err)
+{
+	if (opts && opts->ndevice_paths > img->ndevices - 1)
+		return es_fail(err, -EINVAL,
+			       "%u devices given but the image has %u extra devices",
+			       opts->ndevice_paths, img->ndevices - 1);
+	return 0;
+}
+
 int es_image_open(struct es_image **out, const char *path,
 		  const struct es_open_opts *opts, struct es_err *err)
 {
@@ -226,21 +287,11 @@ int es_image_open(struct es_image **out, const char *path,
 	ret = es_image_load(&img, &io, true, err);
 	if (ret)
 		return ret;
-	if (opts && opts->ndevice_paths > img->ndevices - 1) {
-		ret = es_fail(err, -EINVAL,
-			      "%u devices given but the image has %u extra devices",
-			      opts->ndevice_paths, img->ndevices - 1);
+	ret = es_image_check_device_paths(img, opts, err);
+	if (!ret)
+		ret = set_devices(&img->io, opts, err);
+	if (ret)
 		goto fail;
-	}
-	for (unsigned int i = 0; opts && i < opts->ndevice_paths; i++) {
-		if (!opts->device_paths[i])
-			continue;
-		ret = es_io_file_set_device(&img->io, i + 1, opts->device_paths[i], err);
-		if (ret) {
-			es_err_prefix(err, "device %u: ", i + 1);
-			goto fail;
-		}
-	}
 	ret = es_image_probe_devices(img, err);
 	if (ret)
 		goto fail;

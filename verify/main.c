@@ -5,19 +5,15 @@
  * every blob against the Merkle trees bound by the signed manifest.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "config.h"
-#include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
-#include "erofs/verity.h"
+#include "erofs/verify.h"
 #include "../progs/cli.h"
 
 enum {
@@ -296,41 +292,36 @@ static const char *sig_name(uint32_t type)
 }
 
 /*
- * Is the seal authentic?  Decided by es_seal_authenticate() over the raw
- * manifest and the signatures, before any manifest field is believed.
+ * Is the seal authentic?  The pipeline decided it with
+ * es_seal_authenticate() over the raw manifest and the signatures, before
+ * any manifest field was believed.
  */
-static void authenticate(struct report *r, const struct es_seal *s,
-			 const struct es_trust *trust, bool integrity_only)
+static void authenticate(struct report *r, const struct es_verify_report *vr,
+			 bool integrity_only)
 {
-	struct es_sig_result *res = calloc(s->nsigs ? s->nsigs : 1, sizeof(*res));
 	static const char *const names[] = { "not-checked", "trusted", "untrusted", "bad" };
 	static const char *const digest_names[] = { "not-pinned", "match", "mismatch" };
+	const struct es_seal *s = vr->seal;
+	const struct es_sig_result *res = vr->sigs;
+	const struct es_seal_auth *auth = &vr->auth;
 	char digest[ES_MANIFEST_DIGEST_TEXT_SIZE];
-	struct es_seal_auth auth;
-	struct es_err err = { 0 };
-	int ret;
+	int ret = vr->auth_status;
 
-	if (!res) {
-		fail_with(r, EXIT_OPERATIONAL);
-		return;
-	}
-	ret = es_seal_authenticate(s, trust, res, &auth, &err);
 	if (ret && ret != -ENOKEY && ret != -EBADMSG && ret != -EKEYREJECTED) {
-		text(r, true, "%s: %s\n", prog, err.msg);
+		text(r, true, "%s: %s\n", prog, vr->auth_err.msg);
 		fail_with(r, EXIT_OPERATIONAL);
-		free(res);
 		return;
 	}
-	es_manifest_digest_format(auth.manifest_digest, digest);
+	es_manifest_digest_format(auth->manifest_digest, digest);
 	json_add(&r->out, "\"manifest_digest\":\"%s\",\"signatures\":[", digest);
 	for (unsigned int i = 0; i < s->nsigs; i++) {
 		/* a damaged signature is a failure unless a pin authenticated */
 		bool bad = res[i].status == ES_SIG_BAD;
 
-		text(r, bad && auth.by != ES_AUTH_DIGEST, "signature %u (%s): %s, %s\n", i + 1,
+		text(r, bad && auth->by != ES_AUTH_DIGEST, "signature %u (%s): %s, %s\n", i + 1,
 		     sig_name(s->sigs[i].type), names[res[i].status], res[i].signer);
 		if (bad)
-			text(r, auth.by != ES_AUTH_DIGEST, "  %s\n", res[i].error);
+			text(r, auth->by != ES_AUTH_DIGEST, "  %s\n", res[i].error);
 		json_add(&r->out, "%s{\"index\":%u,\"type\":\"%s\",\"status\":\"%s\",\"signer\":",
 			 i ? "," : "", i + 1, sig_name(s->sigs[i].type), names[res[i].status]);
 		json_str(&r->out, res[i].signer);
@@ -338,17 +329,16 @@ static void authenticate(struct report *r, const struct es_seal *s,
 		json_str(&r->out, res[i].error);
 		json_add(&r->out, "}");
 	}
-	free(res);
 	json_add(&r->out, "],\"signature_status\":\"%s\",\"digest_status\":\"%s\",",
-		 auth.signatures == -ENOKEY ? "not-checked" : !auth.signatures ? "trusted" :
-		 auth.signatures == -EKEYREJECTED ? "untrusted" : s->nsigs ? "bad" : "missing",
-		 digest_names[auth.digest]);
-	if (auth.signatures == -ENOKEY)
+		 auth->signatures == -ENOKEY ? "not-checked" : !auth->signatures ? "trusted" :
+		 auth->signatures == -EKEYREJECTED ? "untrusted" : s->nsigs ? "bad" : "missing",
+		 digest_names[auth->digest]);
+	if (auth->signatures == -ENOKEY)
 		text(r, false, "signatures: not checked (no --cert or --pubkey given)\n");
 	text(r, false, "manifest digest: %s\n", digest);
-	if (auth.digest == ES_DIGEST_MATCH)
+	if (auth->digest == ES_DIGEST_MATCH)
 		text(r, false, "manifest digest: matches --expect-digest\n");
-	switch (auth.by) {
+	switch (auth->by) {
 	case ES_AUTH_SIGNATURE:
 		r->auth = AUTH_SIGNATURE;
 		text(r, false, "authenticated: by a trusted signature\n");
@@ -367,10 +357,10 @@ static void authenticate(struct report *r, const struct es_seal *s,
 		return;
 	}
 	r->auth = AUTH_FAILED;
-	text(r, true, "%s: %s\n", prog, err.msg);
-	if (auth.signatures == -EKEYREJECTED)
+	text(r, true, "%s: %s\n", prog, vr->auth_err.msg);
+	if (auth->signatures == -EKEYREJECTED)
 		fail_with(r, EXIT_UNTRUSTED);
-	else if (auth.signatures != -ENOKEY)
+	else if (auth->signatures != -ENOKEY)
 		fail_with(r, EXIT_BAD_SIGNATURE);
 	else
 		fail_with(r, EXIT_DIGEST_MISMATCH);
@@ -392,28 +382,28 @@ static void device_result(struct report *r, unsigned int dev, const char *path,
 		fail_with(r, EXIT_OPERATIONAL);
 }
 
-static int verify_one(struct report *r, struct es_io *io, const struct es_seal *s,
-		      unsigned int dev, const char *path, unsigned int threads)
+/* What the pipeline found for device dev (path: the one given, if any). */
+static void device_outcome(struct report *r, const struct es_seal *s, unsigned int dev,
+			   const struct es_verify_device *d, const char *path)
 {
-	struct es_err err = { 0 };
-	int ret = dev == 0 ? 0 : es_io_file_set_device(io, dev, path, &err);
-
-	if (ret) {
-		text(r, true, "%s: blob %u: %s\n", prog, dev, err.msg);
-		device_result(r, dev, path, DEV_MISSING, err.msg);
-		fail_with(r, ret == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
-		return -1;
-	}
-	ret = es_seal_verify_device(io, s, dev, threads, &err);
-	/* one blob open at a time, however many the image has */
-	if (dev != 0)
-		es_io_file_set_device(io, dev, NULL, NULL);
-	if (ret) {
-		text(r, true, "%s: %s\n", prog, err.msg);
-		device_result(r, dev, path, DEV_FAILED, err.msg);
-		fail_with(r, (ret == -EBADMSG || ret == -ES_ECORRUPT) ? EXIT_INTEGRITY
-								      : EXIT_OPERATIONAL);
-		return -1;
+	path = d->name ? d->name : path;
+	switch (d->state) {
+	case ES_VERIFY_NOT_CHECKED:
+		return;
+	case ES_VERIFY_MISSING:
+		text(r, true, "%s: %s %u: %s\n", prog, dev ? "blob" : "device", dev,
+		     d->err.msg);
+		device_result(r, dev, path, DEV_MISSING, d->err.msg);
+		fail_with(r, d->err.code == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+		return;
+	case ES_VERIFY_FAILED:
+		text(r, true, "%s: %s\n", prog, d->err.msg);
+		device_result(r, dev, path, DEV_FAILED, d->err.msg);
+		fail_with(r, (d->err.code == -EBADMSG || d->err.code == -ES_ECORRUPT)
+			  ? EXIT_INTEGRITY : EXIT_OPERATIONAL);
+		return;
+	case ES_VERIFY_VERIFIED:
+		break;
 	}
 	if (dev == 0)
 		text(r, false, "filesystem region: ok (%llu bytes)\n",
@@ -422,42 +412,49 @@ static int verify_one(struct report *r, struct es_io *io, const struct es_seal *
 		text(r, false, "blob %u: ok (%s, %llu bytes)\n", dev, path,
 		     (unsigned long long)s->devices[dev].size);
 	device_result(r, dev, path, DEV_VERIFIED, NULL);
-	return 0;
 }
 
-/* Which device a blob file given on the command line is. */
-static int match_blob(const struct es_seal *s, const char *path, unsigned int threads,
-		      struct es_err *err)
+/* A BLOB argument: which device it is, and that device checked again from it. */
+static void verify_blob_arg(struct report *r, struct es_io *io, struct es_verify_report *vr,
+			    const struct es_verify_opts *vo, const char *path)
 {
-	const char *base = strrchr(path, '/');
-	uint8_t want[32], digest[32];
-	struct es_err read_err = { 0 };
-	struct es_io_dev info;
-	struct es_io io;
-	int ret;
+	struct es_err err = { 0 };
+	struct es_verify_device outcome;
+	struct arg_report *u = &r->args[r->nargs];
+	int dev = es_verify_match_blob(vr->seal, path, vo->nthreads, &err);
 
-	base = base ? base + 1 : path;
-	if (strlen(base) == 64 && es_unhex(base, want, 32)) {
-		for (unsigned int i = 1; i < s->ndevices; i++)
-			if (!memcmp(s->devices[i].digest, want, 32))
-				return (int)i;
+	if (dev < 0) {
+		text(r, true, "%s: blob: %s\n", prog, err.msg);
+		u->status = "missing";
+		u->error = strdup(err.msg);
+		fail_with(r, err.code == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+	} else if (dev == 0) {
+		text(r, true, "%s: %s is not a blob of this image (its name and "
+		     "digest match no device)\n", prog, path);
+		u->status = "foreign";
+		fail_with(r, EXIT_INTEGRITY);
+	} else {
+		int ret = es_io_file_set_device(io, (unsigned int)dev, path, &err);
+
+		if (ret) {
+			text(r, true, "%s: blob %d: %s\n", prog, dev, err.msg);
+			device_result(r, (unsigned int)dev, path, DEV_MISSING, err.msg);
+			fail_with(r, ret == -ENOENT ? EXIT_BLOB_MISSING : EXIT_OPERATIONAL);
+			return;
+		}
+		ret = es_verify_blob(io, vr, (unsigned int)dev, vo, &outcome, &err);
+		/* one blob open at a time, however many the image has */
+		es_io_file_set_device(io, (unsigned int)dev, NULL, NULL);
+		if (ret) {
+			text(r, true, "%s: %s\n", prog, err.msg);
+			fail_with(r, EXIT_OPERATIONAL);
+			return;
+		}
+		device_outcome(r, vr->seal, (unsigned int)dev, &outcome, path);
+		return;
 	}
-	if (es_io_file_open(&io, path, NULL, err))
-		return -2;
-	ret = es_io_stat(&io, 0, NULL, &info, err);
-	if (!ret) {
-		ret = es_io_verity_digest(&io, 0, info.size, threads, digest, NULL, NULL,
-					  &read_err);
-		if (ret)
-			es_fail(err, ret, "cannot read %s: %s", ES_PATH(path), strerror(-ret));
-	}
-	es_io_close(&io);
-	if (ret)
-		return -2;
-	for (unsigned int i = 1; i < s->ndevices; i++)
-		if (!memcmp(s->devices[i].digest, digest, 32))
-			return (int)i;
-	return -1;
+	u->path = path;
+	r->nargs++;
 }
 
 /* The report of every device, BLOB arguments that are none, and the verdict. */
@@ -548,8 +545,9 @@ int main(int argc, char **argv)
 	struct report r = { 0 };
 	struct es_trust *trust = NULL;
 	struct es_err err = { 0 };
-	struct es_seal *s = NULL;
-	struct es_image *img = NULL;
+	const struct es_seal *s = NULL;
+	struct es_verify_report vr = { 0 };
+	struct es_verify_opts vo = { .check_devices = true, .release_blobs = true };
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool integrity_only = false;
@@ -622,6 +620,7 @@ int main(int argc, char **argv)
 	}
 	if (!threads)
 		threads = cli_default_threads();
+	vo.nthreads = threads;
 	image = argv[optind];
 	r.args = calloc((size_t)argc, sizeof(*r.args));
 	if (!r.args) {
@@ -642,40 +641,41 @@ int main(int argc, char **argv)
 		fail_with(&r, EXIT_NO_ANCHOR);
 		goto done;
 	}
-	/* 1. the seal, read without trusting any EROFS structure yet */
-	if (es_io_file_open(&io, image, NULL, &err)) {
+	/* 1. the seal, read without trusting any EROFS structure yet; blobs
+	 * are found in BLOB_DIR by their digest */
+	if (es_io_file_open(&io, image, blob_dir, &err)) {
 		text(&r, true, "%s: %s\n", prog, err.msg);
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
-	{
-		int ret = es_seal_open(&io, &s, &err);
-
-		if (ret == -ENODATA) {
-			text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
-			     prog, image);
-			fail_with(&r, EXIT_MALFORMED);
-			goto done;
-		}
-		if (ret) {
-			text(&r, true, "%s: %s\n", prog, err.msg);
-			fail_with(&r, ret == -ENOMEM || ret == -EIO ? EXIT_OPERATIONAL
-								  : EXIT_MALFORMED);
-			goto done;
-		}
+	if (es_verify_image(&io, trust, &vo, &vr, &err)) {
+		text(&r, true, "%s: %s\n", prog, err.msg);
+		fail_with(&r, EXIT_OPERATIONAL);
+		goto done;
 	}
+	if (vr.read_status == -ENODATA) {
+		text(&r, true, "%s: %s is not sealed (no seal locator at its end)\n",
+		     prog, image);
+		fail_with(&r, EXIT_MALFORMED);
+		goto done;
+	}
+	if (vr.read_status) {
+		text(&r, true, "%s: %s\n", prog, vr.read_err.msg);
+		fail_with(&r, vr.read_status == -ENOMEM || vr.read_status == -EIO
+			  ? EXIT_OPERATIONAL : EXIT_MALFORMED);
+		goto done;
+	}
+	s = vr.seal;
 	/* 2. authenticity of the manifest, before anything in it is believed */
-	authenticate(&r, s, trust, integrity_only);
-	{
-		int ret = es_seal_parse(&io, s, &err);
+	authenticate(&r, &vr, integrity_only);
+	if (vr.parse_status) {
+		int ret = vr.parse_status;
 
-		if (ret) {
-			text(&r, true, "%s: %s\n", prog, err.msg);
-			/* a section that disagrees with the manifest: integrity */
-			fail_with(&r, ret == -ENOMEM || ret == -EIO ? EXIT_OPERATIONAL :
-				  ret == -EBADMSG ? EXIT_INTEGRITY : EXIT_MALFORMED);
-			goto done;
-		}
+		text(&r, true, "%s: %s\n", prog, vr.parse_err.msg);
+		/* a section that disagrees with the manifest: integrity */
+		fail_with(&r, ret == -ENOMEM || ret == -EIO ? EXIT_OPERATIONAL :
+			  ret == -EBADMSG ? EXIT_INTEGRITY : EXIT_MALFORMED);
+		goto done;
 	}
 	r.devs = calloc(s->ndevices, sizeof(*r.devs));
 	if (!r.devs) {
@@ -685,57 +685,18 @@ int main(int argc, char **argv)
 	}
 	r.ndevs = s->ndevices;
 	/* 3. the filesystem region, before any of its structures is used */
-	if (verify_one(&r, &io, s, 0, image, threads) == 0) {
-		/* 4. the EROFS structures the seal describes, in the bytes just checked */
-		es_err_clear(&err);
-		if (es_image_open_io(&img, &io, &err) ||
-		    es_seal_check_image(img, s, &err)) {
-			text(&r, true, "%s: %s\n", prog, err.msg);
-			fail_with(&r, EXIT_MALFORMED);
-		}
+	device_outcome(&r, s, 0, &vr.devices[0], image);
+	/* 4. the EROFS structures the seal describes, in the bytes just checked */
+	if (vr.image_status || vr.match_status) {
+		text(&r, true, "%s: %s\n", prog,
+		     vr.image_status ? vr.image_err.msg : vr.match_err.msg);
+		fail_with(&r, EXIT_MALFORMED);
 	}
-	/* 5. blobs */
-	if (blob_dir) {
-		size_t dir_len = strlen(blob_dir);
-		char *path = malloc(dir_len + 66);
-
-		if (!path) {
-			text(&r, true, "%s: out of memory\n", prog);
-			fail_with(&r, EXIT_OPERATIONAL);
-			goto done;
-		}
-		for (unsigned int i = 1; i < s->ndevices; i++) {
-			/* BLOB_DIR/<64 hex digits of the blob's fs-verity digest> */
-			memcpy(path, blob_dir, dir_len);
-			path[dir_len] = '/';
-			es_hex(s->devices[i].digest, 32, path + dir_len + 1);
-			verify_one(&r, &io, s, i, path, threads);
-		}
-		free(path);
-	}
-	for (int a = optind + 1; a < argc; a++) {
-		struct es_err blob_err = { 0 };
-		int dev = match_blob(s, argv[a], threads, &blob_err);
-		struct arg_report *u = &r.args[r.nargs];
-
-		if (dev == -2) {
-			text(&r, true, "%s: blob: %s\n", prog, blob_err.msg);
-			u->status = "missing";
-			u->error = strdup(blob_err.msg);
-			fail_with(&r, blob_err.code == -ENOENT ? EXIT_BLOB_MISSING
-							       : EXIT_OPERATIONAL);
-		} else if (dev < 0) {
-			text(&r, true, "%s: %s is not a blob of this image (its name and "
-			     "digest match no device)\n", prog, argv[a]);
-			u->status = "foreign";
-			fail_with(&r, EXIT_INTEGRITY);
-		} else {
-			verify_one(&r, &io, s, (unsigned int)dev, argv[a], threads);
-			continue;
-		}
-		u->path = argv[a];
-		r.nargs++;
-	}
+	/* 5. blobs: those found in --blob-dir, then the BLOB arguments */
+	for (unsigned int i = 1; i < s->ndevices; i++)
+		device_outcome(&r, s, i, &vr.devices[i], NULL);
+	for (int a = optind + 1; a < argc; a++)
+		verify_blob_arg(&r, &io, &vr, &vo, argv[a]);
 done:
 	finish(&r, s ? s : &no_seal, image);
 	for (unsigned int i = 0; i < r.ndevs; i++) {
@@ -748,8 +709,7 @@ done:
 	free(r.args);
 	free(r.out.buf);
 	free(r.errors.buf);
-	es_seal_free(s);
-	es_image_close(img);
+	es_verify_report_free(&vr);
 	es_trust_free(trust);
 	es_io_close(&io);
 	return r.code;

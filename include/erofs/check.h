@@ -74,19 +74,22 @@ struct es_seal_summary {
 	unsigned int problems;
 };
 
+struct es_verify_report;
+
 /*
- * Check the seal of an image when it has one: its structure, every device
- * that is available against its tree (the others are reported as not
- * checked), and the signatures when anchors are given (t may be NULL).
- * Bytes after the filesystem without a valid seal are a problem too, and
- * so is an image without a seal when anchors are given: it cannot be
- * authenticated.
+ * fsck's judgement of what the trust pipeline found (es_verify_image(),
+ * run with anchors when anchored, else without): the seal's structure,
+ * every device the source had against its tree (the others are reported
+ * as not checked), and, when anchored, its authentication.  Bytes after
+ * the filesystem without a valid seal are a problem too (unless device 0
+ * is a container such as a block device), and so is an image without a
+ * seal when anchors are given: it cannot be authenticated.
  * Each problem goes to report(); returns 0, -ES_ECORRUPT when problems
  * were found, or another negative code for an operational failure.
  */
-int es_check_seal(const struct es_image *img, const struct es_trust *t,
-		  unsigned int nthreads, void (*report)(void *ctx, const char *msg),
-		  void *report_ctx, struct es_seal_summary *sum, struct es_err *err);
+int es_check_seal(const struct es_verify_report *r, bool anchored,
+		  void (*report)(void *ctx, const char *msg), void *report_ctx,
+		  struct es_seal_summary *sum, struct es_err *err);
 
 /*
  * May the tree be extracted after es_check_seal() returned seal_ret and

@@ -289,7 +289,12 @@ static inline bool es_is_zero(const void *p, size_t len)
 	return !acc;
 }
 
-static inline size_t es_round_up(size_t v, size_t a)
+/*
+ * v rounded up to a multiple of a, in 64 bits whatever size_t is: offsets
+ * and sizes of images and devices pass through here, and a 32-bit (boot)
+ * build must not truncate them.  The caller keeps v + a - 1 in range.
+ */
+static inline uint64_t es_round_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
 }

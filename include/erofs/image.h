@@ -84,6 +84,13 @@ int es_open_input(const char *path, uint64_t *size, struct es_err *err);
 /* The image file at path, its devices as opts says (lib/io_file.c). */
 int es_image_open(struct es_image **out, const char *path,
 		  const struct es_open_opts *opts, struct es_err *err);
+/*
+ * opts gives no more device paths than img has extra devices (for an
+ * opener that attached them to its source before reading the image:
+ * es_io_file_open_opts()); -EINVAL with a message otherwise.
+ */
+int es_image_check_device_paths(const struct es_image *img,
+				const struct es_open_opts *opts, struct es_err *err);
 void es_image_close(struct es_image *img);
 #endif
 

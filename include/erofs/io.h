@@ -45,7 +45,8 @@ struct es_io {
 	 * -ENODEV or -ENOENT when the source does not have the device (the
 	 * reader then fails only when data on it is needed); or another
 	 * negative errno with a message in err.  Asking again is cheap and
-	 * measures the size again.
+	 * measures the size again.  When the source looked for the device
+	 * and failed, info->name may still say where it looked (or be NULL).
 	 */
 	int (*stat)(void *ctx, unsigned int dev, const uint8_t *tag,
 		    struct es_io_dev *info, struct es_err *err);
@@ -64,6 +65,13 @@ struct es_io {
 	 * the source's.
 	 */
 	int (*fd)(void *ctx, unsigned int dev);
+	/*
+	 * Optional: the caller is done with device dev for now.  A source
+	 * that found the device by itself (by its tag) may close it; asking
+	 * for it again finds it again.  Lets a verifier go through thousands
+	 * of blobs with one of them open at a time.
+	 */
+	void (*release)(void *ctx, unsigned int dev);
 	/* Optional: release ctx and everything the source opened. */
 	void (*close)(void *ctx);
 	void *ctx;
@@ -84,6 +92,12 @@ static inline int es_io_read(const struct es_io *io, unsigned int dev, uint64_t 
 static inline int es_io_fd(const struct es_io *io, unsigned int dev)
 {
 	return io->fd ? io->fd(io->ctx, dev) : -1;
+}
+
+static inline void es_io_release(const struct es_io *io, unsigned int dev)
+{
+	if (io->release)
+		io->release(io->ctx, dev);
 }
 
 /* Release the source (if it has anything to release); io is unusable after. */
@@ -147,6 +161,13 @@ int es_io_file_wrap(struct es_io *io, int fd, const char *path, struct es_err *e
  */
 int es_io_file_set_device(struct es_io *io, unsigned int dev, const char *path,
 			  struct es_err *err);
+/*
+ * es_io_file_open() of path with the devices opts names: its blob folder,
+ * and each path of opts->device_paths opened now as device i + 1 (a
+ * failure names the device).  opts may be NULL.
+ */
+int es_io_file_open_opts(struct es_io *io, const char *path,
+			 const struct es_open_opts *opts, struct es_err *err);
 #endif
 
 #endif

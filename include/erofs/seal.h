@@ -18,9 +18,6 @@
 #include "erofs/err.h"
 #include "erofs/hex.h"
 #include "erofs/image.h"
-#ifndef ES_FREESTANDING
-#include <signal.h>
-#endif
 
 #define ES_SEAL_ALIGN		4096u
 #define ES_LOCATOR_SIZE		4096u
@@ -204,15 +201,6 @@ struct es_seal_input {
  * and end the file with the locator.  The caller fsyncs and renames.
  */
 int es_seal_write(int fd, const struct es_seal_input *in, struct es_err *err);
-
-/* Parallel fs-verity digest of the first size bytes of fd. */
-int es_verity_digest_fd_parallel(int fd, uint64_t size, unsigned int nthreads,
-				 uint8_t digest[32], uint8_t **tree, size_t *tree_len);
-/* The same, giving up with -ECANCELED soon after *stop becomes non-zero
- * (stop may be NULL); the digest does not depend on either. */
-int es_verity_digest_fd_stoppable(int fd, uint64_t size, unsigned int nthreads,
-				  const volatile sig_atomic_t *stop, uint8_t digest[32],
-				  uint8_t **tree, size_t *tree_len);
 
 /* ---- signature policy -------------------------------------------------- */
 

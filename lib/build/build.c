@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "erofs/format.h"
 #include "erofs/seal.h"
 #include "erofs/super.h"
+#include "crypto/backend.h"
 #include "io.h"
 #include "wtree.h"
 
@@ -357,9 +357,12 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	sb.meta_blkaddr = (uint32_t)meta_blkaddr;
 	sb.xattr_blkaddr = (uint32_t)meta_blkaddr;
 	memcpy(sb.uuid, o->uuid, 16);
-	if (!o->have_uuid && getrandom(sb.uuid, 16, 0) != 16) {
-		free(block0);
-		return es_fail(b->err, -EIO, "cannot get random bytes for the UUID");
+	if (!o->have_uuid) {
+		ret = es_crypto_random(sb.uuid, 16);
+		if (ret) {
+			free(block0);
+			return es_fail(b->err, ret, "cannot get random bytes for the UUID");
+		}
 	}
 	if (!o->have_uuid) {
 		sb.uuid[6] = (sb.uuid[6] & 0x0f) | 0x40;	/* version 4 */

@@ -127,7 +127,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 		return ret;
 	for (uint64_t off = 0; off < copy;) {
 		size_t len = copy - off < IOBUF_SIZE ? (size_t)(copy - off) : IOBUF_SIZE;
-		size_t padded = es_round_up(len, b->blksz);
+		size_t padded = (size_t)es_round_up(len, b->blksz);
 
 		ret = wb_poll_cancel(b);
 		if (!ret)
@@ -235,7 +235,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 				zero = all_zero(b->iobuf, piece);
 			es_sha256_update(&sha, b->iobuf, piece);
 			if (!deferred) {
-				size_t padded = es_round_up(piece, b->blksz);
+				size_t padded = (size_t)es_round_up(piece, b->blksz);
 
 				memset(b->iobuf + piece, 0, padded - piece);
 				ret = es_pwrite_full(out_fd, b->iobuf, padded, dst + done);

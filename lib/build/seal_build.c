@@ -18,6 +18,7 @@
 #include "erofs/sha256.h"
 #include "erofs/sign.h"
 #include "erofs/verity.h"
+#include "crypto/hashpool.h"
 #include "io.h"
 #include "wtree.h"
 

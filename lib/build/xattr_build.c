@@ -143,7 +143,7 @@ out:
 
 static size_t entry_size(const struct wxattr *x)
 {
-	return es_round_up(EROFS_XATTR_ENTRY_SIZE + x->suffix_len + x->value_len, 4);
+	return (size_t)es_round_up(EROFS_XATTR_ENTRY_SIZE + x->suffix_len + x->value_len, 4);
 }
 
 static void encode_entry(const struct wxattr *x, uint8_t *out)

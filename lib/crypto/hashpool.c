@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include "erofs/seal.h"
+#include "crypto/hashpool.h"
 #include "erofs/sha256.h"
 #include "erofs/verity.h"
 #include "io.h"

@@ -46,6 +46,7 @@ void es_io_mem_init(struct es_io *io, struct es_io_mem *mem,
 	io->stat = mem_stat;
 	io->read = mem_read;
 	io->fd = NULL;
+	io->release = NULL;
 	io->close = NULL;
 	io->ctx = mem;
 }

@@ -87,7 +87,7 @@ static int read_entry(const struct es_image *img, uint64_t pos, uint64_t limit,
 		*next = pos + EROFS_XATTR_ENTRY_SIZE;	/* zero padding */
 		return 0;
 	}
-	total = es_round_up(EROFS_XATTR_ENTRY_SIZE + name_len + value_size, 4);
+	total = (size_t)es_round_up(EROFS_XATTR_ENTRY_SIZE + name_len + value_size, 4);
 	if (pos + total > limit)
 		return es_fail(err, -ES_ECORRUPT, "xattr entry at %llu (%zu bytes) runs "
 			       "past its area", (unsigned long long)pos, total);

@@ -15,6 +15,7 @@
 #include "erofs/sha256.h"
 #include "erofs/sign.h"
 #include "erofs/verity.h"
+#include "crypto/hashpool.h"
 #include "io.h"
 
 static void device_name(const struct es_seal *s, unsigned int dev, char *buf, size_t len)

@@ -2,9 +2,9 @@
 /*
  * Fuzz target for the reader: any byte string is opened as an image and
  * walked the way fsck, dump and erofs-verify walk one (superblock, every
- * inode, directory, xattr and chunk map, the seal).  Built with libFuzzer
- * (clang -fsanitize=fuzzer) it fuzzes; built without it, main() replays
- * files, or mutates them: `fuzz_image --mutate N SEED FILE...` flips
+ * inode, directory, xattr and chunk map, the seal, the trust pipeline).
+ * Built with libFuzzer (clang -fsanitize=fuzzer) it fuzzes; built without
+ * it, main() replays files, or mutates them: `fuzz_image --mutate N SEED FILE...` flips
  * random bits N times per file, a small fuzz run that needs no clang.
  * The bytes are read through the memory source: no file, no descriptor.
  */
@@ -15,6 +15,7 @@
 #include "erofs/check.h"
 #include "erofs/image.h"
 #include "erofs/seal.h"
+#include "erofs/verify.h"
 
 static int list_cb(void *ctx, const uint8_t *name, unsigned int len, uint64_t nid,
 		   unsigned int ftype)
@@ -53,8 +54,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		es_lookup(img, "/a/b/c", &nid, &err);
 		es_err_clear(&err);
 		if (es_seal_read(img, &seal, &err) == 0) {
-			struct es_seal_summary sum;
-
 			es_err_clear(&err);
 			for (unsigned int i = 0; i < seal->ndevices && i < 2; i++) {
 				uint8_t *tree;
@@ -66,10 +65,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			es_seal_verify_device(&io, seal, 0, 1, &err);
 			es_seal_free(seal);
-			es_err_clear(&err);
-			es_check_seal(img, NULL, 1, NULL, NULL, &sum, &err);
 		}
 		es_image_close(img);
+	}
+	es_err_clear(&err);
+	/* the trust pipeline, as fsck runs it without anchors */
+	{
+		static const struct es_verify_opts vo = {
+			.nthreads = 1, .check_devices = true, .parse_unverified = true,
+			.open_image = true,
+		};
+		struct es_verify_report report;
+		struct es_seal_summary sum;
+
+		if (es_verify_image(&io, NULL, &vo, &report, &err) == 0) {
+			es_err_clear(&err);
+			es_check_seal(&report, false, NULL, NULL, &sum, &err);
+		}
+		es_verify_report_free(&report);
 	}
 	return 0;
 }
