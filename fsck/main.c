@@ -13,12 +13,17 @@
 #include "erofs/sign.h"
 #include "erofs/verify.h"
 #include "../progs/cli.h"
+#include "../progs/secrets.h"
+#include "erofs/keyslot.h"
+#include "erofs/unlock.h"
+#include "erofs/hex.h"
 #include <unistd.h>
 
 #define EXIT_OK 0
 #define EXIT_CORRUPT 4
 #define EXIT_OPERATIONAL 8
 #define EXIT_USAGE 16
+#define EXIT_LOCKED 32
 
 static const char *prog = "fsck.erofs";
 
@@ -128,6 +133,28 @@ static void report_cb(void *ctx, const char *msg)
 	fprintf(stderr, "%s: %s\n", prog, msg);
 }
 
+/*
+ * -EKEYREJECTED / -ERANGE: no credential opened a slot (EXIT_LOCKED);
+ * -EPERM: the unsigned-image policy; the rest: the key area or table is
+ * damaged or not this image's (EXIT_CORRUPT), or an operational failure.
+ */
+static int unlock_exit_code(int ret)
+{
+	switch (ret) {
+	case -EKEYREJECTED:
+	case -ERANGE:
+	case -ENOKEY:
+		return EXIT_LOCKED;
+	case -EPERM:
+	case -EBADMSG:
+	case -EXDEV:
+	case -ES_ECORRUPT:
+		return EXIT_CORRUPT;
+	default:
+		return EXIT_OPERATIONAL;
+	}
+}
+
 static int usage_error(const char *msg)
 {
 	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", prog, msg, prog);
@@ -135,7 +162,30 @@ static int usage_error(const char *msg)
 }
 
 enum { OPT_DEVICE = 256, OPT_EXTRACT, OPT_OVERWRITE, OPT_NO_OWNER, OPT_NO_PERMS,
-       OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST };
+       OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST,
+       OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA };
+
+/* Who the unlock trusted: the first trusted signer, or the pinned digest. */
+static void print_unlocked(const struct es_verify_report *vr, const struct es_seal_summary *sum,
+			   const struct es_unlock_report *ur)
+{
+	printf("contents: unlocked with keyslot %u (%s)", ur->slot,
+	       es_keyslot_kind_name(ur->kind));
+	for (unsigned int i = 0; vr->seal && vr->sigs && i < vr->seal->nsigs; i++) {
+		if (vr->sigs[i].status == ES_SIG_TRUSTED) {
+			char hex[17];
+
+			es_hex(vr->seal->sigs[i].key_id, 8, hex);
+			printf("; the image is signed by trusted key %s", hex);
+			break;
+		}
+	}
+	if (sum->digest_pinned)
+		printf("; the manifest digest is a pinned one");
+	if (!sum->authenticated)
+		printf("; NOT authenticated (--allow-unsigned)");
+	printf("\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -153,11 +203,19 @@ int main(int argc, char **argv)
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
 		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
 		{ "threads", required_argument, NULL, 'j' },
+		{ "unlock", required_argument, NULL, OPT_UNLOCK },
+		{ "allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED },
+		{ "key-area", required_argument, NULL, OPT_KEY_AREA },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_list devices = { .n = 0 }, certs = { .n = 0 }, pubkeys = { .n = 0 };
-	struct cli_list digests = { .n = 0 };
-	bool anchored;
+	struct cli_list digests = { .n = 0 }, unlocks = { .n = 0 };
+	struct es_unlock_opts uo = { 0 };
+	struct es_unlock_report ur = { 0 };
+	struct es_unlocked *unlocked = NULL;
+	struct cli_prompt prompt_ctx = { .what = "the image" };
+	struct es_passphrase_prompt prompt = { cli_prompt_passphrase, &prompt_ctx };
+	bool anchored, locked = false;
 	struct es_open_opts oo = { 0 };
 	struct es_check_opts co;
 	struct es_check_result res = { 0 };
@@ -172,6 +230,7 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int c, ret, seal_ret, refused = 0;
 
+	cli_protect_secrets();
 	es_check_opts_init(&co);
 	co.report = report_cb;
 	while ((c = getopt_long(argc, argv, "hVj:", longopts, NULL)) != -1) {
@@ -214,6 +273,16 @@ int main(int argc, char **argv)
 		case OPT_EXPECT_DIGEST:
 			if (!cli_list_add(&digests, optarg))
 				return usage_error("too many --expect-digest options");
+			break;
+		case OPT_UNLOCK:
+			if (!cli_list_add(&unlocks, optarg))
+				return usage_error("too many --unlock options");
+			break;
+		case OPT_ALLOW_UNSIGNED:
+			uo.allow_unsigned = true;
+			break;
+		case OPT_KEY_AREA:
+			uo.key_area_path = optarg;
 			break;
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v)
@@ -288,7 +357,34 @@ int main(int argc, char **argv)
 		goto operational;
 	}
 	print_seal_verdict(&sum);
+	if (img && es_image_encrypted(img) && !seal_ret) {
+		if (!unlocks.n) {
+			locked = true;
+			printf("contents: not checked — the image is encrypted (give --unlock)\n");
+		} else {
+			uo.image_path = argv[optind];
+			uo.specs = unlocks.items;
+			uo.nspecs = unlocks.n;
+			uo.prompt = &prompt;
+			uo.authenticated = sum.authenticated;
+			ret = es_image_unlock(img, vr.seal, &uo, &unlocked, &ur, &err);
+			if (ret) {
+				fprintf(stderr, "%s: %s\n", prog, err.msg);
+				es_verify_report_free(&vr);
+				es_io_close(&io);
+				es_trust_free(trust);
+				return unlock_exit_code(ret);
+			}
+			print_unlocked(&vr, &sum, &ur);
+		}
+	}
 	fflush(stdout);
+	if (co.extract_dir && locked) {
+		fprintf(stderr, "%s: nothing is extracted to %s: the image is encrypted and "
+			"no --unlock was given\n", prog, co.extract_dir);
+		co.extract_dir = NULL;
+		refused = -EACCES;
+	}
 	if (co.extract_dir) {
 		/* the whole seal is judged before anything is written: an image
 		 * that fails it leaves DIR as it was (not even created) */
@@ -305,9 +401,11 @@ int main(int argc, char **argv)
 		}
 	}
 	es_err_clear(&err);
-	/* no image: its region did not match its seal, and anchors were given */
-	ret = img ? es_check(img, &co, &res, &err) : 0;
+	/* no image: its region did not match its seal, and anchors were given;
+	   a locked image: its structures are ciphertext */
+	ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
 	es_verify_report_free(&vr);
+	es_unlocked_free(unlocked);
 	es_io_close(&io);
 	es_trust_free(trust);
 	if (ret && ret != -ES_ECORRUPT)
@@ -330,6 +428,7 @@ int main(int argc, char **argv)
 	return EXIT_OK;
 operational:
 	es_verify_report_free(&vr);
+	es_unlocked_free(unlocked);
 	es_io_close(&io);
 	es_trust_free(trust);
 	return EXIT_OPERATIONAL;

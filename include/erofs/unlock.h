@@ -42,6 +42,15 @@ struct es_unlock_opts {
 	const char *const *specs;	/* credentials (keyslot.h's SPECs) */
 	unsigned int nspecs;
 	const struct es_passphrase_prompt *prompt;	/* may be NULL */
+	/*
+	 * Whether the caller authenticated the seal against its anchors.  A
+	 * successful unlock proves nothing about who made the image (whoever
+	 * holds the table key can build another table and slots), so an
+	 * image no trusted key signed is refused (-EPERM) unless
+	 * allow_unsigned.
+	 */
+	bool authenticated;
+	bool allow_unsigned;
 };
 
 struct es_unlock_report {
@@ -52,8 +61,8 @@ struct es_unlock_report {
 /*
  * Open the key area against the seal s (already authenticated as the
  * caller's policy demands), try the credentials, decrypt and check the key
- * table, and attach it to img.  -EKEYREJECTED when no credential opens a
- * slot; the other errors of es_keyarea_open(), es_keyarea_unlock() and
+ * table, and attach it to img.  -EPERM for an unauthenticated seal (see
+ * above); -EKEYREJECTED when no credential opens a slot; the other errors of es_keyarea_open(), es_keyarea_unlock() and
  * es_unlocked_open().
  */
 int es_image_unlock(struct es_image *img, const struct es_seal *s,

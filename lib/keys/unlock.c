@@ -227,6 +227,12 @@ int es_image_unlock(struct es_image *img, const struct es_seal *s,
 	*out = NULL;
 	if (!o->nspecs)
 		return es_fail(err, -EINVAL, "no credential to unlock with");
+	if (!o->authenticated && !o->allow_unsigned)
+		return es_fail(err, -EPERM, "refusing to unlock an image that no trusted key "
+			       "signed: a key opens the contents but proves nothing about who "
+			       "made them");
+	if (!(s->flags & MF_FLAG_ENCRYPTED))
+		return es_fail(err, -EINVAL, "the image is not encrypted");
 	creds = calloc(o->nspecs, sizeof(*creds));
 	if (!creds)
 		return es_fail(err, -ENOMEM, "out of memory");
