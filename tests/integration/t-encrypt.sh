@@ -67,9 +67,9 @@ rnd 64 >wrong.key
 openssl genpkey -algorithm ed25519 -out sign.pem 2>/dev/null || fail "openssl genpkey"
 openssl pkey -in sign.pem -pubout -out sign.pub 2>/dev/null || fail "openssl pkey"
 
-GENTREE_SPARSE_SIZE=64M must "gentree full" bash "$GENTREE" full tree
+GENTREE_SPARSE_SIZE=64M must bash "$GENTREE" full tree
 
-ENC=(--encrypt --domain-key=domain.key --keyslot=keyfile:slot.key -T 0 -U "$UUID")
+ENC=(--encrypt --domain-key=domain.key --keyslot=keyfile:slot.key -T 0 --mkfs-time -U "$UUID")
 
 # ---- roundtrip --------------------------------------------------------------
 mkdir blobs
