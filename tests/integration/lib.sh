@@ -21,6 +21,11 @@ LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # gentree.sh lives next to this file; the harness may override it
 GENTREE=${GENTREE:-$LIBDIR/gentree.sh}
 
+# The oracles need Debian's python3 packages (python3-cryptography,
+# python3-argon2, from tools/setup.sh): use the interpreter they belong to,
+# not whichever python3 comes first in PATH.
+if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 info() { echo "  $*"; }

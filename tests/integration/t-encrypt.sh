@@ -28,8 +28,8 @@ _lib=$(dirname "$0")/lib.sh
 
 need_root
 need_progs MKFS FSCK DUMP VERIFY TREECMP GENTREE
-need_cmd openssl python3 mount umount cmp
-python3 -c 'import cryptography' 2>/dev/null || skip "needs python3-cryptography"
+need_cmd openssl mount umount cmp
+"$PYTHON" -c 'import cryptography' 2>/dev/null || skip "needs python3-cryptography"
 
 cd "$T" || fail "cannot enter $T"
 
@@ -112,7 +112,7 @@ fi
 
 # ---- leaks --------------------------------------------------------------------
 if [ -f enc.img ]; then
-	python3 - tree enc.img blobs >leaks.out 2>&1 <<'EOF' || bad "leaks: $(head -c 2000 leaks.out)"
+	"$PYTHON" - tree enc.img blobs >leaks.out 2>&1 <<'EOF' || bad "leaks: $(head -c 2000 leaks.out)"
 import hashlib, os, sys
 tree, image, blobdir = sys.argv[1:4]
 stored = open(image, "rb").read()
@@ -186,7 +186,7 @@ if run_rc 0 mkfs-a "$MKFS" --quiet "${ENC[@]}" --blob-dir=ba a.img ta &&
 	run_rc 0 mkfs-b "$MKFS" --quiet "${ENC[@]}" --blob-dir=bb b.img tb &&
 	run_rc 0 mkfs-c "$MKFS" --quiet --encrypt --domain-key=other-domain.key \
 		--keyslot=keyfile:slot.key -T 0 -U "$UUID" --blob-dir=bc c.img tb; then
-	python3 - ba bb bc >domains.out 2>&1 <<'EOF' || bad "domains: $(head -c 1000 domains.out)"
+	"$PYTHON" - ba bb bc >domains.out 2>&1 <<'EOF' || bad "domains: $(head -c 1000 domains.out)"
 import os, sys
 def blocks(d):
     out = set()

@@ -17,15 +17,15 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 need_progs KEYTABLE_TOOL
-need_cmd python3 cmp diff
-python3 -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null ||
+need_cmd cmp diff
+"$PYTHON" -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null ||
 	skip "python3-cryptography is not installed"
 oracle=$srcdir/oracle/escrypt.py
 format=$srcdir/../docs/FORMAT.md
 [ -r "$format" ] || skip "docs/FORMAT.md is not in this tree"
 
-must python3 "$oracle" selftest
-runcmd oracle python3 "$oracle" vectors
+must "$PYTHON" "$oracle" selftest
+runcmd oracle "$PYTHON" "$oracle" vectors
 [ "$RC" -eq 0 ] || fail "the oracle failed: $(cat "$T/oracle.err")"
 runcmd ours "$KEYTABLE_TOOL" vectors
 [ "$RC" -eq 0 ] || fail "keytable_tool failed: $(cat "$T/ours.err")"
@@ -50,7 +50,7 @@ for entries in 1 63 64 65 128 129 1000; do
 	rnd $((entries * 64)) >"$T/plain"
 	runcmd c "$KEYTABLE_TOOL" encrypt-table "$uuid" "$tk" "$entries" "$T/plain" "$T/ct.c"
 	[ "$RC" -eq 0 ] || fail "$entries entries: keytable_tool: $(cat "$T/c.err")"
-	runcmd py python3 "$oracle" encrypt-table "$uuid" "$tk" "$entries" "$T/plain" "$T/ct.py"
+	runcmd py "$PYTHON" "$oracle" encrypt-table "$uuid" "$tk" "$entries" "$T/plain" "$T/ct.py"
 	[ "$RC" -eq 0 ] || fail "$entries entries: oracle: $(cat "$T/py.err")"
 	cmp "$T/ct.c" "$T/ct.py" ||
 		fail "$entries entries: the ciphertexts differ"

@@ -2,8 +2,8 @@
 /*
  * treecmp - compare two directory trees, metadata included.
  *
- * usage: treecmp [--no-mtime] [--no-owner] [--no-xattrs]
- *                [--ignore-root-mtime] A B
+ * usage: treecmp [--no-mtime] [--no-owner] [--no-xattrs] [--no-hardlinks]
+ *                [--perms-only] [--ignore-root-mtime] A B
  *
  * Walks A and B with dirfd-relative calls only (openat/fstatat/...), so
  * trees whose paths are far longer than PATH_MAX are fine.  For every
@@ -33,6 +33,10 @@
 #include <unistd.h>
 
 static int opt_no_mtime, opt_no_owner, opt_no_xattrs, opt_ignore_root_mtime;
+/* for extractors that write hard links as copies (erofs-utils 1.5) */
+static int opt_no_hardlinks;
+/* for extractors that drop set-id and sticky bits (erofs-utils 1.5) */
+static int opt_perms_only;
 static int ndiff, nerr;
 
 #define BUFSZ (1u << 20)
@@ -600,7 +604,8 @@ static void compare_symlink(const struct path *p, int dfa, int dfb,
 static void compare_meta(const struct path *p, const struct stat *a,
 			 const struct stat *b, int is_root)
 {
-	if ((a->st_mode & 07777) != (b->st_mode & 07777))
+	if ((a->st_mode & (opt_perms_only ? 0777 : 07777)) !=
+	    (b->st_mode & (opt_perms_only ? 0777 : 07777)))
 		diff(p, "mode differs: %04o vs %04o",
 		     (unsigned)(a->st_mode & 07777),
 		     (unsigned)(b->st_mode & 07777));
@@ -625,7 +630,7 @@ static void compare_meta(const struct path *p, const struct stat *a,
 	if (a->st_size != b->st_size)
 		diff(p, "size differs: %lld vs %lld", (long long)a->st_size,
 		     (long long)b->st_size);
-	if (a->st_nlink != b->st_nlink)
+	if (!opt_no_hardlinks && a->st_nlink != b->st_nlink)
 		diff(p, "nlink differs: %lu vs %lu",
 		     (unsigned long)a->st_nlink, (unsigned long)b->st_nlink);
 	if ((S_ISCHR(a->st_mode) || S_ISBLK(a->st_mode)) &&
@@ -656,7 +661,7 @@ static void compare_entry(int dfa, int dfb, const char *name, struct path *p)
 	compare_meta(p, &sa, &sb, 0);
 	if (!opt_no_xattrs)
 		compare_xattrs(p, dfa, dfb, name);
-	if (!S_ISDIR(sa.st_mode))
+	if (!S_ISDIR(sa.st_mode) && !opt_no_hardlinks)
 		record_link(p, &sa, &sb);
 
 	if (S_ISREG(sa.st_mode)) {
@@ -739,7 +744,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: treecmp [--no-mtime] [--no-owner] [--no-xattrs] "
-		"[--ignore-root-mtime] A B\n");
+		"[--no-hardlinks] [--perms-only] [--ignore-root-mtime] A B\n");
 	exit(2);
 }
 
@@ -757,6 +762,10 @@ int main(int argc, char **argv)
 			opt_no_owner = 1;
 		else if (!strcmp(argv[i], "--no-xattrs"))
 			opt_no_xattrs = 1;
+		else if (!strcmp(argv[i], "--perms-only"))
+			opt_perms_only = 1;
+		else if (!strcmp(argv[i], "--no-hardlinks"))
+			opt_no_hardlinks = 1;
 		else if (!strcmp(argv[i], "--ignore-root-mtime"))
 			opt_ignore_root_mtime = 1;
 		else if (!strcmp(argv[i], "--")) {

@@ -135,13 +135,13 @@ def main(argv):
     if os.environ.get("KEY_AREA"):
         area = open(os.environ["KEY_AREA"], "rb").read()
     need(area is not None, "no key area")
-    tk, gen, table_ct, digests = keyslots.unlock(area, uuid, credential)
-    print("ok: %s unwrapped the table key (generation %d)" % (credential.split(":")[0], gen))
-    need(escrypt.table_digest_of(uuid, suite, s["entries"], digests) == s["table_digest"],
-         "table digest: the key area's segment digests are not the signed ones")
-    plain = escrypt.decrypt_table(tk, uuid, suite, gen, s["entries"], table_ct, digests)
-    print("ok: key table decrypted, %d segments match their digests and the "
-          "manifest's table digest" % len(digests))
+    h, slot, tk, plain = keyslots.open_area(area, [keyslots.load_cred(credential)],
+                                            uuid, s["table_digest"])
+    print("ok: slot %d (%s) unwrapped the table key (generation %d)"
+          % (slot, credential.split(":")[0], h["gen"]))
+    need(h["entries"] == s["entries"], "key area: entries differ from the manifest's")
+    print("ok: key table decrypted, every segment matches its digest, the digests "
+          "the manifest's table digest")
 
     meta_key = plain[:64]
     recs = s["recs"]
@@ -198,6 +198,6 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except (OracleError, escrypt.EscryptError, keyslots.KeyslotError) as e:
+    except (OracleError, escrypt.EscryptError, keyslots.KeyslotsError) as e:
         print("FAIL: %s" % e, file=sys.stderr)
         sys.exit(1)
