@@ -290,11 +290,6 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 		return es_fail(err, -EINVAL, "encrypted images take chunks of at most "
 			       "%u bytes", WBUILD_IOBUF_SIZE);
 	}
-	if (o->encrypt && o->nchunk_dicts) {
-		*culprits = ES_BUILD_OPT_ENCRYPT | ES_BUILD_OPT_CHUNK_DICTS;
-		return es_fail(err, -EOPNOTSUPP, "chunk dictionaries are not supported "
-			       "with encryption yet");
-	}
 	if (o->volume_label && strlen(o->volume_label) > 15) {
 		*culprits = ES_BUILD_OPT_VOLUME_LABEL;
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");

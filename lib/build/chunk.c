@@ -271,7 +271,10 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			return es_fail(b->err, ret, "out of memory");
 		/* a dictionary says it holds these bytes: make sure before using it */
 		if (first_use) {
-			ret = wb_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
+			ret = b->crypt ?
+			      wb_crypt_dict_chunk(b, dev, blkaddr, (uint32_t)nblocks, digest,
+						  len, key, b->iobuf, what) :
+			      wb_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
 						   (uint32_t)len, key, what);
 			if (ret)
 				return ret;

@@ -28,6 +28,7 @@ struct wcrypt {
 	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
 	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
 	bool locked;
+	uint8_t *scratch;			/* a chunk's ciphertext, for dictionaries */
 	/* the keyslots' credentials, loaded before anything is built */
 	struct es_keyslot_cred **creds;
 	unsigned int ncreds;
@@ -79,6 +80,7 @@ void wb_crypt_free(struct wbuild *b)
 	if (!c)
 		return;
 	es_crypto_xts_release(&c->xts);
+	free(c->scratch);
 	for (unsigned int i = 0; i < c->ncreds; i++)
 		es_keyslot_cred_free(c->creds[i]);
 	free(c->creds);
@@ -128,6 +130,68 @@ int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t 
 		es_crypto_wipe(secret, ES_CHUNK_SECRET_SIZE);
 		return es_fail(b->err, ret, "encrypting a chunk failed");
 	}
+	return 0;
+}
+
+/*
+ * A dictionary chunk about to be referenced for the first time: its secret
+ * is recomputed from the source's plaintext (never taken from the
+ * dictionary), and the dictionary's stored bytes must be exactly the
+ * ciphertext that secret gives.
+ */
+int wb_crypt_dict_chunk(struct wbuild *b, uint16_t dev, uint32_t blkaddr, uint32_t nblocks,
+			const uint8_t h[32], uint64_t len, const uint8_t id[32],
+			const uint8_t *plain, const char *what)
+{
+	struct wcrypt *c = b->crypt;
+	size_t padded = (size_t)nblocks << b->blkszbits;
+	uint8_t *secret = wb_dedup_secret(b->dedup, id, nblocks);
+	int ret;
+
+	if (!secret || len > padded || padded > WBUILD_IOBUF_SIZE)
+		return es_fail(b->err, -EINVAL, "%s: internal error: dictionary chunk of "
+			       "%llu bytes", ES_PATH(what), (unsigned long long)len);
+	if (!c->scratch) {
+		c->scratch = malloc(WBUILD_IOBUF_SIZE);
+		if (!c->scratch)
+			return es_fail(b->err, -ENOMEM, "out of memory");
+	}
+	memcpy(c->scratch, plain, (size_t)len);
+	memset(c->scratch + len, 0, padded - (size_t)len);
+	ret = wb_crypt_chunk(b, h, len, c->scratch, nblocks, secret);
+	if (!ret)
+		ret = wb_dict_chunk_compare(b, dev, blkaddr, nblocks, c->scratch, id, what);
+	if (ret)
+		es_crypto_wipe(secret, ES_CHUNK_SECRET_SIZE);
+	return ret;
+}
+
+/*
+ * Encrypted builds take only encrypted dictionaries of their own suite and
+ * domain (the dictionary's domain check, under this build's domain key);
+ * plain builds take no encrypted one.
+ */
+int wb_crypt_check_dict(struct wbuild *b, const struct es_seal *s)
+{
+	uint8_t check[32];
+	int ret;
+
+	if (!b->crypt)
+		return s->flags & MF_FLAG_ENCRYPTED ?
+		       es_fail(b->err, -EINVAL, "it is encrypted, and this image is not: "
+			       "an encrypted dictionary serves encrypted builds only") : 0;
+	if (!(s->flags & MF_FLAG_ENCRYPTED))
+		return es_fail(b->err, -EINVAL, "it is not encrypted: an encrypted build "
+			       "takes only encrypted dictionaries of its domain");
+	if (s->suite != b->crypt->suite)
+		return es_fail(b->err, -EINVAL, "it uses crypto suite %u, this build %u",
+			       s->suite, b->crypt->suite);
+	ret = wb_crypt_domain_check(b, s->uuid, check);
+	if (ret)
+		return ret;
+	if (es_crypto_memcmp(check, s->domain_check, sizeof(check)))
+		return es_fail(b->err, -EINVAL, "it belongs to another dedup domain (its "
+			       "domain check does not match this domain key)");
 	return 0;
 }
 

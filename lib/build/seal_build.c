@@ -163,6 +163,8 @@ static int load_dict(struct wbuild *b, const char *path)
 	unsigned int *prov = NULL;
 	int ret = read_dict_seal(b, path, &s);
 
+	if (!ret)
+		ret = wb_crypt_check_dict(b, s);
 	if (!ret) {
 		prov = calloc(s->ndevices, sizeof(*prov));
 		if (!prov)
@@ -241,13 +243,12 @@ static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
 	return 0;
 }
 
-int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
-			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
-			 const char *what)
+/* The dictionary blob of a chunk, verified whole, the chunk inside it. */
+static int dict_chunk_blob(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			   uint32_t nblocks, uint32_t len, const uint8_t digest[32],
+			   const char *what, struct wdevice **out)
 {
-	struct es_sha256_ctx sha;
 	struct wdevice *d;
-	uint8_t sum[32];
 	char hex[65], chunk_hex[65];
 	int ret;
 
@@ -267,21 +268,88 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	    ((uint64_t)blkaddr << b->blkszbits) + len > d->size)
 		return es_fail(b->err, -ES_ECORRUPT, "chunk dictionary %s: chunk %.16s... "
 			       "lies outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
+	*out = d;
+	return 0;
+}
+
+static int dict_read(struct wbuild *b, struct wdevice *d, void *buf, size_t len,
+		     uint64_t off)
+{
+	ssize_t got = es_pread_full(d->fd, buf, len, off);
+	char hex[65];
+
+	if (got >= 0 && (size_t)got == len)
+		return 0;
+	es_hex(d->digest, 32, hex);
+	return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary %s: reading "
+		       "blob %s in %s: %s", ES_PATH(d->dict_path), hex,
+		       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
+		       "file shrank");
+}
+
+static int dict_chunk_mismatch(struct wbuild *b, const struct wdevice *d,
+			       uint32_t blkaddr, uint32_t nblocks, const uint8_t digest[32],
+			       const char *what)
+{
+	char hex[65], chunk_hex[65];
+
+	es_hex(d->digest, 32, hex);
+	es_hex(digest, 32, chunk_hex);
+	return es_fail(b->err, -EBADMSG, "%s: chunk dictionary %s lists chunk %.16s... "
+		       "at blocks %u..%llu of blob %s, but those bytes differ "
+		       "(the dictionary's chunk index was tampered with or damaged)",
+		       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
+		       (unsigned long long)blkaddr + nblocks - 1, hex);
+}
+
+/*
+ * Encrypted builds: the dictionary's stored bytes must be the ciphertext
+ * this build makes of the source's chunk (ct, nblocks whole blocks).
+ */
+int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			  uint32_t nblocks, const uint8_t *ct, const uint8_t id[32],
+			  const char *what)
+{
+	size_t len = (size_t)nblocks << b->blkszbits;
+	struct wdevice *d;
+	uint8_t *stored;
+	int ret = dict_chunk_blob(b, device, blkaddr, nblocks, (uint32_t)len, id, what, &d);
+
+	if (ret)
+		return ret;
+	stored = malloc(len);
+	if (!stored)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	ret = dict_read(b, d, stored, len, (uint64_t)blkaddr << b->blkszbits);
+	if (!ret && memcmp(stored, ct, len))
+		ret = dict_chunk_mismatch(b, d, blkaddr, nblocks, id, what);
+	free(stored);
+	return ret;
+}
+
+int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
+			 const char *what)
+{
+	struct es_sha256_ctx sha;
+	struct wdevice *d;
+	uint8_t sum[32];
+	int ret = dict_chunk_blob(b, device, blkaddr, nblocks, len, digest, what, &d);
+
+	if (ret)
+		return ret;
 	ret = es_sha256_init(&sha);
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 unavailable");
 	for (uint32_t done = 0; done < len;) {
 		size_t piece = len - done < WBUILD_IOBUF_SIZE ? len - done
 							     : WBUILD_IOBUF_SIZE;
-		ssize_t got = es_pread_full(d->fd, b->iobuf, piece,
-					    ((uint64_t)blkaddr << b->blkszbits) + done);
 
-		if (got < 0 || (size_t)got != piece) {
+		ret = dict_read(b, d, b->iobuf, piece,
+				((uint64_t)blkaddr << b->blkszbits) + done);
+		if (ret) {
 			es_sha256_release(&sha);
-			return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary "
-				       "%s: reading blob %s in %s: %s", ES_PATH(d->dict_path), hex,
-				       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
-				       "file shrank");
+			return ret;
 		}
 		es_sha256_update(&sha, b->iobuf, piece);
 		done += (uint32_t)piece;
@@ -290,11 +358,7 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 failed");
 	if (memcmp(sum, digest, 32))
-		return es_fail(b->err, -EBADMSG, "%s: chunk dictionary %s lists chunk %.16s... "
-			       "at blocks %u..%llu of blob %s, but those bytes differ "
-			       "(the dictionary's chunk index was tampered with or damaged)",
-			       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
-			       (unsigned long long)blkaddr + nblocks - 1, hex);
+		return dict_chunk_mismatch(b, d, blkaddr, nblocks, digest, what);
 	/* the index of the new image records what was verified */
 	wb_dedup_set_length(b->dedup, digest, nblocks, len);
 	return 0;

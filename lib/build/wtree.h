@@ -212,6 +212,11 @@ int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_bl
 int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n,
 		   uint8_t **plain, uint64_t *entries);
 int wb_crypt_domain_check(struct wbuild *b, const uint8_t uuid[16], uint8_t out[32]);
+struct es_seal;
+int wb_crypt_check_dict(struct wbuild *b, const struct es_seal *s);
+int wb_crypt_dict_chunk(struct wbuild *b, uint16_t dev, uint32_t blkaddr, uint32_t nblocks,
+			const uint8_t h[32], uint64_t len, const uint8_t id[32],
+			const uint8_t *plain, const char *what);
 struct es_seal_input;
 int wb_crypt_seal(struct wbuild *b, const uint8_t uuid[16], const struct es_chunk_rec *recs,
 		  uint64_t n, struct es_seal_input *in, uint8_t **key_area);
@@ -223,6 +228,10 @@ int wb_dicts_load(struct wbuild *b);
 int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
 			 const char *what);
+/* Encrypted builds: the dictionary's bytes are this ciphertext (nblocks). */
+int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			  uint32_t nblocks, const uint8_t *ct, const uint8_t id[32],
+			  const char *what);
 int wb_devices_finalize(struct wbuild *b);
 int wb_blob_finalize(struct wbuild *b, const char *blob_path);
 struct es_outfile;

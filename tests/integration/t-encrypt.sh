@@ -19,6 +19,10 @@
 #  domains     two overlapping trees under one domain key share exactly
 #              the ciphertext blocks of their common chunks; under two
 #              domain keys they share none
+#  dictionaries --chunk-dict of the same domain stores only the new chunks
+#              and extracts equal to the source; a dictionary of another
+#              domain, an encrypted one for a plain build and a damaged
+#              dictionary blob are refused
 #
 # Every case runs; the failures are listed at the end.
 
@@ -201,6 +205,37 @@ if same != 64 or other != 0:
     sys.exit(1)
 EOF
 	info "domains: $(cat domains.out)"
+fi
+
+# ---- dictionaries --------------------------------------------------------------
+# tb against a.img: only tb's own 8 blocks are new; the rest is a.img's blob,
+# checked against the source's ciphertext before it is referenced
+if [ -f a.img ]; then
+	mkdir bd && cp ba/* bd/ && cp a.img dict.img
+	if run_rc 0 mkfs-dict "$MKFS" "${ENC[@]}" --blob-dir=bd --chunk-dict=dict.img \
+		--sign-key=sign.pem bdict.img tb; then
+		n=$(find bd -type f -newer dict.img | wc -l)
+		new=$(find bd -type f -newer dict.img -printf '%s\n' | head -1)
+		[ "$n" = 1 ] && [ "$new" = $((8 * 4096)) ] ||
+			bad "dictionaries: expected one new blob of 8 blocks, got $n ($new bytes)"
+		rm -rf od
+		run_rc 0 fsck-dict "$FSCK" --unlock=keyfile:slot.key --pubkey=sign.pub \
+			--blob-dir=bd --extract=od bdict.img &&
+			{ "$TREECMP" tb od >/dev/null 2>&1 || bad "dictionaries: extraction differs"; }
+	fi
+	run_rc 1 mkfs-dict-other "$MKFS" --quiet --encrypt --domain-key=other-domain.key \
+		--keyslot=keyfile:slot.key --blob-dir=bd --chunk-dict=dict.img x.img tb &&
+		says mkfs-dict-other mkfs-dict-other.err "another dedup domain" \
+			"that the dictionary is of another domain"
+	run_rc 1 mkfs-dict-plain "$MKFS" --quiet --blob-dir=bd --chunk-dict=dict.img y.img tb &&
+		says mkfs-dict-plain mkfs-dict-plain.err "encrypted" \
+			"that an encrypted dictionary serves encrypted builds only"
+	# a tampered dictionary blob is caught before anything refers to it
+	b1=$(ls ba)
+	printf 'X' | dd of="bd/$b1" bs=1 seek=100 conv=notrunc status=none
+	runcmd mkfs-dict-tampered "$MKFS" --quiet "${ENC[@]}" --blob-dir=bd \
+		--chunk-dict=dict.img z.img tb
+	[ "$RC" -eq 1 ] || bad "dictionaries: a damaged dictionary blob gave exit $RC"
 fi
 
 if [ ${#FAILS[@]} -ne 0 ]; then
