@@ -16,9 +16,13 @@
 #include "erofs/verify.h"
 #include <errno.h>
 #include "../progs/cli.h"
+#include "../progs/secrets.h"
+#include "erofs/leakage.h"
+#include "erofs/unlock.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define EXIT_LOCKED 3
 
 static const char *prog = "dump.erofs";
 
@@ -26,6 +30,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE\n"
+"       %s --leakage IMAGE...\n"
 "Show the contents of an EROFS image.  With no option, -s.\n"
 "IMAGE and blobs are regular files or block devices (a loop device).\n"
 "\n"
@@ -49,11 +54,28 @@ static void usage(FILE *f)
 "                        blobs of the sealed image OLD do not have\n"
 "  --device=PATH         an extra device (blob) of the image, in device-table\n"
 "                        order; repeatable\n"
+"  --leakage             what someone without keys learns from the images\n"
+"                        given (IMAGE...): chunk counts and sizes, chunks\n"
+"                        shared within and across them, the file-size hints\n"
+"                        of short chunks\n"
+"\n"
+"Encrypted images (their inodes are ciphertext without a key):\n"
+"  --unlock=SPEC         open the key table with a credential (keyfile:FILE,\n"
+"                        passphrase, passphrase-file:FILE, identity:KEY.pem,\n"
+"                        seed:FILE[:LABEL]); repeatable.  Refused unless a\n"
+"                        trusted key signed the image (--cert, --pubkey,\n"
+"                        --expect-digest) or --allow-unsigned is given\n"
+"  --cert=CERT.pem, --pubkey=KEY.pem, --expect-digest=sha256:HEX\n"
+"                        trust anchors for --unlock; repeatable\n"
+"  --allow-unsigned      unlock an image no trusted key signed\n"
+"  --key-area=FILE       the image's detached key area\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
 "Inode output is one 'key: value' per line.  Exit status: 0 success,\n"
-"1 the image cannot be read or is corrupt, 2 usage error.\n", prog);
+"1 the image cannot be read or is corrupt, 2 usage error, 3 an encrypted\n"
+"image could not be unlocked (no credential opens a slot, or the image is\n"
+"not signed by a trusted key).\n", prog, prog);
 }
 
 static const char *type_name(uint16_t mode)
@@ -350,7 +372,96 @@ static int usage_error(const char *msg)
 }
 
 enum { OPT_NID = 256, OPT_PATH, OPT_LS, OPT_DEVICE, OPT_EXPORT_MANIFEST, OPT_EXPORT_SIG,
-       OPT_DELTA, OPT_BLOB_DIR };
+       OPT_DELTA, OPT_BLOB_DIR, OPT_LEAKAGE, OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA,
+       OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST };
+
+/* dump --leakage IMAGE...: the keyless view of a set of images. */
+static int show_leakage(char *const *paths, unsigned int n, struct es_err *err)
+{
+	struct es_seal *seals[ES_LEAK_MAX_IMAGES] = { 0 };
+	struct es_leakage *lk = NULL;
+	unsigned int opened = 0;
+	int ret = 0;
+
+	if (n > ES_LEAK_MAX_IMAGES)
+		return es_fail(err, -EINVAL, "at most %u images", ES_LEAK_MAX_IMAGES);
+	for (; opened < n && !ret; opened++) {
+		struct es_io io;
+
+		ret = es_io_file_open(&io, paths[opened], NULL, err);
+		if (!ret) {
+			ret = es_seal_read_io(&io, &seals[opened], err);
+			es_io_close(&io);
+		}
+		if (ret)
+			es_err_prefix(err, "%s: ", paths[opened]);
+	}
+	if (!ret) {
+		lk = malloc(sizeof(*lk));
+		ret = lk ? es_leakage((const struct es_seal *const *)seals, n, lk, err) :
+			   es_fail(err, -ENOMEM, "out of memory");
+	}
+	for (unsigned int i = 0; !ret && i < n; i++) {
+		const struct es_leak_image *li = &lk->images[i];
+
+		printf("%s: %s, %u device%s, filesystem region %llu bytes, blobs %llu bytes\n",
+		       paths[i], li->encrypted ? "encrypted" : "NOT encrypted (everything "
+		       "is readable)", li->devices, li->devices == 1 ? "" : "s",
+		       (unsigned long long)li->fs_bytes, (unsigned long long)li->blob_bytes);
+		printf("  chunks: %llu distinct (%llu blocks), chunk size %u",
+		       (unsigned long long)li->chunks, (unsigned long long)li->chunk_blocks,
+		       li->chunksize);
+		if (li->exact_lengths)
+			printf(", exact byte lengths of %llu", (unsigned long long)li->exact_lengths);
+		printf("\n  chunk sizes in blocks:");
+		for (unsigned int c = 0; c < ES_LEAK_CLASSES; c++)
+			if (li->size_hist[c])
+				printf(" %s%u: %llu", c + 1 == ES_LEAK_CLASSES ? ">" : "<=", 1u << c,
+				       (unsigned long long)li->size_hist[c]);
+		printf("\n  chunks shorter than the chunk size (each ends a file, so it "
+		       "tells that file's size in blocks modulo the chunk size): %llu\n",
+		       (unsigned long long)li->tail_chunks);
+	}
+	if (!ret) {
+		printf("all images: %llu distinct chunks, %llu listed by more than one image\n",
+		       (unsigned long long)lk->distinct_chunks,
+		       (unsigned long long)lk->shared_chunks);
+		for (unsigned int i = 0; i < n; i++)
+			for (unsigned int j = i + 1; j < n; j++)
+				printf("  %s and %s share %llu chunks\n", paths[i], paths[j],
+				       (unsigned long long)lk->shared[i][j]);
+		printf("Within one image, which files share a chunk is in the (encrypted) "
+		       "chunk tables; the chunk index lists each chunk once.\n");
+	}
+	free(lk);
+	for (unsigned int i = 0; i < n; i++)
+		es_seal_free(seals[i]);
+	return ret;
+}
+
+/*
+ * An encrypted image's key table, attached to img: the seal read through
+ * the trust pipeline (its signatures against trust), then the unlock
+ * policy and the credentials (lib/keys/unlock.c).
+ */
+static int unlock_image(struct es_image *img, const struct es_trust *trust,
+			struct es_unlock_opts *uo, struct es_unlocked **out, struct es_err *err)
+{
+	static const struct es_verify_opts vo = { .parse_unverified = true };
+	struct es_verify_report r;
+	struct es_unlock_report ur;
+	int ret = es_verify_image(&img->io, trust, &vo, &r, err);
+
+	if (!ret && (r.read_status || r.parse_status))
+		ret = es_fail(err, r.read_status ? r.read_status : r.parse_status, "%s",
+			      r.read_status ? r.read_err.msg : r.parse_err.msg);
+	if (!ret) {
+		uo->authenticated = r.auth_status == 0;
+		ret = es_image_unlock(img, r.seal, uo, out, &ur, err);
+	}
+	es_verify_report_free(&r);
+	return ret;
+}
 
 int main(int argc, char **argv)
 {
@@ -365,8 +476,23 @@ int main(int argc, char **argv)
 		{ "export-manifest", required_argument, NULL, OPT_EXPORT_MANIFEST },
 		{ "export-signature", required_argument, NULL, OPT_EXPORT_SIG },
 		{ "delta", required_argument, NULL, OPT_DELTA },
+		{ "leakage", no_argument, NULL, OPT_LEAKAGE },
+		{ "unlock", required_argument, NULL, OPT_UNLOCK },
+		{ "allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED },
+		{ "key-area", required_argument, NULL, OPT_KEY_AREA },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_list unlocks = { .n = 0 }, certs = { .n = 0 }, pubkeys = { .n = 0 };
+	struct cli_list digests = { .n = 0 };
+	struct es_unlock_opts uo = { 0 };
+	struct es_unlocked *unlocked = NULL;
+	struct es_trust *trust = NULL;
+	struct cli_prompt prompt_ctx = { .what = "the image" };
+	struct es_passphrase_prompt prompt = { cli_prompt_passphrase, &prompt_ctx };
+	bool leakage = false;
 	struct cli_list devices = { .n = 0 };
 	bool show_sb = false, stats = false, extents = false, list = false, have_nid = false;
 	const char *path = NULL, *manifest_out = NULL, *sig_out = NULL, *delta_old = NULL;
@@ -431,13 +557,51 @@ int main(int argc, char **argv)
 		case OPT_DELTA:
 			delta_old = optarg;
 			break;
+		case OPT_LEAKAGE:
+			leakage = true;
+			break;
+		case OPT_UNLOCK:
+			if (!cli_list_add(&unlocks, optarg))
+				return usage_error("too many --unlock options");
+			break;
+		case OPT_ALLOW_UNSIGNED:
+			uo.allow_unsigned = true;
+			break;
+		case OPT_KEY_AREA:
+			uo.key_area_path = optarg;
+			break;
+		case OPT_CERT:
+		case OPT_PUBKEY:
+			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg))
+				return usage_error("too many trust anchors");
+			break;
+		case OPT_EXPECT_DIGEST:
+			if (!cli_list_add(&digests, optarg))
+				return usage_error("too many --expect-digest options");
+			break;
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_USAGE;
 		}
 	}
+	if (leakage) {
+		if (argc == optind)
+			return usage_error("--leakage needs at least one IMAGE");
+		if (show_sb || stats || have_nid || path || manifest_out || sig_out ||
+		    delta_old || unlocks.n)
+			return usage_error("--leakage goes with no other option");
+		if (show_leakage(argv + optind, (unsigned int)(argc - optind), &err)) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			return EXIT_FAILED;
+		}
+		return 0;
+	}
 	if (argc - optind != 1)
 		return usage_error(argc - optind ? "too many arguments" : "no IMAGE given");
+	if ((certs.n || pubkeys.n || digests.n || uo.allow_unsigned || uo.key_area_path) &&
+	    !unlocks.n)
+		return usage_error("trust anchors, --allow-unsigned and --key-area go with "
+				   "--unlock");
 	if ((extents || list) && !have_nid && !path)
 		return usage_error("-e and --ls need --nid or --path");
 	if (have_nid && path)
@@ -448,6 +612,33 @@ int main(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_FAILED;
+	}
+	if (unlocks.n) {
+		cli_protect_secrets();
+		trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
+		if (trust && es_trust_pin_manifest_digests(trust, digests.items, digests.n, &err)) {
+			es_trust_free(trust);
+			trust = NULL;
+		}
+		if (!trust) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			es_image_close(img);
+			return EXIT_USAGE;
+		}
+		uo.image_path = argv[optind];
+		uo.specs = unlocks.items;
+		uo.nspecs = unlocks.n;
+		uo.prompt = &prompt;
+		ret = es_image_encrypted(img) ? unlock_image(img, trust, &uo, &unlocked, &err) :
+		      es_fail(&err, -EINVAL, "the image is not encrypted: --unlock has nothing "
+			      "to open");
+		es_trust_free(trust);
+		if (ret) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			es_image_close(img);
+			return ret == -EKEYREJECTED || ret == -EPERM || ret == -ERANGE ?
+			       EXIT_LOCKED : EXIT_FAILED;
+		}
 	}
 	if (show_sb || (!stats && !have_nid && !path && !manifest_out && !sig_out && !delta_old)) {
 		show_super(img);
@@ -472,9 +663,11 @@ int main(int argc, char **argv)
 			ret = show_inode(img, &ino, extents, &err);
 	}
 	es_image_close(img);
+	es_unlocked_free(unlocked);
 	if (ret) {
 		fflush(stdout);
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		fprintf(stderr, "%s: %s%s\n", prog, err.msg,
+			ret == -EACCES ? " (give --unlock)" : "");
 		return EXIT_FAILED;
 	}
 	return 0;

@@ -19,6 +19,8 @@
 #  domains     two overlapping trees under one domain key share exactly
 #              the ciphertext blocks of their common chunks; under two
 #              domain keys they share none
+#  dump        -S needs --unlock (and a signature or --allow-unsigned);
+#              --leakage counts what the images share
 #  dictionaries --chunk-dict of the same domain stores only the new chunks
 #              and extracts equal to the source; a dictionary of another
 #              domain, an encrypted one for a plain build and a damaged
@@ -205,6 +207,21 @@ if same != 64 or other != 0:
     sys.exit(1)
 EOF
 	info "domains: $(cat domains.out)"
+fi
+
+# ---- dump ----------------------------------------------------------------------------
+if [ -f a.img ] && [ -f c.img ]; then
+	run_rc 1 dump-locked "$DUMP" -S a.img &&
+		says dump-locked dump-locked.err "without a key" "that a key is needed"
+	run_rc 0 dump-unlocked "$DUMP" --unlock=keyfile:slot.key --allow-unsigned -S a.img &&
+		says dump-unlocked dump-unlocked.out "regular files: 2" "the file count"
+	run_rc 3 dump-unsigned "$DUMP" --unlock=keyfile:slot.key -S a.img
+	if run_rc 0 dump-leakage "$DUMP" --leakage a.img b.img c.img; then
+		says dump-leakage dump-leakage.out "a.img and b.img share 64 chunks" \
+			"the chunks a and b share"
+		says dump-leakage dump-leakage.out "a.img and c.img share 0 chunks" \
+			"that another domain shares nothing"
+	fi
 fi
 
 # ---- dictionaries --------------------------------------------------------------
