@@ -74,6 +74,18 @@ int es_derive_chunk_key(const uint8_t secret[ES_CHUNK_SECRET_SIZE], uint32_t sui
 int es_derive_chunk_id(const uint8_t domain[ES_DOMAIN_KEY_SIZE], uint32_t suite,
 		       uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
 		       uint8_t id[ES_CHUNK_ID_SIZE]);
+/*
+ * The same derivations through a reusable MAC engine of the crypto
+ * backend (m may be NULL): a build derives a secret, an identifier and a
+ * key for every chunk.  secret and id may each be NULL.
+ */
+struct es_crypto_mac;
+int es_derive_chunk_with(struct es_crypto_mac *m, const uint8_t domain[ES_DOMAIN_KEY_SIZE],
+			 uint32_t suite, uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
+			 uint8_t secret[ES_CHUNK_SECRET_SIZE], uint8_t id[ES_CHUNK_ID_SIZE]);
+int es_derive_chunk_key_with(struct es_crypto_mac *m,
+			     const uint8_t secret[ES_CHUNK_SECRET_SIZE], uint32_t suite,
+			     uint8_t key[ES_CHUNK_KEY_SIZE]);
 /* HMAC-SHA256(K_domain, L("domain-check") | uuid) */
 int es_derive_domain_check(const uint8_t domain[ES_DOMAIN_KEY_SIZE],
 			   const uint8_t uuid[ES_UUID_SIZE],

@@ -27,6 +27,7 @@ struct wcrypt {
 	uint8_t meta_key[ES_META_KEY_SIZE];
 	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
 	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
+	struct es_crypto_mac *mac;		/* the derivations' HMAC engine */
 	bool locked;
 	uint8_t *scratch;			/* a chunk's ciphertext, for dictionaries */
 	/* the keyslots' credentials, loaded before anything is built */
@@ -56,8 +57,10 @@ int wb_crypt_init(struct wbuild *b)
 	if (!memcmp(c->meta_key, c->meta_key + 32, 32))
 		return es_fail(b->err, -EIO, "the random generator gave a degenerate key");
 	ret = es_crypto_xts_init(&c->xts, ES_CRYPTO_ENCRYPT);
+	if (!ret)
+		ret = es_crypto_mac_new(&c->mac);
 	if (ret)
-		return es_fail(b->err, ret, "AES-256-XTS is not available");
+		return es_fail(b->err, ret, "AES-256-XTS or HMAC is not available");
 	c->creds = calloc(b->opts->nkeyslots, sizeof(*c->creds));
 	if (!c->creds)
 		return es_fail(b->err, -ENOMEM, "out of memory");
@@ -80,6 +83,7 @@ void wb_crypt_free(struct wbuild *b)
 	if (!c)
 		return;
 	es_crypto_xts_release(&c->xts);
+	es_crypto_mac_free(c->mac);
 	free(c->scratch);
 	for (unsigned int i = 0; i < c->ncreds; i++)
 		es_keyslot_cred_free(c->creds[i]);
@@ -94,7 +98,8 @@ void wb_crypt_free(struct wbuild *b)
 int wb_crypt_chunk_id(struct wbuild *b, const uint8_t h[32], uint64_t len,
 		      uint8_t id[ES_CHUNK_ID_SIZE])
 {
-	int ret = es_derive_chunk_id(b->crypt->domain, b->crypt->suite, len, h, id);
+	int ret = es_derive_chunk_with(b->crypt->mac, b->crypt->domain, b->crypt->suite, len,
+				       h, NULL, id);
 
 	return ret ? es_fail(b->err, ret, "deriving a chunk identifier failed") : 0;
 }
@@ -119,10 +124,10 @@ int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t 
 		   uint64_t nblocks, uint8_t secret[ES_CHUNK_SECRET_SIZE])
 {
 	struct wcrypt *c = b->crypt;
-	int ret = es_derive_chunk_secret(c->domain, c->suite, len, h, secret);
+	int ret = es_derive_chunk_with(c->mac, c->domain, c->suite, len, h, secret, NULL);
 
 	if (!ret)
-		ret = es_derive_chunk_key(secret, c->suite, c->chunk_key);
+		ret = es_derive_chunk_key_with(c->mac, secret, c->suite, c->chunk_key);
 	if (!ret)
 		ret = crypt_units(b, c->chunk_key, buf, nblocks, 0);
 	es_crypto_wipe(c->chunk_key, sizeof(c->chunk_key));

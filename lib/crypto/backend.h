@@ -211,6 +211,29 @@ int es_crypto_hmac_sha256(const void *key, size_t key_len,
 			  uint8_t out[ES_SHA256_DIGEST_SIZE]);
 
 /*
+ * A MAC engine: HMAC with SHA-256 or SHA-512, the algorithm fetched once,
+ * for code that computes many MACs under changing keys (a build derives
+ * three keys per 4 KiB chunk; fetching per call would cost more than the
+ * hashing).  Not shared between threads.
+ */
+struct es_crypto_mac;
+int es_crypto_mac_new(struct es_crypto_mac **out);
+void es_crypto_mac_free(struct es_crypto_mac *m);
+/*
+ * HMAC-<hash>(key, msg) into out (the hash's length).  m may be NULL: a
+ * one-shot computation.  key_len may be 0.
+ */
+int es_crypto_mac(struct es_crypto_mac *m, enum es_crypto_hash hash, const void *key,
+		  size_t key_len, const void *msg, size_t len, void *out);
+/*
+ * HKDF-Expand through the engine (m may be NULL), for outputs of at most
+ * one hash length: T(1) = HMAC(prk, info | 0x01), cut to out_len.
+ */
+int es_crypto_mac_expand(struct es_crypto_mac *m, enum es_crypto_hash hash,
+			 const void *prk, size_t prk_len, const void *info, size_t info_len,
+			 void *out, size_t out_len);
+
+/*
  * HKDF (RFC 5869), Extract then Expand: out_len bytes from ikm (at least
  * one byte), salt (may be empty: then hash-length zeros, as the RFC says)
  * and info (up to ES_CRYPTO_HKDF_INFO_MAX bytes).  1 <= out_len <= 255

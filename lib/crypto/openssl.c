@@ -439,27 +439,112 @@ static const char *hash_name(enum es_crypto_hash hash, size_t *size)
 	return NULL;
 }
 
+struct es_crypto_mac {
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *ctx[2];	/* SHA-256, SHA-512: digest set, keyed per call */
+};
+
+void es_crypto_mac_free(struct es_crypto_mac *m)
+{
+	if (!m)
+		return;
+	EVP_MAC_CTX_free(m->ctx[0]);	/* cleanses the key schedule */
+	EVP_MAC_CTX_free(m->ctx[1]);
+	EVP_MAC_free(m->hmac);
+	OPENSSL_free(m);
+}
+
+int es_crypto_mac_new(struct es_crypto_mac **out)
+{
+	struct es_crypto_mac *m;
+	int ret = 0;
+
+	*out = NULL;
+	m = OPENSSL_zalloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ERR_set_mark();
+	m->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	for (int i = 0; m->hmac && i < 2 && !ret; i++) {
+		size_t size;
+		OSSL_PARAM params[2] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+				(char *)hash_name(i ? ES_CRYPTO_SHA512 : ES_CRYPTO_SHA256, &size), 0),
+			OSSL_PARAM_construct_end(),
+		};
+
+		m->ctx[i] = EVP_MAC_CTX_new(m->hmac);
+		if (!m->ctx[i] || EVP_MAC_CTX_set_params(m->ctx[i], params) != 1)
+			ret = -EIO;
+	}
+	if (!m->hmac)
+		ret = -EIO;
+	ERR_pop_to_mark();
+	if (ret) {
+		es_crypto_mac_free(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+int es_crypto_mac(struct es_crypto_mac *m, enum es_crypto_hash hash, const void *key,
+		  size_t key_len, const void *msg, size_t len, void *out)
+{
+	static const uint8_t empty[1];
+	size_t size, out_len = 0;
+	const char *digest = hash_name(hash, &size);
+	int ok;
+
+	if (!digest || (!key && key_len) || (!msg && len) || !out)
+		return -EINVAL;
+	ERR_set_mark();
+	if (m) {
+		EVP_MAC_CTX *ctx = m->ctx[hash == ES_CRYPTO_SHA512];
+
+		ok = EVP_MAC_init(ctx, key_len ? key : empty, key_len, NULL) == 1 &&
+		     EVP_MAC_update(ctx, len ? msg : empty, len) == 1 &&
+		     EVP_MAC_final(ctx, out, &out_len, size) == 1;
+	} else {
+		ok = EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key_len ? key : empty,
+			       key_len, len ? msg : empty, len, out, size, &out_len) != NULL;
+	}
+	ok = ok && out_len == size;
+	ERR_pop_to_mark();
+	if (!ok) {
+		es_crypto_wipe(out, size);
+		return -EIO;
+	}
+	return 0;
+}
+
+int es_crypto_mac_expand(struct es_crypto_mac *m, enum es_crypto_hash hash,
+			 const void *prk, size_t prk_len, const void *info, size_t info_len,
+			 void *out, size_t out_len)
+{
+	uint8_t msg[ES_CRYPTO_HKDF_INFO_MAX + 1], t[64];
+	size_t size;
+	int ret;
+
+	if (!hash_name(hash, &size) || !prk || !prk_len || (!info && info_len) ||
+	    info_len > ES_CRYPTO_HKDF_INFO_MAX || !out || !out_len || out_len > size)
+		return -EINVAL;
+	if (info_len)
+		memcpy(msg, info, info_len);
+	msg[info_len] = 1;
+	ret = es_crypto_mac(m, hash, prk, prk_len, msg, info_len + 1, t);
+	if (!ret)
+		memcpy(out, t, out_len);
+	es_crypto_wipe(t, sizeof(t));
+	es_crypto_wipe(msg, info_len + 1);
+	return ret;
+}
+
 int es_crypto_hmac_sha256(const void *key, size_t key_len,
 			  const void *msg, size_t len,
 			  uint8_t out[ES_SHA256_DIGEST_SIZE])
 {
-	static const uint8_t empty[1];
-	size_t out_len = 0;
-	int ok;
-
-	if ((!key && key_len) || (!msg && len) || !out)
-		return -EINVAL;
-	ERR_set_mark();
-	ok = EVP_Q_mac(NULL, "HMAC", NULL, OSSL_DIGEST_NAME_SHA2_256, NULL,
-		       key_len ? key : empty, key_len, len ? msg : empty, len,
-		       out, ES_SHA256_DIGEST_SIZE, &out_len) != NULL &&
-	     out_len == ES_SHA256_DIGEST_SIZE;
-	ERR_pop_to_mark();
-	if (!ok) {
-		es_crypto_wipe(out, ES_SHA256_DIGEST_SIZE);
-		return -EIO;
-	}
-	return 0;
+	return es_crypto_mac(NULL, ES_CRYPTO_SHA256, key, key_len, msg, len, out);
 }
 
 /* OSSL_PARAM wants non-const buffers, though HKDF only reads them. */

@@ -27,7 +27,8 @@ static int check_suite(uint32_t suite)
  * HMAC-SHA256(K_domain, label | u32le(suite) | u64le(len) | h): the chunk
  * secret and the keyed chunk identifier differ only in their label.
  */
-static int chunk_mac(const uint8_t domain[ES_DOMAIN_KEY_SIZE], int is_id,
+static int chunk_mac(struct es_crypto_mac *m, const uint8_t domain[ES_DOMAIN_KEY_SIZE],
+		     int is_id,
 		     uint32_t suite, uint64_t len,
 		     const uint8_t h[ES_SHA256_DIGEST_SIZE],
 		     uint8_t out[ES_SHA256_DIGEST_SIZE])
@@ -46,7 +47,7 @@ static int chunk_mac(const uint8_t domain[ES_DOMAIN_KEY_SIZE], int is_id,
 	es_put64(msg + n + 4, len);
 	memcpy(msg + n + 12, h, ES_SHA256_DIGEST_SIZE);
 	n += 12 + ES_SHA256_DIGEST_SIZE;
-	ret = es_crypto_hmac_sha256(domain, ES_DOMAIN_KEY_SIZE, msg, n, out);
+	ret = es_crypto_mac(m, ES_CRYPTO_SHA256, domain, ES_DOMAIN_KEY_SIZE, msg, n, out);
 	/* h confirms a guessed plaintext: it is as secret as the chunk */
 	es_crypto_wipe(msg, sizeof(msg));
 	return ret;
@@ -56,18 +57,40 @@ int es_derive_chunk_secret(const uint8_t domain[ES_DOMAIN_KEY_SIZE], uint32_t su
 			   uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
 			   uint8_t secret[ES_CHUNK_SECRET_SIZE])
 {
-	return chunk_mac(domain, 0, suite, len, h, secret);
+	return chunk_mac(NULL, domain, 0, suite, len, h, secret);
 }
 
 int es_derive_chunk_id(const uint8_t domain[ES_DOMAIN_KEY_SIZE], uint32_t suite,
 		       uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
 		       uint8_t id[ES_CHUNK_ID_SIZE])
 {
-	return chunk_mac(domain, 1, suite, len, h, id);
+	return chunk_mac(NULL, domain, 1, suite, len, h, id);
+}
+
+int es_derive_chunk_with(struct es_crypto_mac *m, const uint8_t domain[ES_DOMAIN_KEY_SIZE],
+			 uint32_t suite, uint64_t len, const uint8_t h[ES_SHA256_DIGEST_SIZE],
+			 uint8_t secret[ES_CHUNK_SECRET_SIZE], uint8_t id[ES_CHUNK_ID_SIZE])
+{
+	int ret = 0;
+
+	if (secret)
+		ret = chunk_mac(m, domain, 0, suite, len, h, secret);
+	if (!ret && id)
+		ret = chunk_mac(m, domain, 1, suite, len, h, id);
+	if (ret && secret)
+		es_crypto_wipe(secret, ES_CHUNK_SECRET_SIZE);
+	return ret;
 }
 
 int es_derive_chunk_key(const uint8_t secret[ES_CHUNK_SECRET_SIZE], uint32_t suite,
 			uint8_t key[ES_CHUNK_KEY_SIZE])
+{
+	return es_derive_chunk_key_with(NULL, secret, suite, key);
+}
+
+int es_derive_chunk_key_with(struct es_crypto_mac *m,
+			     const uint8_t secret[ES_CHUNK_SECRET_SIZE], uint32_t suite,
+			     uint8_t key[ES_CHUNK_KEY_SIZE])
 {
 	uint8_t info[sizeof(ES_LABEL("xts")) + 4];
 	size_t n;
@@ -81,8 +104,8 @@ int es_derive_chunk_key(const uint8_t secret[ES_CHUNK_SECRET_SIZE], uint32_t sui
 	n = PUT_LABEL(info, "xts");
 	es_put32(info + n, suite);
 	/* Expand only: s is already a uniformly random 32-byte key */
-	ret = es_crypto_hkdf_expand(ES_CRYPTO_SHA512, secret, ES_CHUNK_SECRET_SIZE,
-				    info, sizeof(info), key, ES_CHUNK_KEY_SIZE);
+	ret = es_crypto_mac_expand(m, ES_CRYPTO_SHA512, secret, ES_CHUNK_SECRET_SIZE,
+				   info, sizeof(info), key, ES_CHUNK_KEY_SIZE);
 	if (ret)
 		return ret;
 	/*

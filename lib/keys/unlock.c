@@ -30,6 +30,7 @@ struct es_unlocked {
 	bool locked_mem;
 	struct es_crypto_xts meta;	/* keyed once with the metadata key */
 	struct es_crypto_xts data;	/* keyed with the current chunk's key */
+	struct es_crypto_mac *mac;	/* derives chunk keys without a fetch each */
 	bool have_chunk;
 	unsigned int chunk_dev;
 	uint64_t chunk_block;
@@ -100,7 +101,7 @@ static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t
 			return es_fail(err, -ES_ECORRUPT, "device %u, block %llu: a chunk "
 				       "the key table has no secret for", dev,
 				       (unsigned long long)chunk_block);
-		ret = es_derive_chunk_key(e, ES_SUITE_XTS_V1, u->chunk_key);
+		ret = es_derive_chunk_key_with(u->mac, e, ES_SUITE_XTS_V1, u->chunk_key);
 		if (!ret)
 			ret = es_crypto_xts_setkey(&u->data, u->chunk_key);
 		es_crypto_wipe(u->chunk_key, sizeof(u->chunk_key));
@@ -177,6 +178,8 @@ int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 		ret = es_crypto_xts_setkey(&u->meta, u->table);
 	if (!ret)
 		ret = es_crypto_xts_init(&u->data, ES_CRYPTO_DECRYPT);
+	if (!ret)
+		ret = es_crypto_mac_new(&u->mac);
 	if (ret) {
 		ret = es_fail(err, ret, "key table: the metadata key is unusable");
 		goto fail;
@@ -202,6 +205,7 @@ void es_unlocked_free(struct es_unlocked *u)
 		return;
 	es_crypto_xts_release(&u->meta);
 	es_crypto_xts_release(&u->data);
+	es_crypto_mac_free(u->mac);
 	if (u->table) {
 		es_crypto_wipe(u->table, u->table_len);
 		if (u->locked_mem)

@@ -24,7 +24,7 @@ reader_dirs="lib/read lib/base"
 # the freestanding part of lib/keys/ (keyslot.c, keyarea*.c and secret.c are hosted)
 keys_sources="lib/keys/derive.c lib/keys/keytable.c"
 # what lib/keys/ calls that the portable backend does not define yet
-keys_hosted_only="es_crypto_hmac_sha256|es_crypto_hkdf_expand|es_crypto_aead_seal|es_crypto_aead_open"
+keys_hosted_only="es_crypto_hmac_sha256|es_crypto_hkdf_expand|es_crypto_mac|es_crypto_mac_expand|es_crypto_aead_seal|es_crypto_aead_open"
 cc=${CC:-cc}
 command -v "$cc" >/dev/null || { echo "SKIP: no C compiler"; exit 77; }
 command -v nm >/dev/null || { echo "SKIP: nm missing"; exit 77; }
