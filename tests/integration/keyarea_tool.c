@@ -8,11 +8,13 @@
  *       a detached key area for a table of N entries whose plaintext is
  *       table_fill() below; prints its table digest and the SHA-256 of the
  *       plaintext (what the oracle must find after decrypting)
- *   keyarea_tool embed IMAGE AREA
+ *   keyarea_tool embed IMAGE AREA [--keep-manifest]
  *       put a key area into a sealed, unencrypted image as mkfs will: after
  *       the chunk index, before the locator (which gets the key area's
  *       place and a new checksum); the manifest is marked as naming suite
- *       1 and the area's table digest.  The image is not re-signed.
+ *       1 and the area's table digest (not with --keep-manifest, which
+ *       leaves an image today's readers check whole).  The image is not
+ *       re-signed.
  *   keyarea_tool vectors DIR
  *       the keyslot test vectors as libcore computes them (credential files
  *       go to DIR)
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +166,7 @@ static int cmd_create(int argc, char **argv)
 #define MF_SUITE	48
 #define MF_TABLE_DIGEST	56
 
-static int cmd_embed(const char *image, const char *area_path)
+static int cmd_embed(const char *image, const char *area_path, bool keep_manifest)
 {
 	uint8_t loc[4096], *area;
 	struct stat st;
@@ -188,7 +191,7 @@ static int cmd_embed(const char *image, const char *area_path)
 		return die("%s: not a multiple of 4096 bytes", area_path);
 	/* the manifest names suite 1 and the table digest of the area's copy A */
 	mf_off = es_get64(loc + 40);
-	{
+	if (!keep_manifest) {
 		uint8_t suite[4];
 
 		es_put32(suite, ES_SUITE_XTS_V1);
@@ -226,8 +229,9 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "create"))
 		return cmd_create(argc, argv);
-	if (argc == 4 && !strcmp(argv[1], "embed"))
-		return cmd_embed(argv[2], argv[3]);
+	if ((argc == 4 || (argc == 5 && !strcmp(argv[4], "--keep-manifest"))) &&
+	    !strcmp(argv[1], "embed"))
+		return cmd_embed(argv[2], argv[3], argc == 5);
 	if (argc == 3 && !strcmp(argv[1], "vectors"))
 		return cmd_vectors(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "crash"))
