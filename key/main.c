@@ -189,7 +189,9 @@ static void hex(FILE *f, const uint8_t *p, size_t len)
 
 static void print_slot(unsigned int i, const struct es_keyslot_info *si)
 {
-	printf("  %2u  %-10s  ", i, es_keyslot_kind_name(si->kind));
+	printf("  %2u  %s", i, es_keyslot_kind_name(si->kind));
+	if (si->kind != ES_KEYSLOT_KEYFILE)
+		printf("%*s", (int)(12 - strlen(es_keyslot_kind_name(si->kind))), "");
 	switch (si->kind) {
 	case ES_KEYSLOT_PASSPHRASE:
 		printf("argon2id, %u iterations, %u KiB, %u lane%s%s", si->argon2.t_cost,
@@ -342,6 +344,8 @@ static int on_key_area(const struct opts *o)
 		ret = es_keyarea_file_commit(f, &err);
 	if (ret)
 		code = report(ret, &err);
+	if (ret == -ENOENT && !strcmp(o->command, "remove"))
+		code = EXIT_REFUSED;	/* an empty slot */
 out:
 	es_keyslot_cred_free(newcred);
 	es_keyarea_close(ka);

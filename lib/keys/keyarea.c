@@ -120,6 +120,7 @@ struct es_keyarea {
 	bool unlocked;
 	uint8_t *digests;		/* D, once read and checked */
 	bool broken;			/* a write or sync failed: write nothing more */
+	uint64_t seq_floor;		/* commit above this too (restore: the backup's) */
 };
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -814,6 +815,7 @@ static int commit(struct es_keyarea *ka, const struct ka_state *next, struct es_
 
 	if (!buf)
 		return es_fail(err, -ENOMEM, "out of memory");
+	seq = ka->seq_floor;
 	for (unsigned int i = 0; i < 2; i++)
 		if (c[i].valid && c[i].seq > seq)
 			seq = c[i].seq;
@@ -1184,6 +1186,8 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 	}
 	base.gen++;
 	slot = cur->have_winner ? !cur->st.active : 0;
+	/* sequence numbers only ever grow, also over copies that were lost */
+	cur->seq_floor = bak->copies[bak->winner].seq;
 	/* the spare slot is rewritten whole: nothing to wipe before */
 	ret = reencrypt_commit(cur, &bak->st, &base, plain, slot, creds, ncreds, flags, fates,
 			       err);

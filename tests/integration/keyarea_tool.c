@@ -8,12 +8,13 @@
  *       a detached key area for a table of N entries whose plaintext is
  *       table_fill() below; prints its table digest and the SHA-256 of the
  *       plaintext (what the oracle must find after decrypting)
- *   keyarea_tool embed IMAGE AREA [--keep-manifest]
+ *   keyarea_tool embed IMAGE AREA [--keep-manifest | --manifest-only]
  *       put a key area into a sealed, unencrypted image as mkfs will: after
  *       the chunk index, before the locator (which gets the key area's
  *       place and a new checksum); the manifest is marked as naming suite
  *       1 and the area's table digest (not with --keep-manifest, which
- *       leaves an image today's readers check whole).  The image is not
+ *       leaves an image today's readers check whole; --manifest-only
+ *       changes only the manifest, for a detached AREA).  The image is not
  *       re-signed.
  *   keyarea_tool vectors DIR
  *       the keyslot test vectors as libcore computes them (credential files
@@ -166,7 +167,8 @@ static int cmd_create(int argc, char **argv)
 #define MF_SUITE	48
 #define MF_TABLE_DIGEST	56
 
-static int cmd_embed(const char *image, const char *area_path, bool keep_manifest)
+static int cmd_embed(const char *image, const char *area_path, bool keep_manifest,
+		     bool manifest_only)
 {
 	uint8_t loc[4096], *area;
 	struct stat st;
@@ -199,6 +201,12 @@ static int cmd_embed(const char *image, const char *area_path, bool keep_manifes
 		if (n != 4 || write_all(fd, mf_off + MF_TABLE_DIGEST, area + 80, 32))
 			return die("cannot write the manifest of %s", image);
 	}
+	if (manifest_only) {
+		close(fd);
+		close(afd);
+		free(area);
+		return 0;
+	}
 	es_put64(loc + LOC_KEYS, loc_off);
 	es_put64(loc + LOC_KEYS + 8, (uint64_t)st.st_size);
 	es_sha256(loc, LOC_CHECKSUM, loc + LOC_CHECKSUM);
@@ -229,9 +237,11 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "create"))
 		return cmd_create(argc, argv);
-	if ((argc == 4 || (argc == 5 && !strcmp(argv[4], "--keep-manifest"))) &&
+	if ((argc == 4 || (argc == 5 && (!strcmp(argv[4], "--keep-manifest") ||
+					   !strcmp(argv[4], "--manifest-only")))) &&
 	    !strcmp(argv[1], "embed"))
-		return cmd_embed(argv[2], argv[3], argc == 5);
+		return cmd_embed(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "--keep-manifest"),
+				 argc == 5 && !strcmp(argv[4], "--manifest-only"));
 	if (argc == 3 && !strcmp(argv[1], "vectors"))
 		return cmd_vectors(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "crash"))
