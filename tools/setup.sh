@@ -13,7 +13,7 @@ ES_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libssl-dev libcmocka-dev libfsverity-dev liblz4-dev zlib1g-dev libargon2-dev
 	erofs-utils fsverity openssl attr acl util-linux python3 xxd
-	python3-cryptography
+	python3-cryptography python3-argon2
 )
 
 es_setup_packages() {
