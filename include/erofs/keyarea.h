@@ -228,6 +228,19 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 
 /* ---- where the area lives (hosted files) ---------------------------------- */
 
+/*
+ * A read-only device over the key area section of device 0 of an I/O
+ * source (the locator's key-area offset and length), for readers that
+ * already have the image open: ctx is the caller's and must outlive dev.
+ */
+struct es_io;
+struct es_keyarea_io_ctx {
+	const struct es_io *io;
+	uint64_t base;
+};
+void es_keyarea_dev_io(struct es_keyarea_dev *dev, struct es_keyarea_io_ctx *ctx,
+		       const struct es_io *io, uint64_t off, uint64_t len);
+
 struct es_keyarea_file;
 
 /*
