@@ -136,8 +136,9 @@ int es_keyarea_slot(const struct es_keyarea *ka, unsigned int i, struct es_keysl
  * Try the credentials (loaded for ES_KEYSLOT_FOR_UNLOCK) on the slots of
  * the winning copy until one opens; TK stays inside ka (secret memory).
  * *slot (may be NULL) receives the slot that opened.  -EKEYREJECTED when
- * none does; -ERANGE when none does and a slot that might have was
- * refused for its Argon2 costs.
+ * none does; -ERANGE (-ENOMEM) when none does and a slot that might have
+ * was refused for its Argon2 costs (its memory could not be allocated):
+ * the other slots are still tried.
  */
 int es_keyarea_unlock(struct es_keyarea *ka, struct es_keyslot_cred *const *creds,
 		      unsigned int ncreds, unsigned int *slot, struct es_err *err);

@@ -507,6 +507,7 @@ static int unlock_state(const struct ka_state *st, struct es_keyslot_cred *const
 {
 	char refused[ES_ERR_MSG_MAX] = "";
 	unsigned int tried = 0;
+	int refused_ret = 0;
 
 	for (unsigned int c = 0; c < ncreds; c++) {
 		for (unsigned int i = 0; i < ES_KEYAREA_SLOTS; i++) {
@@ -527,17 +528,20 @@ static int unlock_state(const struct ka_state *st, struct es_keyslot_cred *const
 			tried++;
 			if (ret == -EKEYREJECTED)
 				continue;
-			if (ret == -ERANGE) {
-				if (!refused[0])
+			/* a slot this machine cannot afford: another may open */
+			if (ret == -ERANGE || ret == -ENOMEM) {
+				if (!refused[0]) {
 					snprintf(refused, sizeof(refused), "slot %u: %.400s",
 						 i, serr.msg);
+					refused_ret = ret;
+				}
 				continue;
 			}
 			return es_fail(err, ret, "slot %u: %s", i, serr.msg);
 		}
 	}
 	if (refused[0])
-		return es_fail(err, -ERANGE, "no credential opens a keyslot; %s", refused);
+		return es_fail(err, refused_ret, "no credential opens a keyslot; %s", refused);
 	if (!tried)
 		return es_fail(err, -EKEYREJECTED, "no keyslot is of the kind of the "
 			       "credentials given (or for that X25519 key or seed label)");
