@@ -136,8 +136,9 @@ int es_keyarea_slot(const struct es_keyarea *ka, unsigned int i, struct es_keysl
  * Try the credentials (loaded for ES_KEYSLOT_FOR_UNLOCK) on the slots of
  * the winning copy until one opens; TK stays inside ka (secret memory).
  * *slot (may be NULL) receives the slot that opened.  -EKEYREJECTED when
- * none does; -ERANGE when none does and a slot that might have was
- * refused for its Argon2 costs.
+ * none does; -ERANGE (-ENOMEM) when none does and a slot that might have
+ * was refused for its Argon2 costs (its memory could not be allocated):
+ * the other slots are still tried.
  */
 int es_keyarea_unlock(struct es_keyarea *ka, struct es_keyslot_cred *const *creds,
 		      unsigned int ncreds, unsigned int *slot, struct es_err *err);
@@ -227,6 +228,19 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 		       struct es_err *err);
 
 /* ---- where the area lives (hosted files) ---------------------------------- */
+
+/*
+ * A read-only device over the key area section of device 0 of an I/O
+ * source (the locator's key-area offset and length), for readers that
+ * already have the image open: ctx is the caller's and must outlive dev.
+ */
+struct es_io;
+struct es_keyarea_io_ctx {
+	const struct es_io *io;
+	uint64_t base;
+};
+void es_keyarea_dev_io(struct es_keyarea_dev *dev, struct es_keyarea_io_ctx *ctx,
+		       const struct es_io *io, uint64_t off, uint64_t len);
 
 struct es_keyarea_file;
 

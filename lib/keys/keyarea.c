@@ -120,6 +120,7 @@ struct es_keyarea {
 	bool unlocked;
 	uint8_t *digests;		/* D, once read and checked */
 	bool broken;			/* a write or sync failed: write nothing more */
+	uint64_t seq_floor;		/* commit above this too (restore: the backup's) */
 };
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -506,6 +507,7 @@ static int unlock_state(const struct ka_state *st, struct es_keyslot_cred *const
 {
 	char refused[ES_ERR_MSG_MAX] = "";
 	unsigned int tried = 0;
+	int refused_ret = 0;
 
 	for (unsigned int c = 0; c < ncreds; c++) {
 		for (unsigned int i = 0; i < ES_KEYAREA_SLOTS; i++) {
@@ -526,17 +528,20 @@ static int unlock_state(const struct ka_state *st, struct es_keyslot_cred *const
 			tried++;
 			if (ret == -EKEYREJECTED)
 				continue;
-			if (ret == -ERANGE) {
-				if (!refused[0])
+			/* a slot this machine cannot afford: another may open */
+			if (ret == -ERANGE || ret == -ENOMEM) {
+				if (!refused[0]) {
 					snprintf(refused, sizeof(refused), "slot %u: %.400s",
 						 i, serr.msg);
+					refused_ret = ret;
+				}
 				continue;
 			}
 			return es_fail(err, ret, "slot %u: %s", i, serr.msg);
 		}
 	}
 	if (refused[0])
-		return es_fail(err, -ERANGE, "no credential opens a keyslot; %s", refused);
+		return es_fail(err, refused_ret, "no credential opens a keyslot; %s", refused);
 	if (!tried)
 		return es_fail(err, -EKEYREJECTED, "no keyslot is of the kind of the "
 			       "credentials given (or for that X25519 key or seed label)");
@@ -814,6 +819,7 @@ static int commit(struct es_keyarea *ka, const struct ka_state *next, struct es_
 
 	if (!buf)
 		return es_fail(err, -ENOMEM, "out of memory");
+	seq = ka->seq_floor;
 	for (unsigned int i = 0; i < 2; i++)
 		if (c[i].valid && c[i].seq > seq)
 			seq = c[i].seq;
@@ -1184,6 +1190,8 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 	}
 	base.gen++;
 	slot = cur->have_winner ? !cur->st.active : 0;
+	/* sequence numbers only ever grow, also over copies that were lost */
+	cur->seq_floor = bak->copies[bak->winner].seq;
 	/* the spare slot is rewritten whole: nothing to wipe before */
 	ret = reencrypt_commit(cur, &bak->st, &base, plain, slot, creds, ncreds, flags, fates,
 			       err);

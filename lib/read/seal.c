@@ -75,7 +75,6 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 		{ &s->keys_sec, "key area", "padding after the key area" },
 	};
 	uint64_t pos = s->fs_size;
-	const char *last = "chunk index";
 	int ret;
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -96,7 +95,6 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 				       (unsigned long long)pos);
 		end = sec->off + sec->len;
 		pos = es_round_up(end, ES_SEAL_ALIGN);
-		last = order[i].name;
 		if (pos > loc_off)
 			return es_fail(err, -ES_ECORRUPT, "seal: the %s section runs into the "
 				       "locator", order[i].name);
@@ -107,7 +105,8 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 	if (pos != loc_off)
 		return es_fail(err, -ES_ECORRUPT, "seal: %llu bytes lie between the %s "
 			       "and the locator (the format leaves none)",
-			       (unsigned long long)(loc_off - pos), last);
+			       (unsigned long long)(loc_off - pos),
+			       s->keys_sec.len ? "key area" : "chunk index");
 	return 0;
 }
 

@@ -414,3 +414,16 @@ erofs_zero_nid() {
 	done < <(od -An -v -t x1 -w32 -j $((SB_META * SB_BLKSZ)) -N $((65536 * 32)) "$img")
 	return 1
 }
+
+# ---------------------------------------------------------------------------
+# keys
+
+# x25519_pair BASE: a deterministic X25519 key pair (from rnd) as PEM files
+# BASE.key (private, PKCS#8) and BASE.pub, as `openssl genpkey -algorithm
+# X25519` and `openssl pkey -pubout` write them
+x25519_pair() {
+	# PKCS#8 PrivateKeyInfo for X25519 (RFC 8410): this prefix + 32 bytes
+	{ printf '\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x6e\x04\x22\x04\x20'; rnd 32; } |
+		openssl pkey -inform DER -out "$1.key" || return 1
+	openssl pkey -in "$1.key" -pubout -out "$1.pub"
+}

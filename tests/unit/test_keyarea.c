@@ -21,6 +21,7 @@
 
 #include "crypto/backend.h"
 #include "erofs/format.h"
+#include "erofs/io.h"
 #include "erofs/keyarea.h"
 #include "erofs/sha256.h"
 
@@ -836,6 +837,39 @@ static void test_restore(void **state)
 	creds_free(&c);
 }
 
+/* Readers that have the image open read the key area through their source. */
+static void test_io_dev(void **state)
+{
+	const char *specs[] = { spec("keyfile:", "key2") };
+	struct es_keyarea_io_ctx ctx;
+	struct es_io_mem_dev mdev;
+	struct es_keyarea_dev d;
+	struct es_io_mem mem;
+	struct es_err err = { 0 };
+	struct es_keyarea *ka = NULL;
+	struct es_io io;
+	struct memdev m;
+	struct creds c;
+	uint8_t *image;
+
+	(void)state;
+	creds_load(&c);
+	make_area(&m, specs, 1);
+	image = calloc(1, 8192 + m.size + 4096);
+	memcpy(image + 8192, m.buf, m.size);
+	mdev.data = image;
+	mdev.size = 8192 + m.size + 4096;
+	es_io_mem_init(&io, &mem, &mdev, 1);
+	es_keyarea_dev_io(&d, &ctx, &io, 8192, m.size);
+	assert_null(d.write);
+	assert_int_equal(es_keyarea_open(&d, NULL, &ka, &err), 0);
+	assert_int_equal(es_keyarea_unlock(ka, &c.k[2], 1, NULL, &err), 0);
+	es_keyarea_close(ka);
+	free(image);
+	free(m.buf);
+	creds_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -848,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_argon2_costs_in_place),
 		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_io_dev),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
