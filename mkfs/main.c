@@ -16,6 +16,7 @@
 #include "erofs/sign.h"
 #include <unistd.h>
 #include "../progs/cli.h"
+#include "../progs/secrets.h"
 
 #define EXIT_BUILD_FAILED 1
 #define EXIT_USAGE 2
@@ -111,9 +112,11 @@ static void usage(FILE *f)
 "                        passphrase-file:FILE, keyfile:FILE,\n"
 "                        recipient:PUB.pem (X25519 public key),\n"
 "                        seed:FILE[:LABEL]\n"
-"  --pbkdf-memory=KIB    Argon2id memory of passphrase slots (default: a\n"
-"                        short benchmark chooses, at least 65536)\n"
-"  --pbkdf-time=N        Argon2id iterations of passphrase slots (>= 3)\n"
+"  --pbkdf-memory=KIB    Argon2id memory of passphrase slots (65536 to\n"
+"                        4194304 and half the RAM; default: benchmarked)\n"
+"  --pbkdf-iterations=N  Argon2id iterations (3 to 100; default: benchmarked)\n"
+"  --pbkdf-parallel=N    Argon2id lanes (1 to 16; default: up to 4)\n"
+"  --iter-time=MS        what the benchmark aims at per unlock (default 1000)\n"
 "  --key-area=FILE       write the key area to FILE instead of into IMAGE\n"
 "\n"
 "  --quiet               print nothing but errors\n"
@@ -297,7 +300,8 @@ enum {
 	OPT_EXCLUDE_REGEX, OPT_CHUNKSIZE, OPT_BLOBDEV, OPT_QUIET, OPT_MKFS_TIME,
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
-	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_TIME,
+	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
+	OPT_ITER_TIME,
 };
 
 int main(int argc, char **argv)
@@ -328,7 +332,9 @@ int main(int argc, char **argv)
 		{ "keyslot", required_argument, NULL, OPT_KEYSLOT },
 		{ "key-area", required_argument, NULL, OPT_KEY_AREA },
 		{ "pbkdf-memory", required_argument, NULL, OPT_PBKDF_MEMORY },
-		{ "pbkdf-time", required_argument, NULL, OPT_PBKDF_TIME },
+		{ "pbkdf-iterations", required_argument, NULL, OPT_PBKDF_ITERATIONS },
+		{ "pbkdf-parallel", required_argument, NULL, OPT_PBKDF_PARALLEL },
+		{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cli_list excl_paths, excl_res, dicts, key_paths;
@@ -347,8 +353,13 @@ int main(int argc, char **argv)
 	int64_t sv;
 	int c, ret;
 
+	static struct cli_prompt prompt_ctx = { .what = "the new keyslot" };
+	static struct es_passphrase_prompt prompt = { cli_prompt_passphrase, &prompt_ctx };
+
+	cli_protect_secrets();
 	es_build_opts_init(&o);
 	o.warn = warn_cb;
+	o.prompt = &prompt;
 	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -461,15 +472,21 @@ int main(int argc, char **argv)
 			o.key_area_path = optarg;
 			break;
 		case OPT_PBKDF_MEMORY:
-			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
-				return usage_error("invalid --pbkdf-memory '%s'", optarg);
-			o.pbkdf_memory_kib = (uint32_t)v;
+		case OPT_PBKDF_ITERATIONS:
+		case OPT_PBKDF_PARALLEL:
+		case OPT_ITER_TIME: {
+			uint32_t *field = c == OPT_PBKDF_MEMORY ? &o.pbkdf.m_cost_kib :
+					  c == OPT_PBKDF_ITERATIONS ? &o.pbkdf.t_cost :
+					  c == OPT_PBKDF_PARALLEL ? &o.pbkdf.lanes :
+					  &o.pbkdf.target_ms;
+
+			/* the library checks the ranges, against the same bounds as
+			   erofs-key's */
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v) || !v)
+				return usage_error("invalid Argon2id cost '%s'", optarg);
+			*field = (uint32_t)v;
 			break;
-		case OPT_PBKDF_TIME:
-			if (!cli_parse_u64(optarg, UINT32_MAX, &v))
-				return usage_error("invalid --pbkdf-time '%s'", optarg);
-			o.pbkdf_iterations = (uint32_t)v;
-			break;
+		}
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v)
 				return usage_error("invalid worker count '%s' (1..64)", optarg);

@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "erofs/err.h"
+#include "erofs/keyslot.h"
 
 struct es_signer;
 struct es_trust;
 struct es_build_stats;
-struct es_passphrase_prompt;
 
 struct es_build_opts {
 	const char *image_path;
@@ -59,8 +59,8 @@ struct es_build_opts {
 	/* asked for a passphrase keyslot's passphrase (may be NULL) */
 	struct es_passphrase_prompt *prompt;
 	const char *key_area_path;	/* detached key area; NULL: in the image */
-	uint32_t pbkdf_memory_kib;	/* passphrase slots' Argon2id cost; 0: */
-	uint32_t pbkdf_iterations;	/* calibrated by a short benchmark */
+	/* Argon2id costs of passphrase slots (zero fields: benchmarked) */
+	struct es_keyslot_policy pbkdf;
 	unsigned int nthreads;		/* hashing threads, 0 = 1 */
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);

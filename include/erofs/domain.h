@@ -9,7 +9,5 @@
 
 /* Exactly ES_DOMAIN_KEY_SIZE bytes from a regular file; the caller wipes key. */
 int es_domain_key_load(const char *path, uint8_t key[ES_DOMAIN_KEY_SIZE], struct es_err *err);
-/* A new random key into a new file (mode 0600); an existing file is an error. */
-int es_domain_key_generate(const char *path, struct es_err *err);
 
 #endif

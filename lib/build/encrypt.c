@@ -288,11 +288,6 @@ static int make_key_area(struct wbuild *b, const struct es_keytable_info *info,
 			 const uint8_t *plain, const uint8_t *digests,
 			 const uint8_t table_digest[32], uint8_t **area, size_t *len)
 {
-	const struct es_build_opts *o = b->opts;
-	struct es_keyslot_policy policy = {
-		.m_cost_kib = o->pbkdf_memory_kib,
-		.t_cost = o->pbkdf_iterations,
-	};
 	struct es_keyarea_table t = {
 		.suite = info->suite,
 		.entries = info->entries,
@@ -302,8 +297,8 @@ static int make_key_area(struct wbuild *b, const struct es_keytable_info *info,
 
 	memcpy(t.uuid, info->uuid, ES_UUID_SIZE);
 	memcpy(t.table_digest, table_digest, 32);
-	return es_keyarea_create(&t, b->crypt->creds, b->crypt->ncreds, &policy, area, len,
-				 b->err);
+	return es_keyarea_create(&t, b->crypt->creds, b->crypt->ncreds, &b->opts->pbkdf, area,
+				 len, b->err);
 }
 
 /*

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
- * The dedup domain's key: 32 random bytes in a file of their own, made
- * with O_EXCL and mode 0600, read back exactly.  Whoever holds it can
+ * The dedup domain's key: 32 random bytes in a file of their own (made
+ * by es_write_new_key_file(), erofs-key gen-domain), read back exactly.  Whoever holds it can
  * confirm guessed chunks of every image of the domain (docs/SECURITY.md),
  * so it is handled like any other key: wiped after use, never printed.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,44 +44,4 @@ int es_domain_key_load(const char *path, uint8_t key[ES_DOMAIN_KEY_SIZE], struct
 	es_crypto_wipe(probe, sizeof(probe));
 	close(fd);
 	return ret;
-}
-
-int es_domain_key_generate(const char *path, struct es_err *err)
-{
-	uint8_t key[ES_DOMAIN_KEY_SIZE];
-	char *copy;
-	int fd, ret, dfd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return es_fail(err, -errno, "%s: %s", ES_PATH(path),
-			       errno == EEXIST ? "exists already: a domain key is never "
-			       "overwritten" : strerror(errno));
-	ret = es_crypto_random_secret(key, sizeof(key));
-	if (ret)
-		es_fail(err, ret, "cannot draw random bytes");
-	if (!ret) {
-		ret = es_pwrite_full(fd, key, sizeof(key), 0);
-		if (ret)
-			es_fail(err, ret, "writing %s: %s", ES_PATH(path), strerror(-ret));
-	}
-	es_crypto_wipe(key, sizeof(key));
-	if (!ret && fsync(fd) < 0)
-		ret = es_fail(err, -errno, "%s: fsync: %s", ES_PATH(path), strerror(errno));
-	close(fd);
-	if (ret) {
-		unlink(path);
-		return ret;
-	}
-	/* the new name must survive a crash as well as the bytes */
-	copy = strdup(path);
-	if (copy) {
-		dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-		free(copy);
-	}
-	return 0;
 }

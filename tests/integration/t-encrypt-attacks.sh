@@ -87,7 +87,7 @@ rnd 300 >tree/small
 build() {
 	expect_rc 0 "mkfs-$1" "$MKFS" --quiet --encrypt --domain-key="$2" \
 		--keyslot=keyfile:slot.key --keyslot=passphrase-file:pass.txt \
-		--pbkdf-memory=65536 --pbkdf-time=3 --sign-key=sign.pem -T 0 "$1.img" tree
+		--pbkdf-memory=65536 --pbkdf-iterations=3 --sign-key=sign.pem -T 0 "$1.img" tree
 }
 build x domain.key
 build y other-domain.key

@@ -61,7 +61,7 @@ while read -r f; do rm -f "tree-up/$f"; done <holey.list
 info "$(wc -l <holey.list) files with holes left out of erofs-utils' extraction"
 
 SLOTS=(--keyslot=keyfile:slot.key --keyslot=passphrase-file:pass.txt
-	--keyslot=recipient:reader.pub --pbkdf-memory=65536 --pbkdf-time=3)
+	--keyslot=recipient:reader.pub --pbkdf-memory=65536 --pbkdf-iterations=3)
 expect_rc 0 mkfs "$MKFS" --quiet --encrypt --domain-key=domain.key "${SLOTS[@]}" \
 	-T 0 --mkfs-time enc.img tree
 

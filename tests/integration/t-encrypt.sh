@@ -19,6 +19,10 @@
 #  domains     two overlapping trees under one domain key share exactly
 #              the ciphertext blocks of their common chunks; under two
 #              domain keys they share none
+#  keys        erofs-key add, remove and rotate on a signed image: the
+#              signature still verifies, the removed credential no longer
+#              opens it (a copy taken before still opens: rotation cannot
+#              reach copies)
 #  dump        -S needs --unlock (and a signature or --allow-unsigned);
 #              --leakage counts what the images share
 #  dictionaries --chunk-dict of the same domain stores only the new chunks
@@ -207,6 +211,34 @@ if same != 64 or other != 0:
     sys.exit(1)
 EOF
 	info "domains: $(cat domains.out)"
+fi
+
+# ---- keys: erofs-key on a signed image ------------------------------------------
+# slots change, the signature and the trees do not; a removed and rotated
+# credential no longer opens this copy, but still opens a copy taken before
+if [ -f unsigned.img ] && [ -n "${EROFS_KEY:-}" ]; then
+	printf 'a passphrase for the test\n' >pass.txt
+	cp enc.img keys.img
+	run_rc 0 key-add "$EROFS_KEY" add keys.img --unlock=keyfile:slot.key \
+		--keyslot=passphrase-file:pass.txt --pbkdf-memory=65536 --pbkdf-iterations=3
+	run_rc 0 key-verify "$VERIFY" --pubkey=sign.pub --blob-dir=blobs keys.img
+	run_rc 0 key-unlock-pass "$FSCK" --pubkey=sign.pub --blob-dir=blobs \
+		--unlock=passphrase-file:pass.txt keys.img
+	cp keys.img keys-before.img
+	run_rc 0 key-remove "$EROFS_KEY" remove keys.img --unlock=passphrase-file:pass.txt \
+		--slot=0
+	run_rc 0 key-rotate "$EROFS_KEY" rotate keys.img --unlock=passphrase-file:pass.txt
+	run_rc 0 key-verify-after "$VERIFY" --pubkey=sign.pub --blob-dir=blobs keys.img
+	run_rc 32 key-removed "$FSCK" --pubkey=sign.pub --blob-dir=blobs \
+		--unlock=keyfile:slot.key keys.img
+	rm -rf ok
+	run_rc 0 key-rotated "$FSCK" --pubkey=sign.pub --blob-dir=blobs \
+		--unlock=passphrase-file:pass.txt --extract=ok keys.img &&
+		{ "$TREECMP" tree ok >/dev/null 2>&1 || bad "keys: extraction after rotate differs"; }
+	run_rc 0 key-old-copy "$FSCK" --pubkey=sign.pub --blob-dir=blobs \
+		--unlock=keyfile:slot.key keys-before.img
+	cmp -s <(head -c "$(stat -c %s enc.img)" keys.img) enc.img &&
+		bad "keys: the key area did not change"
 fi
 
 # ---- dump ----------------------------------------------------------------------------
