@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The main job on a built-in default: build a signed, deduplicated image of
-# a sample tree with throwaway keys (data in a content-addressed blob),
-# verify it, extract it, compare the extraction with the source and print a
-# short summary.  Run as root on Debian 12.
+# The main job on a built-in default: build a signed, encrypted,
+# deduplicated image of a sample tree with throwaway keys (data in a
+# content-addressed blob), verify it without a key, unlock and extract it,
+# compare the extraction with the source and print a short summary.  Run as
+# root on Debian 12.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -37,18 +38,31 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rsa.pem" -out "$work/rs
 openssl genpkey -algorithm ed25519 -out "$work/ed.pem"
 openssl pkey -in "$work/ed.pem" -pubout -out "$work/ed.pub"
 mkdir -p "$work/blobs"
+# throwaway encryption keys: the dedup domain's key, and a reader's key file
+"$B/key/erofs-key" gen-domain "$work/domain.key"
+head -c 32 /dev/urandom >"$work/reader.key"
 
 "$B/mkfs/mkfs.erofs" --quiet --blob-dir="$work/blobs" \
+	--encrypt --domain-key="$work/domain.key" --keyslot=keyfile:"$work/reader.key" \
 	--sign-key="$work/rsa.pem" --sign-cert="$work/rsa-cert.pem" --sign-key="$work/ed.pem" \
 	"$work/sample.erofs" "$src"
+# a registry or CI checks it without any key
 verify_out=$("$B/verify/erofs-verify" --cert "$work/rsa-cert.pem" --pubkey "$work/ed.pub" \
 	--blob-dir "$work/blobs" "$work/sample.erofs")
+# a reader unlocks it with its key file, after the signatures
 "$B/fsck/fsck.erofs" --blob-dir="$work/blobs" --cert "$work/rsa-cert.pem" \
-	--extract="$work/extracted" "$work/sample.erofs" >/dev/null
+	--unlock=keyfile:"$work/reader.key" --extract="$work/extracted" "$work/sample.erofs" \
+	>/dev/null
 "$B/tests/integration/treecmp" "$src" "$work/extracted"
+# nothing of the plaintext is in what was published
+if grep -rqF 'erofs-seal demo' "$work/sample.erofs" "$work/blobs"; then
+	echo "demo: plaintext found in the encrypted image" >&2
+	exit 1
+fi
 
 logical=$(du -sb --apparent-size "$src" | cut -f1)
-stats=$("$B/dump/dump.erofs" -S --blob-dir="$work/blobs" "$work/sample.erofs")
+stats=$("$B/dump/dump.erofs" -S --blob-dir="$work/blobs" --unlock=keyfile:"$work/reader.key" \
+	--cert "$work/rsa-cert.pem" "$work/sample.erofs")
 blob=$(ls "$work/blobs")
 echo
 echo "erofs-seal demo"
@@ -56,6 +70,9 @@ echo "  source tree:      $logical bytes (apparent)"
 echo "  image:            $(stat -c %s "$work/sample.erofs") bytes (metadata + seal)"
 echo "  blob:             $blob, $(stat -c %s "$work/blobs/$blob") bytes"
 echo "$stats" | sed -n 's/^\(chunks\|unique chunks\|shared chunks\|holes\): /  \1: /p'
-echo "  signatures:       RSA (CMS) and Ed25519, both verified by erofs-verify"
+echo "  encryption:       AES-256-XTS, keyed convergent per chunk (domain key), metadata"
+echo "                    under a random key; key table opened by a key-file keyslot"
+echo "  signatures:       RSA (CMS) and Ed25519, both verified by erofs-verify (no key needed)"
 echo "$verify_out" | sed 's/^/    /'
-echo "  extract+compare:  identical (content, modes, owners, times, xattrs, links)"
+echo "  unlock+extract:   identical to the source (content, modes, owners, times, xattrs, links)"
+echo "  plaintext:        not found in the image or its blob"
