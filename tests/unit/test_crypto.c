@@ -638,6 +638,58 @@ static void test_hkdf_expand_sha512(void **state)
 	}
 }
 
+/*
+ * The MAC engine (es_crypto_mac, es_crypto_mac_expand) against RFC 4231
+ * and OpenSSL's HMAC(), under keys that change from call to call as a
+ * build's do, and its one-block HKDF-Expand against T(1) of RFC 5869.
+ */
+static void test_mac_engine(void **state)
+{
+	struct es_crypto_mac *m = NULL;
+	uint8_t key[3][32], msg[100], out[64], want[64], prk[32], info[20], t1[64];
+	unsigned int len;
+
+	(void)state;
+	assert_int_equal(es_crypto_mac_new(&m), 0);
+	hex_to_bytes("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+		     "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+		     want, 64);
+	assert_int_equal(es_crypto_mac(m, ES_CRYPTO_SHA512, "Jefe", 4,
+				       "what do ya want for nothing?", 28, out), 0);
+	assert_memory_equal(out, want, 64);
+	fill_prng(key[0], sizeof(key));
+	fill_prng(msg, sizeof(msg));
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 3; k++) {
+			len = 0;
+			assert_non_null(HMAC(EVP_sha256(), key[k], 32, msg, sizeof(msg) - k,
+					     want, &len));
+			assert_int_equal(es_crypto_mac(m, ES_CRYPTO_SHA256, key[k], 32, msg,
+						       sizeof(msg) - k, out), 0);
+			assert_memory_equal(out, want, 32);
+			assert_int_equal(es_crypto_mac(NULL, ES_CRYPTO_SHA256, key[k], 32, msg,
+						       sizeof(msg) - k, out), 0);
+			assert_memory_equal(out, want, 32);
+		}
+	}
+	fill_prng(prk, sizeof(prk));
+	fill_prng(info, sizeof(info));
+	memcpy(msg, info, sizeof(info));
+	msg[sizeof(info)] = 1;
+	len = 0;
+	assert_non_null(HMAC(EVP_sha512(), prk, sizeof(prk), msg, sizeof(info) + 1, t1, &len));
+	assert_int_equal(es_crypto_mac_expand(m, ES_CRYPTO_SHA512, prk, sizeof(prk), info,
+					      sizeof(info), out, 64), 0);
+	assert_memory_equal(out, t1, 64);
+	assert_int_equal(es_crypto_hkdf_expand(ES_CRYPTO_SHA512, prk, sizeof(prk), info,
+					       sizeof(info), want, 64), 0);
+	assert_memory_equal(out, want, 64);
+	/* more than one block is what es_crypto_hkdf_expand is for */
+	assert_int_equal(es_crypto_mac_expand(m, ES_CRYPTO_SHA256, prk, sizeof(prk), info,
+					      sizeof(info), out, 33), -EINVAL);
+	es_crypto_mac_free(m);
+}
+
 static void test_hkdf_refuses(void **state)
 {
 	uint8_t prk[32] = { 1 }, info[ES_CRYPTO_HKDF_INFO_MAX + 1] = { 0 };
@@ -964,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_hkdf_rfc5869),
 		cmocka_unit_test(test_hkdf_expand_sha512),
 		cmocka_unit_test(test_hkdf_refuses),
+		cmocka_unit_test(test_mac_engine),
 		cmocka_unit_test(test_sign_verify_by_key_type),
 		cmocka_unit_test(test_argon2id_rfc9106),
 		cmocka_unit_test(test_argon2id_bounds),
