@@ -11,13 +11,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/keyarea.h"
 #include "erofs/keyslot.h"
 #include "erofs/keytable.h"
 #include "erofs/seal.h"
+#include "erofs/secret.h"
 #include "io.h"
 #include "wtree.h"
 
@@ -28,7 +28,6 @@ struct wcrypt {
 	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
 	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
 	struct es_crypto_mac *mac;		/* the derivations' HMAC engine */
-	bool locked;
 	uint8_t *scratch;			/* a chunk's ciphertext, for dictionaries */
 	/* the keyslots' credentials, loaded before anything is built */
 	struct es_keyslot_cred **creds;
@@ -42,12 +41,10 @@ int wb_crypt_init(struct wbuild *b)
 
 	if (!b->opts->encrypt)
 		return 0;
-	c = calloc(1, sizeof(*c));
+	/* key material stays out of swap and core dumps where the system lets us */
+	c = es_secret_alloc(sizeof(*c));
 	if (!c)
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	/* key material stays out of swap and core dumps where the system lets us */
-	c->locked = mlock(c, sizeof(*c)) == 0;
-	(void)madvise((void *)((uintptr_t)c & ~(uintptr_t)4095), sizeof(*c), MADV_DONTDUMP);
 	b->crypt = c;
 	c->suite = ES_SUITE_XTS_V1;
 	memcpy(c->domain, b->opts->domain_key, ES_DOMAIN_KEY_SIZE);
@@ -88,10 +85,7 @@ void wb_crypt_free(struct wbuild *b)
 	for (unsigned int i = 0; i < c->ncreds; i++)
 		es_keyslot_cred_free(c->creds[i]);
 	free(c->creds);
-	es_crypto_wipe(c, sizeof(*c));
-	if (c->locked)
-		munlock(c, sizeof(*c));
-	free(c);
+	es_secret_free(c, sizeof(*c));
 	b->crypt = NULL;
 }
 

@@ -13,13 +13,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/keyarea.h"
 #include "erofs/keyslot.h"
 #include "erofs/keytable.h"
 #include "erofs/seal.h"
+#include "erofs/secret.h"
 #include "erofs/unlock.h"
 
 struct es_unlocked {
@@ -27,7 +27,6 @@ struct es_unlocked {
 	uint8_t *table;			/* entries * ES_KT_ENTRY_SIZE, plaintext */
 	size_t table_len;
 	uint64_t entries;
-	bool locked_mem;
 	struct es_crypto_xts meta;	/* keyed once with the metadata key */
 	struct es_crypto_xts data;	/* keyed with the current chunk's key */
 	struct es_crypto_mac *mac;	/* derives chunk keys without a fetch each */
@@ -148,15 +147,12 @@ int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 		return es_fail(err, -ENOMEM, "out of memory");
 	u->entries = s->table_entries;
 	u->table_len = (size_t)s->table_entries * ES_KT_ENTRY_SIZE;
-	u->table = malloc(u->table_len);
+	u->table = es_secret_alloc(u->table_len);
 	if (!u->table) {
 		ret = es_fail(err, -ENOMEM, "out of memory for a key table of %llu entries",
 			      (unsigned long long)u->entries);
 		goto fail;
 	}
-	u->locked_mem = mlock(u->table, u->table_len) == 0;
-	(void)madvise((void *)((uintptr_t)u->table & ~(uintptr_t)4095),
-		      u->table_len + ((uintptr_t)u->table & 4095), MADV_DONTDUMP);
 	/* every segment against its D_k, D against the manifest's digest */
 	ret = es_keyarea_read_table(ka, u->table, err);
 	if (ret)
@@ -206,12 +202,7 @@ void es_unlocked_free(struct es_unlocked *u)
 	es_crypto_xts_release(&u->meta);
 	es_crypto_xts_release(&u->data);
 	es_crypto_mac_free(u->mac);
-	if (u->table) {
-		es_crypto_wipe(u->table, u->table_len);
-		if (u->locked_mem)
-			munlock(u->table, u->table_len);
-		free(u->table);
-	}
+	es_secret_free(u->table, u->table_len);
 	es_crypto_wipe(u, sizeof(*u));
 	free(u);
 }
