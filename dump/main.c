@@ -615,15 +615,11 @@ int main(int argc, char **argv)
 	}
 	if (unlocks.n) {
 		cli_protect_secrets();
-		trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
-		if (trust && es_trust_pin_manifest_digests(trust, digests.items, digests.n, &err)) {
-			es_trust_free(trust);
-			trust = NULL;
-		}
+		trust = cli_trust_load(prog, &certs, &pubkeys, &digests, EXIT_USAGE, EXIT_FAILED,
+				       &ret);
 		if (!trust) {
-			fprintf(stderr, "%s: %s\n", prog, err.msg);
 			es_image_close(img);
-			return EXIT_USAGE;
+			return ret;
 		}
 		uo.image_path = argv[optind];
 		uo.specs = unlocks.items;

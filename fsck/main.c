@@ -298,16 +298,10 @@ int main(int argc, char **argv)
 		return usage_error(argc - optind ? "too many arguments" : "no IMAGE given");
 	oo.device_paths = devices.items;
 	oo.ndevice_paths = devices.n;
-	trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
-	if (!trust) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		return EXIT_USAGE;
-	}
-	if (es_trust_pin_manifest_digests(trust, digests.items, digests.n, &err)) {
-		fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
-		es_trust_free(trust);
-		return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
-	}
+	trust = cli_trust_load(prog, &certs, &pubkeys, &digests, EXIT_USAGE, EXIT_OPERATIONAL,
+			       &ret);
+	if (!trust)
+		return ret;
 	anchored = es_trust_count(trust) || es_trust_manifest_digest_count(trust);
 	ret = es_io_file_open_opts(&io, argv[optind], &oo, &err);
 	if (ret) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Small helpers shared by the command-line programs (option parsing only). */
+/* Small helpers shared by the command-line programs: option parsing, trust anchors. */
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <stdio.h>
+#include "erofs/seal.h"
+#include "erofs/sign.h"
 
 /* Parse a whole decimal number; false on garbage, sign or overflow. */
 static inline bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -62,6 +65,34 @@ static inline bool cli_list_add(struct cli_list *l, const char *item)
 		return false;
 	l->items[l->n++] = item;
 	return true;
+}
+
+/*
+ * The trust anchors of --cert, --pubkey and --expect-digest as one trust
+ * set; NULL after printing why, with *exit_code set to usage_code (a file
+ * or a digest that is no good) or operational_code (out of memory).
+ */
+static inline struct es_trust *cli_trust_load(const char *prog, const struct cli_list *certs,
+					      const struct cli_list *pubkeys,
+					      const struct cli_list *digests, int usage_code,
+					      int operational_code, int *exit_code)
+{
+	struct es_err err = { 0 };
+	struct es_trust *trust = es_trust_from_files(certs->items, certs->n, pubkeys->items,
+						     pubkeys->n, &err);
+
+	if (!trust) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		*exit_code = usage_code;
+		return NULL;
+	}
+	if (es_trust_pin_manifest_digests(trust, digests->items, digests->n, &err)) {
+		fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
+		es_trust_free(trust);
+		*exit_code = err.code == -ENOMEM ? operational_code : usage_code;
+		return NULL;
+	}
+	return trust;
 }
 
 #endif

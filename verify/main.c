@@ -608,16 +608,10 @@ int main(int argc, char **argv)
 			"--expect-digest\n", prog);
 		return EXIT_USAGE;
 	}
-	trust = es_trust_from_files(certs.items, certs.n, pubkeys.items, pubkeys.n, &err);
-	if (!trust) {
-		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		return EXIT_USAGE;
-	}
-	if (es_trust_pin_manifest_digests(trust, digests.items, digests.n, &err)) {
-		fprintf(stderr, "%s: --expect-digest: %s\n", prog, err.msg);
-		es_trust_free(trust);
-		return err.code == -ENOMEM ? EXIT_OPERATIONAL : EXIT_USAGE;
-	}
+	trust = cli_trust_load(prog, &certs, &pubkeys, &digests, EXIT_USAGE, EXIT_OPERATIONAL,
+			       &c);
+	if (!trust)
+		return c;
 	if (!threads)
 		threads = cli_default_threads();
 	vo.nthreads = threads;

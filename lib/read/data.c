@@ -2,7 +2,6 @@
 /* File data: mapping logical ranges to device bytes, and reading them. */
 #include <errno.h>
 #include <string.h>
-#include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/image.h"
 
@@ -136,48 +135,6 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 }
 
 /*
- * Fetch the blocks that hold [skip, skip + len) of an encrypted extent,
- * decrypt each (after the caller's verification of the device), copy out.
- */
-static int read_encrypted(const struct es_image *img, const struct es_extent *ext,
-			  uint64_t skip, uint8_t *out, size_t len, struct es_err *err)
-{
-	const unsigned int bits = img->sb.blkszbits;
-	const uint64_t first = ext->pstart >> bits;
-	uint8_t block[1u << ES_MAX_BLKSZBITS];
-	int ret = 0;
-
-	if (!img->dec)
-		return es_fail(err, -EACCES, "the file's contents are encrypted and "
-			       "cannot be read without a key");
-	if (ext->algorithm != ES_ALG_XTS_CHUNK && ext->algorithm != ES_ALG_XTS_META)
-		return es_fail(err, -EOPNOTSUPP, "unknown encryption algorithm %u",
-			       ext->algorithm);
-	while (len && !ret) {
-		uint64_t unit = skip >> bits;
-		size_t in = (size_t)(skip & ((1u << bits) - 1));
-		size_t n = ((size_t)1 << bits) - in;
-
-		if (n > len)
-			n = len;
-		ret = es_dev_read(img, ext->device, (first + unit) << bits, block,
-				  (size_t)1 << bits, err);
-		if (!ret && ext->algorithm == ES_ALG_XTS_CHUNK)
-			ret = img->dec->chunk(img->dec->ctx, ext->device, first, unit, block,
-					      err);
-		else if (!ret)
-			ret = img->dec->meta(img->dec->ctx, first + unit, block, err);
-		if (!ret)
-			memcpy(out, block + in, n);
-		skip += n;
-		out += n;
-		len -= n;
-	}
-	es_crypto_wipe(block, sizeof(block));
-	return ret;
-}
-
-/*
  * The stages after es_map(): fetch reads the stored bytes; verify would
  * check them against the device's Merkle tree and transform would decrypt
  * and decode them, for the extents that need it.  Plain extents need
@@ -198,8 +155,15 @@ int es_extent_read(const struct es_image *img, const struct es_inode *ino,
 	if (ext->flags & ES_EXTENT_ENCODED)
 		return es_fail(err, -EOPNOTSUPP, "the extent at byte %llu is encoded, which "
 			       "this reader cannot read yet", (unsigned long long)ext->lstart);
-	if (ext->flags & ES_EXTENT_ENCRYPTED)
-		return read_encrypted(img, ext, skip, buf, len, err);
+	if (ext->flags & ES_EXTENT_ENCRYPTED) {
+		if (ext->algorithm != ES_ALG_XTS_CHUNK && ext->algorithm != ES_ALG_XTS_META)
+			return es_fail(err, -EOPNOTSUPP, "unknown encryption algorithm %u",
+				       ext->algorithm);
+		return es_dev_read_decrypted(img, ext->device, ext->pstart + skip, buf, len,
+					     ext->algorithm == ES_ALG_XTS_CHUNK ?
+					     ext->pstart >> img->sb.blkszbits : ES_META_BLOCKS,
+					     err);
+	}
 	/* inline bytes are metadata, decrypted with it in encrypted images */
 	if (ext->flags & ES_EXTENT_INLINE)
 		return es_meta_read(img, ext->pstart + skip, buf, len, err);

@@ -129,20 +129,17 @@ int es_dev_read(const struct es_image *img, unsigned int devno, uint64_t off,
 	return es_io_read(&img->io, devno, off, buf, len, err);
 }
 
-/*
- * Metadata of an encrypted image: whole blocks fetched and decrypted, the
- * requested bytes copied out.  Block 0 (superblock, device table) is plain.
- */
-static int meta_read_encrypted(const struct es_image *img, uint64_t off, uint8_t *out,
-			       size_t len, struct es_err *err)
+int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t off,
+			  void *buf, size_t len, uint64_t chunk_block, struct es_err *err)
 {
 	const unsigned int bits = img->sb.blkszbits;
-	uint8_t block[1u << ES_MAX_BLKSZBITS];
+	uint8_t block[1u << ES_MAX_BLKSZBITS], *out = buf;
 	int ret = 0;
 
 	if (!img->dec)
-		return es_fail(err, -EACCES, "the image is encrypted: its metadata cannot "
-			       "be read without a key");
+		return es_fail(err, -EACCES, "the image is encrypted: its %s cannot be read "
+			       "without a key", chunk_block == ES_META_BLOCKS ? "metadata" :
+			       "file contents");
 	while (len && !ret) {
 		uint64_t blkno = off >> bits;
 		size_t in = (size_t)(off & ((1u << bits) - 1));
@@ -150,9 +147,13 @@ static int meta_read_encrypted(const struct es_image *img, uint64_t off, uint8_t
 
 		if (n > len)
 			n = len;
-		ret = es_dev_read(img, 0, blkno << bits, block, (size_t)1 << bits, err);
-		if (!ret && blkno)
+		ret = es_dev_read(img, dev, blkno << bits, block, (size_t)1 << bits, err);
+		/* block 0 (superblock, device table) is plain */
+		if (!ret && chunk_block == ES_META_BLOCKS && blkno)
 			ret = img->dec->meta(img->dec->ctx, blkno, block, err);
+		else if (!ret && chunk_block != ES_META_BLOCKS)
+			ret = img->dec->chunk(img->dec->ctx, dev, chunk_block, blkno - chunk_block,
+					      block, err);
 		if (!ret)
 			memcpy(out, block + in, n);
 		off += n;
@@ -170,7 +171,7 @@ int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
 
 	if (img->devices && img->devices[0].present) {
 		if (es_image_encrypted(img) && off + len > (1u << img->sb.blkszbits))
-			return meta_read_encrypted(img, off, buf, len, err);
+			return es_dev_read_decrypted(img, 0, off, buf, len, ES_META_BLOCKS, err);
 		return es_dev_read(img, 0, off, buf, len, err);
 	}
 	/* while the device table is read */
