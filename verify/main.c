@@ -69,6 +69,11 @@ static void usage(FILE *f)
 "(or --integrity-only) and every device of the manifest verified: the\n"
 "filesystem region and every blob.\n"
 "\n"
+"An encrypted image (mkfs.erofs --encrypt) is verified as it is stored:\n"
+"the Merkle trees cover its ciphertext, so no key is needed or taken.  The\n"
+"output says that its contents are encrypted and were checked as ciphertext\n"
+"only (JSON: \"encrypted\": true); fsck.erofs --unlock checks the plaintext.\n"
+"\n"
 "Exit status (the first failure found decides):\n"
 "  0   verified\n"
 "  1   bad or missing signature\n"
@@ -129,6 +134,9 @@ struct report {
 	bool json, quiet;
 	int code;		/* first failure */
 	enum auth_state auth;
+	/* the signed manifest says the image is encrypted (the pipeline
+	   checks that the superblock agrees): the trees cover ciphertext */
+	bool encrypted;
 	struct jbuf out, errors;
 	struct dev_report *devs;
 	unsigned int ndevs;
@@ -482,9 +490,10 @@ static void finish(struct report *r, const struct es_seal *s, const char *image)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		fail_with(r, EXIT_OPERATIONAL);
 	}
-	json_add(&r->out, "\"authentication\":\"%s\",\"authenticated\":%s,\"devices\":[",
-		 auth_state_names[r->auth],
-		 r->auth == AUTH_SIGNATURE || r->auth == AUTH_DIGEST ? "true" : "false");
+	json_add(&r->out, "\"authentication\":\"%s\",\"authenticated\":%s,\"encrypted\":%s,"
+		 "\"devices\":[", auth_state_names[r->auth],
+		 r->auth == AUTH_SIGNATURE || r->auth == AUTH_DIGEST ? "true" : "false",
+		 r->encrypted ? "true" : "false");
 	for (unsigned int i = 0; i < r->ndevs; i++) {
 		es_hex(s->devices[i].digest, 32, hex);
 		json_add(&r->out, "%s{\"index\":%u,\"size\":%llu,\"digest\":\"%s\",\"path\":",
@@ -515,11 +524,13 @@ static void finish(struct report *r, const struct es_seal *s, const char *image)
 		text(r, true, "%s: %s: NOT verified (exit %d)\n", prog, image, r->code);
 	} else if (r->auth == AUTH_INTEGRITY_ONLY) {
 		text(r, false, "%s: %s: integrity only — not authenticated (%u of %u "
-		     "devices match the manifest)\n", prog, image, verified, r->ndevs);
+		     "devices match the manifest%s)\n", prog, image, verified, r->ndevs,
+		     r->encrypted ? "; encrypted contents, checked as ciphertext" : "");
 	} else {
-		text(r, false, "%s: %s verified (authenticated by %s; %u of %u devices)\n",
+		text(r, false, "%s: %s verified (authenticated by %s; %u of %u devices%s)\n",
 		     prog, image, r->auth == AUTH_DIGEST ? "the pinned manifest digest"
-		     : "a trusted signature", verified, r->ndevs);
+		     : "a trusted signature", verified, r->ndevs,
+		     r->encrypted ? "; encrypted contents, checked as ciphertext" : "");
 	}
 }
 
@@ -671,6 +682,11 @@ int main(int argc, char **argv)
 			  ret == -EBADMSG ? EXIT_INTEGRITY : EXIT_MALFORMED);
 		goto done;
 	}
+	/* no key is needed: the trees were computed over what is stored */
+	r.encrypted = s->flags & MF_FLAG_ENCRYPTED;
+	if (r.encrypted)
+		text(&r, false, "contents: encrypted — checked as ciphertext only (the Merkle "
+		     "trees cover the stored ciphertext; no key is needed or used)\n");
 	r.devs = calloc(s->ndevices, sizeof(*r.devs));
 	if (!r.devs) {
 		text(&r, true, "%s: out of memory\n", prog);

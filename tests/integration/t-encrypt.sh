@@ -105,7 +105,12 @@ if run_rc 0 mkfs-enc "$MKFS" --quiet "${ENC[@]}" --sign-key=sign.pem --blob-dir=
 	fi
 	run_rc 0 fsck-nokey "$FSCK" --pubkey=sign.pub --blob-dir=blobs enc.img &&
 		says fsck-nokey fsck-nokey.out "not checked" "that contents were not checked"
-	run_rc 0 verify-nokey "$VERIFY" --pubkey=sign.pub --blob-dir=blobs enc.img
+	run_rc 0 verify-nokey "$VERIFY" --pubkey=sign.pub --blob-dir=blobs enc.img &&
+		says verify-nokey verify-nokey.out "contents: encrypted — checked as ciphertext only" \
+			"that the contents are encrypted and checked as ciphertext"
+	run_rc 0 verify-nokey-json "$VERIFY" --json --pubkey=sign.pub --blob-dir=blobs enc.img &&
+		{ "$PYTHON" -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["encrypted"] is not True)' \
+			verify-nokey-json.out || bad "roundtrip: erofs-verify --json has no \"encrypted\": true"; }
 fi
 
 # ---- policy -------------------------------------------------------------------

@@ -144,7 +144,9 @@ expect_rc 0 pinned-json "$VERIFY" --json --expect-digest="$DIGA" --blob-dir=blob
 jcheck pinned-json '
 assert j["verified"] is True and j["authenticated"] is True, j
 assert j["authentication"] == "pinned-digest" and j["digest_status"] == "match", j
-assert j["manifest_digest"] == "'"$DIGA"'", j'
+assert j["manifest_digest"] == "'"$DIGA"'", j
+assert j["encrypted"] is False, j'
+grep -q 'encrypted' pinned.out && fail "a plain image is said to be encrypted: $(cat pinned.out)"
 expect_rc 0 pinned-upper "$VERIFY" --expect-digest="$(echo "$DIGA" | tr a-f A-F)" --blob-dir=blobs A.img
 expect_rc 0 pinned-two "$VERIFY" --expect-digest="$DIGB" --expect-digest="$DIGA" --blob-dir=blobs A.img
 expect_rc 0 pinned-unsigned "$VERIFY" --expect-digest="$DIGU" U.img
