@@ -112,11 +112,11 @@ static void usage(FILE *f)
 "      --extract: a device of the seal was not given), it uses a feature\n"
 "      this reader does not support, or DIR cannot be written\n"
 "  16  usage error\n"
-"  32  an encrypted image could not be unlocked: no --unlock credential\n"
-"      opens a keyslot (a wrong passphrase or key, or a slot's Argon2 costs\n"
-"      beyond the bounds).  A damaged key area or key table, or one of\n"
-"      another image, is exit 4, as is --unlock of an image that no trusted\n"
-"      key signed without --allow-unsigned\n", prog);
+"  32  an encrypted image was not unlocked: no --unlock credential opens\n"
+"      a keyslot (a wrong passphrase or key, or a slot's Argon2 costs\n"
+"      beyond the bounds), or no trusted key signed it and\n"
+"      --allow-unsigned was not given.  A damaged key area or key table,\n"
+"      or one of another image, is exit 4\n", prog);
 }
 
 /* One line on stdout: how far the seal vouches for the image. */
@@ -157,9 +157,10 @@ static void report_cb(void *ctx, const char *msg)
 }
 
 /*
- * -EKEYREJECTED / -ERANGE: no credential opened a slot (EXIT_LOCKED);
- * -EPERM: the unsigned-image policy; the rest: the key area or table is
- * damaged or not this image's (EXIT_CORRUPT), or an operational failure.
+ * -EKEYREJECTED / -ERANGE: no credential opened a slot, -EPERM: the
+ * unsigned-image policy refused (EXIT_LOCKED, as dump's exit 3); the rest:
+ * the key area or table is damaged or not this image's (EXIT_CORRUPT), or
+ * an operational failure.
  */
 static int unlock_exit_code(int ret)
 {
@@ -167,8 +168,8 @@ static int unlock_exit_code(int ret)
 	case -EKEYREJECTED:
 	case -ERANGE:
 	case -ENOKEY:
-		return EXIT_LOCKED;
 	case -EPERM:
+		return EXIT_LOCKED;
 	case -EBADMSG:
 	case -EXDEV:
 	case -ES_ECORRUPT:
@@ -374,7 +375,11 @@ int main(int argc, char **argv)
 		goto operational;
 	}
 	print_seal_verdict(&sum);
-	if (img && es_image_encrypted(img) && !seal_ret) {
+	if (img && es_image_encrypted(img) && seal_ret) {
+		/* no key is used on an image whose seal failed: nothing to walk */
+		locked = true;
+		printf("contents: not checked — the image is encrypted and its seal failed\n");
+	} else if (img && es_image_encrypted(img)) {
 		if (!unlocks.n) {
 			locked = true;
 			printf("contents: not checked — the image is encrypted (give --unlock)\n");

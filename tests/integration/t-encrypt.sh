@@ -9,7 +9,7 @@
 #              and erofs-verify without a key check signatures and trees
 #              and say the contents were not checked
 #  policy      --unlock of an image no trusted key signed is refused (exit
-#              4) unless --allow-unsigned; a wrong key file is refused
+#              32) unless --allow-unsigned; a wrong key file is refused
 #  leaks       no plaintext 4 KiB block of the source, no plaintext SHA-256
 #              of a source chunk, no file name of 8 bytes or more, no
 #              symlink target and no xattr value appears in the image,
@@ -105,6 +105,14 @@ if run_rc 0 mkfs-enc "$MKFS" --quiet "${ENC[@]}" --sign-key=sign.pem --blob-dir=
 	fi
 	run_rc 0 fsck-nokey "$FSCK" --pubkey=sign.pub --blob-dir=blobs enc.img &&
 		says fsck-nokey fsck-nokey.out "not checked" "that contents were not checked"
+	openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null &&
+		openssl pkey -in other.pem -pubout -out other.pub 2>/dev/null
+	if run_rc 4 fsck-untrusted "$FSCK" --pubkey=other.pub --blob-dir=blobs \
+		--unlock=keyfile:slot.key enc.img; then
+		says fsck-untrusted fsck-untrusted.out "seal failed" "that nothing was checked"
+		grep -q "without a key" fsck-untrusted.err &&
+			bad "fsck-untrusted: walked the locked image: $(head -c 300 fsck-untrusted.err)"
+	fi
 	run_rc 0 verify-nokey "$VERIFY" --pubkey=sign.pub --blob-dir=blobs enc.img &&
 		says verify-nokey verify-nokey.out "contents: encrypted — checked as ciphertext only" \
 			"that the contents are encrypted and checked as ciphertext"
@@ -115,7 +123,7 @@ fi
 
 # ---- policy -------------------------------------------------------------------
 if run_rc 0 mkfs-unsigned "$MKFS" --quiet "${ENC[@]}" unsigned.img tree; then
-	run_rc 4 unlock-unsigned "$FSCK" --unlock=keyfile:slot.key --extract=o1 unsigned.img
+	run_rc 32 unlock-unsigned "$FSCK" --unlock=keyfile:slot.key --extract=o1 unsigned.img
 	[ -e o1 ] && bad "policy: an unsigned image was extracted"
 	run_rc 0 unlock-allow "$FSCK" --unlock=keyfile:slot.key --allow-unsigned \
 		--extract=o2 unsigned.img &&
