@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -12,13 +13,16 @@
 #include "erofs/image.h"
 #include "io.h"
 
-ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off)
+/* Read until len bytes or end of file, at off (positional) or at the
+ * descriptor's position; EINTR is retried. */
+static ssize_t read_full(int fd, void *buf, size_t len, bool positional, uint64_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
+		ssize_t n = positional ? pread(fd, (char *)buf + done, len - done,
+					       (off_t)(off + done)) :
+					 read(fd, (char *)buf + done, len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -32,23 +36,14 @@ ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return (ssize_t)done;
 }
 
+ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	return read_full(fd, buf, len, true, off);
+}
+
 ssize_t es_read_full(int fd, void *buf, size_t len)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return read_full(fd, buf, len, false, 0);
 }
 
 int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
