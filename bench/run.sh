@@ -260,13 +260,26 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SIGN_KEY" -out "$SIGN_CERT" 
 	-days 3650 -subj /CN=erofs-seal-bench >>"$LOG" 2>&1 ||
 	note "openssl could not make a key: the signed build and verify rows will FAIL"
 
+# Throwaway encryption keys (not timed): the domain key, a reader's key
+# file, an Ed25519 signing key and its public half.
+ENC_DIR=$OUT/enc
+rm -rf "$ENC_DIR"; mkdir -p "$ENC_DIR"
+head -c 32 /dev/urandom >"$ENC_DIR/domain.key"
+head -c 32 /dev/urandom >"$ENC_DIR/reader.key"
+openssl genpkey -algorithm ed25519 -out "$ENC_DIR/ed.pem" >>"$LOG" 2>&1 &&
+	openssl pkey -in "$ENC_DIR/ed.pem" -pubout -out "$ENC_DIR/ed.pub" >>"$LOG" 2>&1 ||
+	note "openssl could not make an Ed25519 key: the encrypted rows will FAIL"
+
 # The sealed builds: ours only, each with --chunksize=4096 like build chunk4k.
-SEAL_KINDS="seal blob blob-rsa"
+SEAL_KINDS="seal blob blob-rsa blob-enc"
 seal_opts() {	# seal_opts KIND: SEAL_OPTS = the options beyond --chunksize=4096
 	case $1 in
 	seal) SEAL_OPTS=(--seal) ;;
 	blob) SEAL_OPTS=("--blob-dir=$IMG/blobs-blob") ;;
 	blob-rsa) SEAL_OPTS=("--blob-dir=$IMG/blobs-blob-rsa" "--sign-key=$SIGN_KEY" "--sign-cert=$SIGN_CERT") ;;
+	blob-enc) SEAL_OPTS=("--blob-dir=$IMG/blobs-blob-enc" --encrypt
+			     "--domain-key=$ENC_DIR/domain.key" "--keyslot=keyfile:$ENC_DIR/reader.key"
+			     "--sign-key=$ENC_DIR/ed.pem") ;;
 	esac
 }
 # shellcheck disable=SC2016
@@ -275,6 +288,7 @@ seal_label() {
 	seal) echo '`--seal`' ;;
 	blob) echo '`--blob-dir=DIR`' ;;
 	blob-rsa) echo '`--blob-dir=DIR --sign-key=rsa.pem --sign-cert=rsa-cert.pem` (RSA-2048, CMS)' ;;
+	blob-enc) echo '`--blob-dir=DIR --encrypt --domain-key=K --keyslot=keyfile:F --sign-key=ed25519.pem`' ;;
 	esac
 }
 
@@ -316,6 +330,20 @@ do_round() {
 					"$(fsck_of "$tool")" --extract="$XDIR" "$IMG/$src-$kind.img"
 			done
 		done
+	done
+	rm -rf "$XDIR"; sync
+	# extraction with a key against theirs of the plain image
+	for tool in $(order "$r"); do
+		rm -rf "$XDIR"; sync
+		if [ "$tool" = ours ]; then
+			timeit extract ours-blob-enc.img ours "$r" \
+				"$OUR_FSCK" --unlock=keyfile:"$ENC_DIR/reader.key" \
+				--pubkey="$ENC_DIR/ed.pub" --blob-dir="$IMG/blobs-blob-enc" \
+				--extract="$XDIR" "$IMG/ours-blob-enc.img"
+		else
+			timeit extract ours-blob-enc.img theirs "$r" \
+				"$THEIR_FSCK" --extract="$XDIR" "$IMG/theirs-plain.img"
+		fi
 	done
 	rm -rf "$XDIR"; sync
 	for kind in plain chunk4k; do
@@ -574,6 +602,16 @@ OURS_REV=$(git -C "$SCRIPT_DIR/.." describe --always --dirty 2>/dev/null || echo
 		b=$(median build "$kind" ours); x=$(ratio "$b" "$pt")
 		echo "| $(seal_label "$kind") | $b | $(ratio "$b" "$po") | $x | $(target "$x" le 1.5) |"
 	done
+	echo
+	echo "Encryption (ours) against plain erofs-utils (issue target: an encrypted, deduplicated,"
+	echo "signed build within 1.20x of a plain /usr/bin/mkfs.erofs build):"
+	echo
+	echo "| step | theirs (s) | ours (s) | ours/theirs | target |"
+	echo "|------|-----------:|---------:|------------:|:------:|"
+	pl=$(median build plain theirs); b=$(median build blob-enc ours); x=$(ratio "$b" "$pl")
+	echo "| build: ours $(seal_label blob-enc) vs theirs plain | $pl | $b | $x | $(target "$x" le 1.2) (<= 1.20) |"
+	a=$(median extract ours-blob-enc.img theirs); b=$(median extract ours-blob-enc.img ours)
+	echo "| extract: ours \`--unlock --pubkey --blob-dir\` of the encrypted image vs theirs of its plain image | $a | $b | $(ratio "$b" "$a") | |"
 	echo
 	echo "Verification of ours-blob-rsa.img and its blob: $VBYTES bytes hashed ($(( ${#VBLOBS[@]} )) blob file(s) + filesystem region of ${VBLOCKS:-?} blocks); MB = 10^6 bytes."
 	echo "DESIGN target: fsverity/ours >= 1.00 with -j1 and >= 1.60 with -j2 (> 1 means ours is faster)."
