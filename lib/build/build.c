@@ -346,7 +346,8 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 		sb.feature_incompat |= ES_INCOMPAT_ENCRYPTED;
 	sb.blkszbits = b->blkszbits;
 	sb.root_nid = b->root->nid;
-	sb.inos = b->nnodes;
+	/* the number of files is nobody's business without a key */
+	sb.inos = b->crypt ? 0 : b->nnodes;
 	sb.epoch = b->epoch;
 	sb.blocks = (uint32_t)total;
 	sb.meta_blkaddr = (uint32_t)meta_blkaddr;
