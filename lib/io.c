@@ -303,3 +303,27 @@ char *es_path_join(const char *parent, const uint8_t *name, size_t len)
 	s[plen + 1 + len] = '\0';
 	return s;
 }
+
+int es_tmpfile_near(const char *path, struct es_err *err)
+{
+	char *copy = strdup(path), *dir, *name = NULL;
+	int fd;
+
+	if (!copy)
+		return es_fail(err, -ENOMEM, "out of memory");
+	dir = dirname(copy);
+	/* anonymous where the filesystem allows it: nothing to clean up */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (name = malloc(strlen(dir) + 32))) {
+		sprintf(name, "%s/.erofs-seal-XXXXXX", dir);
+		fd = mkostemp(name, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(name);
+	}
+	if (fd < 0)
+		fd = es_fail(err, -errno, "cannot make a temporary file in %s: %s", ES_PATH(dir),
+			     strerror(errno));
+	free(name);
+	free(copy);
+	return fd;
+}

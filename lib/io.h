@@ -41,4 +41,8 @@ int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *er
 int es_outfile_commit(struct es_outfile *of, struct es_err *err);
 void es_outfile_abort(struct es_outfile *of);
 
+/* An unnamed temporary file in the folder of path (scratch space as large
+ * as an output); a negative errno with a message otherwise. */
+int es_tmpfile_near(const char *path, struct es_err *err);
+
 #endif

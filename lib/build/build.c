@@ -490,6 +490,10 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (!ret)
 		ret = wb_poll_cancel(&b);
 	if (!ret)
+		ret = wb_crypt_order_chunks(&b);
+	if (!ret && b.crypt)
+		ret = wb_place_tail_blocks(&b);
+	if (!ret)
 		ret = wb_devices_finalize(&b);
 	if (!ret && b.new_blob) {
 		if (o->blob_dir) {

@@ -58,8 +58,9 @@ static int check_device_space(struct wbuild *b, uint64_t next, const char *what)
 	return 0;
 }
 
-/* Write a symlink target or a non-inline tail as one zero-padded block. */
-int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
+/* A symlink target or a non-inline tail as one zero-padded block at the
+ * next free block of device 0 (under the metadata key when encrypted). */
+static int write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
 {
 	uint8_t *blk = calloc(1, b->blksz);
 	int ret;
@@ -82,8 +83,35 @@ int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
 	n->startblk = (uint32_t)b->data_next;
 	n->nblocks = 1;
 	n->tail_inline = false;
+	n->tail_deferred = false;
 	b->data_next++;
 	return 0;
+}
+
+/*
+ * Encrypted builds place these blocks after all file data instead
+ * (wb_place_tail_blocks()), so that the data region holds chunks only and
+ * can be put in keyed-identifier order.
+ */
+int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
+{
+	if (!b->crypt)
+		return write_tail_block(b, n, what);
+	n->layout = EROFS_LAYOUT_FLAT_PLAIN;
+	n->nblocks = 1;
+	n->tail_inline = false;
+	n->tail_deferred = true;
+	return 0;
+}
+
+int wb_place_tail_blocks(struct wbuild *b)
+{
+	int ret = 0;
+
+	for (struct wnode *n = b->all; n && !ret; n = n->next_all)
+		if (n->tail_deferred)
+			ret = write_tail_block(b, n, "a symlink or directory tail");
+	return ret;
 }
 
 static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *what)

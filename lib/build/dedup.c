@@ -111,6 +111,16 @@ void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t
 		e->length = length;
 }
 
+void wb_dedup_move(struct dedup_map *m, uint16_t dev, uint32_t base, const uint32_t *remap)
+{
+	struct dedup_entry *e;
+	size_t pos = 0;
+
+	while ((e = hmap_next(&m->map, &pos)))
+		if (e->device == dev && e->referenced)
+			e->blkaddr = remap[e->blkaddr - base];
+}
+
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks)
 {
 	struct dedup_entry key = make_key(digest, nblocks);

@@ -364,3 +364,147 @@ out:
 	free(digests);
 	return ret;
 }
+
+/* ---- keyed-identifier order of the data region ------------------------- */
+
+struct placed_chunk {
+	uint8_t id[ES_CHUNK_ID_SIZE];
+	uint32_t blkaddr;	/* where the scan wrote it */
+	uint32_t nblocks;
+};
+
+struct chunk_list {
+	struct placed_chunk *v;
+	uint64_t n, cap;
+	uint16_t device;
+};
+
+static int collect_placed(void *ctx, const uint8_t digest[32], uint16_t *device,
+			  uint32_t blkaddr, uint32_t nblocks, uint32_t length)
+{
+	struct chunk_list *l = ctx;
+
+	(void)length;
+	if (*device != l->device)
+		return 0;
+	if (l->n == l->cap) {
+		uint64_t cap = l->cap ? l->cap * 2 : 1024;
+		struct placed_chunk *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	memcpy(l->v[l->n].id, digest, ES_CHUNK_ID_SIZE);
+	l->v[l->n].blkaddr = blkaddr;
+	l->v[l->n].nblocks = nblocks;
+	l->n++;
+	return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(((const struct placed_chunk *)a)->id,
+		      ((const struct placed_chunk *)b)->id, ES_CHUNK_ID_SIZE);
+}
+
+/* Chunk tables: every entry on the region's device gets its new address. */
+static void remap_tables(struct wbuild *b, uint16_t device, uint32_t base,
+			 const uint32_t *remap)
+{
+	for (struct wnode *n = b->all; n; n = n->next_all) {
+		bool indexes = n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES;
+		unsigned int unit = indexes ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
+
+		if (n->layout != EROFS_LAYOUT_CHUNK_BASED)
+			continue;
+		for (uint64_t c = 0; c < n->nchunks; c++) {
+			uint8_t *e = n->chunk_table + c * unit;
+			uint8_t *addr = indexes ? e + CI_STARTBLK_LO : e;
+			uint32_t blk = es_get32(addr);
+
+			if (blk == EROFS_NULL_ADDR ||
+			    (indexes ? es_get16(e + CI_DEVICE_ID) : 0) != device)
+				continue;
+			es_put32(addr, remap[blk - base]);
+		}
+	}
+}
+
+/*
+ * ENCRYPTION.md §5: with chunks larger than a block, the order of a
+ * region's chunks would tell file boundaries (a file's short last chunk
+ * follows its full ones), so the new chunks of the data region (the new
+ * blob, or device 0 before its metadata) are rewritten in the order of
+ * their keyed identifiers, and every reference follows them.  The region
+ * holds chunks only: tail blocks are placed after it.
+ */
+int wb_crypt_order_chunks(struct wbuild *b)
+{
+	const bool to_blob = b->blob_fd >= 0;
+	struct chunk_list l = { .device = to_blob ? WDEV_NEW_BLOB : 0 };
+	const uint32_t base = to_blob ? 0 : 1;
+	const uint64_t end = to_blob ? b->blob_next : b->data_next;
+	const int fd = to_blob ? b->blob_fd : b->image_fd;
+	uint32_t *remap = NULL, next = base;
+	uint64_t covered = 0;
+	int ret, tmp = -1;
+
+	if (!b->crypt || b->chunksize <= b->blksz || end <= base)
+		return 0;
+	ret = wb_dedup_foreach(b->dedup, collect_placed, &l);
+	if (ret) {
+		ret = es_fail(b->err, ret, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < l.n; i++)
+		covered += l.v[i].nblocks;
+	if (covered != end - base) {
+		ret = es_fail(b->err, -EINVAL, "internal error: %llu blocks of chunks in a "
+			      "region of %llu", (unsigned long long)covered,
+			      (unsigned long long)(end - base));
+		goto out;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), by_id);
+	remap = calloc(end - base, sizeof(*remap));
+	/* the region's bytes as the scan wrote them, to copy back in order */
+	tmp = es_tmpfile_near(b->opts->image_path, b->err);
+	if (!remap || tmp < 0) {
+		ret = tmp < 0 ? tmp : es_fail(b->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t off = base; off < end && !ret;) {
+		size_t n = (size_t)((end - off) << b->blkszbits) < WBUILD_IOBUF_SIZE ?
+			   (size_t)((end - off) << b->blkszbits) : WBUILD_IOBUF_SIZE;
+		ssize_t got = es_pread_full(fd, b->iobuf, n, off << b->blkszbits);
+
+		ret = got == (ssize_t)n ? es_pwrite_full(tmp, b->iobuf, n,
+							 (off - base) << b->blkszbits) :
+					  (got < 0 ? (int)got : -EIO);
+		off += n >> b->blkszbits;
+	}
+	for (uint64_t i = 0; i < l.n && !ret; i++) {
+		size_t n = (size_t)l.v[i].nblocks << b->blkszbits;
+		ssize_t got = es_pread_full(tmp, b->iobuf, n,
+					    (uint64_t)(l.v[i].blkaddr - base) << b->blkszbits);
+
+		ret = got == (ssize_t)n ? es_pwrite_full(fd, b->iobuf, n,
+							 (uint64_t)next << b->blkszbits) :
+					  (got < 0 ? (int)got : -EIO);
+		remap[l.v[i].blkaddr - base] = next;
+		next += l.v[i].nblocks;
+	}
+	if (ret) {
+		ret = es_fail(b->err, ret, "putting the chunks in order: %s", strerror(-ret));
+		goto out;
+	}
+	remap_tables(b, l.device, base, remap);
+	wb_dedup_move(b->dedup, l.device, base, remap);
+out:
+	if (tmp >= 0)
+		close(tmp);
+	free(remap);
+	free(l.v);
+	return ret;
+}

@@ -57,6 +57,7 @@ struct wnode {
 	uint8_t *tail;			/* inline bytes (file tail, symlink target) */
 	uint32_t tail_len;
 	bool tail_inline;		/* tail lives next to the inode */
+	bool tail_deferred;		/* its block is placed after the file data */
 	uint32_t startblk;		/* FLAT: first data block */
 	uint64_t nblocks;		/* FLAT: blocks outside the inode */
 
@@ -158,6 +159,8 @@ void wb_xattrs_encode(const struct wnode *n, uint8_t *out);
 int wb_xattrs_encode_shared(struct wbuild *b);
 bool wb_tail_fits_inline(const struct wbuild *b, const struct wnode *n, uint32_t len);
 int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what);
+/* the tail blocks an encrypted build deferred, after the file data */
+int wb_place_tail_blocks(struct wbuild *b);
 int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks);
 int wb_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len);
@@ -184,6 +187,8 @@ int wb_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblo
 		    bool referenced, bool *found, bool *first_use);
 void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length);
+/* the entries on device dev: blkaddr = remap[blkaddr - base] */
+void wb_dedup_move(struct dedup_map *m, uint16_t dev, uint32_t base, const uint32_t *remap);
 /* every entry this image references; fn may change the device id */
 int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],
 		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
@@ -212,6 +217,8 @@ int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_bl
 int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n,
 		   uint8_t **plain, uint64_t *entries);
 int wb_crypt_domain_check(struct wbuild *b, const uint8_t uuid[16], uint8_t out[32]);
+/* the new chunks of the data region in keyed-identifier order (chunks > 1 block) */
+int wb_crypt_order_chunks(struct wbuild *b);
 struct es_seal;
 int wb_crypt_check_dict(struct wbuild *b, const struct es_seal *s);
 int wb_crypt_dict_chunk(struct wbuild *b, uint16_t dev, uint32_t blkaddr, uint32_t nblocks,

@@ -19,6 +19,8 @@
 #  domains     two overlapping trees under one domain key share exactly
 #              the ciphertext blocks of their common chunks; under two
 #              domain keys they share none
+#  order       with 16 KiB chunks (in a blob, and in the image) the data
+#              region is in keyed-identifier order, and extracts equal
 #  keys        erofs-key add, remove and rotate on a signed image: the
 #              signature still verifies, the removed credential no longer
 #              opens it (a copy taken before still opens: rotation cannot
@@ -225,6 +227,42 @@ if same != 64 or other != 0:
 EOF
 	info "domains: $(cat domains.out)"
 fi
+
+# ---- order: chunks larger than a block, in keyed-identifier order ----------------
+# with 16 KiB chunks a file's short last chunk would sit right after its full
+# ones; the chunks of the data region are in keyed-identifier order instead
+for where in blob single; do
+	args=(--chunksize=16384)
+	[ "$where" = blob ] && { mkdir -p "o-$where-blobs"; args+=(--blob-dir="o-$where-blobs"); }
+	if run_rc 0 "mkfs-order-$where" "$MKFS" --quiet "${ENC[@]}" "${args[@]}" \
+		"order-$where.img" tree; then
+		rm -rf "order-$where.out"
+		run_rc 0 "fsck-order-$where" "$FSCK" --unlock=keyfile:slot.key --allow-unsigned \
+			"${args[@]:1}" --extract="order-$where.out" "order-$where.img" &&
+			{ "$TREECMP" tree "order-$where.out" >/dev/null 2>&1 ||
+				bad "order: $where: extraction differs from the source"; }
+		"$PYTHON" - "order-$where.img" "$where" >"order-$where.log" 2>&1 <<'EOF' ||
+import struct, sys
+img = open(sys.argv[1], "rb").read()
+ioff, ilen = struct.unpack_from("<QQ", img, len(img) - 4096 + 40 + 48)
+count, = struct.unpack_from("<Q", img, ioff + 8)
+recs = []
+for i in range(count):
+    r = img[ioff + 16 + 48 * i:ioff + 16 + 48 * (i + 1)]
+    blk, nblocks, length, dev = struct.unpack_from("<IIIH", r, 32)
+    recs.append((dev, blk, nblocks, r[:32]))
+want_dev = 1 if sys.argv[2] == "blob" else 0
+mine = sorted(r for r in recs if r[0] == want_dev)
+ids = [r[3] for r in mine]
+short = sum(1 for r in mine if r[2] < 4)
+print("%d chunks on device %d, %d shorter than the chunk size" % (len(mine), want_dev, short))
+if len(mine) < 10 or not short or ids != sorted(ids):
+    sys.exit("not in keyed-identifier order")
+EOF
+			bad "order: $where: $(cat "order-$where.log")"
+		info "order: $where: $(cat "order-$where.log")"
+	fi
+done
 
 # ---- keys: erofs-key on a signed image ------------------------------------------
 # slots change, the signature and the trees do not; a removed and rotated
