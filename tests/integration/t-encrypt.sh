@@ -10,6 +10,7 @@
 #              and say the contents were not checked
 #  policy      --unlock of an image no trusted key signed is refused (exit
 #              32) unless --allow-unsigned; a wrong key file is refused
+#  detached    --key-area=FILE at build time; fsck needs it named to unlock
 #  leaks       no plaintext 4 KiB block of the source, no plaintext SHA-256
 #              of a source chunk, no file name of 8 bytes or more, no
 #              symlink target and no xattr value appears in the image,
@@ -133,6 +134,19 @@ if run_rc 0 mkfs-unsigned "$MKFS" --quiet "${ENC[@]}" unsigned.img tree; then
 	runcmd unlock-wrong "$FSCK" --unlock=keyfile:wrong.key --allow-unsigned unsigned.img
 	crashed "$RC" && bad "policy: crash on a wrong key ($RC)"
 	[ "$RC" -ne 0 ] || bad "policy: a wrong key file opened the image"
+fi
+
+# ---- detached key area ------------------------------------------------------------
+if run_rc 0 mkfs-detached "$MKFS" --quiet "${ENC[@]}" --key-area=detached.keys \
+	detached.img tree; then
+	run_rc 8 fsck-detached-missing "$FSCK" --unlock=keyfile:slot.key --allow-unsigned \
+		detached.img &&
+		says fsck-detached-missing fsck-detached-missing.err "detached" \
+			"that the key area is detached"
+	rm -rf od2
+	run_rc 0 fsck-detached "$FSCK" --unlock=keyfile:slot.key --allow-unsigned \
+		--key-area=detached.keys --extract=od2 detached.img &&
+		{ "$TREECMP" tree od2 >/dev/null 2>&1 || bad "detached: extraction differs"; }
 fi
 
 # ---- leaks --------------------------------------------------------------------
