@@ -178,15 +178,17 @@ int es_dev_read(const struct es_image *img, unsigned int dev, uint64_t off,
 		void *buf, size_t len, struct es_err *err);
 /*
  * Read bytes of an encrypted device through the image's decryption stage:
- * every block fetched whole, decrypted, the requested bytes copied out.
- * chunk_block: the first block of the chunk they belong to (keyed
- * convergent, tweak = block - chunk_block), or ES_META_BLOCKS for blocks
- * under the metadata key (tweak = block number; block 0 is plain).
- * -EACCES while the image is locked.
+ * every block fetched whole (whole blocks straight into buf), decrypted,
+ * the requested bytes copied out.  chunk_first: the first block of the run
+ * of chunks they belong to, each chunk 1 << chunk_shift blocks (the last
+ * may be shorter): keyed convergent, tweak = block - its chunk's first
+ * block.  Or ES_META_BLOCKS for blocks under the metadata key (tweak =
+ * block number; block 0 is plain).  -EACCES while the image is locked.
  */
 #define ES_META_BLOCKS	UINT64_MAX
 int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t off,
-			  void *buf, size_t len, uint64_t chunk_block, struct es_err *err);
+			  void *buf, size_t len, uint64_t chunk_first, unsigned int chunk_shift,
+			  struct es_err *err);
 /* Read image metadata (device 0, inside the filesystem's blocks). */
 int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
 		 size_t len, struct es_err *err);

@@ -159,10 +159,13 @@ int es_extent_read(const struct es_image *img, const struct es_inode *ino,
 		if (ext->algorithm != ES_ALG_XTS_CHUNK && ext->algorithm != ES_ALG_XTS_META)
 			return es_fail(err, -EOPNOTSUPP, "unknown encryption algorithm %u",
 				       ext->algorithm);
+		/* a run of chunks (es_map_run) is whole chunks but for the file's
+		   last: chunk k starts k chunk sizes after the run */
 		return es_dev_read_decrypted(img, ext->device, ext->pstart + skip, buf, len,
 					     ext->algorithm == ES_ALG_XTS_CHUNK ?
 					     ext->pstart >> img->sb.blkszbits : ES_META_BLOCKS,
-					     err);
+					     ino->chunkbits > img->sb.blkszbits ?
+					     ino->chunkbits - img->sb.blkszbits : 0, err);
 	}
 	/* inline bytes are metadata, decrypted with it in encrypted images */
 	if (ext->flags & ES_EXTENT_INLINE)
@@ -227,9 +230,6 @@ int es_map_run(const struct es_image *img, const struct es_inode *ino,
 	if (ret || ino->layout != EROFS_LAYOUT_CHUNK_BASED)
 		return ret;
 	hole_run = !(ext->flags & ES_EXTENT_MAPPED);
-	/* every encrypted chunk has its own key: one chunk per extent */
-	if (!hole_run && (ext->flags & ES_EXTENT_ENCRYPTED))
-		return 0;
 	unit = ino->chunk_indexes ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 	next = ext->chunk + 1;
 	count = ino->nchunks - next < BATCH ? ino->nchunks - next : BATCH;

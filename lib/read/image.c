@@ -129,33 +129,55 @@ int es_dev_read(const struct es_image *img, unsigned int devno, uint64_t off,
 	return es_io_read(&img->io, devno, off, buf, len, err);
 }
 
+/* Decrypt block blkno of dev in place (see es_dev_read_decrypted()). */
+static int decrypt_block(const struct es_image *img, unsigned int dev, uint64_t blkno,
+			 uint64_t chunk_first, unsigned int chunk_shift, uint8_t *block,
+			 struct es_err *err)
+{
+	uint64_t start;
+
+	if (chunk_first == ES_META_BLOCKS)	/* block 0 is plain */
+		return blkno ? img->dec->meta(img->dec->ctx, blkno, block, err) : 0;
+	start = chunk_first + (((blkno - chunk_first) >> chunk_shift) << chunk_shift);
+	return img->dec->chunk(img->dec->ctx, dev, start, blkno - start, block, err);
+}
+
 int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t off,
-			  void *buf, size_t len, uint64_t chunk_block, struct es_err *err)
+			  void *buf, size_t len, uint64_t chunk_first, unsigned int chunk_shift,
+			  struct es_err *err)
 {
 	const unsigned int bits = img->sb.blkszbits;
+	const size_t blksz = (size_t)1 << bits;
 	uint8_t block[1u << ES_MAX_BLKSZBITS], *out = buf;
 	int ret = 0;
 
 	if (!img->dec)
 		return es_fail(err, -EACCES, "the image is encrypted: its %s cannot be read "
-			       "without a key", chunk_block == ES_META_BLOCKS ? "metadata" :
+			       "without a key", chunk_first == ES_META_BLOCKS ? "metadata" :
 			       "file contents");
 	while (len && !ret) {
 		uint64_t blkno = off >> bits;
-		size_t in = (size_t)(off & ((1u << bits) - 1));
-		size_t n = ((size_t)1 << bits) - in;
+		size_t in = (size_t)(off & (blksz - 1));
+		size_t n = blksz - in;
 
-		if (n > len)
-			n = len;
-		ret = es_dev_read(img, dev, blkno << bits, block, (size_t)1 << bits, err);
-		/* block 0 (superblock, device table) is plain */
-		if (!ret && chunk_block == ES_META_BLOCKS && blkno)
-			ret = img->dec->meta(img->dec->ctx, blkno, block, err);
-		else if (!ret && chunk_block != ES_META_BLOCKS)
-			ret = img->dec->chunk(img->dec->ctx, dev, chunk_block, blkno - chunk_block,
-					      block, err);
-		if (!ret)
-			memcpy(out, block + in, n);
+		/* whole blocks: fetched straight into the caller's buffer in
+		   one read, then decrypted there block by block */
+		if (!in && len >= blksz) {
+			n = len & ~(blksz - 1);
+			ret = es_dev_read(img, dev, off, out, n, err);
+			for (size_t done = 0; !ret && done < n; done += blksz)
+				ret = decrypt_block(img, dev, blkno + (done >> bits), chunk_first,
+						    chunk_shift, out + done, err);
+		} else {
+			if (n > len)
+				n = len;
+			ret = es_dev_read(img, dev, blkno << bits, block, blksz, err);
+			if (!ret)
+				ret = decrypt_block(img, dev, blkno, chunk_first, chunk_shift, block,
+						    err);
+			if (!ret)
+				memcpy(out, block + in, n);
+		}
 		off += n;
 		out += n;
 		len -= n;
@@ -171,7 +193,7 @@ int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
 
 	if (img->devices && img->devices[0].present) {
 		if (es_image_encrypted(img) && off + len > (1u << img->sb.blkszbits))
-			return es_dev_read_decrypted(img, 0, off, buf, len, ES_META_BLOCKS, err);
+			return es_dev_read_decrypted(img, 0, off, buf, len, ES_META_BLOCKS, 0, err);
 		return es_dev_read(img, 0, off, buf, len, err);
 	}
 	/* while the device table is read */
