@@ -890,11 +890,38 @@ static int begin_change(struct es_keyarea *ka, struct es_err *err)
 	return finish_old_wipe(ka, err);
 }
 
+/*
+ * One commit that changes slot i of the current state in both copies: a
+ * new wrap of the table key for c, or (c NULL) an empty slot.
+ */
+static int change_slot(struct es_keyarea *ka, unsigned int i, const struct es_keyslot_cred *c,
+		       const struct es_keyslot_policy *policy, struct es_err *err)
+{
+	struct ka_state *next;
+	int ret = begin_change(ka, err);
+
+	if (ret)
+		return ret;
+	next = malloc(sizeof(*next));
+	if (!next)
+		return es_fail(err, -ENOMEM, "out of memory");
+	*next = ka->st;
+	if (c)
+		ret = es_keyslot_wrap(c, next->uuid, ka->tk, next->kid, policy, next->slots[i],
+				      err);
+	else
+		memset(next->slots[i], 0, ES_KEYSLOT_SIZE);
+	if (!ret)
+		ret = commit(ka, next, err);
+	es_crypto_wipe(next, sizeof(*next));
+	free(next);
+	return ret;
+}
+
 int es_keyarea_add(struct es_keyarea *ka, const struct es_keyslot_cred *c,
 		   const struct es_keyslot_policy *policy, unsigned int *slot,
 		   struct es_err *err)
 {
-	struct ka_state *next;
 	unsigned int i;
 	int ret;
 
@@ -904,18 +931,7 @@ int es_keyarea_add(struct es_keyarea *ka, const struct es_keyslot_cred *c,
 	if (i == ES_KEYAREA_SLOTS)
 		return es_fail(err, -ENOSPC, "key area: all %u keyslots are in use",
 			       ES_KEYAREA_SLOTS);
-	ret = begin_change(ka, err);
-	if (ret)
-		return ret;
-	next = malloc(sizeof(*next));
-	if (!next)
-		return es_fail(err, -ENOMEM, "out of memory");
-	*next = ka->st;
-	ret = es_keyslot_wrap(c, next->uuid, ka->tk, next->kid, policy, next->slots[i], err);
-	if (!ret)
-		ret = commit(ka, next, err);
-	es_crypto_wipe(next, sizeof(*next));
-	free(next);
+	ret = change_slot(ka, i, c, policy, err);
 	if (!ret && slot)
 		*slot = i;
 	return ret;
@@ -924,9 +940,6 @@ int es_keyarea_add(struct es_keyarea *ka, const struct es_keyslot_cred *c,
 int es_keyarea_remove(struct es_keyarea *ka, unsigned int i, unsigned int flags,
 		      struct es_err *err)
 {
-	struct ka_state *next;
-	int ret;
-
 	if (i >= ES_KEYAREA_SLOTS)
 		return es_fail(err, -EINVAL, "there is no slot %u (slots 0 to %u)", i,
 			       ES_KEYAREA_SLOTS - 1);
@@ -935,18 +948,7 @@ int es_keyarea_remove(struct es_keyarea *ka, unsigned int i, unsigned int flags,
 	if (used_slots(&ka->st) == 1 && !(flags & ES_KEYAREA_LAST))
 		return es_fail(err, -EPERM, "slot %u is the last one: without it nothing "
 			       "opens the key table", i);
-	ret = begin_change(ka, err);
-	if (ret)
-		return ret;
-	next = malloc(sizeof(*next));
-	if (!next)
-		return es_fail(err, -ENOMEM, "out of memory");
-	*next = ka->st;
-	memset(next->slots[i], 0, ES_KEYSLOT_SIZE);
-	ret = commit(ka, next, err);
-	es_crypto_wipe(next, sizeof(*next));
-	free(next);
-	return ret;
+	return change_slot(ka, i, NULL, NULL, err);
 }
 
 /*
