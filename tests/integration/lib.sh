@@ -427,3 +427,52 @@ x25519_pair() {
 		openssl pkey -inform DER -out "$1.key" || return 1
 	openssl pkey -in "$1.key" -pubout -out "$1.pub"
 }
+
+# ---------------------------------------------------------------------------
+# tests made of many cases: each case runs, the failures are listed at the end
+#   bad MSG                      record a failed case
+#   run_rc WANT NAME CMD...      CMD (output in NAME.out/.err) must exit WANT,
+#                                without crashing; returns 1 otherwise
+#   says NAME FILE REGEX WHAT    FILE must match REGEX
+#   not_says NAME FILE REGEX WHAT  FILE must not match REGEX
+#   finish_cases [MSG]           FAIL with the list, or PASS: MSG
+
+FAILS=()
+bad() {
+	echo "  FAILED: $*"
+	FAILS+=("$*")
+}
+
+run_rc() {
+	local want=$1 name=$2
+	shift 2
+	runcmd "$name" "$@"
+	if crashed "$RC"; then
+		bad "$name: crashed (exit $RC): $(head -c 1000 "$name.err")"
+		return 1
+	fi
+	if [ "$RC" -ne "$want" ]; then
+		bad "$name: exit $RC, expected $want: $(head -c 800 "$name.err")"
+		return 1
+	fi
+	info "$name: exit $RC"
+}
+
+says() {
+	grep -Eq -- "$3" "$2" || bad "$1: does not say $4: $(head -c 600 "$2")"
+}
+
+not_says() {
+	grep -Eq -- "$3" "$2" && bad "$1: says $4 where it must not: $(head -c 600 "$2")"
+	return 0
+}
+
+finish_cases() {
+	if [ ${#FAILS[@]} -gt 0 ]; then
+		echo "${#FAILS[@]} checks failed:"
+		printf '  %s\n' "${FAILS[@]}"
+		fail "${#FAILS[@]} checks failed"
+	fi
+	echo "PASS${1:+: $1}"
+	exit 0
+}

@@ -46,32 +46,6 @@ need_cmd openssl mount umount cmp
 
 cd "$T" || fail "cannot enter $T"
 
-FAILS=()
-bad() {
-	echo "  FAILED: $*"
-	FAILS+=("$*")
-}
-
-# run_rc WANT NAME CMD...: CMD must exit WANT (output in NAME.out/.err)
-run_rc() {
-	local want=$1 name=$2
-	shift 2
-	runcmd "$name" "$@"
-	if crashed "$RC"; then
-		bad "$name: crashed (exit $RC): $(head -c 1000 "$name.err")"
-		return 1
-	fi
-	if [ "$RC" -ne "$want" ]; then
-		bad "$name: exit $RC, expected $want: $(head -c 800 "$name.err")"
-		return 1
-	fi
-	info "$name: exit $RC"
-}
-
-says() {
-	grep -Eq -- "$3" "$2" || bad "$1: does not say $4: $(head -c 600 "$2")"
-}
-
 UUID=6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b
 rnd 32 >domain.key
 rnd 32 >other-domain.key
@@ -355,9 +329,4 @@ if [ -f a.img ]; then
 	[ "$RC" -eq 1 ] || bad "dictionaries: a damaged dictionary blob gave exit $RC"
 fi
 
-if [ ${#FAILS[@]} -ne 0 ]; then
-	echo "FAIL: ${#FAILS[@]} case(s) failed:"
-	printf '  %s\n' "${FAILS[@]}"
-	exit 1
-fi
-echo "PASS: encrypted images round-trip, are refused by the kernel and erofs-utils, leak nothing checked, dedup within their domain only"
+finish_cases "encrypted images round-trip, are refused by the kernel and erofs-utils, leak nothing checked, dedup within their domain only"

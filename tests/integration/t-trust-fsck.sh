@@ -42,13 +42,6 @@ need_cmd openssl od dd truncate getfattr setfattr mknod stat
 
 cd "$T" || fail "cannot enter $T"
 
-
-FAILS=()
-bad() {
-	echo "  FAILED: $*"
-	FAILS+=("$*")
-}
-
 # fsck_rc WANT NAME ARGS...: fsck.erofs ARGS must exit WANT (output in
 # NAME.out / NAME.err); returns 1 otherwise
 fsck_rc() {
@@ -66,16 +59,7 @@ fsck_rc() {
 	info "$name: exit $RC"
 }
 
-# says NAME FILE REGEX WHAT: FILE must match the (extended) REGEX
-says() {
-	grep -Eq -- "$3" "$2" || bad "$1: does not say $4: $(head -c 600 "$2")"
-}
 
-# not_says NAME FILE REGEX WHAT
-not_says() {
-	grep -Eq -- "$3" "$2" && bad "$1: says $4 where it must not: $(head -c 600 "$2")"
-	return 0
-}
 
 # absent NAME DIR: the extraction target must not have been created
 absent() {
@@ -324,10 +308,4 @@ else
 fi
 info "deep: done"
 
-if [ ${#FAILS[@]} -gt 0 ]; then
-	echo "${#FAILS[@]} checks failed:"
-	printf '  %s\n' "${FAILS[@]}"
-	fail "${#FAILS[@]} checks failed"
-fi
-echo "PASS"
-exit 0
+finish_cases

@@ -44,8 +44,8 @@ tcmd() {
 	[ "$RC" = 0 ] || [ -s "$T/$name.err" ] || fail "$name: exit $RC without a message"
 }
 
-# says NAME REGEX: stderr of NAME matches the extended REGEX
-says() {
+# err_says NAME REGEX: stderr of NAME matches the extended REGEX (or fail)
+err_says() {
 	grep -Eq -- "$2" "$T/$1.err" ||
 		fail "$1: message does not match '$2': $(head -c 600 "$T/$1.err")"
 }
@@ -120,7 +120,7 @@ refused() {
 	shift 3
 	name=mkfs-into-$(basename "$out")
 	tcmd "$name" "1 2" "$MKFS" --quiet "$@" "$out" "$SRC"
-	says "$name" "$kind"
+	err_says "$name" "$kind"
 	test "$op" "$out" || fail "$name: $out is no longer what it was (test $op)"
 	info "$(basename "$out"): $(head -n1 "$T/$name.err" | cut -c1-150)..."
 }
@@ -132,7 +132,7 @@ refused "$T/null" "is a character device" -c
 refused "$T/outdir" "is a directory" -d
 tcmd mkfs-blobdev-into-blkdev "1 2" "$MKFS" --quiet --chunksize=4096 \
 	--blobdev="$T/blkdev" "$T/never.img" "$SRC"
-says mkfs-blobdev-into-blkdev "is a block device"
+err_says mkfs-blobdev-into-blkdev "is a block device"
 [ -b "$T/blkdev" ] || fail "--blobdev replaced the block device node"
 cmp -s -n 1048576 "$T/disk" /dev/zero || fail "the scratch device was written to"
 [ "$(ls -A "$T" | grep -v '\.\(out\|err\)$')" = "$(echo "$before" | grep -v '\.\(out\|err\)$')" ] ||
@@ -145,23 +145,23 @@ mkfifo "$T/fifo.img" "$T/fifo"
 mkdir "$T/fifodir"
 mkfifo "$T/fifodir/$BLOB"
 tcmd fsck-fifo-image 8 "$FSCK" "$T/fifo.img"
-says fsck-fifo-image "fifo.img is a FIFO, not a regular file or block device"
+err_says fsck-fifo-image "fifo.img is a FIFO, not a regular file or block device"
 tcmd dump-fifo-image fail "$DUMP" "$T/fifo.img"
-says dump-fifo-image "is a FIFO"
+err_says dump-fifo-image "is a FIFO"
 tcmd verify-fifo-image 6 "$VERIFY" --integrity-only "$T/fifo.img"
-says verify-fifo-image "is a FIFO"
+err_says verify-fifo-image "is a FIFO"
 tcmd fsck-fifo-device 8 "$FSCK" --device="$T/fifo" "$T/seal.img"
-says fsck-fifo-device "device 1: .*fifo is a FIFO"
+err_says fsck-fifo-device "device 1: .*fifo is a FIFO"
 tcmd fsck-fifo-blobdir 8 "$FSCK" --blob-dir="$T/fifodir" "$T/seal.img"
-says fsck-fifo-blobdir "$BLOB is a FIFO"
+err_says fsck-fifo-blobdir "$BLOB is a FIFO"
 tcmd verify-fifo-blobdir 6 "$VERIFY" --integrity-only --blob-dir="$T/fifodir" "$T/seal.img"
-says verify-fifo-blobdir "$BLOB is a FIFO"
+err_says verify-fifo-blobdir "$BLOB is a FIFO"
 tcmd verify-fifo-blob 6 "$VERIFY" --integrity-only "$T/seal.img" "$T/fifo"
-says verify-fifo-blob "fifo is a FIFO"
+err_says verify-fifo-blob "fifo is a FIFO"
 tcmd verify-fifo-named-blob 6 "$VERIFY" --integrity-only "$T/seal.img" "$T/fifodir/$BLOB"
-says verify-fifo-named-blob "is a FIFO"
+err_says verify-fifo-named-blob "is a FIFO"
 tcmd fsck-chardev-image 8 "$FSCK" "$T/null"
-says fsck-chardev-image "is a character device"
+err_says fsck-chardev-image "is a character device"
 info "FIFOs and character devices as image, device or blob: refused at once"
 
 # ---------------------------------------------------------------------------
@@ -187,9 +187,9 @@ info "the doomed file's path: ${#vpath} bytes"
 
 # a reader given a FIFO at the end of the long path
 tcmd verify-long-fifo 6 "$VERIFY" --integrity-only "$leaf/fifo-at-the-end"
-says verify-long-fifo "^erofs-verify: $T/deep/.*\.\.\..*/fifo-at-the-end is a FIFO, not a regular file or block device$"
+err_says verify-long-fifo "^erofs-verify: $T/deep/.*\.\.\..*/fifo-at-the-end is a FIFO, not a regular file or block device$"
 tcmd fsck-long-missing 8 "$FSCK" "$leaf/no-such.img"
-says fsck-long-missing "^fsck.erofs: cannot open $T/deep/.*\.\.\..*/no-such\.img: No such file or directory$"
+err_says fsck-long-missing "^fsck.erofs: cannot open $T/deep/.*\.\.\..*/no-such\.img: No such file or directory$"
 for n in verify-long-fifo fsck-long-missing; do
 	len=$(head -n1 "$T/$n.err" | wc -c)
 	[ "$len" -lt 600 ] || fail "$n: the message is $len bytes long"
@@ -207,7 +207,7 @@ if [ -n "${VANISH_PRELOAD:-}" ] && [ -r "$VANISH_PRELOAD" ]; then
 		2>"$T/mkfs-long.err" || rc=$?
 	[ ! -e "$vpath" ] || fail "the shim did not remove the file"
 	[ "$rc" = 1 ] || fail "mkfs with a vanishing file exited $rc: $(head -c 600 "$T/mkfs-long.err")"
-	says mkfs-long "^mkfs.erofs: $T/deep/.*\.\.\..*-doomed-file: cannot open: No such file or directory$"
+	err_says mkfs-long "^mkfs.erofs: $T/deep/.*\.\.\..*-doomed-file: cannot open: No such file or directory$"
 	len=$(head -n1 "$T/mkfs-long.err" | wc -c)
 	[ "$len" -lt 600 ] || fail "the mkfs message is $len bytes long"
 	[ ! -e "$T/deep.img" ] || fail "a failed build left an image"
