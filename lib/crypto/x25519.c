@@ -11,18 +11,10 @@
 #include <openssl/evp.h>
 
 #include "crypto/backend.h"
+#include "erofs/format.h"
 #include "crypto/sign_internal.h"
 
 #define KEY_SIZE ES_CRYPTO_X25519_KEY_SIZE
-
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	uint8_t acc = 0;
-
-	for (size_t i = 0; i < len; i++)
-		acc |= p[i];
-	return acc == 0;
-}
 
 /* The raw public half of an X25519 EVP_PKEY. */
 static int raw_public(EVP_PKEY *pk, uint8_t pub[KEY_SIZE])
@@ -108,7 +100,7 @@ int es_crypto_x25519(const uint8_t priv[KEY_SIZE], const uint8_t peer[KEY_SIZE],
 		goto out;
 	}
 	ret = len == KEY_SIZE ? 0 : -EIO;
-	if (!ret && all_zero(shared, KEY_SIZE))
+	if (!ret && es_is_zero(shared, KEY_SIZE))
 		ret = -EBADMSG;
 out:
 	if (ret)

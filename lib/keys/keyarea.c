@@ -123,14 +123,6 @@ struct es_keyarea {
 	uint64_t seq_floor;		/* commit above this too (restore: the backup's) */
 };
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static int checksum(const uint8_t copy[ES_KEYAREA_COPY_SIZE], uint8_t out[DIGEST_SIZE])
 {
 	struct es_sha256_ctx c;
@@ -195,7 +187,7 @@ static bool decode_copy(const uint8_t buf[ES_KEYAREA_COPY_SIZE], unsigned int wh
 #define BAD(...) do { snprintf(problem, problem_len, __VA_ARGS__); return false; } while (0)
 	*mismatch = false;
 	if (memcmp(buf + H_MAGIC, copy_magic[which], 8))
-		BAD(all_zero(buf, ES_KEYAREA_COPY_SIZE) ? "all zero" : "bad magic");
+		BAD(es_is_zero(buf, ES_KEYAREA_COPY_SIZE) ? "all zero" : "bad magic");
 	if (es_get32(buf + H_VERSION) != KA_VERSION)
 		BAD("version %u is not supported", es_get32(buf + H_VERSION));
 	if (checksum(buf, sum) || memcmp(sum, buf + H_CHECKSUM, DIGEST_SIZE))
@@ -224,7 +216,7 @@ static bool decode_copy(const uint8_t buf[ES_KEYAREA_COPY_SIZE], unsigned int wh
 	st->active = es_get32(buf + H_ACTIVE);
 	if (st->active > 1)
 		BAD("active table slot %u does not exist", st->active);
-	if (!all_zero(buf + H_RESERVED, 4) || !all_zero(buf + H_END, H_SLOTS - H_END))
+	if (!es_is_zero(buf + H_RESERVED, 4) || !es_is_zero(buf + H_END, H_SLOTS - H_END))
 		BAD("reserved bytes are not zero");
 	memcpy(st->uuid, buf + H_UUID, ES_UUID_SIZE);
 	st->suite = es_get32(buf + H_SUITE);
@@ -354,7 +346,7 @@ static int region_is_zero(const struct es_keyarea_dev *dev, uint64_t off, uint64
 
 		if (ret)
 			return ret;
-		if (!all_zero(buf, n)) {
+		if (!es_is_zero(buf, n)) {
 			*zero = false;
 			return 0;
 		}

@@ -85,14 +85,6 @@ const char *es_keyslot_kind_name(enum es_keyslot_kind kind)
 	return "unknown";
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 /* ---- credentials ----------------------------------------------------------- */
 
 static struct es_keyslot_cred *cred_new(enum es_keyslot_kind kind, const char *spec)
@@ -592,7 +584,7 @@ static int passphrase_parse(const uint8_t *params, struct es_keyslot_info *info)
 	struct es_crypto_argon2id_params p;
 
 	if (es_get32(params + P_ARGON2_VER) != ARGON2_VERSION ||
-	    !all_zero(params + P_ARGON2_END, E_PARAMS_SIZE - P_ARGON2_END))
+	    !es_is_zero(params + P_ARGON2_END, E_PARAMS_SIZE - P_ARGON2_END))
 		return -ES_ECORRUPT;
 	info->argon2.t_cost = es_get32(params + P_ARGON2_T);
 	info->argon2.m_cost_kib = es_get32(params + P_ARGON2_M);
@@ -669,7 +661,7 @@ static int passphrase_derive(const struct es_keyslot_cred *c, const uint8_t uuid
 
 static int salt_only_parse(const uint8_t *params, struct es_keyslot_info *info)
 {
-	return all_zero(params + ES_KEYSLOT_SALT_SIZE, E_PARAMS_SIZE - ES_KEYSLOT_SALT_SIZE)
+	return es_is_zero(params + ES_KEYSLOT_SALT_SIZE, E_PARAMS_SIZE - ES_KEYSLOT_SALT_SIZE)
 		? 0 : -ES_ECORRUPT;
 }
 
@@ -707,7 +699,7 @@ static int seed_parse(const uint8_t *params, struct es_keyslot_info *info)
 	uint16_t len = es_get16(params + P_SEED_LABEL_LEN);
 
 	if (len > ES_KEYSLOT_LABEL_MAX ||
-	    !all_zero(params + P_SEED_LABEL + len, E_PARAMS_SIZE - P_SEED_LABEL - len))
+	    !es_is_zero(params + P_SEED_LABEL + len, E_PARAMS_SIZE - P_SEED_LABEL - len))
 		return -ES_ECORRUPT;
 	for (uint16_t i = 0; i < len; i++)
 		if (!label_char_ok((char)params[P_SEED_LABEL + i]))
@@ -750,7 +742,7 @@ static int seed_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUI
 
 static int x25519_parse(const uint8_t *params, struct es_keyslot_info *info)
 {
-	if (!all_zero(params + P_X25519_END, E_PARAMS_SIZE - P_X25519_END))
+	if (!es_is_zero(params + P_X25519_END, E_PARAMS_SIZE - P_X25519_END))
 		return -ES_ECORRUPT;
 	memcpy(info->recipient, params + P_X25519_R, X_KEY);
 	return 0;
@@ -852,15 +844,15 @@ int es_keyslot_parse(const uint8_t entry[ES_KEYSLOT_SIZE], struct es_keyslot_inf
 	info->within_bounds = true;
 	info->kind = (enum es_keyslot_kind)entry[E_KIND];
 	if (entry[E_KIND] == ES_KEYSLOT_EMPTY) {
-		if (!all_zero(entry, ES_KEYSLOT_SIZE))
+		if (!es_is_zero(entry, ES_KEYSLOT_SIZE))
 			return es_fail(err, -ES_ECORRUPT, "an empty slot holds data");
 		return 0;
 	}
 	ops = kind_ops(entry[E_KIND]);
 	if (!ops)
 		return es_fail(err, -ES_ECORRUPT, "unknown slot kind %u", entry[E_KIND]);
-	if (!all_zero(entry + 1, E_PARAMS - 1) ||
-	    !all_zero(entry + E_END, ES_KEYSLOT_SIZE - E_END))
+	if (!es_is_zero(entry + 1, E_PARAMS - 1) ||
+	    !es_is_zero(entry + E_END, ES_KEYSLOT_SIZE - E_END))
 		return es_fail(err, -ES_ECORRUPT, "reserved bytes of a %s slot are not zero",
 			       es_keyslot_kind_name(info->kind));
 	if (ops->parse(entry + E_PARAMS, info))

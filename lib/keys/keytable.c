@@ -69,15 +69,6 @@ int es_keytable_put_secret(uint8_t entry[ES_KT_ENTRY_SIZE],
 	return 0;
 }
 
-static int all_zero(const uint8_t *p, size_t len)
-{
-	uint8_t acc = 0;
-
-	while (len--)
-		acc |= *p++;
-	return acc == 0;
-}
-
 int es_keytable_check_entry(const uint8_t entry[ES_KT_ENTRY_SIZE],
 			    unsigned int device, uint64_t block,
 			    struct es_err *err)
@@ -91,8 +82,8 @@ int es_keytable_check_entry(const uint8_t entry[ES_KT_ENTRY_SIZE],
 			       device, (unsigned long long)block,
 			       (unsigned int)es_get16(entry + ENTRY_DEVICE),
 			       (unsigned long long)es_get64(entry + ENTRY_BLOCK));
-	if (!all_zero(entry + ENTRY_DEVICE + 2, ENTRY_BLOCK - ENTRY_DEVICE - 2) ||
-	    !all_zero(entry + ENTRY_TAIL, ES_KT_ENTRY_SIZE - ENTRY_TAIL))
+	if (!es_is_zero(entry + ENTRY_DEVICE + 2, ENTRY_BLOCK - ENTRY_DEVICE - 2) ||
+	    !es_is_zero(entry + ENTRY_TAIL, ES_KT_ENTRY_SIZE - ENTRY_TAIL))
 		return es_fail(err, -EBADMSG,
 			       "the key table entry of the chunk at device %u block %llu has nonzero reserved bytes",
 			       device, (unsigned long long)block);
