@@ -14,12 +14,13 @@
  *
  *   lib/crypto/portable.c         freestanding: wipe, constant-time compare
  *   lib/crypto/sha256_portable.c  freestanding SHA-256
+ *   lib/crypto/sha512_portable.c  freestanding SHA-512 (internal: sha512.h)
+ *   lib/crypto/hmac_portable.c    freestanding HMAC-SHA256/512, HKDF
  *
- * What the boot reader needs beyond that (AES-256-XTS decryption, AES-256-GCM
- * opening, HMAC/HKDF with SHA-512, Ed25519 verification) is declared here
- * and exists on OpenSSL only for now; the boot-reader issue adds portable
- * implementations behind the same declarations.  Random bytes and signing
- * stay hosted-only.
+ * The portable files are what the boot reader links (no heap, no libc but
+ * memcpy/memset/memmove/memcmp, no writable globals); libcore links none of
+ * them.  Random bytes, signing, key objects, Argon2id, X25519 and the MAC
+ * engine's es_crypto_mac_new/free (which allocate) stay hosted-only.
  *
  * Conventions: functions return 0 or a negative errno value; they never
  * print, exit or keep global state, and leave the calling thread's OpenSSL
@@ -214,7 +215,8 @@ int es_crypto_hmac_sha256(const void *key, size_t key_len,
  * A MAC engine: HMAC with SHA-256 or SHA-512, the algorithm fetched once,
  * for code that computes many MACs under changing keys (a build derives
  * three keys per 4 KiB chunk; fetching per call would cost more than the
- * hashing).  Not shared between threads.
+ * hashing).  Not shared between threads.  Hosted only (it allocates): the
+ * portable backend has nothing to fetch, ignores m and takes NULL.
  */
 struct es_crypto_mac;
 int es_crypto_mac_new(struct es_crypto_mac **out);
