@@ -16,6 +16,10 @@
  *   lib/crypto/sha256_portable.c  freestanding SHA-256
  *   lib/crypto/sha512_portable.c  freestanding SHA-512 (internal: sha512.h)
  *   lib/crypto/hmac_portable.c    freestanding HMAC-SHA256/512, HKDF
+ *   lib/crypto/aes_portable.c     freestanding AES-256 block cipher (internal:
+ *                                 aes_portable.h; see there for timing)
+ *   lib/crypto/xts_portable.c     freestanding AES-256-XTS
+ *   lib/crypto/gcm_portable.c     freestanding AES-256-GCM
  *
  * The portable files are what the boot reader links (no heap, no libc but
  * memcpy/memset/memmove/memcmp, no writable globals); libcore links none of
@@ -136,7 +140,10 @@ struct es_crypto_xts {
 		struct {
 			void *cipher_ctx;	/* EVP_CIPHER_CTX * */
 		} evp;				/* lib/crypto/openssl.c */
-		/* the boot-reader issue adds the portable key schedules */
+		struct {
+			uint32_t data[60];	/* AES-256 schedule of key1 */
+			uint32_t tweak[60];	/* and of key2 */
+		} portable;			/* lib/crypto/xts_portable.c */
 	} u;
 	enum es_crypto_dir dir;
 	bool keyed;
