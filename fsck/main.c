@@ -587,23 +587,31 @@ int main(int argc, char **argv)
 	es_err_clear(&err);
 	ret = 0;
 	if (img && !locked && (have_nid || subtree_path)) {
+		struct es_inode top;
+
 		ret = subtree_path ? es_lookup(img, subtree_path, &co.subtree_nid, &err) : 0;
+		if (!ret)
+			ret = es_inode_read(img, co.subtree_nid, &top, &err);
+		if (!ret && !S_ISDIR(top.mode))
+			ret = subtree_path ? es_fail(&err, -ENOTDIR, "%s is not a directory",
+						     subtree_path)
+					   : es_fail(&err, -ENOTDIR, "nid %llu is not a directory",
+						     (unsigned long long)co.subtree_nid);
 		co.subtree = true;
 	}
-	/* no image: its region did not match its seal, and anchors were given;
-	   a locked image: its structures are ciphertext */
-	if (!ret)
-		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
-	if (ret == -ENOTDIR || ret == -ENOENT) {
-		fprintf(stderr, "%s: %s: %s (fsck.erofs checks and extracts directories; "
-			"dump.erofs --cat shows one file)\n", prog,
-			subtree_path ? subtree_path : "--nid", err.msg);
+	if (ret == -ENOENT || ret == -ENOTDIR) {
+		fprintf(stderr, "%s: %s (fsck.erofs checks and extracts directories; "
+			"dump.erofs --cat shows one file)\n", prog, err.msg);
 		es_verify_report_free(&vr);
 		es_unlocked_free(unlocked);
 		es_io_close(&io);
 		es_trust_free(trust);
 		return EXIT_USAGE;
 	}
+	/* no image: its region did not match its seal, and anchors were given;
+	   a locked image: its structures are ciphertext */
+	if (!ret)
+		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
 	es_verify_report_free(&vr);
 	es_unlocked_free(unlocked);
 	es_io_close(&io);
