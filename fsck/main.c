@@ -231,7 +231,7 @@ static bool reorder_devices(struct es_io *io, const struct es_verify_report *vr,
 			    const struct cli_list *devices, unsigned int threads)
 {
 	const char *placed[CLI_LIST_MAX + 1] = { 0 };
-	unsigned int target[CLI_LIST_MAX];
+	unsigned int target[CLI_LIST_MAX], last = devices->n;
 	bool moved = false;
 
 	if (!vr->seal)
@@ -245,7 +245,7 @@ static bool reorder_devices(struct es_io *io, const struct es_verify_report *vr,
 		if (dev >= vr->ndevices || vr->devices[dev].state != ES_VERIFY_FAILED)
 			continue;
 		m = es_verify_match_blob(vr->seal, devices->items[i], threads, &err);
-		if (m > 0 && (unsigned int)m != dev) {
+		if (m > 0 && (unsigned int)m != dev && m <= CLI_LIST_MAX) {
 			char hex[65];
 
 			es_hex(vr->seal->devices[m].digest, 32, hex);
@@ -265,9 +265,10 @@ static bool reorder_devices(struct es_io *io, const struct es_verify_report *vr,
 			return false;
 		}
 		placed[target[i]] = devices->items[i];
+		if (target[i] > last)
+			last = target[i];
 	}
-	for (unsigned int dev = 1; dev <= devices->n || (dev < vr->ndevices && placed[dev]);
-	     dev++) {
+	for (unsigned int dev = 1; dev <= last; dev++) {
 		struct es_err err = { 0 };
 
 		if (es_io_file_set_device(io, dev, placed[dev], &err))
