@@ -43,8 +43,9 @@ static void usage(FILE *f)
 "                        contents, holes, modes, owners, times, xattrs, hard\n"
 "                        links, symlinks, device nodes, FIFOs and sockets.\n"
 "                        Without DIR: check only (file data is always read)\n"
-"  --nid=NID, --path=PATH  check (and extract) only the directory NID or\n"
-"                        PATH and what is below it; DIR gets its contents\n"
+"  --nid=NID, --path=PATH  check (and extract) only the inode NID or PATH\n"
+"                        and what is below it: DIR gets a directory's\n"
+"                        contents, or is the file extracted\n"
 "  --blob-dir=DIR        find the image's blobs in DIR by their digest\n"
 "  --cert=CERT.pem       check the seal's signatures: trust this certificate's\n"
 "                        key (repeatable)\n"
@@ -588,21 +589,11 @@ int main(int argc, char **argv)
 	es_err_clear(&err);
 	ret = 0;
 	if (img && !locked && (have_nid || subtree_path)) {
-		struct es_inode top;
-
 		ret = subtree_path ? es_lookup(img, subtree_path, &co.subtree_nid, &err) : 0;
-		if (!ret)
-			ret = es_inode_read(img, co.subtree_nid, &top, &err);
-		if (!ret && !S_ISDIR(top.mode))
-			ret = subtree_path ? es_fail(&err, -ENOTDIR, "%s is not a directory",
-						     subtree_path)
-					   : es_fail(&err, -ENOTDIR, "nid %llu is not a directory",
-						     (unsigned long long)co.subtree_nid);
 		co.subtree = true;
 	}
 	if (ret == -ENOENT || ret == -ENOTDIR) {
-		fprintf(stderr, "%s: %s (fsck.erofs checks and extracts directories; "
-			"dump.erofs --cat shows one file)\n", prog, err.msg);
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		es_verify_report_free(&vr);
 		es_unlocked_free(unlocked);
 		es_io_close(&io);

@@ -77,11 +77,11 @@ int es_walk(const struct es_image *img, const struct es_walk_ops *ops, void *ctx
 	    struct es_err *err);
 
 /*
- * es_walk() from the directory top_nid down (a subtree), which is visited
- * as the root is: depth 0, path "/", relpath "".  Its ".." is not checked
- * (its parent is not walked), and inodes with names outside the subtree
- * are reached by fewer names than their link count.  -ENOTDIR: top_nid is
- * no directory.
+ * es_walk() from top_nid down (a subtree), which is visited as the root
+ * is: depth 0, path "/", relpath "".  Its ".." is not checked (its parent
+ * is not walked), and inodes with names outside the subtree are reached by
+ * fewer names than their link count.  A top that is no directory is
+ * visited alone (and not left: it is not entered).
  */
 int es_walk_from(const struct es_image *img, uint64_t top_nid, const struct es_walk_ops *ops,
 		 void *ctx, struct es_err *err);

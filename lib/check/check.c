@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +356,51 @@ static int visit_root(struct checker *c, const struct es_walk_entry *we)
 	return push_out_dir(c, we->path, fd);
 }
 
+/*
+ * A subtree that is one file (fsck --path=FILE): as in erofs-utils, the
+ * extraction target names the file itself, made in the folder above it.
+ */
+static int visit_top_file(struct checker *c, struct es_walk *w,
+			  const struct es_walk_entry *we)
+{
+	struct out_dir parent = { .fd = -1 };
+	struct es_walk_entry leaf = *we;
+	char *dir_copy = NULL, *base_copy = NULL;
+	int ret;
+
+	c->res->inodes++;
+	if (c->o->extract_dir) {
+		const char *base;
+
+		dir_copy = strdup(c->o->extract_dir);
+		base_copy = strdup(c->o->extract_dir);
+		if (!dir_copy || !base_copy) {
+			ret = es_fail(c->err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		base = basename(base_copy);
+		if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, "..")) {
+			ret = es_fail(c->err, -EINVAL, "%s: not a name for the extracted file",
+				      ES_PATH(c->o->extract_dir));
+			goto out;
+		}
+		parent.fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent.fd < 0) {
+			ret = es_fail(c->err, -errno, "%s: %s", ES_PATH(dir_copy), strerror(errno));
+			goto out;
+		}
+		leaf.name = (const uint8_t *)base;
+		leaf.name_len = (unsigned int)strlen(base);
+	}
+	ret = visit_leaf(c, w, &parent, &leaf);
+out:
+	if (parent.fd >= 0)
+		close(parent.fd);
+	free(dir_copy);
+	free(base_copy);
+	return ret;
+}
+
 static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry *we)
 {
 	struct checker *c = ctx;
@@ -363,7 +409,7 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	int ret;
 
 	if (we->depth == 0)
-		return visit_root(c, we);
+		return S_ISDIR(we->ino->mode) ? visit_root(c, we) : visit_top_file(c, w, we);
 	ret = out_dir_at(c, w, we->depth - 1, &parent);
 	if (ret)
 		return ret;

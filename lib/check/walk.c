@@ -297,7 +297,7 @@ out:
 	return ret;
 }
 
-/* Visit the top directory (the root, or a subtree's) and enter it. */
+/* Visit the top (the root, or a subtree's) and enter it if it is a directory. */
 static int start(struct es_walk *w, uint64_t top_nid)
 {
 	struct es_err e = { 0 };
@@ -311,15 +311,12 @@ static int start(struct es_walk *w, uint64_t top_nid)
 	if (ret)
 		return es_fail(w->err, ret == -ENOMEM ? ret : -ES_ECORRUPT, "%s inode: %s",
 			       w->subtree ? "top" : "root", e.msg);
-	if (!S_ISDIR(root.mode) && w->subtree)
-		return es_fail(w->err, -ENOTDIR, "nid %llu is not a directory",
-			       (unsigned long long)root.nid);
-	if (!S_ISDIR(root.mode))
+	if (!S_ISDIR(root.mode) && !w->subtree)
 		return es_fail(w->err, -ES_ECORRUPT, "the root inode (nid %llu) is not a "
 			       "directory", (unsigned long long)root.nid);
 	if (hmap_find_or_add(&w->inodes, &root.nid, (void **)&rec, &added))
 		return es_fail(w->err, -ENOMEM, "out of memory");
-	rec->is_dir = true;
+	rec->is_dir = S_ISDIR(root.mode);
 	rec->nlink = root.nlink;
 	rec->names = 1;
 	if (w->ops->visit) {
@@ -329,9 +326,11 @@ static int start(struct es_walk *w, uint64_t top_nid)
 		};
 
 		ret = w->ops->visit(w->ctx, w, &we);
-		if (ret)
+		if (ret || !rec->is_dir)
 			return ret;
 	}
+	if (!rec->is_dir)
+		return 0;
 	path = strdup("/");
 	relpath = strdup("");
 	if (!path || !relpath) {

@@ -182,7 +182,13 @@ nid=$(sed -n 's/^nid: //p' nid.out)
 run_rc 0 fsck-nid "$FSCK" --extract="$T/x-nid" --nid="$nid" "$IMG"
 cmp -s "$SRC/sub/deep/er/leaf" "$T/x-nid/er/leaf" || bad "--nid: er/leaf differs"
 run_rc 0 fsck-nid-check "$FSCK" --nid="$nid" "$IMG"
-run_rc 16 fsck-path-file "$FSCK" --path=/file.txt "$IMG"
+# a file: DIR is the name it is extracted as
+run_rc 0 fsck-path-file "$FSCK" --path=/sub/big.bin --extract="$T/one.bin" "$IMG"
+cmp -s "$SRC/sub/big.bin" "$T/one.bin" || bad "--path=FILE: not the file's bytes"
+[ "$(stat -c %u "$T/one.bin")" = 1234 ] || bad "--path=FILE: owner not set"
+run_rc 0 fsck-path-link "$FSCK" --path=/sub/link --extract="$T/one.link" "$IMG"
+[ "$(readlink "$T/one.link")" = ../file.txt ] || bad "--path=SYMLINK: target"
+run_rc 0 fsck-path-file-check "$FSCK" --path=/sub/big.bin "$IMG"
 run_rc 16 fsck-path-missing "$FSCK" --path=/no/such "$IMG"
 # --overwrite
 run_rc 8 fsck-again "$FSCK" --extract="$T/x" "$IMG"

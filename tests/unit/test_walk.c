@@ -209,11 +209,12 @@ static void test_subtree(void **state)
 	assert_string_equal(l.text, "v0:/ v1:/b v2:/b/f l1:/b/0 l0://1 ");
 	assert_int_equal(l.reports, 0);
 	assert_int_equal(l.released, 3);
-	/* a file is no subtree */
+	/* a file is visited alone */
 	assert_int_equal(es_lookup(img, "/z", &nid, &err), 0);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(es_walk_from(img, nid, &ops, &l, &err), -ENOTDIR);
-	assert_int_equal(l.visits, 0);
+	assert_int_equal(es_walk_from(img, nid, &ops, &l, &err), 0);
+	assert_string_equal(l.text, "v0:/ ");
+	assert_int_equal(l.released, 1);
 	es_image_close(img);
 }
 
