@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "erofs/hex.h"
+#include "erofs/seal.h"
+#include "erofs/sign.h"
 
 #define JSON_SCHEMA_VERSION 1
 
@@ -146,6 +149,53 @@ static inline void json_str_or_null(struct jbuf *j, const char *s)
 		json_str(j, s);
 	else
 		json_raw(j, "null", 4);
+}
+
+/*
+ * Does the command line ask for JSON (--json before any "--")?  For the
+ * failures found before the options are all parsed, so that a caller that
+ * asked for JSON always gets it.
+ */
+static inline bool json_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			return true;
+	return false;
+}
+
+/* `,"error":{...}`: the top-level error object of a run that failed. */
+static inline void json_error(struct jbuf *j, int exit_code, const char *kind,
+			      const char *message)
+{
+	json_add(j, ",\"error\":{\"exit_code\":%d,\"kind\":", exit_code);
+	json_str(j, kind);
+	json_add(j, ",\"message\":");
+	json_str(j, message && *message ? message : kind);
+	json_add(j, "}");
+}
+
+/*
+ * Signature index (from 1) of a seal as a signer object, left open for the
+ * caller's fields and "}": what the signature and the anchors of trust
+ * (may be NULL) tell of who made it.  Verifies nothing.
+ */
+static inline void json_signer_open(struct jbuf *j, unsigned int index,
+				    const struct es_seal_sig *sig, const struct es_trust *trust)
+{
+	const char *type = es_sig_type_name((enum es_sig_type)sig->type);
+	char hex[2 * ES_SIGN_KEY_ID_SIZE + 1];
+	struct es_sig_info info;
+
+	es_signature_info(trust, (enum es_sig_type)sig->type, sig->key_id, sig->data, sig->len,
+			  &info);
+	es_hex(sig->key_id, ES_SIGN_KEY_ID_SIZE, hex);
+	json_add(j, "{\"index\":%u,\"type\":\"%s\",\"subject\":", index,
+		 type ? type : "unknown");
+	json_str_or_null(j, info.subject);
+	json_add(j, ",\"key_id\":\"%s\",\"algorithm\":", hex);
+	json_str_or_null(j, info.algorithm);
+	json_add(j, ",\"bytes\":%u", sig->len);
 }
 
 #endif

@@ -377,23 +377,15 @@ static void json_signers(struct jbuf *j, const struct es_verify_report *vr,
 			 const struct es_trust *trust)
 {
 	const struct es_seal *s = vr->seal;
-	char hex[2 * ES_SIGN_KEY_ID_SIZE + 1];
 
 	json_add(j, ",\"signers\":[");
 	for (unsigned int i = 0; s && i < s->nsigs; i++) {
-		const struct es_seal_sig *sig = &s->sigs[i];
 		const struct es_sig_result *res = vr->sigs ? &vr->sigs[i] : NULL;
-		struct es_sig_info info;
 
-		es_signature_info(trust, (enum es_sig_type)sig->type, sig->key_id, sig->data,
-				  sig->len, &info);
-		es_hex(sig->key_id, ES_SIGN_KEY_ID_SIZE, hex);
-		json_add(j, "%s{\"index\":%u,\"type\":\"%s\",\"subject\":", i ? "," : "", i + 1,
-			 sig_name(sig->type));
-		json_str_or_null(j, info.subject);
-		json_add(j, ",\"key_id\":\"%s\",\"algorithm\":", hex);
-		json_str_or_null(j, info.algorithm);
-		json_add(j, ",\"bytes\":%u,\"status\":\"%s\",\"error\":", sig->len,
+		if (i)
+			json_raw(j, ",", 1);
+		json_signer_open(j, i + 1, &s->sigs[i], trust);
+		json_add(j, ",\"status\":\"%s\",\"error\":",
 			 sig_status_names[res ? res->status : ES_SIG_NOT_CHECKED]);
 		json_str_or_null(j, res ? res->error : NULL);
 		json_add(j, "}");
@@ -473,12 +465,8 @@ static void finish(struct report *r, const struct es_verify_report *vr,
 	if (r->errors.len)
 		json_raw(&r->out, r->errors.buf, r->errors.len);
 	json_add(&r->out, "]");
-	if (r->code) {
-		json_add(&r->out, ",\"error\":{\"exit_code\":%d,\"kind\":\"%s\",\"message\":",
-			 r->code, exit_kinds[r->code]);
-		json_str(&r->out, r->first_error ? r->first_error : exit_kinds[r->code]);
-		json_add(&r->out, "}");
-	}
+	if (r->code)
+		json_error(&r->out, r->code, exit_kinds[r->code], r->first_error);
 	json_add(&r->out, "}\n");
 	if (r->json) {
 		if (!r->out.oom)
@@ -521,8 +509,7 @@ static int early_fail(int argc, char **argv, int code, bool said, const char *fm
 		fprintf(stderr, "%s: %s\n", prog, msg);
 	if (code == EXIT_USAGE)
 		fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		r.json = r.json || !strcmp(argv[i], "--json");
+	r.json = json_wanted(argc, argv);
 	if (r.json) {
 		r.first_error = msg;
 		msg = NULL;
