@@ -675,9 +675,14 @@ int main(int argc, char **argv)
 			if (!cli_list_add(&devices, optarg))
 				return usage_error("too many --device options");
 			break;
-		case OPT_BLOB_DIR:
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_error(why);
 			oo.blob_dir = optarg;
 			break;
+		}
 		case OPT_EXPORT_MANIFEST:
 			manifest_out = optarg;
 			break;

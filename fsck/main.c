@@ -286,9 +286,14 @@ int main(int argc, char **argv)
 		case OPT_NO_XATTRS:
 			co.xattrs = false;
 			break;
-		case OPT_BLOB_DIR:
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_error(why);
 			oo.blob_dir = optarg;
 			break;
+		}
 		case OPT_CERT:
 		case OPT_PUBKEY:
 			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg))

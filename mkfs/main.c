@@ -151,20 +151,23 @@ static void progress_cb(void *ctx, const struct es_build_stats *st)
 }
 
 /*
- * The digest a verifier pins with erofs-verify --expect-digest, read back
- * from the image just written, so that what is printed is what is on disk.
+ * What to publish, read back from the image just written, so that what is
+ * printed is what is on disk: the blobs of the image other than its new
+ * one (those its --chunk-dict images brought in, which must be published
+ * with it), and the digest a verifier pins with erofs-verify
+ * --expect-digest.
  */
-static void print_manifest_digest(const char *image_path)
+static void print_release(const struct es_build_opts *o, const struct es_build_stats *st)
 {
-	char text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE], hex[65];
 	struct es_err err = { 0 };
 	struct es_seal *s = NULL;
 	uint8_t digest[32];
 	struct es_io io;
-	int ret = es_io_file_open(&io, image_path, NULL, &err);
+	int ret = es_io_file_open(&io, o->image_path, NULL, &err);
 
 	if (!ret) {
-		ret = es_seal_open(&io, &s, &err);
+		ret = es_seal_read_io(&io, &s, &err);
 		if (!ret)
 			ret = es_seal_manifest_digest(s, digest, &err);
 		es_io_close(&io);
@@ -173,6 +176,14 @@ static void print_manifest_digest(const char *image_path)
 		fprintf(stderr, "%s: warning: cannot read the manifest digest back: %s\n",
 			prog, err.msg[0] ? err.msg : strerror(-ret));
 	} else {
+		for (unsigned int i = 1; o->blob_dir && i < s->ndevices; i++) {
+			es_hex(s->devices[i].digest, 32, hex);
+			if (!strcmp(hex, st->blob_name))
+				continue;
+			printf("%s: also publish %s/%s, %.1f MB (a --chunk-dict image's blob "
+			       "this image reads)\n", prog, o->blob_dir, hex,
+			       (double)s->devices[i].size / 1e6);
+		}
 		es_manifest_digest_format(digest, text);
 		printf("%s: manifest digest %s (pin it with erofs-verify "
 		       "--expect-digest)\n", prog, text);
@@ -569,6 +580,21 @@ int main(int argc, char **argv)
 			return EXIT_BUILD_FAILED;
 		}
 	}
+	/*
+	 * A --blob-dir that does not exist is made (its parent must): the
+	 * first release of a series starts with an empty folder.
+	 */
+	if (o.blob_dir && mkdir(o.blob_dir, 0755) == 0) {
+		if (!quiet)
+			printf("%s: created the blob folder %s\n", prog, o.blob_dir);
+	} else if (o.blob_dir && errno != EEXIST) {
+		fprintf(stderr, "%s: cannot create the blob folder %s: %s\n", prog, o.blob_dir,
+			strerror(errno));
+		for (unsigned int i = 0; i < nkeys; i++)
+			es_signer_free(signers[i]);
+		es_trust_free(dict_trust);
+		return EXIT_BUILD_FAILED;
+	}
 	/* progress only for a person watching */
 	if (!quiet && isatty(STDERR_FILENO))
 		o.progress = progress_cb;
@@ -608,8 +634,10 @@ int main(int argc, char **argv)
 			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);
 		printf(", %u device%s\n", st.devices, st.devices == 1 ? "" : "s");
 		if (o.blob_dir && st.blob_name[0])
-			printf("%s: new blob %s/%s, %llu blocks\n", prog, o.blob_dir,
-			       st.blob_name, (unsigned long long)st.blob_blocks);
+			printf("%s: %s %s/%s, %llu blocks, %.1f MB\n", prog,
+			       st.blob_was_present ? "blob already present" : "new blob",
+			       o.blob_dir, st.blob_name, (unsigned long long)st.blob_blocks,
+			       (double)(st.blob_blocks * 4096) / 1e6);
 		else if (o.blobdev_path)
 			printf("%s: blob %s, %llu blocks\n", prog, o.blobdev_path,
 			       (unsigned long long)st.blob_blocks);
@@ -617,7 +645,7 @@ int main(int argc, char **argv)
 			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
 			       (unsigned long long)st.dict_chunks_reused);
 		if (st.image_bytes > st.image_blocks * 4096)
-			print_manifest_digest(o.image_path);
+			print_release(&o, &st);
 	}
 	return 0;
 }

@@ -578,9 +578,14 @@ int main(int argc, char **argv)
 		case OPT_INTEGRITY_ONLY:
 			integrity_only = true;
 			break;
-		case OPT_BLOB_DIR:
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_fail(argc, argv, "%s", why);
 			blob_dir = optarg;
 			break;
+		}
 		case 'j':
 			if (!cli_parse_u64(optarg, 64, &v) || !v) {
 				return usage_fail(argc, argv, "invalid thread count '%s'",

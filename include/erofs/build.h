@@ -93,6 +93,8 @@ struct es_build_stats {
 	unsigned int devices;		/* 1 + blobs */
 	uint64_t dict_chunks_reused;	/* chunks found in --chunk-dict images */
 	char blob_name[65];		/* new blob with --blob-dir, "" if none */
+	bool blob_was_present;		/* ... which the blob directory already held
+					   (the same data built before) */
 };
 
 void es_build_opts_init(struct es_build_opts *o);
