@@ -150,6 +150,18 @@ static void progress_cb(void *ctx, const struct es_build_stats *st)
 		(unsigned long long)(st->logical_bytes >> 20));
 }
 
+/* "4.1 kB", "0.6 MB", "2.3 GB": sizes a person compares at a glance (SI units). */
+static const char *human_size(uint64_t bytes, char *buf, size_t size)
+{
+	if (bytes < 1000000)
+		snprintf(buf, size, "%.1f kB", (double)bytes / 1e3);
+	else if (bytes < 1000000000)
+		snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+	else
+		snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
+	return buf;
+}
+
 /*
  * What to publish, read back from the image just written, so that what is
  * printed is what is on disk: the blobs of the image other than its new
@@ -159,7 +171,7 @@ static void progress_cb(void *ctx, const struct es_build_stats *st)
  */
 static void print_release(const struct es_build_opts *o, const struct es_build_stats *st)
 {
-	char text[ES_MANIFEST_DIGEST_TEXT_SIZE], hex[65];
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE], hex[65], sz[32];
 	struct es_err err = { 0 };
 	struct es_seal *s = NULL;
 	uint8_t digest[32];
@@ -180,9 +192,9 @@ static void print_release(const struct es_build_opts *o, const struct es_build_s
 			es_hex(s->devices[i].digest, 32, hex);
 			if (!strcmp(hex, st->blob_name))
 				continue;
-			printf("%s: also publish %s/%s, %.1f MB (a --chunk-dict image's blob "
+			printf("%s: also publish %s/%s, %s (a --chunk-dict image's blob "
 			       "this image reads)\n", prog, o->blob_dir, hex,
-			       (double)s->devices[i].size / 1e6);
+			       human_size(s->devices[i].size, sz, sizeof(sz)));
 		}
 		es_manifest_digest_format(digest, text);
 		printf("%s: manifest digest %s (pin it with erofs-verify "
@@ -633,11 +645,14 @@ int main(int argc, char **argv)
 		if (st.image_bytes > st.image_blocks * 4096)
 			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);
 		printf(", %u device%s\n", st.devices, st.devices == 1 ? "" : "s");
-		if (o.blob_dir && st.blob_name[0])
-			printf("%s: %s %s/%s, %llu blocks, %.1f MB\n", prog,
+		if (o.blob_dir && st.blob_name[0]) {
+			char sz[32];
+
+			printf("%s: %s %s/%s, %llu blocks, %s\n", prog,
 			       st.blob_was_present ? "blob already present" : "new blob",
 			       o.blob_dir, st.blob_name, (unsigned long long)st.blob_blocks,
-			       (double)(st.blob_blocks * 4096) / 1e6);
+			       human_size(st.blob_blocks * 4096, sz, sizeof(sz)));
+		}
 		else if (o.blobdev_path)
 			printf("%s: blob %s, %llu blocks\n", prog, o.blobdev_path,
 			       (unsigned long long)st.blob_blocks);

@@ -50,8 +50,9 @@ not_says again again.out "new blob" "new blob"
 echo "== the next release against the first"
 run_rc 0 second "$MKFS" --blob-dir=blobs --chunk-dict=v1.img v2.img v2
 digest1=$(fsverity digest --compact "blobs/$blob1")
-mb1=$(awk -v b="$(stat -c %s "blobs/$blob1")" 'BEGIN { printf "%.1f", b / 1e6 }')
-says second second.out "also publish blobs/$digest1, $mb1 MB" "to also publish v1's blob"
+size1=$(awk -v b="$(stat -c %s "blobs/$blob1")" 'BEGIN {
+	if (b < 1e6) printf "%.1f kB", b / 1e3; else printf "%.1f MB", b / 1e6 }')
+says second second.out "also publish blobs/$digest1, $size1 " "to also publish v1's blob"
 blob2=$(ls blobs | grep -vx "$blob1")
 says second second.out "new blob blobs/$blob2" "its new blob"
 [ "$(grep -c 'also publish' second.out)" = 1 ] || bad "second: more than one blob to also publish"
