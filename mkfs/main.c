@@ -83,7 +83,7 @@ static void usage(FILE *f)
 "  --sign-cert=CERT.pem  certificate of the --sign-key just before it\n"
 "  --blob-dir=DIR        write file data into a blob in DIR named by its\n"
 "                        fs-verity digest (implies --seal and, unless given,\n"
-"                        --chunksize=4096)\n"
+"                        --chunksize=4096); DIR is made if it does not exist\n"
 "  --chunk-dict=IMAGE    reference chunks that already exist in the blobs of\n"
 "                        the sealed IMAGE instead of storing them again;\n"
 "                        repeatable; needs --blob-dir, which must hold all\n"
