@@ -13,6 +13,7 @@
 #include "erofs/sign.h"
 #include "erofs/verify.h"
 #include "../progs/cli.h"
+#include "../progs/progress.h"
 #include "../progs/secrets.h"
 #include "erofs/keyslot.h"
 #include "erofs/unlock.h"
@@ -248,6 +249,8 @@ int main(int argc, char **argv)
 	struct es_io io;
 	struct es_verify_report vr = { 0 };
 	struct es_verify_opts vo = { .check_devices = true, .open_image = true };
+	struct cli_verify_progress vprogress = { .done = 0 };
+	struct cli_progress xprogress;
 	struct es_trust *trust = NULL;
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
@@ -347,7 +350,13 @@ int main(int argc, char **argv)
 	 */
 	vo.nthreads = threads;
 	vo.parse_unverified = !anchored;
+	cli_progress_init(&vprogress.line, prog, "devices verified", false);
+	if (vprogress.line.on) {
+		vo.progress = cli_verify_progress_cb;
+		vo.progress_ctx = &vprogress;
+	}
 	ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
+	cli_progress_end(&vprogress.line);
 	img = vr.img;
 	if (!ret && img)
 		ret = es_image_check_device_paths(img, &oo, &err);
@@ -430,7 +439,19 @@ int main(int argc, char **argv)
 	es_err_clear(&err);
 	/* no image: its region did not match its seal, and anchors were given;
 	   a locked image: its structures are ciphertext */
+	cli_progress_init(&xprogress, prog, co.extract_dir ? "files extracted" : "files checked",
+			  false);
+	if (xprogress.on && img && !locked) {
+		struct es_stats totals;
+
+		/* a walk of the metadata only, for the totals */
+		if (!es_image_stats(img, &totals, &err))
+			cli_progress_total(&xprogress, totals.regular_files, totals.logical_bytes);
+		co.progress = cli_check_progress_cb;
+		co.progress_ctx = &xprogress;
+	}
 	ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
+	cli_progress_end(&xprogress);
 	es_verify_report_free(&vr);
 	es_unlocked_free(unlocked);
 	es_io_close(&io);

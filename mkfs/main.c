@@ -16,6 +16,7 @@
 #include "erofs/sign.h"
 #include <unistd.h>
 #include "../progs/cli.h"
+#include "../progs/progress.h"
 #include "../progs/secrets.h"
 
 #define EXIT_BUILD_FAILED 1
@@ -144,10 +145,7 @@ static void warn_cb(void *ctx, const char *msg)
 
 static void progress_cb(void *ctx, const struct es_build_stats *st)
 {
-	(void)ctx;
-	fprintf(stderr, "\r%s: %llu files, %llu MiB read", prog,
-		(unsigned long long)st->regular_files,
-		(unsigned long long)(st->logical_bytes >> 20));
+	cli_progress_show(ctx, st->regular_files, st->logical_bytes, false);
 }
 
 /* "4.1 kB", "0.6 MB", "2.3 GB": sizes a person compares at a glance (SI units). */
@@ -375,6 +373,7 @@ int main(int argc, char **argv)
 	struct es_build_stats st;
 	struct es_err err = { 0 };
 	bool quiet = false;
+	struct cli_progress progress;
 	uint64_t v;
 	int64_t sv;
 	int c, ret;
@@ -607,16 +606,21 @@ int main(int argc, char **argv)
 		es_trust_free(dict_trust);
 		return EXIT_BUILD_FAILED;
 	}
-	/* progress only for a person watching */
-	if (!quiet && isatty(STDERR_FILENO))
+	cli_progress_init(&progress, prog, "files", quiet);
+	if (progress.on) {
+		uint64_t files, bytes;
+
+		cli_tree_totals(o.source_dir, &files, &bytes);
+		cli_progress_total(&progress, files, bytes);
 		o.progress = progress_cb;
+		o.progress_ctx = &progress;
+	}
 	raise_fd_limit();
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
 	explicit_bzero(domain_key, sizeof(domain_key));
-	if (o.progress)
-		fputs("\r\033[K", stderr);
+	cli_progress_end(&progress);
 	for (unsigned int i = 0; i < nkeys; i++)
 		es_signer_free(signers[i]);
 	es_trust_free(dict_trust);

@@ -16,6 +16,7 @@
 #include "erofs/verify.h"
 #include "../progs/cli.h"
 #include "../progs/json.h"
+#include "../progs/progress.h"
 
 enum {
 	EXIT_VERIFIED = 0,
@@ -552,6 +553,7 @@ int main(int argc, char **argv)
 	const struct es_seal *s = NULL;
 	struct es_verify_report vr = { 0 };
 	struct es_verify_opts vo = { .check_devices = true, .release_blobs = true };
+	struct cli_verify_progress progress = { .done = 0 };
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool integrity_only = false;
@@ -647,7 +649,14 @@ int main(int argc, char **argv)
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
-	if (es_verify_image(&io, trust, &vo, &vr, &err)) {
+	cli_progress_init(&progress.line, prog, "devices", r.quiet);
+	if (progress.line.on) {
+		vo.progress = cli_verify_progress_cb;
+		vo.progress_ctx = &progress;
+	}
+	c = es_verify_image(&io, trust, &vo, &vr, &err);
+	cli_progress_end(&progress.line);
+	if (c) {
 		text(&r, true, "%s: %s\n", prog, err.msg);
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;

@@ -65,7 +65,8 @@ struct es_build_opts {
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
-	/* called now and then while files are read (may be NULL) */
+	/* called after each regular file is read (may be NULL; it keeps
+	   its own pace, so it should be cheap when it shows nothing) */
 	void (*progress)(void *ctx, const struct es_build_stats *st);
 	void *progress_ctx;
 	/*
