@@ -47,7 +47,8 @@ static inline void cli_progress_init(struct cli_progress *p, const char *prog,
 	p->prog = prog;
 	p->unit = unit;
 	p->total_items = p->total_bytes = 0;
-	p->start = p->last = cli_progress_now();
+	p->start = cli_progress_now();
+	p->last = p->start - 1;		/* the first update shows */
 }
 
 static inline void cli_progress_total(struct cli_progress *p, uint64_t items, uint64_t bytes)
