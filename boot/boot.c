@@ -31,7 +31,7 @@ struct erofs_boot {
 	struct es_decryptor dec;
 };
 
-_Static_assert(sizeof(struct erofs_boot) + 64 <= EROFS_BOOT_FIXED,
+_Static_assert(sizeof(struct erofs_boot) + 64 + (1u << ES_MAX_BLKSZBITS) <= EROFS_BOOT_FIXED,
 	       "EROFS_BOOT_FIXED does not hold the handle");
 _Static_assert(sizeof(struct es_device) + sizeof(struct es_seal_device) +
 	       sizeof(struct es_vio_device) + MF_DEVICE_SIZE + 4 * 8 <= EROFS_BOOT_PER_DEVICE,
@@ -126,14 +126,14 @@ static int check_signature(const struct es_seal *s, const struct es_io *raw,
  * The superblock and device table, from io: into devices (room for
  * ndevices entries: the manifest's count) or, unchecked, into memory from c.
  */
-static int read_structures(struct erofs_boot *b, const struct es_io *io,
+static int read_structures(struct erofs_boot *b, const struct es_io *io, uint8_t *bounce,
 			   struct es_device *devices, unsigned int ndevices, struct carve *c,
 			   struct es_err *err)
 {
 	int ret = es_image_read_super(&b->img, io, err);
-
 	if (ret)
 		return ret;
+	b->img.bounce = bounce;
 	if (!devices) {
 		ndevices = 1u + b->img.sb.extra_devices;
 		devices = carve(c, ndevices * sizeof(*devices));
@@ -198,6 +198,7 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
 	struct es_vio_device *vdevs = NULL;
 	struct es_device *devices = NULL;
 	unsigned int ndevices = 0;
+	uint8_t *bounce;
 	const struct es_io *io;
 	int ret;
 
@@ -232,7 +233,8 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
 		io = &b->verified;
 	}
 	b->dec_mem = carve(&c, EROFS_BOOT_DEC_SIZE);
-	if (!b->dec_mem)
+	bounce = carve(&c, (size_t)1 << ES_MAX_BLKSZBITS);
+	if (!b->dec_mem || !bounce)
 		return no_room(err, "the decryptor");
 	if (b->sealed) {
 		/* the rest: the cache of verified blocks */
@@ -246,7 +248,7 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
 		if (ret)
 			return ret;
 	}
-	ret = read_structures(b, io, devices, ndevices, &c, err);
+	ret = read_structures(b, io, bounce, devices, ndevices, &c, err);
 	if (ret)
 		return ret;
 	*out = b;

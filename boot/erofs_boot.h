@@ -31,7 +31,8 @@
  * caller hands to erofs_boot_open() (8-byte aligned; it must stay
  * untouched until the caller is done with the image):
  *
- *   EROFS_BOOT_FIXED        the handle, the image and seal state
+ *   EROFS_BOOT_FIXED        the handle, the image and seal state, and a
+ *                           block to decrypt a partly read block in
  *   EROFS_BOOT_PER_DEVICE   per device (the image is device 0, each blob
  *                           one more): manifest entry, tree geometry,
  *                           device table entry
@@ -48,7 +49,7 @@
  * tree blocks fetched and hashed again: 16 are plenty for a sequential
  * read.
  */
-#define EROFS_BOOT_FIXED	4096u
+#define EROFS_BOOT_FIXED	8192u
 #define EROFS_BOOT_PER_DEVICE	512u
 #define EROFS_BOOT_DEC_SIZE	8192u
 #define EROFS_BOOT_SLOT		4112u
