@@ -112,12 +112,60 @@ static int check_digest(const struct es_seal *s, const uint8_t want[32], struct 
 	return 0;
 }
 
+/* An Ed25519 SubjectPublicKeyInfo (RFC 8410) is this, then the raw key. */
+static const uint8_t ed25519_spki_prefix[12] = {
+	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+};
+
+/*
+ * An Ed25519 signature by pub over the raw manifest must verify.  The
+ * records are matched by key id (SHA-256 of the key's SubjectPublicKeyInfo,
+ * as the seal stores it); signatures by other keys or of other types are
+ * not looked at: the boot reader has no other anchor to check them with.
+ */
 static int check_signature(const struct es_seal *s, const struct es_io *raw,
 			   const uint8_t pub[32], struct carve scratch, struct es_err *err)
 {
-	(void)s, (void)raw, (void)pub, (void)scratch;
-	return es_fail(err, -EOPNOTSUPP, "Ed25519 verification is not in this build of "
-		       "the boot reader yet");
+	struct es_seal_sig *sigs;
+	struct es_sha256_ctx ctx;
+	uint8_t key_id[32], *buf;
+	unsigned int nsigs;
+	bool tried = false;
+	size_t len;
+	int ret = es_seal_sigs_size(s, &len, err);
+
+	if (ret)
+		return ret;
+	buf = carve(&scratch, len);
+	sigs = carve(&scratch, ES_SEAL_MAX_SIGS * sizeof(*sigs));
+	if (!buf || !sigs)
+		return no_room(err, "the signatures");
+	ret = es_io_read(raw, 0, s->sigs_sec.off, buf, len, err);
+	if (!ret)
+		ret = es_seal_parse_sigs(s, buf, sigs, &nsigs, err);
+	if (!ret)
+		ret = es_sha256_init(&ctx);
+	if (ret)
+		return ret;
+	es_sha256_update(&ctx, ed25519_spki_prefix, sizeof(ed25519_spki_prefix));
+	es_sha256_update(&ctx, pub, 32);
+	ret = es_sha256_final(&ctx, key_id);
+	es_sha256_release(&ctx);
+	if (ret)
+		return es_fail(err, ret, "SHA-256 failed");
+	for (unsigned int i = 0; i < nsigs; i++) {
+		if (sigs[i].type != ES_SIG_ED25519 || memcmp(sigs[i].key_id, key_id, 32))
+			continue;
+		tried = true;
+		if (sigs[i].len == ES_CRYPTO_ED25519_SIG_SIZE &&
+		    !es_crypto_ed25519_verify(pub, s->manifest, s->manifest_len, sigs[i].data))
+			return 0;
+	}
+	if (tried)
+		return es_fail(err, -EBADMSG, "the Ed25519 signature by the trusted key does "
+			       "not verify: the manifest or the signature was changed");
+	return es_fail(err, -EKEYREJECTED, "the manifest carries no Ed25519 signature by the "
+		       "trusted key (%u signatures by other keys or of other types)", nsigs);
 }
 
 /* ---- open ----------------------------------------------------------------- */

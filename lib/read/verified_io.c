@@ -164,20 +164,27 @@ static int leaf_digest(struct es_vio *v, unsigned int dev, uint64_t blkno,
 }
 
 /*
- * Fetch data block blkno of dev into block (4 KiB; the part past the
- * device's end zeroed) and check it.  On failure the block is zeroed.
+ * Fetch data block blkno of dev and check it: into block (4 KiB, zeroed
+ * on failure), or, when block is NULL, into a slot of the cache, taken
+ * only once the tree path is verified (the walk uses the cache too).
+ * *out: where it is; the part past the device's end is zero.
  */
 static int fetch_data_block(struct es_vio *v, unsigned int dev, uint64_t blkno,
-			    uint8_t *block, struct es_err *err)
+			    uint8_t *block, const uint8_t **out, struct es_err *err)
 {
 	const struct es_vio_device *d = &v->devs[dev];
 	uint64_t off = blkno << BLOCK_BITS;
 	size_t len = d->size - off < BLOCK_SIZE ? (size_t)(d->size - off) : BLOCK_SIZE;
+	struct es_vio_slot *slot = NULL;
 	uint8_t want[HASH_SIZE];
 	int ret = 0;
 
 	if (d->geom.levels)
 		ret = leaf_digest(v, dev, blkno, want, err);
+	if (!block) {
+		slot = cache_victim(v);
+		block = slot_block(v, slot);
+	}
 	if (!ret)
 		ret = lower_read(v, dev, off, block, len, err);
 	if (!ret) {
@@ -187,9 +194,14 @@ static int fetch_data_block(struct es_vio *v, unsigned int dev, uint64_t blkno,
 			es_fail(err, -EBADMSG, "device %u: block %llu fails its Merkle tree",
 				dev, (unsigned long long)blkno);
 	}
-	if (ret)
+	if (ret) {
 		memset(block, 0, BLOCK_SIZE);
-	return ret;
+		return ret;
+	}
+	if (slot)
+		cache_keep(v, slot, dev, ES_VIO_DATA, blkno);
+	*out = block;
+	return 0;
 }
 
 static int vio_stat(void *ctx, unsigned int dev, const uint8_t *tag, struct es_io_dev *info,
@@ -233,20 +245,12 @@ static int vio_read(void *ctx, unsigned int dev, uint64_t off, void *buf, size_t
 
 		if (!in && n == BLOCK_SIZE) {
 			/* a whole block: checked in the caller's buffer */
-			ret = fetch_data_block(v, dev, blkno, out, err);
+			ret = fetch_data_block(v, dev, blkno, out, &block, err);
 		} else {
 			block = cache_find(v, dev, ES_VIO_DATA, blkno);
-			if (!block) {
-				struct es_vio_slot *slot = cache_victim(v);
-
-				ret = fetch_data_block(v, dev, blkno, slot_block(v, slot), err);
-				if (ret)
-					return ret;
-				cache_keep(v, slot, dev, ES_VIO_DATA, blkno);
-				block = slot_block(v, slot);
-			}
-			memcpy(out, block + in, n);
-			ret = 0;
+			ret = block ? 0 : fetch_data_block(v, dev, blkno, NULL, &block, err);
+			if (!ret)
+				memcpy(out, block + in, n);
 		}
 		if (ret)
 			return ret;

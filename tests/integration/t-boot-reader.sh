@@ -7,9 +7,11 @@
 #  extract      for each tree (a mixed one, gentree dups, gentree full when
 #               root), a plain image read unchecked, a sealed image pinned by
 #               its manifest digest (sha256sum of the exported manifest), a
-#               sealed image with its data in a blob: boot-extract writes
-#               exactly what fsck.erofs --extract writes (treecmp; hard
-#               links come out as copies, xattrs are not read)
+#               sealed image with its data in a blob, an image signed with
+#               an Ed25519 key (boot-extract given the public key as PEM,
+#               fsck.erofs --pubkey): boot-extract writes exactly what
+#               fsck.erofs --extract writes (treecmp; hard links come out
+#               as copies, xattrs are not read)
 #  data         one bit flipped in a data block of a sealed image: the read
 #               of that file fails ("fails its Merkle tree") and none of its
 #               bytes are written; read unchecked, the flip comes through
@@ -18,8 +20,10 @@
 #               top level is intact): refused, naming the tree; in the top
 #               block: the image does not open
 #  blob         one bit flipped in the blob: refused
-#  trust        another image's digest, and a digest for an image without
-#               a seal: refused at open, nothing extracted
+#  trust        another image's digest, a digest for an image without a
+#               seal, another Ed25519 key, a changed signature, a changed
+#               manifest: refused at open, nothing extracted; the raw
+#               32-byte key works as the PEM one does
 #  work-size    a work buffer smaller than EROFS_BOOT_WORK_MIN: refused
 #               with "too small", no crash
 #
@@ -30,7 +34,7 @@ _lib=$(dirname "$0")/lib.sh
 . "$_lib" || { echo "FAIL: cannot source lib.sh"; exit 1; }
 
 need_progs MKFS FSCK DUMP TREECMP GENTREE BOOT_EXTRACT
-need_cmd sha256sum od dd cmp
+need_cmd sha256sum od dd cmp openssl
 
 cd "$T" || fail "cannot enter $T"
 
@@ -74,6 +78,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	esac
 fi
 
+ed25519_pair ed || fail "cannot make an Ed25519 key"
+ed25519_pair other || fail "cannot make an Ed25519 key"
+
 echo "== extract: boot-extract equals fsck.erofs --extract"
 for t in $trees; do
 	must "$MKFS" --quiet "$t.plain.img" "$t"
@@ -82,6 +89,7 @@ for t in $trees; do
 	must "$MKFS" --quiet --seal --blob-dir="$t.blobs" "$t.blob.img" "$t"
 	blob=$(ls "$t.blobs")
 	[ "$(echo "$blob" | wc -w)" -eq 1 ] || fail "$t.blob.img: expected one blob, got: $blob"
+	must "$MKFS" --quiet --sign-key=ed.pem "$t.signed.img" "$t"
 
 	if run_rc 0 "$t-fsck-plain" "$FSCK" --extract="$t.fsck.plain" "$t.plain.img" &&
 	   run_rc 0 "$t-boot-plain" "$BOOT_EXTRACT" --unchecked "$t.plain.img" "$t.boot.plain"; then
@@ -100,6 +108,12 @@ for t in $trees; do
 	   run_rc 0 "$t-boot-blob" "$BOOT_EXTRACT" --expect-digest "$d" \
 		--device "$t.blobs/$blob" "$t.blob.img" "$t.boot.blob"; then
 		same "$t-blob" "$t.fsck.blob" "$t.boot.blob"
+	fi
+	if run_rc 0 "$t-fsck-signed" "$FSCK" --pubkey=ed.pub --extract="$t.fsck.signed" \
+		"$t.signed.img" &&
+	   run_rc 0 "$t-boot-signed" "$BOOT_EXTRACT" --pubkey ed.pub "$t.signed.img" \
+		"$t.boot.signed"; then
+		same "$t-signed" "$t.fsck.signed" "$t.boot.signed"
 	fi
 done
 
@@ -182,6 +196,31 @@ refused other-digest "not the trusted digest" --expect-digest "$(pin dups.sealed
 [ -e x-other ] && bad "other-digest: DIR was created"
 refused no-seal "carries no seal" --expect-digest "$d" mix.plain.img x-noseal
 [ -e x-noseal ] && bad "no-seal: DIR was created"
+
+if run_rc 0 raw-key "$BOOT_EXTRACT" --pubkey ed.raw mix.signed.img x-raw; then
+	same raw-key mix.fsck.signed x-raw
+fi
+refused other-key "no Ed25519 signature by the trusted key" --pubkey other.pub \
+	mix.signed.img x-other-key
+[ -e x-other-key ] && bad "other-key: DIR was created"
+refused unsigned "no Ed25519 signature by the trusted key" --pubkey ed.pub \
+	mix.sealed.img x-unsigned
+# the signature record: header (16), record header (40), then the 64 bytes
+isz=$(stat -c %s mix.signed.img)
+SLOC=$((isz - 4096))
+SOFF=$(rd_le64 mix.signed.img $((SLOC + 56)))
+MOFF=$(rd_le64 mix.signed.img $((SLOC + 40)))
+[ "$(rd_le32 mix.signed.img $((SOFF + 16)))" -eq 2 ] ||
+	fail "mix.signed.img: the first signature record is not an Ed25519 one"
+cp mix.signed.img badsig.img
+flip_bit badsig.img $((SOFF + 16 + 40 + 9)) 2
+refused bad-signature "signature by the trusted key does not verify" --pubkey ed.pub \
+	badsig.img x-badsig
+[ -e x-badsig ] && bad "bad-signature: DIR was created"
+cp mix.signed.img badmf.img
+flip_bit badmf.img $((MOFF + 32)) 0	# the build time
+refused changed-manifest "signature by the trusted key does not verify" --pubkey ed.pub \
+	badmf.img x-badmf
 
 echo "== work-size: a buffer too small"
 refused work-size "too small" --work-size 16384 --expect-digest "$d" mix.sealed.img x-small
