@@ -157,13 +157,22 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 {
 	const unsigned int bits = img->sb.blkszbits;
 	const size_t blksz = (size_t)1 << bits;
-	uint8_t block[1u << ES_MAX_BLKSZBITS], *out = buf;
+#ifdef ES_FREESTANDING
+	uint8_t *block = img->bounce;
+#else
+	uint8_t block[1u << ES_MAX_BLKSZBITS];
+#endif
+	uint8_t *out = buf;
 	int ret = 0;
 
 	if (!img->dec)
 		return es_fail(err, -EACCES, "the image is encrypted: its %s cannot be read "
 			       "without a key", chunk_first == ES_META_BLOCKS ? "metadata" :
 			       "file contents");
+#ifdef ES_FREESTANDING
+	if (!block)
+		return es_fail(err, -EINVAL, "internal error: no block to decrypt in");
+#endif
 	while (len && !ret) {
 		uint64_t blkno = off >> bits;
 		size_t in = (size_t)(off & (blksz - 1));
@@ -191,7 +200,7 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 		out += n;
 		len -= n;
 	}
-	es_crypto_wipe(block, sizeof(block));
+	es_crypto_wipe(block, (size_t)1 << ES_MAX_BLKSZBITS);
 	return ret;
 }
 
