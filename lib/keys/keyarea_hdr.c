@@ -84,6 +84,7 @@ int es_ka_read(const struct es_keyarea_dev *dev, uint64_t off, void *buf, size_t
 	struct es_err ioerr = { 0 };
 	int ret;
 
+	(void)what;	/* only in messages, which a freestanding build does not format */
 	if (off > dev->size || len > dev->size - off)
 		return es_fail(err, -ES_ECORRUPT, "key area: the %s lies outside its %llu bytes",
 			       what, (unsigned long long)dev->size);
