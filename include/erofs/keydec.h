@@ -33,15 +33,17 @@
 
 /* The memory es_keydec_open() needs, and its alignment. */
 #define ES_KEYDEC_MEM_SIZE	16384u
-#define ES_KEYDEC_MEM_ALIGN	16u
+#define ES_KEYDEC_MEM_ALIGN	8u
 
 /* A credential as a boot loader has it: the bytes of a file. */
 struct es_keydec_cred {
 	enum es_keyslot_kind kind;	/* ES_KEYSLOT_KEYFILE or ES_KEYSLOT_SEED */
 	const uint8_t *secret;		/* the key file's or seed file's bytes */
 	size_t secret_len;		/* ES_KEYFILE_MIN .. ES_KEYFILE_MAX */
-	const char *label;		/* seed: the label (printable ASCII) */
-	size_t label_len;		/* up to ES_KEYSLOT_LABEL_MAX */
+	/* seed: the label of its slot (printable ASCII, up to
+	   ES_KEYSLOT_LABEL_MAX bytes); NULL: every seed slot is tried */
+	const char *label;
+	size_t label_len;
 };
 
 /*

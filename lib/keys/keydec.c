@@ -105,17 +105,21 @@ static int open_slot(void *ctx, const uint8_t entry[ES_KEYSLOT_SIZE],
 	const struct es_keydec_cred *c = ctx;
 	struct es_keyslot_info info;
 	uint8_t kek[KEK_SIZE];
+	size_t label_len;
 	int ret = es_keyslot_parse_form(entry, &info, err);
 
 	if (ret)
 		return ret;
 	if (info.kind != c->kind ||
-	    (c->kind == ES_KEYSLOT_SEED && !es_keyslot_label_matches(&info, c->label,
-								     c->label_len)))
+	    (c->kind == ES_KEYSLOT_SEED && c->label &&
+	     !es_keyslot_label_matches(&info, c->label, c->label_len)))
 		return -ENOKEY;
+	/* a seed without a label: each seed slot, under its own label */
+	for (label_len = 0; info.label[label_len]; label_len++)
+		;
 	if (c->kind == ES_KEYSLOT_SEED)
 		ret = es_keyslot_kek_seed(entry + E_PARAMS, uuid, c->secret, c->secret_len,
-					  c->label, c->label_len, kek);
+					  info.label, label_len, kek);
 	else
 		ret = es_keyslot_kek_keyfile(entry + E_PARAMS, uuid, c->secret, c->secret_len,
 					     kek);

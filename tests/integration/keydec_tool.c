@@ -6,8 +6,9 @@
  * --unlock --extract and with the Python oracle.
  *
  * usage: keydec_tool [--file] [--key-area=FILE] IMAGE CREDENTIAL OUTDIR
- *        CREDENTIAL: keyfile:FILE | seed:FILE:LABEL (| passphrase-file:FILE, which
- *        the library must refuse)
+ *        CREDENTIAL: keyfile:FILE | seed:FILE:LABEL | seed-any:FILE (each seed
+ *        slot, whatever its label) | passphrase-file:FILE (which the library
+ *        must refuse)
  *
  * The image is read over a memory source (the whole file in a buffer, as
  * a boot loader that has it in RAM), or over the file source with --file.
@@ -208,6 +209,10 @@ int main(int argc, char **argv)
 		*colon = '\0';
 		cred.label = colon + 1;
 		cred.label_len = strlen(cred.label);
+	} else if (!strncmp(spec, "seed-any:", 9)) {
+		/* a seed without a label: every seed slot is tried */
+		cred.kind = ES_KEYSLOT_SEED;
+		file = strdup(spec + 9);
 	} else if (!strncmp(spec, "passphrase-file:", 16)) {
 		/* for the test that the library refuses other kinds */
 		cred.kind = ES_KEYSLOT_PASSPHRASE;

@@ -9,7 +9,7 @@
 #              key-table segments: two per group): extracting through the
 #              key-file slot equals fsck.erofs --unlock --extract and the
 #              source, over a memory source and over the file source
-#  seed        the same through the seed slot
+#  seed        the same through the seed slot, named by its label or not
 #  oracle      tests/oracle/decrypt_image.py (Python, from FORMAT.md alone)
 #              decrypts the image; /usr/bin/fsck.erofs extracts that: equal
 #  rotated     after erofs-key rotate (the other table slot, generation 2)
@@ -68,6 +68,7 @@ run_rc 0 keyfile-file "$KEYDEC_TOOL" --file enc.img keyfile:slot.key out-kf2 &&
 	same keyfile-file out-kf2
 run_rc 0 seed "$KEYDEC_TOOL" enc.img seed:seed:boot out-seed && same seed out-seed &&
 	says seed seed.out "slot 1 opened" "that the seed slot opened"
+run_rc 0 seed-any "$KEYDEC_TOOL" enc.img seed-any:seed out-seed-any && same seed-any out-seed-any
 
 # ---- oracle ---------------------------------------------------------------------
 if [ -x /usr/bin/fsck.erofs ] && "$PYTHON" -c 'import cryptography' 2>/dev/null; then
@@ -109,6 +110,8 @@ refused wrong-key "no credential opens a keyslot \(wrong passphrase or key: 1 sl
 	"that the key file opens no slot" enc.img keyfile:wrong.key
 refused wrong-seed "no credential opens a keyslot" "that the seed opens no slot" \
 	enc.img seed:wrong-seed:boot
+refused wrong-seed-any "no credential opens a keyslot" "that the seed opens no slot" \
+	enc.img seed-any:wrong-seed
 refused wrong-label "no keyslot is of the kind of the credentials given .*seed label" \
 	"that no slot has that label" enc.img seed:seed:other
 printf 'a passphrase\n' >pass.txt
