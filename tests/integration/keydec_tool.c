@@ -265,5 +265,14 @@ int main(int argc, char **argv)
 	extract(&img, img.sb.root_nid, out);
 	es_keydec_close(mem);
 	es_seal_free(seal);
+	free(devices);
+	if (use_file)
+		es_io_close(&io);
+	else
+		free((void *)mem_dev.data);
+	if (key_area_path)
+		free((void *)detached.data);
+	free((void *)cred.secret);
+	free(file);
 	return 0;
 }
