@@ -43,8 +43,13 @@ static void usage(FILE *f)
 "                        chunks, how many are shared (dedup) and holes\n"
 "  --nid=NID             select an inode by number\n"
 "  --path=PATH           select an inode by absolute path\n"
-"  -e                    with --nid/--path: the extents (chunk map) of a file\n"
+"  -e                    with --nid/--path: the extents of a file (where each\n"
+"                        range is: a device's blocks, inline, or a hole)\n"
 "  --ls                  with --nid/--path: list the directory\n"
+"  --cat                 with --nid/--path: write the file's contents (a\n"
+"                        symlink's target) to standard output\n"
+"  --blkid-udev          the image's UUID and type as udev's blkid import\n"
+"                        reads them (ID_FS_UUID=...)\n"
 "  --export-manifest=FILE  write the signed manifest of a sealed image\n"
 "  --export-signature=N:FILE  write signature N (from 1) as it is stored:\n"
 "                        DER CMS, or raw bytes; check CMS ones with\n"
@@ -375,7 +380,55 @@ static int usage_error(const char *msg)
 
 enum { OPT_NID = 256, OPT_PATH, OPT_LS, OPT_DEVICE, OPT_EXPORT_MANIFEST, OPT_EXPORT_SIG,
        OPT_DELTA, OPT_BLOB_DIR, OPT_LEAKAGE, OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA,
-       OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST };
+       OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST, OPT_CAT, OPT_BLKID_UDEV };
+
+/* erofs-utils 1.9 options this dump.erofs does not have */
+static const struct cli_unsupported unsupported[] = {
+	{ "--offset", "give a loop device (losetup -o) for an image inside a file" },
+	{ NULL, NULL },
+};
+
+/* dump --cat: a file's bytes (a symlink's target) as they are, to stdout */
+static int cat_inode(const struct es_image *img, const struct es_inode *ino,
+		     struct es_err *err)
+{
+	const size_t bufsize = 1u << 20;
+	uint8_t *buf;
+	int ret = 0;
+
+	if (S_ISDIR(ino->mode))
+		return es_fail(err, -EISDIR, "nid %" PRIu64 " is a directory (list it with "
+			       "--ls)", ino->nid);
+	buf = malloc(bufsize);
+	if (!buf)
+		return es_fail(err, -ENOMEM, "out of memory");
+	for (uint64_t off = 0; off < ino->size && !ret;) {
+		size_t n = ino->size - off < bufsize ? (size_t)(ino->size - off) : bufsize;
+
+		ret = es_read(img, ino, off, buf, n, err);
+		if (!ret && fwrite(buf, 1, n, stdout) != n)
+			ret = es_fail(err, -EIO, "writing to standard output: %s",
+				      strerror(errno));
+		off += n;
+	}
+	if (!ret && fflush(stdout) != 0)
+		ret = es_fail(err, -EIO, "writing to standard output: %s", strerror(errno));
+	free(buf);
+	return ret;
+}
+
+/* dump --blkid-udev: what udev's blkid builtin would import */
+static void show_blkid_udev(const struct es_image *img)
+{
+	const uint8_t *u = img->sb.uuid;
+	char uuid[37];
+
+	snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+		 u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	printf("ID_FS_UUID=%s\nID_FS_UUID_ENC=%s\nID_FS_TYPE=erofs\nID_FS_USAGE=filesystem\n",
+	       uuid, uuid);
+}
 
 /* dump --leakage IMAGE...: the keyless view of a set of images. */
 static int show_leakage(char *const *paths, unsigned int n, struct es_err *err)
@@ -485,6 +538,9 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
 		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
+		{ "cat", no_argument, NULL, OPT_CAT },
+		{ "blkid-udev", no_argument, NULL, OPT_BLKID_UDEV },
+		{ "offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_list unlocks = { .n = 0 }, certs = { .n = 0 }, pubkeys = { .n = 0 };
@@ -497,6 +553,9 @@ int main(int argc, char **argv)
 	bool leakage = false;
 	struct cli_list devices = { .n = 0 };
 	bool show_sb = false, stats = false, extents = false, list = false, have_nid = false;
+	bool cat = false, blkid_udev = false;
+	char optname[64];
+	int longindex = 0;
 	const char *path = NULL, *manifest_out = NULL, *sig_out = NULL, *delta_old = NULL;
 	unsigned int sig_index = 0;
 	struct es_open_opts oo = { 0 };
@@ -505,7 +564,8 @@ int main(int argc, char **argv)
 	uint64_t nid = 0;
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "hVsSe", longopts, NULL)) != -1) {
+	cli_set_prog_name(argv, prog);
+	while ((c = getopt_long(argc, argv, "hVsSe", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -533,6 +593,16 @@ int main(int argc, char **argv)
 		case OPT_LS:
 			list = true;
 			break;
+		case OPT_CAT:
+			cat = true;
+			break;
+		case OPT_BLKID_UDEV:
+			blkid_udev = true;
+			break;
+		case CLI_OPT_UNSUPPORTED:
+			return cli_unsupported(prog, unsupported,
+					       cli_long_name(longopts, longindex, optname,
+							     sizeof(optname)), EXIT_USAGE);
 		case OPT_DEVICE:
 			if (!cli_list_add(&devices, optarg))
 				return usage_error("too many --device options");
@@ -604,8 +674,10 @@ int main(int argc, char **argv)
 	    !unlocks.n)
 		return usage_error("trust anchors, --allow-unsigned and --key-area go with "
 				   "--unlock");
-	if ((extents || list) && !have_nid && !path)
-		return usage_error("-e and --ls need --nid or --path");
+	if ((extents || list || cat) && !have_nid && !path)
+		return usage_error("-e, --ls and --cat need --nid or --path");
+	if (cat && (show_sb || stats || extents || list))
+		return usage_error("--cat goes with none of -s, -S, -e and --ls");
 	if (have_nid && path)
 		return usage_error("--nid and --path exclude each other");
 	oo.device_paths = devices.items;
@@ -638,6 +710,12 @@ int main(int argc, char **argv)
 			       EXIT_LOCKED : EXIT_FAILED;
 		}
 	}
+	if (blkid_udev) {
+		show_blkid_udev(img);
+		es_image_close(img);
+		es_unlocked_free(unlocked);
+		return 0;
+	}
 	if (show_sb || (!stats && !have_nid && !path && !manifest_out && !sig_out && !delta_old)) {
 		show_super(img);
 		show_seal(img);
@@ -657,6 +735,8 @@ int main(int argc, char **argv)
 			ret = es_inode_read(img, nid, &ino, &err);
 		if (!ret && list)
 			ret = es_dir_iterate(img, &ino, ls_cb, NULL, &err);
+		else if (!ret && cat)
+			ret = cat_inode(img, &ino, &err);
 		else if (!ret)
 			ret = show_inode(img, &ino, extents, &err);
 	}

@@ -97,7 +97,7 @@ static void usage(FILE *f)
 "                        dictionary's signatures are not checked\n"
 "  --fsverity-sigs       also write DIR/<digest>.sig, the signature `fsverity\n"
 "                        sign` makes, for the new blob (first RSA/ECDSA signer)\n"
-"  -j, --workers=N       hashing threads (default: all cores)\n"
+"  -j, --workers=N       hashing threads (default, and 0: all cores)\n"
 "\n"
 "Encryption (implies --seal; see erofs-key(1) for keyslots):\n"
 "  --encrypt             encrypt every chunk with a key derived from the\n"
@@ -123,8 +123,14 @@ static void usage(FILE *f)
 "  --key-area=FILE       write the key area to FILE instead of into IMAGE\n"
 "\n"
 "  --quiet               print nothing but errors\n"
+"  --all-time, --preserve-mtime, --clean[=data], -d N\n"
+"                        accepted for erofs-utils: what they ask for is what\n"
+"                        this mkfs.erofs does (-d: no effect)\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
+"\n"
+"Options of erofs-utils that this mkfs.erofs does not have (compression,\n"
+"-E extended options, tar and OCI input, ...) are refused by name.\n"
 "\n"
 "Files with holes are always stored chunk-based so that holes take no space.\n"
 "Reproducible output needs -T (or SOURCE_DATE_EPOCH) and -U: the same tree\n"
@@ -304,8 +310,62 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME,
+	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN,
 };
+
+#define NOT_COMPRESSED "images are not compressed (chunk dedup is --chunksize)"
+#define NO_TAR "build from a directory (unpack the archive first)"
+
+/* erofs-utils 1.9 options this mkfs.erofs does not have */
+static const struct cli_unsupported unsupported[] = {
+	{ "-z", NOT_COMPRESSED },
+	{ "-C", NOT_COMPRESSED },
+	{ "-m", NOT_COMPRESSED },
+	{ "--max-extent-bytes", NOT_COMPRESSED },
+	{ "--compress-hints", NOT_COMPRESSED },
+	{ "--zfeature-bits", NOT_COMPRESSED },
+	{ "--zD", NOT_COMPRESSED },
+	{ "--MZ", NOT_COMPRESSED },
+	{ "-E dedupe", "chunk dedup is --chunksize" },
+	{ "-E fragments", NOT_COMPRESSED },
+	{ "-E all-fragments", NOT_COMPRESSED },
+	{ "-E ztailpacking", NOT_COMPRESSED },
+	{ "-E legacy-compress", NOT_COMPRESSED },
+	{ "--tar", NO_TAR },
+	{ "--aufs", NO_TAR },
+	{ "--ovlfs-strip", NO_TAR },
+	{ "--gzip", NO_TAR },
+	{ "--ungzip", NO_TAR },
+	{ "--gzinfo", NO_TAR },
+	{ "--unlzma", NO_TAR },
+	{ "--unxz", NO_TAR },
+	{ "--oci", NO_TAR },
+	{ "--s3", NO_TAR },
+	{ "--incremental", "every build is a clean one; share data between images with "
+	  "--blob-dir and --chunk-dict" },
+	{ "--clean=rvsp", "every build writes its data (--clean=data)" },
+	{ "--clean=0", "every build writes its data (--clean=data)" },
+	{ "--ignore-mtime", "every file keeps its mtime (set them all with -T)" },
+	{ "--uid-offset", "use --force-uid" },
+	{ "--gid-offset", "use --force-gid" },
+	{ "--file-contexts", NULL },
+	{ "--mount-point", NULL },
+	{ "--product-out", NULL },
+	{ "--fs-config-file", NULL },
+	{ "--offset", "build a file and copy it (dd seek=) to where it belongs" },
+	{ NULL, NULL },
+};
+
+/* -E a,b,...: each extended option is refused by name */
+static int unsupported_extended(const char *arg)
+{
+	const char *name = arg[0] == '^' ? arg + 1 : arg;	/* "^x": turn x off */
+	size_t len = strcspn(name, ",");
+	char opt[128];
+
+	snprintf(opt, sizeof(opt), "-E %.*s", (int)(len > 100 ? 100 : len), name);
+	return cli_unsupported(prog, unsupported, opt, EXIT_USAGE);
+}
 
 int main(int argc, char **argv)
 {
@@ -338,6 +398,44 @@ int main(int argc, char **argv)
 		{ "pbkdf-iterations", required_argument, NULL, OPT_PBKDF_ITERATIONS },
 		{ "pbkdf-parallel", required_argument, NULL, OPT_PBKDF_PARALLEL },
 		{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
+		{ "all-time", no_argument, NULL, OPT_NOOP },
+		{ "preserve-mtime", no_argument, NULL, OPT_NOOP },
+		{ "clean", optional_argument, NULL, OPT_CLEAN },
+		{ "max-extent-bytes", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "compress-hints", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "zfeature-bits", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "zD", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "MZ", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "tar", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "aufs", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "ovlfs-strip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "gzip", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "ungzip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "gzinfo", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "unlzma", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "unxz", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "oci", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "s3", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "incremental", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "ignore-mtime", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "uid-offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "gid-offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "file-contexts", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "mount-point", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "product-out", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "fs-config-file", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "root-xattr-isize", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "sort", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "hard-dereference", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "dsunit", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "async-queue-limit", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "fsalignblks", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "vmdk-desc", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "xattr-prefix", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "xattr-inode-digest", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "random-pclusterblks", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "random-algorithms", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cli_list excl_paths, excl_res, dicts, key_paths;
@@ -354,7 +452,8 @@ int main(int argc, char **argv)
 	bool quiet = false;
 	uint64_t v;
 	int64_t sv;
-	int c, ret;
+	int c, ret, longindex = 0;
+	char optname[64];
 
 	static struct cli_prompt prompt_ctx = { .what = "the new keyslot" };
 	static struct es_passphrase_prompt prompt = { cli_prompt_passphrase, &prompt_ctx };
@@ -363,7 +462,9 @@ int main(int argc, char **argv)
 	es_build_opts_init(&o);
 	o.warn = warn_cb;
 	o.prompt = &prompt;
-	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:", longopts, NULL)) != -1) {
+	cli_set_prog_name(argv, prog);
+	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:d:E:z:C:m:", longopts,
+				&longindex)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -491,10 +592,32 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'j':
-			if (!cli_parse_u64(optarg, 64, &v) || !v)
-				return usage_error("invalid worker count '%s' (1..64)", optarg);
-			o.nthreads = (unsigned int)v;
+			if (!cli_parse_workers(optarg, &o.nthreads))
+				return usage_error("invalid worker count '%s' (0: all cores)", optarg);
 			break;
+		case 'd':
+			if (!cli_parse_u64(optarg, 9, &v))
+				return usage_error("-d takes a level from 0 to 9, not '%s'", optarg);
+			break;
+		case OPT_NOOP:
+			break;
+		case OPT_CLEAN:
+			if (optarg && strcmp(optarg, "data")) {
+				snprintf(optname, sizeof(optname), "--clean=%.40s", optarg);
+				return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
+			}
+			break;
+		case 'E':
+			return unsupported_extended(optarg);
+		case 'z':
+		case 'C':
+		case 'm':
+			snprintf(optname, sizeof(optname), "-%c", c);
+			return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
+		case CLI_OPT_UNSUPPORTED:
+			return cli_unsupported(prog, unsupported,
+					       cli_long_name(longopts, longindex, optname,
+							     sizeof(optname)), EXIT_USAGE);
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_USAGE;

@@ -55,7 +55,7 @@ static void usage(FILE *f)
 "                        fs-verity digest; a missing one is an error\n"
 "  BLOB...               verify these blob files (matched to the image's\n"
 "                        devices by name or by digest)\n"
-"  -j, --threads=N       hashing threads (default: all cores)\n"
+"  -j, --workers=N       hashing threads (default, and 0: all cores)\n"
 "  --json                print one JSON object instead of text\n"
 "  -q, --quiet           print only failures\n"
 "  -h, --help            show this help\n"
@@ -547,7 +547,8 @@ int main(int argc, char **argv)
 		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
 		{ "integrity-only", no_argument, NULL, OPT_INTEGRITY_ONLY },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
-		{ "threads", required_argument, NULL, 'j' },
+		{ "workers", required_argument, NULL, 'j' },
+		{ "threads", required_argument, NULL, 'j' },	/* the 0.x spelling */
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
@@ -563,11 +564,11 @@ int main(int argc, char **argv)
 	unsigned int threads = 0;
 	bool integrity_only = false;
 	struct es_io io = { .close = NULL };	/* es_io_close() of it does nothing */
-	uint64_t v;
 	int c;
 
 	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 }, digests = { .n = 0 };
 
+	cli_set_prog_name(argv, prog);
 	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -592,11 +593,11 @@ int main(int argc, char **argv)
 			blob_dir = optarg;
 			break;
 		case 'j':
-			if (!cli_parse_u64(optarg, 64, &v) || !v) {
-				fprintf(stderr, "%s: invalid thread count '%s'\n", prog, optarg);
+			if (!cli_parse_workers(optarg, &threads)) {
+				fprintf(stderr, "%s: invalid worker count '%s' (0: all cores)\n",
+					prog, optarg);
 				return EXIT_USAGE;
 			}
-			threads = (unsigned int)v;
 			break;
 		case OPT_JSON:
 			r.json = true;
