@@ -60,7 +60,8 @@ struct es_keydec_cred {
  * slot opens: a wrong key file or seed, or no seed slot with that label);
  * -EXDEV (a key area of another image or build); -ES_ECORRUPT (no usable
  * header copy); -EBADMSG (the key table or its digests do not match the
- * signed manifest); an I/O error of area.  mem is wiped on every failure.
+ * signed manifest); an I/O error of area.  Once the arguments are
+ * accepted, mem is wiped on every failure.
  */
 int es_keydec_open(void *mem, size_t mem_len, const struct es_keyarea_dev *area,
 		   const struct es_keyarea_expect *expect, const struct es_keydec_cred *cred,
