@@ -92,7 +92,7 @@ for t in "${buildable[@]}"; do
 	before=$(find "$findings" -type f | wc -l)
 	log=$build/fuzz-$t.log
 	rc=0
-	"$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	"$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
 		-max_len=1200000 -print_final_stats=1 -artifact_prefix="$findings/" \
 		"$corpus" "$seed" >"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
