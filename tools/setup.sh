@@ -13,6 +13,8 @@ ES_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libssl-dev libcmocka-dev libfsverity-dev liblz4-dev zlib1g-dev libargon2-dev
 	erofs-utils fsverity openssl attr acl util-linux python3 xxd
+	# libFuzzer and its sanitizers for the fuzz targets (tests/fuzz/run.sh)
+	clang
 	python3-cryptography python3-argon2
 	# t-json-schema: every --json output against docs/erofs-seal.schema.json
 	python3-jsonschema

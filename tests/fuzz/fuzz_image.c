@@ -3,18 +3,11 @@
  * Fuzz target for the reader: any byte string is opened as an image and
  * walked the way fsck, dump and erofs-verify walk one (superblock, every
  * inode, directory, xattr and chunk map, the seal, the trust pipeline).
- * Built with libFuzzer (clang -fsanitize=fuzzer) it fuzzes; built without
- * it, main() replays files, or mutates them: `fuzz_image --mutate N SEED FILE...` flips
- * random bits N times per file, a small fuzz run that needs no clang.
  * The bytes are read through the memory source: no file, no descriptor.
+ * Without libFuzzer, main() replays and mutates (harness.h).
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "harness.h"
 #include "erofs/check.h"
-#include "erofs/image.h"
-#include "erofs/seal.h"
 #include "erofs/verify.h"
 
 static int list_cb(void *ctx, const uint8_t *name, unsigned int len, uint64_t nid,
@@ -23,8 +16,6 @@ static int list_cb(void *ctx, const uint8_t *name, unsigned int len, uint64_t ni
 	(void)ctx, (void)name, (void)len, (void)nid, (void)ftype;
 	return 0;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -86,78 +77,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
-
-#ifndef ES_LIBFUZZER
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	/* xorshift64*: deterministic for a given seed */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned long rounds = 0;
-	int first = 1;
-
-	if (argc > 3 && !strcmp(argv[1], "--mutate")) {
-		rounds = strtoul(argv[2], NULL, 10);
-		rng_state = strtoull(argv[3], NULL, 10) | 1;
-		first = 4;
-	}
-	for (int i = first; i < argc; i++) {
-		size_t len = 0;
-		uint8_t *orig = read_file(argv[i], &len), *work;
-
-		if (!orig) {
-			fprintf(stderr, "cannot read %s\n", argv[i]);
-			return 2;
-		}
-		LLVMFuzzerTestOneInput(orig, len);
-		work = malloc(len ? len : 1);
-		for (unsigned long r = 0; work && len && r < rounds; r++) {
-			unsigned int flips = 1 + (unsigned int)(rng() % 8);
-			size_t cut = len;
-
-			memcpy(work, orig, len);
-			/* favour the first blocks: superblock, metadata, dirs */
-			for (unsigned int k = 0; k < flips; k++) {
-				size_t at = (rng() & 1) ? rng() % (len < 65536 ? len : 65536)
-							: rng() % len;
-
-				work[at] ^= (uint8_t)(1u << (rng() % 8));
-			}
-			if (rng() % 16 == 0)
-				cut = rng() % len;
-			LLVMFuzzerTestOneInput(work, cut);
-		}
-		free(work);
-		free(orig);
-	}
-	return 0;
-}
-#endif

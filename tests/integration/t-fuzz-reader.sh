@@ -1,43 +1,42 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# A small, deterministic fuzz run of the reader: seed images (ours plain,
-# chunked, sealed, signed with a blob; one from erofs-utils) each mutated a
-# few thousand times with random bit flips and truncations, and every
-# mutant walked as fsck, dump and erofs-verify walk an image.  Under the
-# ASan/UBSan build any memory error aborts the run.  The same harness is a
-# libFuzzer target (tests/fuzz/fuzz_image.c) for longer campaigns.
+# A small, deterministic fuzz run of every reader area, without libFuzzer:
+# each fuzz target (tests/fuzz/fuzz_*, built with its replay-and-mutate
+# main) takes the seed corpora of tests/fuzz/make-seeds.sh (real images:
+# plain, chunked, blob, sealed, signed, encrypted; key areas) and a few
+# hundred random bit flips and truncations of each (fixed seed), then
+# replays the inputs that once crashed a reader (tests/fuzz/regress/TARGET).
+# Under the ASan/UBSan build any memory error aborts the run.  The same
+# targets are libFuzzer targets (tests/fuzz/run.sh, t-fuzz-libfuzzer.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_progs MKFS FUZZ_IMAGE
 need_cmd openssl
+: "${FUZZ_BIN:=$(dirname "$FUZZ_IMAGE")}"
+fuzz_src=${srcdir:-$(dirname "$0")/..}/fuzz
 
-src=$T/src
-mkdir -p "$src/a/b" "$src/d"
-printf 'hello\n' >"$src/a/b/c"
-rnd 20000 >"$src/d/bin"
-cp "$src/d/bin" "$src/d/bin2"
-ln -s ../a/b/c "$src/d/link"
-ln "$src/a/b/c" "$src/d/hard"
-truncate -s 1M "$src/d/sparse"
-mkfifo "$src/d/fifo"
-for i in 1 2 3 4; do
-	printf '%s' "$i" >"$src/d/x$i"
-	setfattr -n user.shared -v same "$src/d/x$i" 2>/dev/null || true
+MKFS=$MKFS GENTREE=$GENTREE bash "$fuzz_src/make-seeds.sh" "$T/seeds" >/dev/null ||
+	fail "make-seeds.sh failed"
+rounds=${FUZZ_ROUNDS:-150}
+n=0
+for src in "$fuzz_src"/fuzz_*.c; do
+	t=$(basename "$src" .c)
+	[ -x "$FUZZ_BIN/$t" ] || { info "$t: not built here, skipped"; continue; }
+	case $t in
+	fuzz_seal) seeds=$T/seeds/seal ;;
+	fuzz_keyarea) seeds=$T/seeds/keyarea ;;
+	*) seeds=$T/seeds/images ;;
+	esac
+	inputs=("$seeds")
+	[ -d "$fuzz_src/regress/$t" ] && inputs+=("$fuzz_src/regress/$t")
+	rc=0
+	"$FUZZ_BIN/$t" --mutate "$rounds" 20261124 "${inputs[@]}" >"$T/$t.out" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		tail -30 "$T/$t.out"
+		fail "$t: the reader crashed or failed (exit $rc) on a mutated or regression input"
+	fi
+	info "$(tail -1 "$T/$t.out")"
+	n=$((n + 1))
 done
-openssl genpkey -algorithm ed25519 -out "$T/ed.pem" 2>/dev/null
-mkdir -p "$T/seeds" "$T/blobs"
-"$MKFS" --quiet -T 1 -U clear "$T/seeds/plain.img" "$src"
-"$MKFS" --quiet -T 1 -U clear --chunksize=4096 "$T/seeds/chunk.img" "$src"
-"$MKFS" --quiet -T 1 -U clear --seal "$T/seeds/seal.img" "$src"
-"$MKFS" --quiet -T 1 -U clear --blob-dir="$T/blobs" --sign-key="$T/ed.pem" "$T/seeds/signed.img" "$src"
-if [ -x /usr/bin/mkfs.erofs ]; then
-	/usr/bin/mkfs.erofs --quiet -T 1 "$T/seeds/upstream.img" "$src" >/dev/null 2>&1 ||
-		rm -f "$T/seeds/upstream.img"
-fi
-rounds=${FUZZ_ROUNDS:-1500}
-rc=0
-"$FUZZ_IMAGE" --mutate "$rounds" 20261124 "$T"/seeds/*.img || rc=$?
-if [ "$rc" -ne 0 ]; then
-	fail "the reader crashed or failed (exit $rc) on a mutated image"
-fi
-echo "PASS: $(ls "$T"/seeds | wc -l) seed images x $rounds mutants each walked without a crash"
+[ "$n" -gt 0 ] || fail "no fuzz target was built"
+echo "PASS: $n fuzz targets, every seed x $rounds mutants and every regression input, no crash"
