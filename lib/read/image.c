@@ -117,10 +117,19 @@ int es_dev_read(const struct es_image *img, unsigned int devno, uint64_t off,
 			       "(the image has %u extra devices)", devno,
 			       img->ndevices - 1);
 	dev = &img->devices[devno];
-	if (!dev->present)
+	if (!dev->present) {
+		struct es_err why = { 0 };
+		struct es_io_dev info = { 0 };
+
+		/* looked for by its digest in a blob folder: say which, and where */
+		if (es_io_stat(&img->io, devno, dev->tag, &info, &why) == -ENOENT && info.name)
+			return es_fail(err, -ENOENT, "data is on device %u, blob %.64s, which "
+				       "is missing from the blob folder: %s", devno,
+				       (const char *)dev->tag, why.msg);
 		return es_fail(err, -ENODEV, "data is on device %u, which was not "
 			       "given (pass it with --device, in device-table order)",
 			       devno);
+	}
 	if (off > dev->size || len > dev->size - off)
 		return es_fail(err, -ES_ECORRUPT,
 			       "read of %zu bytes at %llu is past the end of device %u "
