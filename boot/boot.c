@@ -179,6 +179,7 @@ static int read_structures(struct erofs_boot *b, const struct es_io *io, uint8_t
 			   struct es_err *err)
 {
 	int ret = es_image_read_super(&b->img, io, err);
+
 	if (ret)
 		return ret;
 	b->img.bounce = bounce;

@@ -5,8 +5,11 @@
  * with what fsck.erofs --extract writes.
  *
  *   boot-extract [--pubkey FILE] [--expect-digest [sha256:]HEX] [--unchecked]
+ *                [--key-file FILE | --seed FILE [--seed-label LABEL]]
  *                [--work-size BYTES] [--device FILE]... IMAGE DIR
  *
+ * --key-file, --seed: unlock an encrypted image with a key file or a seed
+ * (erofs_boot_unlock(); the seed's slot by its label, or every seed slot).
  * --pubkey FILE: an Ed25519 public key, as 32 raw bytes or PEM.  DIR is
  * created; regular files, directories, symlinks and device nodes are
  * written with their modes, owners (when root) and mtimes; hard links
@@ -59,7 +62,8 @@ static int read_dev(void *ctx, unsigned int dev, uint64_t off, void *buf, size_t
 static void usage(void)
 {
 	fprintf(stderr, "usage: boot-extract [--pubkey FILE] [--expect-digest [sha256:]HEX] "
-		"[--unchecked] [--work-size BYTES] [--device FILE]... IMAGE DIR\n");
+		"[--unchecked] [--key-file FILE | --seed FILE [--seed-label LABEL]] "
+		"[--work-size BYTES] [--device FILE]... IMAGE DIR\n");
 	exit(2);
 }
 
@@ -77,6 +81,34 @@ static int unhex(const char *text, uint8_t out[32])
 		out[i] = (uint8_t)v;
 	}
 	return 0;
+}
+
+/*
+ * The whole of a small file (a key file, a seed) into *buf, read into one
+ * buffer of its size (no realloc leaving copies of the secret behind).
+ */
+static int slurp(const char *path, uint8_t **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat sb;
+	int ret = -1;
+
+	*buf = NULL;
+	*len = 0;
+	if (!f)
+		return -1;
+	if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size <= (64 << 20) &&
+	    (*buf = malloc((size_t)sb.st_size + 1)) &&
+	    fread(*buf, 1, (size_t)sb.st_size + 1, f) == (size_t)sb.st_size) {
+		*len = (size_t)sb.st_size;
+		ret = 0;
+	}
+	fclose(f);
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ret;
 }
 
 /* An Ed25519 public key: 32 raw bytes, or PEM (OpenSSL reads it). */
@@ -309,7 +341,10 @@ int main(int argc, char **argv)
 	struct extractor *x;
 	struct es_err err = { 0 };
 	struct erofs_boot_stat st;
-	size_t work_size = 0;
+	size_t work_size = 0, cred_len = 0;
+	enum erofs_boot_cred cred_kind = 0;
+	const char *cred_path = NULL, *label = NULL;
+	uint8_t *cred = NULL;
 	void *work;
 	uint64_t root;
 	int i, ret, rc, dirfd;
@@ -330,6 +365,11 @@ int main(int argc, char **argv)
 			if (unhex(argv[++i], anchor))
 				usage();
 			trust = EROFS_BOOT_TRUST_DIGEST;
+		} else if ((!strcmp(a, "--key-file") || !strcmp(a, "--seed")) && i + 1 < argc) {
+			cred_kind = a[2] == 'k' ? EROFS_BOOT_CRED_KEYFILE : EROFS_BOOT_CRED_SEED;
+			cred_path = argv[++i];
+		} else if (!strcmp(a, "--seed-label") && i + 1 < argc) {
+			label = argv[++i];
 		} else if (!strcmp(a, "--work-size") && i + 1 < argc) {
 			work_size = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(a, "--device") && i + 1 < argc) {
@@ -345,6 +385,8 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 2 || !trust)
 		usage();
+	if (cred_path && slurp(cred_path, &cred, &cred_len))
+		return fail_host("cannot read", cred_path);
 	src.fds[0] = open(argv[i], O_RDONLY | O_CLOEXEC);
 	if (src.fds[0] < 0)
 		return fail_host("cannot open", argv[i]);
@@ -365,6 +407,12 @@ int main(int argc, char **argv)
 	bsrc = (struct erofs_boot_source){ read_dev, &src, src.sizes, src.n };
 	ret = erofs_boot_open(&x->b, work, work_size, &bsrc, trust,
 			      trust == EROFS_BOOT_UNCHECKED ? NULL : anchor, &err);
+	if (!ret && cred)
+		ret = erofs_boot_unlock(x->b, cred_kind, cred, cred_len, label, &err);
+	if (cred) {
+		explicit_bzero(cred, cred_len);	/* a secret: not left in freed memory */
+		free(cred);
+	}
 	if (!ret)
 		ret = erofs_boot_lookup(x->b, "/", &root, &err);
 	if (!ret)

@@ -26,6 +26,9 @@
 #               32-byte key works as the PEM one does
 #  work-size    a work buffer smaller than EROFS_BOOT_WORK_MIN: refused
 #               with "too small", no crash
+#  encrypted    an encrypted, signed image opens (its superblock is plain and
+#               verified) but not a byte of its metadata is read without a
+#               key; erofs_boot_unlock() says it is not there yet
 #
 # Every case runs; the failures are listed at the end.
 
@@ -224,5 +227,15 @@ refused changed-manifest "signature by the trusted key does not verify" --pubkey
 
 echo "== work-size: a buffer too small"
 refused work-size "too small" --work-size 16384 --expect-digest "$d" mix.sealed.img x-small
+
+echo "== encrypted: nothing without a key"
+rnd 32 >domain.key
+rnd 64 >slot.key
+must "$MKFS" --quiet --encrypt --domain-key=domain.key --keyslot=keyfile:slot.key \
+	--sign-key=ed.pem enc.img mix
+refused enc-locked "cannot be read without a key" --pubkey ed.pub enc.img x-enc
+[ -e x-enc ] && bad "enc-locked: DIR was created"
+refused enc-unlock "not in the boot reader yet" --pubkey ed.pub --key-file slot.key \
+	enc.img x-enc-unlock
 
 finish_cases "the boot reader extracts $trees as fsck.erofs does and refuses damaged blocks"
