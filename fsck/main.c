@@ -13,6 +13,7 @@
 #include "erofs/sign.h"
 #include "erofs/verify.h"
 #include "../progs/cli.h"
+#include "../progs/progress.h"
 #include "../progs/secrets.h"
 #include "erofs/keyslot.h"
 #include "erofs/unlock.h"
@@ -349,6 +350,8 @@ int main(int argc, char **argv)
 	struct es_io io;
 	struct es_verify_report vr = { 0 };
 	struct es_verify_opts vo = { .check_devices = true, .open_image = true };
+	struct cli_verify_progress vprogress = { .done = 0 };
+	struct cli_progress xprogress;
 	struct es_trust *trust = NULL;
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
@@ -437,9 +440,14 @@ int main(int argc, char **argv)
 			return cli_unsupported(prog, unsupported,
 					       cli_long_name(longopts, longindex, optname,
 							     sizeof(optname)), EXIT_USAGE);
-		case OPT_BLOB_DIR:
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_error(why);
 			oo.blob_dir = optarg;
 			break;
+		}
 		case OPT_CERT:
 		case OPT_PUBKEY:
 			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg))
@@ -502,11 +510,17 @@ int main(int argc, char **argv)
 	 */
 	vo.nthreads = threads;
 	vo.parse_unverified = !anchored;
+	cli_progress_init(&vprogress.line, prog, "devices verified", false);
+	if (vprogress.line.on) {
+		vo.progress = cli_verify_progress_cb;
+		vo.progress_ctx = &vprogress;
+	}
 	ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
 	if (!ret && reorder_devices(&io, &vr, &devices, threads)) {
 		es_verify_report_free(&vr);
 		ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
 	}
+	cli_progress_end(&vprogress.line);
 	img = vr.img;
 	if (!ret && img)
 		ret = es_image_check_device_paths(img, &oo, &err);
@@ -602,8 +616,20 @@ int main(int argc, char **argv)
 	}
 	/* no image: its region did not match its seal, and anchors were given;
 	   a locked image: its structures are ciphertext */
+	cli_progress_init(&xprogress, prog, co.extract_dir ? "files extracted" : "files checked",
+			  false);
+	if (!ret && xprogress.on && img && !locked) {
+		struct es_stats totals;
+
+		/* a walk of the metadata only, for the totals */
+		if (!es_image_stats(img, &totals, &err))
+			cli_progress_total(&xprogress, totals.regular_files, totals.logical_bytes);
+		co.progress = cli_check_progress_cb;
+		co.progress_ctx = &xprogress;
+	}
 	if (!ret)
 		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
+	cli_progress_end(&xprogress);
 	es_verify_report_free(&vr);
 	es_unlocked_free(unlocked);
 	es_io_close(&io);

@@ -16,6 +16,7 @@
 #include "erofs/sign.h"
 #include <unistd.h>
 #include "../progs/cli.h"
+#include "../progs/progress.h"
 #include "../progs/secrets.h"
 
 #define EXIT_BUILD_FAILED 1
@@ -83,7 +84,7 @@ static void usage(FILE *f)
 "  --sign-cert=CERT.pem  certificate of the --sign-key just before it\n"
 "  --blob-dir=DIR        write file data into a blob in DIR named by its\n"
 "                        fs-verity digest (implies --seal and, unless given,\n"
-"                        --chunksize=4096)\n"
+"                        --chunksize=4096); DIR is made if it does not exist\n"
 "  --chunk-dict=IMAGE    reference chunks that already exist in the blobs of\n"
 "                        the sealed IMAGE instead of storing them again;\n"
 "                        repeatable; needs --blob-dir, which must hold all\n"
@@ -150,27 +151,39 @@ static void warn_cb(void *ctx, const char *msg)
 
 static void progress_cb(void *ctx, const struct es_build_stats *st)
 {
-	(void)ctx;
-	fprintf(stderr, "\r%s: %llu files, %llu MiB read", prog,
-		(unsigned long long)st->regular_files,
-		(unsigned long long)(st->logical_bytes >> 20));
+	cli_progress_show(ctx, st->regular_files, st->logical_bytes, false);
+}
+
+/* "4.1 kB", "0.6 MB", "2.3 GB": sizes a person compares at a glance (SI units). */
+static const char *human_size(uint64_t bytes, char *buf, size_t size)
+{
+	if (bytes < 1000000)
+		snprintf(buf, size, "%.1f kB", (double)bytes / 1e3);
+	else if (bytes < 1000000000)
+		snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+	else
+		snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
+	return buf;
 }
 
 /*
- * The digest a verifier pins with erofs-verify --expect-digest, read back
- * from the image just written, so that what is printed is what is on disk.
+ * What to publish, read back from the image just written, so that what is
+ * printed is what is on disk: the blobs of the image other than its new
+ * one (those its --chunk-dict images brought in, which must be published
+ * with it), and the digest a verifier pins with erofs-verify
+ * --expect-digest.
  */
-static void print_manifest_digest(const char *image_path)
+static void print_release(const struct es_build_opts *o, const struct es_build_stats *st)
 {
-	char text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE], hex[65], sz[32];
 	struct es_err err = { 0 };
 	struct es_seal *s = NULL;
 	uint8_t digest[32];
 	struct es_io io;
-	int ret = es_io_file_open(&io, image_path, NULL, &err);
+	int ret = es_io_file_open(&io, o->image_path, NULL, &err);
 
 	if (!ret) {
-		ret = es_seal_open(&io, &s, &err);
+		ret = es_seal_read_io(&io, &s, &err);
 		if (!ret)
 			ret = es_seal_manifest_digest(s, digest, &err);
 		es_io_close(&io);
@@ -179,6 +192,14 @@ static void print_manifest_digest(const char *image_path)
 		fprintf(stderr, "%s: warning: cannot read the manifest digest back: %s\n",
 			prog, err.msg[0] ? err.msg : strerror(-ret));
 	} else {
+		for (unsigned int i = 1; o->blob_dir && i < s->ndevices; i++) {
+			es_hex(s->devices[i].digest, 32, hex);
+			if (!strcmp(hex, st->blob_name))
+				continue;
+			printf("%s: also publish %s/%s, %s (a --chunk-dict image's blob "
+			       "this image reads)\n", prog, o->blob_dir, hex,
+			       human_size(s->devices[i].size, sz, sizeof(sz)));
+		}
 		es_manifest_digest_format(digest, text);
 		printf("%s: manifest digest %s (pin it with erofs-verify "
 		       "--expect-digest)\n", prog, text);
@@ -450,6 +471,7 @@ int main(int argc, char **argv)
 	struct es_build_stats st;
 	struct es_err err = { 0 };
 	bool quiet = false;
+	struct cli_progress progress;
 	uint64_t v;
 	int64_t sv;
 	int c, ret, longindex = 0;
@@ -692,16 +714,36 @@ int main(int argc, char **argv)
 			return EXIT_BUILD_FAILED;
 		}
 	}
-	/* progress only for a person watching */
-	if (!quiet && isatty(STDERR_FILENO))
+	/*
+	 * A --blob-dir that does not exist is made (its parent must): the
+	 * first release of a series starts with an empty folder.
+	 */
+	if (o.blob_dir && mkdir(o.blob_dir, 0755) == 0) {
+		if (!quiet)
+			printf("%s: created the blob folder %s\n", prog, o.blob_dir);
+	} else if (o.blob_dir && errno != EEXIST) {
+		fprintf(stderr, "%s: cannot create the blob folder %s: %s\n", prog, o.blob_dir,
+			strerror(errno));
+		for (unsigned int i = 0; i < nkeys; i++)
+			es_signer_free(signers[i]);
+		es_trust_free(dict_trust);
+		return EXIT_BUILD_FAILED;
+	}
+	cli_progress_init(&progress, prog, "files", quiet);
+	if (progress.on) {
+		uint64_t files, bytes;
+
+		cli_tree_totals(o.source_dir, &files, &bytes);
+		cli_progress_total(&progress, files, bytes);
 		o.progress = progress_cb;
+		o.progress_ctx = &progress;
+	}
 	raise_fd_limit();
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
 	explicit_bzero(domain_key, sizeof(domain_key));
-	if (o.progress)
-		fputs("\r\033[K", stderr);
+	cli_progress_end(&progress);
 	for (unsigned int i = 0; i < nkeys; i++)
 		es_signer_free(signers[i]);
 	es_trust_free(dict_trust);
@@ -730,9 +772,14 @@ int main(int argc, char **argv)
 		if (st.image_bytes > st.image_blocks * 4096)
 			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);
 		printf(", %u device%s\n", st.devices, st.devices == 1 ? "" : "s");
-		if (o.blob_dir && st.blob_name[0])
-			printf("%s: new blob %s/%s, %llu blocks\n", prog, o.blob_dir,
-			       st.blob_name, (unsigned long long)st.blob_blocks);
+		if (o.blob_dir && st.blob_name[0]) {
+			char sz[32];
+
+			printf("%s: %s %s/%s, %llu blocks, %s\n", prog,
+			       st.blob_was_present ? "blob already present" : "new blob",
+			       o.blob_dir, st.blob_name, (unsigned long long)st.blob_blocks,
+			       human_size(st.blob_blocks * 4096, sz, sizeof(sz)));
+		}
 		else if (o.blobdev_path)
 			printf("%s: blob %s, %llu blocks\n", prog, o.blobdev_path,
 			       (unsigned long long)st.blob_blocks);
@@ -740,7 +787,7 @@ int main(int argc, char **argv)
 			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
 			       (unsigned long long)st.dict_chunks_reused);
 		if (st.image_bytes > st.image_blocks * 4096)
-			print_manifest_digest(o.image_path);
+			print_release(&o, &st);
 	}
 	return 0;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +115,22 @@ static inline const char *cli_long_name(const struct option *longopts, int index
 					size_t size)
 {
 	snprintf(buf, size, "--%s", longopts[index].name);
+	return buf;
+}
+
+/*
+ * A --blob-dir to read blobs from that is no folder: the reason, in buf
+ * (NULL when it is one).  Checked when the option is parsed, so that a
+ * typo is not reported later as every blob missing.
+ */
+static inline const char *cli_blob_dir_problem(const char *dir, char *buf, size_t size)
+{
+	struct stat st;
+	int e = stat(dir, &st) ? errno : 0;
+
+	if (!e && S_ISDIR(st.st_mode))
+		return NULL;
+	snprintf(buf, size, "--blob-dir %s: %s", dir, e ? strerror(e) : "not a folder");
 	return buf;
 }
 

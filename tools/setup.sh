@@ -14,6 +14,8 @@ ES_PACKAGES=(
 	libssl-dev libcmocka-dev libfsverity-dev liblz4-dev zlib1g-dev libargon2-dev
 	erofs-utils fsverity openssl attr acl util-linux python3 xxd
 	python3-cryptography python3-argon2
+	# t-json-schema: every --json output against docs/erofs-seal.schema.json
+	python3-jsonschema
 	# the boot reader's UEFI example (boot/examples/uefi, t-boot-uefi)
 	gnu-efi
 )

@@ -8,6 +8,8 @@
 #include "erofs/err.h"
 #include "erofs/image.h"
 
+struct es_check_result;
+
 struct es_check_opts {
 	const char *extract_dir;	/* NULL: check only */
 	bool overwrite;			/* replace existing files when extracting */
@@ -31,6 +33,10 @@ struct es_check_opts {
 	/* what extraction left out, and why (report_ctx too) */
 	void (*warn)(void *ctx, const char *msg);
 	void *report_ctx;
+	/* called after each regular file is checked or extracted, with the
+	   counts so far (may be NULL): a front end's progress line */
+	void (*progress)(void *ctx, const struct es_check_result *so_far);
+	void *progress_ctx;
 };
 
 struct es_check_result {

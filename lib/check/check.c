@@ -287,6 +287,8 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		if (S_ISREG(ino->mode)) {
 			c->res->regular_files++;
 			c->res->data_bytes += ino->size;
+			if (c->o->progress)
+				c->o->progress(c->o->progress_ctx, c->res);
 		}
 		if (extract && S_ISLNK(ino->mode)) {
 			ret = es_extract_symlink(c->img, ino, parent->fd, name, c->o->overwrite,

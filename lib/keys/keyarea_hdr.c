@@ -91,7 +91,7 @@ int es_ka_read(const struct es_keyarea_dev *dev, uint64_t off, void *buf, size_t
 	ret = dev->read(dev->ctx, off, buf, len, &ioerr);
 	if (ret)
 		return es_fail(err, ret, "key area: cannot read the %s: %s", what,
-			       ioerr.msg[0] ? ioerr.msg : strerror(-ret));
+			       ioerr.msg[0] ? ioerr.msg : "I/O error");
 	return 0;
 }
 
@@ -159,7 +159,7 @@ static int decode_copy(const uint8_t buf[ES_KEYAREA_COPY_SIZE], unsigned int whi
 		struct es_keyslot_info info;
 
 		if (es_keyslot_parse_form(buf + H_SLOTS + i * ES_KEYSLOT_SIZE, &info, &serr))
-			BAD("slot %u: %.120s", i, serr.msg);
+			BAD("slot %u: %s", i, serr.msg);
 	}
 	if (expect) {
 		if (memcmp(h->uuid, expect->uuid, ES_UUID_SIZE))
