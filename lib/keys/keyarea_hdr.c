@@ -91,7 +91,7 @@ int es_ka_read(const struct es_keyarea_dev *dev, uint64_t off, void *buf, size_t
 	ret = dev->read(dev->ctx, off, buf, len, &ioerr);
 	if (ret)
 		return es_fail(err, ret, "key area: cannot read the %s: %s", what,
-			       ioerr.msg[0] ? ioerr.msg : "I/O error");
+			       ioerr.msg[0] ? ioerr.msg : "read error");
 	return 0;
 }
 
