@@ -5,12 +5,12 @@
  * with what fsck.erofs --extract writes.
  *
  *   boot-extract [--pubkey FILE] [--expect-digest [sha256:]HEX] [--unchecked]
- *                [--key-file FILE | --seed FILE [--seed-label LABEL]]
+ *                [--keyfile FILE | --seed FILE[:LABEL]]
  *                [--work-size BYTES] [--device FILE]... IMAGE DIR
  *
- * --key-file, --seed: unlock an encrypted image with a key file or a seed
- * (erofs_boot_unlock(); the seed's slot by its label, or every seed slot).
- * --pubkey FILE: an Ed25519 public key, as 32 raw bytes or PEM.  DIR is
+ * --pubkey FILE: an Ed25519 public key, as 32 raw bytes or PEM.  --keyfile,
+ * --seed: unlock an encrypted image with a key-file or seed slot
+ * (erofs_boot_unlock(); a seed without a label tries every seed slot).  DIR is
  * created; regular files, directories, symlinks and device nodes are
  * written with their modes, owners (when root) and mtimes; hard links
  * become copies.  Exit 0 done, 1 the reader refused or failed (message on
@@ -62,8 +62,8 @@ static int read_dev(void *ctx, unsigned int dev, uint64_t off, void *buf, size_t
 static void usage(void)
 {
 	fprintf(stderr, "usage: boot-extract [--pubkey FILE] [--expect-digest [sha256:]HEX] "
-		"[--unchecked] [--key-file FILE | --seed FILE [--seed-label LABEL]] "
-		"[--work-size BYTES] [--device FILE]... IMAGE DIR\n");
+		"[--unchecked] [--keyfile FILE | --seed FILE[:LABEL]] [--work-size BYTES] "
+		"[--device FILE]... IMAGE DIR\n");
 	exit(2);
 }
 
@@ -81,34 +81,6 @@ static int unhex(const char *text, uint8_t out[32])
 		out[i] = (uint8_t)v;
 	}
 	return 0;
-}
-
-/*
- * The whole of a small file (a key file, a seed) into *buf, read into one
- * buffer of its size (no realloc leaving copies of the secret behind).
- */
-static int slurp(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat sb;
-	int ret = -1;
-
-	*buf = NULL;
-	*len = 0;
-	if (!f)
-		return -1;
-	if (!fstat(fileno(f), &sb) && S_ISREG(sb.st_mode) && sb.st_size <= (64 << 20) &&
-	    (*buf = malloc((size_t)sb.st_size + 1)) &&
-	    fread(*buf, 1, (size_t)sb.st_size + 1, f) == (size_t)sb.st_size) {
-		*len = (size_t)sb.st_size;
-		ret = 0;
-	}
-	fclose(f);
-	if (ret) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return ret;
 }
 
 /* An Ed25519 public key: 32 raw bytes, or PEM (OpenSSL reads it). */
@@ -332,8 +304,29 @@ static int extract_dir(struct extractor *x, uint64_t nid, int dirfd)
 	return rc;
 }
 
+/* The whole of a credential file (at most 8 MiB, as the library allows). */
+static uint8_t *read_cred(const char *path, size_t *len)
+{
+	uint8_t *buf = malloc((8u << 20) + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	*len = 0;
+	if (!buf || fd < 0)
+		exit(fail_host("cannot open", path));
+	while ((n = read(fd, buf + *len, (8u << 20) + 1 - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	if (n < 0)
+		exit(fail_host("cannot read", path));
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
+	enum erofs_boot_cred cred_kind = 0;
+	const char *cred_path = NULL;
+	char *cred_label = NULL;
 	enum erofs_boot_trust trust = 0;
 	uint8_t anchor[32];
 	struct source src = { .n = 1 };
@@ -341,10 +334,7 @@ int main(int argc, char **argv)
 	struct extractor *x;
 	struct es_err err = { 0 };
 	struct erofs_boot_stat st;
-	size_t work_size = 0, cred_len = 0;
-	enum erofs_boot_cred cred_kind = 0;
-	const char *cred_path = NULL, *label = NULL;
-	uint8_t *cred = NULL;
+	size_t work_size = 0;
 	void *work;
 	uint64_t root;
 	int i, ret, rc, dirfd;
@@ -365,11 +355,23 @@ int main(int argc, char **argv)
 			if (unhex(argv[++i], anchor))
 				usage();
 			trust = EROFS_BOOT_TRUST_DIGEST;
-		} else if ((!strcmp(a, "--key-file") || !strcmp(a, "--seed")) && i + 1 < argc) {
-			cred_kind = a[2] == 'k' ? EROFS_BOOT_CRED_KEYFILE : EROFS_BOOT_CRED_SEED;
+		} else if (!strcmp(a, "--keyfile") && i + 1 < argc) {
+			cred_kind = EROFS_BOOT_CRED_KEYFILE;
 			cred_path = argv[++i];
-		} else if (!strcmp(a, "--seed-label") && i + 1 < argc) {
-			label = argv[++i];
+		} else if (!strcmp(a, "--seed") && i + 1 < argc) {
+			static char seed_spec[4096];
+			char *colon;
+
+			cred_kind = EROFS_BOOT_CRED_SEED;
+			if ((size_t)snprintf(seed_spec, sizeof(seed_spec), "%s", argv[++i]) >=
+			    sizeof(seed_spec))
+				usage();
+			cred_path = seed_spec;
+			colon = strrchr(seed_spec, ':');
+			if (colon) {
+				*colon = '\0';
+				cred_label = colon + 1;
+			}
 		} else if (!strcmp(a, "--work-size") && i + 1 < argc) {
 			work_size = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(a, "--device") && i + 1 < argc) {
@@ -385,8 +387,6 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 2 || !trust)
 		usage();
-	if (cred_path && slurp(cred_path, &cred, &cred_len))
-		return fail_host("cannot read", cred_path);
 	src.fds[0] = open(argv[i], O_RDONLY | O_CLOEXEC);
 	if (src.fds[0] < 0)
 		return fail_host("cannot open", argv[i]);
@@ -407,10 +407,12 @@ int main(int argc, char **argv)
 	bsrc = (struct erofs_boot_source){ read_dev, &src, src.sizes, src.n };
 	ret = erofs_boot_open(&x->b, work, work_size, &bsrc, trust,
 			      trust == EROFS_BOOT_UNCHECKED ? NULL : anchor, &err);
-	if (!ret && cred)
-		ret = erofs_boot_unlock(x->b, cred_kind, cred, cred_len, label, &err);
-	if (cred) {
-		explicit_bzero(cred, cred_len);	/* a secret: not left in freed memory */
+	if (!ret && cred_kind) {
+		size_t cred_len;
+		uint8_t *cred = read_cred(cred_path, &cred_len);
+
+		ret = erofs_boot_unlock(x->b, cred_kind, cred, cred_len, cred_label, &err);
+		memset(cred, 0, cred_len);
 		free(cred);
 	}
 	if (!ret)

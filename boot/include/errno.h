@@ -7,6 +7,7 @@
 #ifndef EROFS_BOOT_ERRNO_H
 #define EROFS_BOOT_ERRNO_H
 
+#define EPERM		1
 #define ENOENT		2
 #define EINTR		4
 #define EIO		5

@@ -159,7 +159,7 @@ static int decode_copy(const uint8_t buf[ES_KEYAREA_COPY_SIZE], unsigned int whi
 		struct es_keyslot_info info;
 
 		if (es_keyslot_parse_form(buf + H_SLOTS + i * ES_KEYSLOT_SIZE, &info, &serr))
-			BAD("slot %u: %.120s", i, serr.msg);
+			BAD("slot %u: %s", i, serr.msg);
 	}
 	if (expect) {
 		if (memcmp(h->uuid, expect->uuid, ES_UUID_SIZE))

@@ -242,7 +242,7 @@ int es_keyslot_search(struct es_keyslot_search *s,
 		if (ret == -ERANGE || ret == -ENOMEM) {
 			if (!s->refused_ret) {
 				s->refused_ret = ret;
-				es_fail(&s->refused, ret, "slot %u: %.400s", i, serr.msg);
+				es_fail(&s->refused, ret, "slot %u: %s", i, serr.msg);
 			}
 			continue;
 		}
