@@ -16,6 +16,8 @@ ES_PACKAGES=(
 	# libFuzzer and its sanitizers for the fuzz targets (tests/fuzz/run.sh)
 	clang
 	python3-cryptography python3-argon2
+	# t-json-schema: every --json output against docs/erofs-seal.schema.json
+	python3-jsonschema
 )
 
 es_setup_packages() {

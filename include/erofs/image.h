@@ -32,6 +32,15 @@ struct es_image {
 	bool explicit_devices;	/* the source has devices beyond 0 */
 	/* an encrypted image (ES_INCOMPAT_ENCRYPTED): NULL while locked */
 	const struct es_decryptor *dec;
+#ifdef ES_FREESTANDING
+	/*
+	 * One block (1 << ES_MAX_BLKSZBITS bytes) of the caller's memory in
+	 * which es_dev_read_decrypted() decrypts a block that is read in
+	 * part; hosted builds take it from the stack, the boot reader's
+	 * stack is too small for it on top of a directory block.
+	 */
+	uint8_t *bounce;
+#endif
 };
 
 static inline bool es_image_encrypted(const struct es_image *img)

@@ -14,12 +14,18 @@
  *
  *   lib/crypto/portable.c         freestanding: wipe, constant-time compare
  *   lib/crypto/sha256_portable.c  freestanding SHA-256
+ *   lib/crypto/sha512_portable.c  freestanding SHA-512 (internal: sha512.h)
+ *   lib/crypto/hmac_portable.c    freestanding HMAC-SHA256/512, HKDF
+ *   lib/crypto/aes_portable.c     freestanding AES-256 block cipher (internal:
+ *                                 aes_portable.h; see there for timing)
+ *   lib/crypto/xts_portable.c     freestanding AES-256-XTS
+ *   lib/crypto/gcm_portable.c     freestanding AES-256-GCM
+ *   lib/crypto/ed25519_portable.c freestanding Ed25519 verification
  *
- * What the boot reader needs beyond that (AES-256-XTS decryption, AES-256-GCM
- * opening, HMAC/HKDF with SHA-512, Ed25519 verification) is declared here
- * and exists on OpenSSL only for now; the boot-reader issue adds portable
- * implementations behind the same declarations.  Random bytes and signing
- * stay hosted-only.
+ * The portable files are what the boot reader links (no heap, no libc but
+ * memcpy/memset/memmove/memcmp, no writable globals); libcore links none of
+ * them.  Random bytes, signing, key objects, Argon2id, X25519 and the MAC
+ * engine's es_crypto_mac_new/free (which allocate) stay hosted-only.
  *
  * Conventions: functions return 0 or a negative errno value; they never
  * print, exit or keep global state, and leave the calling thread's OpenSSL
@@ -135,7 +141,10 @@ struct es_crypto_xts {
 		struct {
 			void *cipher_ctx;	/* EVP_CIPHER_CTX * */
 		} evp;				/* lib/crypto/openssl.c */
-		/* the boot-reader issue adds the portable key schedules */
+		struct {
+			uint32_t data[60];	/* AES-256 schedule of key1 */
+			uint32_t tweak[60];	/* and of key2 */
+		} portable;			/* lib/crypto/xts_portable.c */
 	} u;
 	enum es_crypto_dir dir;
 	bool keyed;
@@ -214,7 +223,8 @@ int es_crypto_hmac_sha256(const void *key, size_t key_len,
  * A MAC engine: HMAC with SHA-256 or SHA-512, the algorithm fetched once,
  * for code that computes many MACs under changing keys (a build derives
  * three keys per 4 KiB chunk; fetching per call would cost more than the
- * hashing).  Not shared between threads.
+ * hashing).  Not shared between threads.  Hosted only (it allocates): the
+ * portable backend has nothing to fetch, ignores m and takes NULL.
  */
 struct es_crypto_mac;
 int es_crypto_mac_new(struct es_crypto_mac **out);
@@ -251,6 +261,43 @@ int es_crypto_hkdf(enum es_crypto_hash hash, const void *salt,
 int es_crypto_hkdf_expand(enum es_crypto_hash hash, const void *prk,
 			  size_t prk_len, const void *info, size_t info_len,
 			  void *out, size_t out_len);
+
+/* ---- Ed25519 verification (RFC 8032) ------------------------------------ */
+
+#define ES_CRYPTO_ED25519_KEY_SIZE	32
+#define ES_CRYPTO_ED25519_SIG_SIZE	64
+
+/*
+ * Check a pure Ed25519 signature (R | S) over msg[0..len) with a raw public
+ * key, for the boot reader, which has no key objects: 0 when it verifies,
+ * -EBADMSG when it does not, -EINVAL for a malformed encoding: S not below
+ * the group order L, or (portable backend) a public key that is not a
+ * curve point, which the OpenSSL backend cannot tell from a wrong
+ * signature and answers -EBADMSG.  Which inputs verify is exactly what
+ * OpenSSL accepts, in both backends: R must be the canonical encoding of
+ * [S]B - [k]A; a public key with y >= p or with the sign bit on x = 0
+ * decodes as OpenSSL decodes it (reduced), so the boot reader and the
+ * hosted verifier never disagree about an image.
+ */
+int es_crypto_ed25519_verify(const uint8_t pub[ES_CRYPTO_ED25519_KEY_SIZE],
+			     const void *msg, size_t len,
+			     const uint8_t sig[ES_CRYPTO_ED25519_SIG_SIZE]);
+
+/* Whether a 32-byte little-endian scalar is below L (RFC 8032 5.1.7). */
+static inline bool es_crypto_ed25519_scalar_reduced(const uint8_t s[32])
+{
+	/* L = 2^252 + 27742317777372353535851937790883648493 */
+	static const uint8_t order[32] = {
+		0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+		0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		[31] = 0x10,
+	};
+
+	for (int i = 31; i >= 0; i--)
+		if (s[i] != order[i])
+			return s[i] < order[i];
+	return false;
+}
 
 /* ---- Argon2id (hosted: lib/crypto/argon2.c, on libargon2) --------------- */
 

@@ -259,6 +259,37 @@ out:
 	return ret;
 }
 
+int es_crypto_ed25519_verify(const uint8_t pub[ES_CRYPTO_ED25519_KEY_SIZE],
+			     const void *msg, size_t len,
+			     const uint8_t sig[ES_CRYPTO_ED25519_SIG_SIZE])
+{
+	static const uint8_t empty[1];
+	EVP_PKEY *pk;
+	EVP_MD_CTX *ctx = NULL;
+	int ret = -ENOMEM;
+
+	if (!pub || !sig || (!msg && len))
+		return -EINVAL;
+	/* OpenSSL refuses S >= L too, but as a plain mismatch */
+	if (!es_crypto_ed25519_scalar_reduced(sig + 32))
+		return -EINVAL;
+	ERR_set_mark();
+	pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+					 ES_CRYPTO_ED25519_KEY_SIZE);
+	if (pk)
+		ctx = EVP_MD_CTX_new();
+	if (ctx) {
+		ret = -EIO;
+		if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1)
+			ret = EVP_DigestVerify(ctx, sig, ES_CRYPTO_ED25519_SIG_SIZE,
+					       len ? msg : empty, len) == 1 ? 0 : -EBADMSG;
+	}
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	ERR_pop_to_mark();
+	return ret;
+}
+
 /* ---- AES-256-XTS ------------------------------------------------------ */
 
 int es_crypto_xts_init(struct es_crypto_xts *x, enum es_crypto_dir dir)
