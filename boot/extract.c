@@ -30,7 +30,8 @@
 #include "erofs_boot.h"
 
 #define COPY_CHUNK	(1u << 20)
-#define MAX_DEPTH	65536u
+/* each level holds a descriptor and a few hundred bytes of stack */
+#define MAX_DEPTH	4096u
 
 struct source {
 	int fds[64];
@@ -145,7 +146,8 @@ static int collect(void *ctx, const uint8_t *name, unsigned int namelen, uint64_
 struct extractor {
 	struct erofs_boot *b;
 	uint8_t *buf;
-	uint64_t ancestors[MAX_DEPTH];
+	uint64_t *dirs;		/* every directory entered so far */
+	size_t ndirs, dirs_cap;
 	unsigned int depth;
 	bool root;
 	unsigned int warnings;
@@ -191,6 +193,8 @@ static int set_attrs(struct extractor *x, int fd, int dirfd, const char *name,
 
 static int extract_dir(struct extractor *x, uint64_t nid, int dirfd);
 
+/* Not inlined into the recursion either: its es_err is 512 bytes. */
+__attribute__((noinline))
 static int extract_file(struct extractor *x, const struct erofs_boot_stat *st, int dirfd,
 			const char *name)
 {
@@ -218,6 +222,35 @@ static int extract_file(struct extractor *x, const struct erofs_boot_stat *st, i
 	return rc;
 }
 
+/* Not inlined into extract_entry(): its 4 KiB would be on the stack at every
+ * level of the recursion. */
+__attribute__((noinline))
+static int extract_symlink(struct extractor *x, const struct entry *e,
+			   const struct erofs_boot_stat *st, int dirfd)
+{
+	struct es_err err = { 0 };
+	char target[4097];
+	size_t got;
+	int ret;
+
+	if (st->size >= sizeof(target)) {
+		fprintf(stderr, "boot-extract: %s: symlink target of %llu bytes\n",
+			e->name, (unsigned long long)st->size);
+		return 1;
+	}
+	ret = erofs_boot_read(x->b, e->nid, 0, target, sizeof(target) - 1, &got, &err);
+	if (ret)
+		return fail_reader(e->name, ret, &err);
+	target[got] = '\0';
+	if (strlen(target) != got) {
+		fprintf(stderr, "boot-extract: %s: symlink target holds a NUL\n", e->name);
+		return 1;
+	}
+	if (symlinkat(target, dirfd, e->name))
+		return fail_host("cannot create", e->name);
+	return set_attrs(x, -1, dirfd, e->name, st, true);
+}
+
 static int extract_entry(struct extractor *x, const struct entry *e, int dirfd)
 {
 	struct es_err err = { 0 };
@@ -241,28 +274,8 @@ static int extract_entry(struct extractor *x, const struct entry *e, int dirfd)
 			rc = set_attrs(x, fd, dirfd, e->name, &st, false);
 		close(fd);
 		return rc;
-	case S_IFLNK: {
-		char target[4097];
-		size_t got;
-
-		if (st.size >= sizeof(target)) {
-			fprintf(stderr, "boot-extract: %s: symlink target of %llu bytes\n",
-				e->name, (unsigned long long)st.size);
-			return 1;
-		}
-		ret = erofs_boot_read(x->b, e->nid, 0, target, sizeof(target) - 1, &got, &err);
-		if (ret)
-			return fail_reader(e->name, ret, &err);
-		target[got] = '\0';
-		if (strlen(target) != got) {
-			fprintf(stderr, "boot-extract: %s: symlink target holds a NUL\n",
-				e->name);
-			return 1;
-		}
-		if (symlinkat(target, dirfd, e->name))
-			return fail_host("cannot create", e->name);
-		return set_attrs(x, -1, dirfd, e->name, &st, true);
-	}
+	case S_IFLNK:
+		return extract_symlink(x, e, &st, dirfd);
 	default:
 		if (mknodat(dirfd, e->name, st.mode & (S_IFMT | 07777),
 			    makedev(st.rdev_major, st.rdev_minor))) {
@@ -281,12 +294,25 @@ static int extract_dir(struct extractor *x, uint64_t nid, int dirfd)
 	struct es_err err = { 0 };
 	int ret, rc = 0;
 
-	for (unsigned int i = 0; i < x->depth; i++)
-		if (x->ancestors[i] == nid) {
-			fprintf(stderr, "boot-extract: directory nid %llu contains itself "
-				"(a loop in the directory graph)\n", (unsigned long long)nid);
+	/* a directory reached twice: a loop, or one linked from two parents,
+	   which nested makes the walk exponential */
+	for (size_t i = 0; i < x->ndirs; i++)
+		if (x->dirs[i] == nid) {
+			fprintf(stderr, "boot-extract: directory nid %llu is reachable twice "
+				"(a directory loop or a hard-linked directory)\n",
+				(unsigned long long)nid);
 			return 1;
 		}
+	if (x->ndirs == x->dirs_cap) {
+		size_t cap = x->dirs_cap ? 2 * x->dirs_cap : 256;
+		uint64_t *d = realloc(x->dirs, cap * sizeof(*d));
+
+		if (!d)
+			return fail_host("out of memory for", "the directory list");
+		x->dirs = d;
+		x->dirs_cap = cap;
+	}
+	x->dirs[x->ndirs++] = nid;
 	if (x->depth == MAX_DEPTH) {
 		fprintf(stderr, "boot-extract: directories nested deeper than %u\n", MAX_DEPTH);
 		return 1;
@@ -294,7 +320,7 @@ static int extract_dir(struct extractor *x, uint64_t nid, int dirfd)
 	ret = erofs_boot_readdir(x->b, nid, collect, &l, &err);
 	if (ret)
 		rc = fail_reader("directory", ret, &err);
-	x->ancestors[x->depth++] = nid;
+	x->depth++;
 	for (size_t i = 0; !rc && i < l.n; i++)
 		rc = extract_entry(x, &l.e[i], dirfd);
 	x->depth--;
@@ -430,6 +456,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = set_attrs(x, dirfd, -1, argv[i + 1], &st, false);
 	close(dirfd);
+	free(x->dirs);
 	free(x->buf);
 	free(x);
 	free(work);

@@ -13,7 +13,8 @@
 #
 # In DIR: fuzz-seeds/ (make-seeds.sh, made once), fuzz-corpus/TARGET/
 # (what libFuzzer keeps; it grows from run to run) and
-# fuzz-findings/TARGET/ (crash-*, leak-*, timeout-*, oom-* inputs).
+# fuzz-findings/TARGET/ (crash-*, leak-*, timeout-*, oom-* inputs; slow-unit-*
+# too, which are not counted).
 # Prints per target: executions, coverage (cov: edges, ft: features),
 # corpus size and findings.  Exit 1 when a target found something, 77
 # (SKIP) when clang or libFuzzer is missing.
@@ -79,6 +80,13 @@ if [ ! -d "$seeds/images" ]; then
 	mv "$seeds.tmp" "$seeds"
 fi
 
+# crashes, leaks, timeouts, out-of-memory; not libFuzzer's slow-unit-*
+# (the wall-clock time of one input, which a loaded machine inflates)
+count_findings() {
+	find "$1" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+		-o -name 'oom-*' \) | wc -l
+}
+
 found=0
 for t in "${buildable[@]}"; do
 	case $t in
@@ -89,7 +97,7 @@ for t in "${buildable[@]}"; do
 	corpus=$build/fuzz-corpus/$t
 	findings=$build/fuzz-findings/$t
 	mkdir -p "$corpus" "$findings"
-	before=$(find "$findings" -type f | wc -l)
+	before=$(count_findings "$findings")
 	log=$build/fuzz-$t.log
 	rc=0
 	"$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
@@ -97,7 +105,7 @@ for t in "${buildable[@]}"; do
 		"$corpus" "$seed" >"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
-	after=$(find "$findings" -type f | wc -l)
+	after=$(count_findings "$findings")
 	printf '%s: %ss, %s execs, %s, corpus %s, findings %s (new %s)\n' "$t" "$secs" \
 		"${execs:-?}" "${cov:-cov: ?}" "$(find "$corpus" -type f | wc -l)" "$after" \
 		$((after - before))

@@ -8,7 +8,8 @@ a small EROFS and seal walker written from docs/FORMAT.md and the EROFS
 on-disk format, independent of our C reader; checksums the reader would
 stop at first (superblock CRC-32C, seal locator, the manifest's chunk index
 digest of an unsigned seal, key-area header copies) are recomputed, so
-that each case reaches what it names.  `craft.py list` prints the cases.
+that each case reaches what it names.  `craft.py list` prints the cases, `craft.py manifest-digest IMG` the
+SHA-256 of an image's manifest (what a boot loader pins).
 """
 import hashlib
 import struct
@@ -436,6 +437,12 @@ def keyslot_label_too_long(img, *_):
 def main():
     if sys.argv[1:] == ['list']:
         print('\n'.join(CASES))
+        return 0
+    if sys.argv[1] == 'manifest-digest':
+        with open(sys.argv[2], 'rb') as f:
+            img = bytearray(f.read())
+        off, length = Seal(img).section('manifest')
+        print(hashlib.sha256(img[off:off + length]).hexdigest())
         return 0
     name, src, dst, *args = sys.argv[1:]
     with open(src, 'rb') as f:

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Crafted hostile images and key areas against every reader: fsck.erofs,
-# dump.erofs, erofs-verify and erofs-key.  Real images built by our mkfs
+# dump.erofs, erofs-verify, erofs-key and the boot reader (boot-extract:
+# --unchecked for the filesystem cases, the seal pinned by its manifest's
+# SHA-256 (computed by craft.py) or by the signer's key for the seal cases).  Real images built by our mkfs
 # are edited by tests/integration/craft.py (its own walker of the format;
 # checksums in front of the edited structure are recomputed, so each case
 # reaches what it names).  Every program must finish within 60 s, without
@@ -30,13 +32,18 @@
 # Exit codes (man pages): fsck 4 corrupt, 32 not unlocked; dump 1 corrupt
 # (-s shows an unreadable seal and exits 0), 3 not unlocked; erofs-verify
 # 4 integrity failure, 5 malformed; erofs-key 2 Argon2 costs out of bounds,
-# 3 damaged key area.
+# 3 damaged key area; boot-extract 1 refused.  The boot reader reads
+# neither the chunk index nor, with a pinned digest, the signatures: it
+# checks every block against the trees, so those cases extract (exit 0).
+# It has no key area cases: boot-extract does not unlock.
 
 _lib=$(dirname "$0")/lib.sh
 [ -r "$_lib" ] || _lib=${srcdir:-.}/integration/lib.sh
 . "$_lib" || { echo "FAIL: cannot source lib.sh"; exit 1; }
 
 need_progs MKFS FSCK DUMP VERIFY EROFS_KEY
+BOOT=${BOOT_EXTRACT:-}
+[ -x "$BOOT" ] || { info "no boot-extract: the boot reader is not checked"; BOOT=; }
 need_cmd timeout openssl setfattr
 CRAFT=$(cd "$(dirname "$_lib")" && pwd)/craft.py
 cd "$T" || fail "cannot enter $T"
@@ -71,6 +78,7 @@ rnd 32 >domain.key
 rnd 64 >slot.key
 printf 'a passphrase\n' >pass.txt
 openssl genpkey -algorithm ed25519 -out sign.pem 2>/dev/null || fail "openssl genpkey"
+openssl pkey -in sign.pem -pubout -out sign.pub 2>/dev/null || fail "openssl pkey"
 
 mk() { must "$MKFS" --quiet -U 6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b "$@"; }
 mk plain.img src
@@ -93,6 +101,8 @@ fs_case() { # fs_case CASE BASE REGEX [fsck/dump extra args...]
 	expect 4 "$c-fsck" "$re" "$FSCK" "$@" "$c.img"
 	expect 4 "$c-extract" "$re" "$FSCK" "$@" --extract="$c.out" "$c.img"
 	expect 1 "$c-dump" "$re" "$DUMP" -S "$@" "$c.img"
+	[ -z "$BOOT" ] || expect 1 "$c-boot" "$re" "$BOOT" --unchecked ${BOOT_DEVICE:+--device "$BOOT_DEVICE"} \
+		"$c.img" "$c.boot"
 }
 fs_case dir-loop plain 'reachable twice \(a directory loop'
 fs_case dir-linked-twice plain 'reachable twice \(a directory loop or a hard-linked directory'
@@ -107,7 +117,7 @@ craft nid-out-of-range plain &&
 # data: addresses, devices, sizes, chunk maps
 fs_case blkaddr-out-of-range plain 'lie past the end of the image'
 fs_case chunk-blkaddr-out-of-range chunked 'points past the end of device 0'
-fs_case device-id-out-of-range blob 'refers to device 32767 but the image has 1 extra devices' \
+BOOT_DEVICE=blob.blob fs_case device-id-out-of-range blob 'refers to device 32767 but the image has 1 extra devices' \
 	--device=blob.blob
 fs_case size-overflow-flat plain 'negative file size'
 fs_case size-overflow-inline plain 'negative file size'
@@ -145,6 +155,10 @@ expect 0 deep-fsck '' "$FSCK" deep.img
 expect 0 deep-extract '' "$FSCK" --extract=deep.out deep.img
 expect 0 deep-dump '' "$DUMP" -S deep.img
 cmp -s "$deep/f" "deep.out/${deep#src-deep/}f" || bad "deep: the deepest file was not extracted"
+if [ -n "$BOOT" ]; then
+	expect 0 deep-boot '' "$BOOT" --unchecked deep.img deep.boot
+	cmp -s "$deep/f" "deep.boot/${deep#src-deep/}f" || bad "deep: boot-extract lost the deepest file"
+fi
 
 # ---------------------------------------------------------------------------
 # the seal
@@ -156,6 +170,16 @@ seal_case() { # seal_case CASE BASE REGEX [ARG]
 	expect 5 "$c-verify" "$re" "$VERIFY" --integrity-only --blob-dir=blobs "$c.img"
 	expect 0 "$c-dump" '' "$DUMP" -s --blob-dir=blobs "$c.img"
 	says "$c-dump" "$c-dump.out" "Seal: +unreadable: .*$re" "the seal is unreadable"
+	[ -n "$BOOT" ] || return 0
+	local boot_rc=1 trust=() dev=()
+	case $c in chunk-index-*) boot_rc=0 re='' ;; esac
+	if [ "$base" = signed ]; then
+		trust=(--pubkey sign.pub)
+	else
+		trust=(--expect-digest "$("$PYTHON" "$CRAFT" manifest-digest "$c.img")")
+	fi
+	[ "$base" != sealblob ] || dev=(--device blobs/*)
+	expect "$boot_rc" "$c-boot" "$re" "$BOOT" "${trust[@]}" "${dev[@]}" "$c.img" "$c.boot"
 }
 seal_case tree-level-short sealed 'the tree of device 0 lies outside the trees section'
 seal_case manifest-ndevices-overflow sealblob '4294967295 devices do not match'
