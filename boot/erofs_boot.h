@@ -126,12 +126,16 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
  * needs megabytes) and X25519 recipient slots are for the hosted tools.
  * label picks a slot by its label (NULL: try each slot of the kind).
  *
- * NOT YET: returns -EOPNOTSUPP.  The freestanding keyslot unlock and the
- * key-table decryptor (lib/keys/) are being made; once they are, this
- * unlocks into the EROFS_BOOT_DEC_SIZE bytes the work buffer keeps for
- * it and sets the image's decryptor.  Until then every read of an
- * encrypted image's metadata fails with -EACCES.  Call it after
- * erofs_boot_open() and before any lookup.
+ * The key area is read from the image's seal (a detached key area is
+ * refused with -ENOKEY), the slot opened, and the key table checked
+ * against the digest the authenticated manifest gives; the decryptor
+ * lives in the EROFS_BOOT_DEC_SIZE bytes the work buffer keeps for it.
+ * Every block is decrypted after the verifying source checked it.  Call
+ * it after erofs_boot_open() (with a trust anchor: an image opened
+ * unchecked cannot be unlocked) and before any lookup; until then every
+ * read of the image's metadata fails with -EACCES.  -EKEYREJECTED: no
+ * slot opens with cred; -EBADMSG: the key table does not match the
+ * manifest.
  */
 enum erofs_boot_cred {
 	EROFS_BOOT_CRED_KEYFILE = 1,
@@ -139,6 +143,12 @@ enum erofs_boot_cred {
 };
 int erofs_boot_unlock(struct erofs_boot *b, enum erofs_boot_cred kind, const void *cred,
 		      size_t cred_len, const char *label, struct es_err *err);
+
+/*
+ * Done with the image: the keys of an unlocked image are wiped (the work
+ * buffer holds them until then).  The work buffer may be reused after.
+ */
+void erofs_boot_close(struct erofs_boot *b);
 
 /* An absolute path ("/" is the root) to its inode number. */
 int erofs_boot_lookup(struct erofs_boot *b, const char *path, uint64_t *nid,

@@ -417,8 +417,10 @@ int main(int argc, char **argv)
 		ret = erofs_boot_lookup(x->b, "/", &root, &err);
 	if (!ret)
 		ret = erofs_boot_stat(x->b, root, &st, &err);
-	if (ret)
+	if (ret) {
+		erofs_boot_close(x->b);
 		return fail_reader(argv[i], ret, &err);
+	}
 	if (mkdir(argv[i + 1], 0700))
 		return fail_host("cannot create", argv[i + 1]);
 	dirfd = open(argv[i + 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -428,6 +430,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = set_attrs(x, dirfd, -1, argv[i + 1], &st, false);
 	close(dirfd);
+	erofs_boot_close(x->b);
 	free(x->buf);
 	free(x);
 	free(work);

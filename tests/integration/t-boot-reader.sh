@@ -26,9 +26,12 @@
 #               32-byte key works as the PEM one does
 #  work-size    a work buffer smaller than EROFS_BOOT_WORK_MIN: refused
 #               with "too small", no crash
-#  encrypted    an encrypted, signed image opens (its superblock is plain and
-#               verified) but not a byte of its metadata is read without a
-#               key; erofs_boot_unlock() says it is not there yet
+#  encrypted    an encrypted, signed image (data in device 0, and in a blob)
+#               unlocked with its key file extracts as fsck.erofs --unlock
+#               does; without a key it opens (its superblock is plain and
+#               verified) but not a byte of its metadata is read; a wrong
+#               key file is refused; a flipped bit in an encrypted block is
+#               refused by the tree before anything is decrypted
 #
 # Every case runs; the failures are listed at the end.
 
@@ -228,14 +231,35 @@ refused changed-manifest "signature by the trusted key does not verify" --pubkey
 echo "== work-size: a buffer too small"
 refused work-size "too small" --work-size 16384 --expect-digest "$d" mix.sealed.img x-small
 
-echo "== encrypted: nothing without a key"
+echo "== encrypted: unlocked by a key file, nothing without it"
 rnd 32 >domain.key
 rnd 64 >slot.key
-must "$MKFS" --quiet --encrypt --domain-key=domain.key --keyslot=keyfile:slot.key \
-	--sign-key=ed.pem enc.img mix
+rnd 64 >wrong.key
+ENC=(--encrypt --domain-key=domain.key --keyslot=keyfile:slot.key --sign-key=ed.pem)
+must "$MKFS" --quiet "${ENC[@]}" enc.img mix
+mkdir enc.blobs
+must "$MKFS" --quiet "${ENC[@]}" --blob-dir=enc.blobs enc-blob.img mix
+eblob=enc.blobs/$(ls enc.blobs)
+if run_rc 0 enc-fsck "$FSCK" --unlock=keyfile:slot.key --pubkey=ed.pub --extract=enc.fsck \
+	enc.img &&
+   run_rc 0 enc-boot "$BOOT_EXTRACT" --pubkey ed.pub --key-file slot.key enc.img enc.boot; then
+	same enc enc.fsck enc.boot
+fi
+if run_rc 0 enc-blob-fsck "$FSCK" --unlock=keyfile:slot.key --pubkey=ed.pub \
+	--device="$eblob" --extract=enc-blob.fsck enc-blob.img &&
+   run_rc 0 enc-blob-boot "$BOOT_EXTRACT" --pubkey ed.pub --key-file slot.key \
+	--device "$eblob" enc-blob.img enc-blob.boot; then
+	same enc-blob enc-blob.fsck enc-blob.boot
+fi
 refused enc-locked "cannot be read without a key" --pubkey ed.pub enc.img x-enc
 [ -e x-enc ] && bad "enc-locked: DIR was created"
-refused enc-unlock "not in the boot reader yet" --pubkey ed.pub --key-file slot.key \
-	enc.img x-enc-unlock
+refused enc-wrong-key "" --pubkey ed.pub --key-file wrong.key enc.img x-enc-wrong
+[ -e x-enc-wrong ] && bad "enc-wrong-key: DIR was created"
+refused enc-unchecked "cannot be unlocked" --unchecked --key-file slot.key enc.img x-enc-unch
+# a block of the blob: the tree refuses it before it is decrypted
+cp -r enc.blobs bad-enc.blobs
+flip_bit "bad-enc.blobs/$(ls enc.blobs)" $((5 * 4096 + 11)) 4
+refused enc-flipped "device 1: block 5 fails its Merkle tree" --pubkey ed.pub \
+	--key-file slot.key --device "bad-enc.blobs/$(ls enc.blobs)" enc-blob.img x-enc-flip
 
 finish_cases "the boot reader extracts $trees as fsck.erofs does and refuses damaged blocks"
