@@ -253,7 +253,8 @@ if run_rc 0 enc-blob-fsck "$FSCK" --unlock=keyfile:slot.key --pubkey=ed.pub \
 fi
 refused enc-locked "cannot be read without a key" --pubkey ed.pub enc.img x-enc
 [ -e x-enc ] && bad "enc-locked: DIR was created"
-refused enc-wrong-key "" --pubkey ed.pub --key-file wrong.key enc.img x-enc-wrong
+refused enc-wrong-key "no credential opens a keyslot" --pubkey ed.pub --key-file wrong.key \
+	enc.img x-enc-wrong
 [ -e x-enc-wrong ] && bad "enc-wrong-key: DIR was created"
 refused enc-unchecked "cannot be unlocked" --unchecked --key-file slot.key enc.img x-enc-unch
 # a block of the blob: the tree refuses it before it is decrypted
