@@ -31,13 +31,10 @@ struct erofs_boot {
 	/* EROFS_BOOT_DEC_SIZE bytes for erofs_boot_unlock()'s decryptor */
 	uint8_t *dec_mem;
 	struct es_decryptor dec;
-	/* the key area, read from the caller's source (no tree covers it) */
-	struct es_keyarea_io_ctx area_io;
+	/* the key area in the seal, while the decryptor reads it */
 	struct es_keyarea_dev area;
+	struct es_keyarea_io_ctx area_io;
 };
-
-_Static_assert(EROFS_BOOT_DEC_SIZE >= ES_KEYDEC_MEM_SIZE,
-	       "EROFS_BOOT_DEC_SIZE does not hold the decryptor");
 
 _Static_assert(sizeof(struct erofs_boot) + 64 + (1u << ES_MAX_BLKSZBITS) <= EROFS_BOOT_FIXED,
 	       "EROFS_BOOT_FIXED does not hold the handle");
@@ -45,6 +42,7 @@ _Static_assert(sizeof(struct es_device) + sizeof(struct es_seal_device) +
 	       sizeof(struct es_vio_device) + MF_DEVICE_SIZE + 4 * 8 <= EROFS_BOOT_PER_DEVICE,
 	       "EROFS_BOOT_PER_DEVICE does not hold a device");
 _Static_assert(ES_VIO_SLOT_BYTES <= EROFS_BOOT_SLOT, "EROFS_BOOT_SLOT is too small");
+_Static_assert(ES_KEYDEC_MEM_SIZE <= EROFS_BOOT_DEC_SIZE, "EROFS_BOOT_DEC_SIZE is too small");
 
 /* The part of the work buffer not handed out yet. */
 struct carve {
@@ -134,9 +132,8 @@ static const uint8_t ed25519_spki_prefix[12] = {
 static int check_signature(const struct es_seal *s, const struct es_io *raw,
 			   const uint8_t pub[32], struct carve scratch, struct es_err *err)
 {
+	uint8_t spki[sizeof(ed25519_spki_prefix) + 32], key_id[32], *buf;
 	struct es_seal_sig *sigs;
-	struct es_sha256_ctx ctx;
-	uint8_t key_id[32], *buf;
 	unsigned int nsigs;
 	bool tried = false;
 	size_t len;
@@ -151,14 +148,11 @@ static int check_signature(const struct es_seal *s, const struct es_io *raw,
 	ret = es_io_read(raw, 0, s->sigs_sec.off, buf, len, err);
 	if (!ret)
 		ret = es_seal_parse_sigs(s, buf, sigs, &nsigs, err);
-	if (!ret)
-		ret = es_sha256_init(&ctx);
 	if (ret)
 		return ret;
-	es_sha256_update(&ctx, ed25519_spki_prefix, sizeof(ed25519_spki_prefix));
-	es_sha256_update(&ctx, pub, 32);
-	ret = es_sha256_final(&ctx, key_id);
-	es_sha256_release(&ctx);
+	memcpy(spki, ed25519_spki_prefix, sizeof(ed25519_spki_prefix));
+	memcpy(spki + sizeof(ed25519_spki_prefix), pub, 32);
+	ret = es_sha256(spki, sizeof(spki), key_id);
 	if (ret)
 		return es_fail(err, ret, "SHA-256 failed");
 	for (unsigned int i = 0; i < nsigs; i++) {
@@ -317,43 +311,57 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
 int erofs_boot_unlock(struct erofs_boot *b, enum erofs_boot_cred kind, const void *cred,
 		      size_t cred_len, const char *label, struct es_err *err)
 {
+	const struct es_seal *s = &b->seal;
 	struct es_keyarea_expect expect = { .check_table = true };
-	struct es_keydec_cred c = { .secret = cred, .secret_len = cred_len, .label = label };
+	struct es_keydec_cred c = {
+		.kind = kind == EROFS_BOOT_CRED_KEYFILE ? ES_KEYSLOT_KEYFILE : ES_KEYSLOT_SEED,
+		.secret = cred,
+		.secret_len = cred_len,
+		.label = label,
+	};
 	int ret;
 
+	if (kind != EROFS_BOOT_CRED_KEYFILE && kind != EROFS_BOOT_CRED_SEED)
+		return es_fail(err, -EINVAL, "unknown credential kind %u", kind);
 	if (!es_image_encrypted(&b->img))
-		return es_fail(err, -EINVAL, "the image is not encrypted: nothing to unlock");
+		return es_fail(err, -EINVAL, "the image is not encrypted: there is nothing "
+			       "to unlock");
 	if (b->img.dec)
 		return es_fail(err, -EINVAL, "the image is unlocked already");
-	/* the key table is anchored to the authenticated manifest, nothing else */
-	if (!b->sealed || !(b->seal.flags & MF_FLAG_ENCRYPTED))
-		return es_fail(err, -EPERM, "an encrypted image is unlocked only when it was "
-			       "opened with a trusted digest or key");
-	if (!b->seal.keys_sec.len)
-		return es_fail(err, -ENOENT, "the image carries no key area (a detached key "
-			       "area is not read by the boot reader)");
-	if (kind == EROFS_BOOT_CRED_KEYFILE)
-		c.kind = ES_KEYSLOT_KEYFILE;
-	else if (kind == EROFS_BOOT_CRED_SEED)
-		c.kind = ES_KEYSLOT_SEED;
-	else
-		return es_fail(err, -EOPNOTSUPP, "the boot reader opens key-file and seed slots "
-			       "only");
-	while (label && c.label_len <= ES_KEYSLOT_LABEL_MAX && label[c.label_len])
-		c.label_len++;
-	memcpy(expect.uuid, b->seal.uuid, sizeof(expect.uuid));
-	expect.suite = b->seal.suite;
-	memcpy(expect.table_digest, b->seal.key_table_digest, sizeof(expect.table_digest));
-	expect.entries = b->seal.table_entries;
-	es_keyarea_dev_io(&b->area, &b->area_io, &b->raw, b->seal.keys_sec.off,
-			  b->seal.keys_sec.len);
+	/* the key table is checked against what the authenticated manifest
+	   says of it: without a trusted manifest there is nothing to check */
+	if (!b->sealed)
+		return es_fail(err, -EOPNOTSUPP, "an encrypted image opened unchecked cannot "
+			       "be unlocked: open it with a trusted digest or key");
+	if (!s->keys_sec.len)
+		return es_fail(err, -ENOKEY, "the image's key area is detached (not in the "
+			       "image): the boot reader unlocks only a key area in the seal");
+	for (c.label_len = 0; label && label[c.label_len]; c.label_len++)
+		;
+	memcpy(expect.uuid, s->uuid, sizeof(expect.uuid));
+	expect.suite = s->suite;
+	memcpy(expect.table_digest, s->key_table_digest, sizeof(expect.table_digest));
+	expect.entries = s->table_entries;
+	/* the key area is not under a tree: the decryptor checks what it
+	   opens against the manifest's key-table digest */
+	es_keyarea_dev_io(&b->area, &b->area_io, &b->raw, s->keys_sec.off, s->keys_sec.len);
 	ret = es_keydec_open(b->dec_mem, EROFS_BOOT_DEC_SIZE, &b->area, &expect, &c, &b->dec,
 			     NULL, err);
-	if (ret)
-		return ret;
-	/* from here on every block is decrypted after the tree passed it */
-	b->img.dec = &b->dec;
-	return 0;
+	if (!ret)
+		b->img.dec = &b->dec;
+	return ret;
+}
+
+void erofs_boot_close(struct erofs_boot *b)
+{
+	if (!b)
+		return;
+	if (b->img.dec)
+		es_keydec_close(b->dec_mem);
+	b->img.dec = NULL;
+	/* the last block decrypted in part */
+	if (b->img.bounce)
+		es_crypto_wipe(b->img.bounce, (size_t)1 << ES_MAX_BLKSZBITS);
 }
 
 /* ---- reading ---------------------------------------------------------------- */

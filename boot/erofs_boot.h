@@ -51,7 +51,7 @@
  */
 #define EROFS_BOOT_FIXED	8192u
 #define EROFS_BOOT_PER_DEVICE	512u
-#define EROFS_BOOT_DEC_SIZE	16384u	/* ES_KEYDEC_MEM_SIZE (erofs/keydec.h) */
+#define EROFS_BOOT_DEC_SIZE	16384u
 #define EROFS_BOOT_SLOT		4112u
 #define EROFS_BOOT_MIN_SLOTS	4u
 #define EROFS_BOOT_WORK_SIZE(ndevices)						\
@@ -124,17 +124,18 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
  * boot loader needs two kinds of keyslot: a key file (cred: its bytes)
  * and a seed (cred: the seed, e.g. from a TPM); passphrase slots (Argon2
  * needs megabytes) and X25519 recipient slots are for the hosted tools.
- * label picks a seed slot by its label (NULL: try each seed slot).
+ * label picks a slot by its label (NULL: try each slot of the kind).
  *
- * The key area embedded in the image is read from the source (no tree
- * covers it); the key table it opens is checked against the manifest's
- * key-table digest (docs/BOOT.md), in the EROFS_BOOT_DEC_SIZE bytes the
- * work buffer keeps for it.  Call it after erofs_boot_open() (with a
- * trusted digest or key) and before any lookup; until then every read of
- * an encrypted image's metadata fails with -EACCES.  -EKEYREJECTED: no
- * slot of that kind (and label) opens with cred; -EOPNOTSUPP: another
- * kind; -EBADMSG / -EXDEV / -ES_ECORRUPT: a key area or key table that is
- * not the manifest's, or damaged.
+ * The key area is read from the image's seal (a detached key area is
+ * refused with -ENOKEY), the slot opened, and the key table checked
+ * against the digest the authenticated manifest gives; the decryptor
+ * lives in the EROFS_BOOT_DEC_SIZE bytes the work buffer keeps for it.
+ * Every block is decrypted after the verifying source checked it.  Call
+ * it after erofs_boot_open() (with a trust anchor: an image opened
+ * unchecked cannot be unlocked) and before any lookup; until then every
+ * read of the image's metadata fails with -EACCES.  -EKEYREJECTED: no
+ * slot opens with cred; -EBADMSG: the key table does not match the
+ * manifest.
  */
 enum erofs_boot_cred {
 	EROFS_BOOT_CRED_KEYFILE = 1,
@@ -142,6 +143,12 @@ enum erofs_boot_cred {
 };
 int erofs_boot_unlock(struct erofs_boot *b, enum erofs_boot_cred kind, const void *cred,
 		      size_t cred_len, const char *label, struct es_err *err);
+
+/*
+ * Done with the image: the keys of an unlocked image are wiped (the work
+ * buffer holds them until then).  The work buffer may be reused after.
+ */
+void erofs_boot_close(struct erofs_boot *b);
 
 /* An absolute path ("/" is the root) to its inode number. */
 int erofs_boot_lookup(struct erofs_boot *b, const char *path, uint64_t *nid,

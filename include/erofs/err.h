@@ -22,8 +22,8 @@ struct es_err {
  * A message longer than ES_ERR_MSG_MAX - 1 bytes loses its middle, marked
  * "...", never its end: the end says why.  Built with ES_FREESTANDING (no
  * C library), a small formatter of its own takes the conversions the
- * library uses: %d %i %u %x %o %c %s %%, with a zero flag, a width and
- * the h, l, ll and z lengths.
+ * library uses: %d %i %u %x %o %c %s %%, with a zero flag, a width, a
+ * precision (for %s) and the h, l, ll and z lengths.
  */
 int es_fail(struct es_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

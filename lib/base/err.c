@@ -123,6 +123,7 @@ static void format(struct sink *s, const char *fmt, va_list ap)
 {
 	for (; *fmt; fmt++) {
 		unsigned int width = 0, lng = 0;
+		size_t prec = (size_t)-1;
 		bool zero = false, size = false;
 		unsigned long long u;
 		long long v;
@@ -135,6 +136,19 @@ static void format(struct sink *s, const char *fmt, va_list ap)
 			zero = true;
 		while (*fmt >= '0' && *fmt <= '9')
 			width = width * 10 + (unsigned int)(*fmt++ - '0');
+		if (*fmt == '.') {
+			/* a precision bounds a string (a name that is not
+			   NUL-terminated): digits or '*' */
+			prec = 0;
+			if (*++fmt == '*') {
+				int p = va_arg(ap, int);
+
+				prec = p < 0 ? (size_t)-1 : (size_t)p;
+				fmt++;
+			}
+			while (*fmt >= '0' && *fmt <= '9')
+				prec = prec * 10 + (size_t)(*fmt++ - '0');
+		}
 		for (; *fmt == 'l' || *fmt == 'h' || *fmt == 'z'; fmt++) {
 			lng += *fmt == 'l';
 			size |= *fmt == 'z';
@@ -162,7 +176,7 @@ static void format(struct sink *s, const char *fmt, va_list ap)
 		case 's': {
 			const char *str = va_arg(ap, const char *);
 
-			for (str = str ? str : "(null)"; *str; str++)
+			for (str = str ? str : "(null)"; *str && prec; str++, prec--)
 				put(s, *str);
 			break;
 		}
