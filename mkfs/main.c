@@ -31,7 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE SOURCEDIR\n"
-"Build an uncompressed EROFS image of SOURCEDIR into IMAGE.\n"
+"Build an EROFS image of SOURCEDIR into IMAGE.\n"
 "\n"
 "IMAGE is written under a temporary name and renamed into place only when\n"
 "the build succeeds: a failed or interrupted build (SIGINT, SIGTERM, SIGHUP)\n"
@@ -71,6 +71,14 @@ static void usage(FILE *f)
 "                        holes take no space\n"
 "  --blobdev=FILE        with --chunksize: put file data into FILE, a second\n"
 "                        device named in the image's device table\n"
+"  -z ALG[,LEVEL]        compress regular files: lz4, lz4hc[,1-12],\n"
+"                        deflate[,1-12] or zstd[,1-22]; a file that does not\n"
+"                        shrink by a block, and a cluster that does not,\n"
+"                        stay uncompressed; equal clusters are stored once\n"
+"  -C BYTES, --max-pcluster=BYTES\n"
+"                        largest compressed cluster (a multiple of 4096 up\n"
+"                        to 1 MiB; default 4096): larger ones compress\n"
+"                        better, and a read decodes the whole cluster\n"
 "\n"
 "Sealing (Merkle trees, signed manifest, blobs):\n"
 "  --seal                append the seal: an fs-verity Merkle tree of the\n"
@@ -284,6 +292,8 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_ENCRYPT, "--encrypt/--domain-key" },
 		{ ES_BUILD_OPT_KEYSLOTS, "--keyslot" },
 		{ ES_BUILD_OPT_KEY_AREA, "--key-area" },
+		{ ES_BUILD_OPT_COMPRESS, "-z" },
+		{ ES_BUILD_OPT_MAX_PCLUSTER, "-C" },
 	};
 	size_t len = 0;
 
@@ -304,7 +314,7 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME,
+	OPT_ITER_TIME, OPT_MAX_PCLUSTER,
 };
 
 int main(int argc, char **argv)
@@ -338,6 +348,7 @@ int main(int argc, char **argv)
 		{ "pbkdf-iterations", required_argument, NULL, OPT_PBKDF_ITERATIONS },
 		{ "pbkdf-parallel", required_argument, NULL, OPT_PBKDF_PARALLEL },
 		{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
+		{ "max-pcluster", required_argument, NULL, OPT_MAX_PCLUSTER },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cli_list excl_paths, excl_res, dicts, key_paths;
@@ -363,7 +374,7 @@ int main(int argc, char **argv)
 	es_build_opts_init(&o);
 	o.warn = warn_cb;
 	o.prompt = &prompt;
-	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:z:C:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -380,6 +391,16 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			o.volume_label = optarg;
+			break;
+		case 'z':
+			if (es_compr_parse(optarg, &o.compress, &o.compress_level, &err))
+				return usage_error("-z: %s", err.msg);
+			break;
+		case 'C':
+		case OPT_MAX_PCLUSTER:
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v) || !v)
+				return usage_error("invalid pcluster size '%s'", optarg);
+			o.max_pcluster = (uint32_t)v;
 			break;
 		case 'T':
 			if (!cli_parse_s64(optarg, &sv))
@@ -603,6 +624,17 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.chunks_stored,
 			       (unsigned long long)st.chunks_deduped,
 			       (unsigned long long)st.chunks_holes);
+		if (st.compressed_files)
+			printf("%s: compressed: %llu files, %llu bytes in %llu blocks (%.1f%%), "
+			       "pclusters: %llu, stored %llu, deduplicated %llu\n", prog,
+			       (unsigned long long)st.compressed_files,
+			       (unsigned long long)st.compressed_logical,
+			       (unsigned long long)st.pcluster_blocks,
+			       st.compressed_logical ? 100.0 * (double)(st.pcluster_blocks * 4096) /
+						       (double)st.compressed_logical : 0.0,
+			       (unsigned long long)st.pclusters,
+			       (unsigned long long)st.pclusters_stored,
+			       (unsigned long long)st.pclusters_deduped);
 		printf("%s: image %llu blocks", prog, (unsigned long long)st.image_blocks);
 		if (st.image_bytes > st.image_blocks * 4096)
 			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);
