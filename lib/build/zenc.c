@@ -164,8 +164,8 @@ static size_t compress_once(struct wz_encoder *e, const uint8_t *src, size_t len
  * that fails halves the remaining interval.
  */
 static int search_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
-		      uint8_t *dst, size_t dstcap, size_t *consumed, size_t *outlen,
-		      struct es_err *err)
+		      uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
+		      size_t *outlen, struct es_err *err)
 {
 	size_t lo = 0, lo_out = 0, hi = srclen + 1;
 	size_t guess = (size_t)(e->ratio_hint * 0.95 * (double)dstcap);
@@ -199,7 +199,7 @@ static int search_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 				guess = lo + (hi - lo) / 2;
 		} else {
 			hi = guess;
-			if (hi - lo <= SEARCH_STEP)
+			if (hi - lo <= SEARCH_STEP || hi <= min_take)
 				break;
 			guess = lo + (hi - lo) / 2;
 		}
@@ -212,8 +212,8 @@ static int search_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 }
 
 int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
-		    uint8_t *dst, size_t dstcap, size_t *consumed, size_t *outlen,
-		    struct es_err *err)
+		    uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
+		    size_t *outlen, struct es_err *err)
 {
 	int in = srclen > INT32_MAX ? INT32_MAX : (int)srclen;
 	int n;
@@ -231,7 +231,7 @@ int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 					     (int)dstcap, e->level);
 		break;
 	default:
-		return search_fit(e, src, srclen, dst, dstcap, consumed, outlen, err);
+		return search_fit(e, src, srclen, dst, dstcap, min_take, consumed, outlen, err);
 	}
 	if (n <= 0 || in <= 0 || !dst[0])
 		return 0;

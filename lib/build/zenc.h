@@ -29,13 +29,15 @@ void wz_encoder_free(struct wz_encoder *e);
 /*
  * Compress the longest prefix of src[0..srclen) that this encoder fits in
  * dstcap bytes into dst.  *consumed is the prefix length (0 when not even
- * a little fits), *outlen the compressed length.  The output never starts
+ * a little fits), *outlen the compressed length.  A prefix shorter than
+ * min_take is of no use to the caller: an encoder that searches stops
+ * looking once only such prefixes are left (incompressible data).  The output never starts
  * with a zero byte (EROFS finds the start of right-aligned data by
  * skipping zeros): a stream that would is reported as not fitting.
  */
 int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
-		    uint8_t *dst, size_t dstcap, size_t *consumed, size_t *outlen,
-		    struct es_err *err);
+		    uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
+		    size_t *outlen, struct es_err *err);
 
 /* The EROFS algorithm id (enum es_compr_alg) of a kind. */
 unsigned int wz_algorithm(enum es_compr_kind kind);

@@ -329,7 +329,8 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 		}
 		src = z->in + (pos - win_off);
 		ret = wz_compress_fit(b->zenc, src, (size_t)avail, z->out, b->pcluster_max,
-				      &consumed, &clen, b->err);
+				      avail < blksz ? (size_t)avail : blksz, &consumed, &clen,
+				      b->err);
 		if (ret)
 			return ret;
 		if (consumed && (consumed >= blksz || consumed == size - pos)) {
