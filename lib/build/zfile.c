@@ -11,8 +11,9 @@
  *
  * The inode is COMPRESSED_FULL: one 8-byte index per 4 KiB lcluster, each
  * head with its own block address, so pclusters may be shared and placed
- * anywhere.  A file whose pclusters would not take at least one block less
- * than it does uncompressed is left to the ordinary path.
+ * anywhere.  A file whose pclusters and indexes would not take fewer bytes
+ * than it does uncompressed (inline tail included) is left to the
+ * ordinary path.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -304,7 +305,8 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 	const uint32_t blksz = b->blksz;
 	const size_t max_in = extent_max_input(b);
 	uint64_t win_off = 0, win_len = 0, pos = 0;
-	uint64_t plain_blocks;
+	uint64_t plain_bytes, zbytes;
+	uint32_t tail;
 	int ret = 0;
 
 	*stored = false;
@@ -360,10 +362,16 @@ next:
 				return ret;
 		}
 	}
-	/* what the ordinary path would take outside the inode */
-	plain_blocks = wb_tail_fits_inline(b, n, (uint32_t)(size & (blksz - 1))) ?
-		       size >> b->blkszbits : (size + blksz - 1) >> b->blkszbits;
-	if (!z->first_unwritten && z->pblocks_total >= plain_blocks)
+	/* bytes the ordinary path would take (an inline tail is metadata, but
+	   bytes all the same) against the pclusters and their indexes */
+	tail = (uint32_t)(size & (blksz - 1));
+	if (!b->crypt && !b->chunksize && wb_tail_fits_inline(b, n, tail))
+		plain_bytes = (size >> b->blkszbits << b->blkszbits) + tail;
+	else
+		plain_bytes = (size + blksz - 1) >> b->blkszbits << b->blkszbits;
+	zbytes = (z->pblocks_total << b->blkszbits) + EROFS_FULL_INDEX_START +
+		 ((size + blksz - 1) >> b->blkszbits) * EROFS_FULL_INDEX_SIZE;
+	if (!z->first_unwritten && zbytes >= plain_bytes)
 		return 0;	/* nothing written yet: the caller stores it */
 	ret = write_pending(b, z, what);
 	if (!ret)
