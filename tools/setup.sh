@@ -14,6 +14,10 @@ ES_PACKAGES=(
 	libssl-dev libcmocka-dev libfsverity-dev liblz4-dev zlib1g-dev libargon2-dev
 	erofs-utils fsverity openssl attr acl util-linux python3 xxd
 	python3-cryptography python3-argon2
+	# decompressors for compressed images (liblz4-dev above): zstd, DEFLATE
+	# (libdeflate: whole-buffer decoding, faster than zlib for our
+	# cluster sizes) and MicroLZMA
+	libzstd-dev libdeflate-dev liblzma-dev
 )
 
 es_setup_packages() {
