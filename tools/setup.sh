@@ -14,8 +14,10 @@ ES_PACKAGES=(
 	libssl-dev libcmocka-dev libfsverity-dev liblz4-dev zlib1g-dev libargon2-dev
 	erofs-utils fsverity openssl attr acl util-linux python3 xxd
 	python3-cryptography python3-argon2
-	# mkfs -z deflate (libdeflate: faster than zlib at the same ratio) and -z zstd
-	libdeflate-dev libzstd-dev
+	# compressors (mkfs -z) and decompressors (liblz4-dev above): zstd,
+	# DEFLATE (libdeflate: faster than zlib at the same ratio, for
+	# encoding and whole-buffer decoding) and MicroLZMA (reader only)
+	libzstd-dev libdeflate-dev liblzma-dev
 )
 
 es_setup_packages() {

@@ -102,9 +102,13 @@ static int decode_layout(const struct es_image *img, struct es_inode *ino,
 		break;
 	}
 	case EROFS_LAYOUT_COMPRESSED_FULL:
-	case EROFS_LAYOUT_COMPRESSED_COMPACT:
-		return es_fail(err, -EOPNOTSUPP,
-			       "compressed inodes are not supported by this reader");
+	case EROFS_LAYOUT_COMPRESSED_COMPACT: {
+		int ret = es_zmap_init(img, ino, body, err);
+
+		if (ret)
+			return ret;
+		break;
+	}
 	default:
 		return es_fail(err, -EOPNOTSUPP, "unsupported data layout %u", ino->layout);
 	}
