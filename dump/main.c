@@ -388,6 +388,17 @@ static int show_stats(const struct es_image *img, struct es_err *err)
 	printf("unique chunks: %" PRIu64 "\n", st.unique_chunks);
 	printf("shared chunks: %" PRIu64 "\n", st.shared_chunks);
 	printf("holes: %" PRIu64 "\n", st.holes);
+	if (st.compressed_files) {
+		printf("compressed files: %" PRIu64 " (%" PRIu64 " bytes)\n", st.compressed_files,
+		       st.compressed_logical);
+		printf("pclusters: %" PRIu64 "\n", st.pclusters);
+		printf("unique pclusters: %" PRIu64 " (%" PRIu64 " bytes)\n", st.unique_pclusters,
+		       st.pcluster_bytes);
+		printf("shared pclusters: %" PRIu64 "\n", st.shared_pclusters);
+		printf("compressed/uncompressed: %.3f\n",
+		       st.compressed_logical ? (double)st.pcluster_bytes /
+					       (double)st.compressed_logical : 0.0);
+	}
 	if (st.logical_bytes)
 		printf("stored/logical: %.3f\n", (double)st.stored_bytes / (double)st.logical_bytes);
 	return 0;
