@@ -192,11 +192,13 @@ static int search_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 			memcpy(dst, e->scratch, n);
 			lo = guess;
 			lo_out = n;
-			if (lo == srclen || hi - lo <= SEARCH_STEP || n + SEARCH_STEP / 8 >= dstcap)
+			if (lo == srclen || n + SEARCH_STEP / 8 >= dstcap ||
+			    (hi <= srclen && hi - lo <= SEARCH_STEP))
 				break;
 			guess = (size_t)((double)lo * (double)dstcap / (double)n * 0.995);
+			/* past the end: try all of it, unless a shorter prefix failed */
 			if (guess >= hi)
-				guess = lo + (hi - lo) / 2;
+				guess = hi > srclen ? srclen : lo + (hi - lo) / 2;
 		} else {
 			hi = guess;
 			if (hi - lo <= SEARCH_STEP || hi <= min_take)

@@ -80,12 +80,15 @@ variant zstd -z zstd,10
 variant zstd-big -z zstd -C 262144
 
 # ---- upstream fsck ----------------------------------------------------------
-# 1.5 checks every image; it extracts the tree without `deep` (its
-# extraction crashes on names near PATH_MAX, whatever the image)
+# 1.5 checks every image; its extraction is compared on regular files
+# only (whatever the image, it crashes on names near PATH_MAX and drops
+# hard links, set-id bits and sparse files' holes)
 if [ -x "$UFSCK" ]; then
-	mkdir -p utree
-	cp -a tree/. utree/
-	rm -rf utree/deep
+	mkdir -p utree/files
+	cp -a tree/z utree/
+	find tree/files -maxdepth 1 -type f -links 1 ! -perm /7000 | while read -r f; do
+		[ $(($(stat -c '%b * %B' "$f"))) -ge "$(stat -c %s "$f")" ] && cp -a "$f" utree/files/
+	done
 	for name in lz4 lz4hc lz4hc-big; do
 		[ -f "$name.img" ] && run_rc 0 "upstream-check-$name" "$UFSCK" "$name.img"
 	done
@@ -96,7 +99,7 @@ if [ -x "$UFSCK" ]; then
 			continue
 		rm -rf "x-$name"
 		run_rc 0 "upstream-extract-$name" "$UFSCK" --extract="x-$name" "$name.img" &&
-			{ "$TREECMP" --no-xattrs --ignore-root-mtime utree "x-$name" \
+			{ "$TREECMP" --no-xattrs --no-hardlinks --ignore-root-mtime utree "x-$name" \
 				>"treecmp-$name.out" 2>&1 ||
 			  bad "$name: upstream fsck.erofs --extract differs: $(head -c 600 "treecmp-$name.out")"; }
 	done
