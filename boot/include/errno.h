@@ -12,6 +12,7 @@
 #define EIO		5
 #define ENOMEM		12
 #define EACCES		13
+#define EXDEV		18
 #define ENODEV		19
 #define ENOTDIR		20
 #define EISDIR		21
