@@ -16,6 +16,7 @@
 #include "erofs/verify.h"
 #include <errno.h>
 #include "../progs/cli.h"
+#include "../progs/json.h"
 #include "../progs/secrets.h"
 #include "erofs/leakage.h"
 #include "erofs/unlock.h"
@@ -25,6 +26,36 @@
 #define EXIT_LOCKED 3
 
 static const char *prog = "dump.erofs";
+/* --json was given: every exit, failures included, prints one JSON object */
+static bool want_json;
+
+static const char *const exit_kinds[] = {
+	[0] = "ok",
+	[EXIT_FAILED] = "failed",
+	[EXIT_USAGE] = "usage",
+	[EXIT_LOCKED] = "locked",
+};
+
+/* The JSON object of a run that failed before or while showing anything. */
+static int json_fail(struct jbuf *j, const char *image, int code, const char *msg)
+{
+	struct jbuf own = { 0 };
+
+	if (!want_json)
+		return code;
+	if (!j) {
+		j = &own;
+		json_begin(j, prog);
+		json_add(j, ",\"image\":");
+		json_str_or_null(j, image);
+	}
+	json_error(j, code, exit_kinds[code], msg);
+	json_add(j, "}\n");
+	if (!j->oom)
+		fputs(j->buf, stdout);
+	free(own.buf);
+	return code;
+}
 
 static void usage(FILE *f)
 {
@@ -43,15 +74,24 @@ static void usage(FILE *f)
 "                        chunks, how many are shared (dedup) and holes\n"
 "  --nid=NID             select an inode by number\n"
 "  --path=PATH           select an inode by absolute path\n"
-"  -e                    with --nid/--path: the extents (chunk map) of a file\n"
+"  -e                    with --nid/--path: the extents of a file (where each\n"
+"                        range is: a device's blocks, inline, or a hole)\n"
 "  --ls                  with --nid/--path: list the directory\n"
+"  --cat                 with --nid/--path: write the file's contents (a\n"
+"                        symlink's target) to standard output\n"
+"  --blkid-udev          the image's UUID and type as udev's blkid import\n"
+"                        reads them (ID_FS_UUID=...)\n"
 "  --export-manifest=FILE  write the signed manifest of a sealed image\n"
 "  --export-signature=N:FILE  write signature N (from 1) as it is stored:\n"
 "                        DER CMS, or raw bytes; check CMS ones with\n"
 "                        openssl cms -verify -binary -inform DER \\\n"
 "                          -content MANIFEST -in FILE -CAfile CERT.pem\n"
-"  --delta=OLD           how many bytes of blob data IMAGE needs that the\n"
-"                        blobs of the sealed image OLD do not have\n"
+"  --delta=OLD           what a machine that has the sealed image OLD and its\n"
+"                        blobs downloads to get IMAGE: the image file, and\n"
+"                        either IMAGE's new blobs whole or only the chunks\n"
+"                        OLD's blobs lack\n"
+"  --json                -s, -S and --delta as one JSON object (schema:\n"
+"                        erofs-verify(1), JSON OUTPUT)\n"
 "  --device=PATH         an extra device (blob) of the image, in device-table\n"
 "                        order; repeatable\n"
 "  --blob-dir=DIR        find the image's blobs in DIR by their digest\n"
@@ -104,6 +144,37 @@ static void print_escaped(const uint8_t *s, size_t len)
 	}
 }
 
+static void json_super(struct jbuf *j, const struct es_image *img)
+{
+	const struct es_super *sb = &img->sb;
+	char features[256], uuid[37];
+
+	es_super_features(sb, features, sizeof(features));
+	for (int i = 0, n = 0; i < 16; i++)
+		n += snprintf(uuid + n, sizeof(uuid) - (size_t)n, "%02x%s", sb->uuid[i],
+			      (i == 3 || i == 5 || i == 7 || i == 9) ? "-" : "");
+	json_add(j, ",\"superblock\":{\"blocks\":%u,\"block_size\":%u,\"meta_blkaddr\":%u,"
+		 "\"xattr_blkaddr\":%u,\"root_nid\":%" PRIu64 ",\"inodes\":%" PRIu64 ","
+		 "\"epoch\":%" PRId64 ",\"features\":", sb->blocks, sb->blksz, sb->meta_blkaddr,
+		 sb->xattr_blkaddr, sb->root_nid, sb->inos, sb->epoch);
+	json_str(j, features);
+	json_add(j, ",\"uuid\":\"%s\",\"label\":", uuid);
+	json_str(j, sb->volume_name);
+	json_add(j, ",\"devices\":[");
+	for (unsigned int i = 1; i < img->ndevices; i++) {
+		const struct es_device *d = &img->devices[i];
+		char tag[sizeof(d->tag) + 1];
+
+		memcpy(tag, d->tag, sizeof(d->tag));
+		tag[sizeof(d->tag)] = '\0';
+		json_add(j, "%s{\"index\":%u,\"blocks\":%u,\"mapped_blkaddr\":%u,\"tag\":",
+			 i > 1 ? "," : "", i, d->table_blocks, d->uniaddr);
+		json_str(j, tag);
+		json_add(j, "}");
+	}
+	json_add(j, "]}");
+}
+
 static void show_super(const struct es_image *img)
 {
 	const struct es_super *sb = &img->sb;
@@ -141,8 +212,11 @@ static void show_super(const struct es_image *img)
 	}
 }
 
-/* The seal as the trust pipeline reads it (no anchors, no device checked). */
-static void show_seal(const struct es_image *img)
+/*
+ * The seal as the trust pipeline reads it (no anchors, no device checked):
+ * as text, or with j as the JSON "seal" member (null when not sealed).
+ */
+static void show_seal(const struct es_image *img, struct jbuf *j)
 {
 	static const struct es_verify_opts opts = { .parse_unverified = true };
 	struct es_verify_report r;
@@ -150,19 +224,18 @@ static void show_seal(const struct es_image *img)
 	const struct es_seal *s;
 	const struct es_err *failed = NULL;
 	uint64_t dev_chunks[64] = { 0 };
-	char hex[65], digest_text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	char hex[65], digest_text[ES_MANIFEST_DIGEST_TEXT_SIZE] = "";
 
-	if (es_verify_image(&img->io, NULL, &opts, &r, &err)) {
-		printf("Seal:                                         unreadable: %s\n", err.msg);
+	if (es_verify_image(&img->io, NULL, &opts, &r, &err))
+		failed = &err;
+	else if (r.read_status == -ENODATA) {
+		if (j)
+			json_add(j, ",\"seal\":null");
+		else
+			printf("Seal:                                         none\n");
 		es_verify_report_free(&r);
 		return;
-	}
-	if (r.read_status == -ENODATA) {
-		printf("Seal:                                         none\n");
-		es_verify_report_free(&r);
-		return;
-	}
-	if (r.read_status)
+	} else if (r.read_status)
 		failed = &r.read_err;
 	else if (r.parse_status)
 		failed = &r.parse_err;
@@ -171,19 +244,54 @@ static void show_seal(const struct es_image *img)
 	else if (r.match_status)
 		failed = &r.match_err;
 	if (failed) {
-		printf("Seal:                                         unreadable: %s\n", failed->msg);
+		if (j) {
+			json_add(j, ",\"seal\":{\"status\":\"unreadable\",\"error\":");
+			json_str(j, failed->msg);
+			json_add(j, "}");
+		} else {
+			printf("Seal:                                         unreadable: %s\n",
+			       failed->msg);
+		}
 		es_verify_report_free(&r);
 		return;
 	}
 	s = r.seal;
-	printf("Seal:                                         version 1, %zu-byte manifest, "
-	       "%u signature%s\n", s->manifest_len, s->nsigs, s->nsigs == 1 ? "" : "s");
 	/* without anchors authentication only hashes the manifest, and says
 	 * -ENOKEY once it has (anything else: the hash failed) */
-	if (r.auth_status == -ENOKEY) {
+	if (r.auth_status == -ENOKEY)
 		es_manifest_digest_format(r.auth.manifest_digest, digest_text);
-		printf("Seal manifest digest:                         %s\n", digest_text);
+	for (uint64_t i = 0; i < s->nchunks; i++)
+		if (s->chunks[i].device < 64)
+			dev_chunks[s->chunks[i].device]++;
+	if (j) {
+		json_add(j, ",\"seal\":{\"status\":\"ok\",\"version\":1,\"manifest_bytes\":%zu,"
+			 "\"manifest_digest\":", s->manifest_len);
+		json_str_or_null(j, digest_text);
+		json_add(j, ",\"encrypted\":%s,\"chunk_size\":%u,\"chunks\":%llu,\"signers\":[",
+			 s->flags & MF_FLAG_ENCRYPTED ? "true" : "false", s->chunksize,
+			 (unsigned long long)s->nchunks);
+		for (unsigned int i = 0; i < s->nsigs; i++) {
+			if (i)
+				json_raw(j, ",", 1);
+			json_signer_open(j, i + 1, &s->sigs[i], NULL);
+			json_add(j, "}");
+		}
+		json_add(j, "],\"devices\":[");
+		for (unsigned int i = 0; i < s->ndevices; i++) {
+			es_hex(s->devices[i].digest, 32, hex);
+			json_add(j, "%s{\"index\":%u,\"role\":\"%s\",\"size\":%llu,"
+				 "\"digest\":\"%s\",\"chunks\":%llu}", i ? "," : "", i,
+				 i ? "blob" : "filesystem", (unsigned long long)s->devices[i].size,
+				 hex, (unsigned long long)(i < 64 ? dev_chunks[i] : 0));
+		}
+		json_add(j, "]}");
+		es_verify_report_free(&r);
+		return;
 	}
+	printf("Seal:                                         version 1, %zu-byte manifest, "
+	       "%u signature%s\n", s->manifest_len, s->nsigs, s->nsigs == 1 ? "" : "s");
+	if (digest_text[0])
+		printf("Seal manifest digest:                         %s\n", digest_text);
 	printf("Seal chunk size:                              %u\n", s->chunksize);
 	for (unsigned int i = 0; i < s->nsigs; i++) {
 		char desc[512];
@@ -192,9 +300,6 @@ static void show_seal(const struct es_image *img)
 				      s->sigs[i].data, s->sigs[i].len, desc, sizeof(desc));
 		printf("  signature %u: %s\n", i + 1, desc);
 	}
-	for (uint64_t i = 0; i < s->nchunks; i++)
-		if (s->chunks[i].device < 64)
-			dev_chunks[s->chunks[i].device]++;
 	for (unsigned int i = 0; i < s->ndevices; i++) {
 		es_hex(s->devices[i].digest, 32, hex);
 		printf("  device %u: %llu bytes, fs-verity sha256:%s, %llu chunks indexed\n", i,
@@ -242,7 +347,13 @@ static int export_seal(const struct es_image *img, const char *manifest_path,
 	return ret;
 }
 
-static int show_delta(const struct es_image *img, const char *old_path, struct es_err *err)
+/*
+ * What a machine that has OLD and its blobs downloads to get the image:
+ * its image file always, then either its new blobs whole or only the
+ * chunks that OLD's blobs lack (a chunk-level fetcher).
+ */
+static int show_delta(const struct es_image *img, const char *image_path,
+		      const char *old_path, struct jbuf *j, struct es_err *err)
 {
 	struct es_image *old_img = NULL;
 	struct es_seal *old_seal = NULL, *new_seal = NULL;
@@ -260,13 +371,32 @@ static int show_delta(const struct es_image *img, const char *old_path, struct e
 	}
 	if (!ret)
 		ret = es_seal_delta(old_seal, new_seal, &d, err);
-	if (!ret) {
-		printf("new blobs: %u\n", d.new_blobs);
-		printf("new blob bytes: %llu\n", (unsigned long long)d.new_blob_bytes);
-		printf("blob bytes already in old: %llu\n", (unsigned long long)d.shared_blob_bytes);
-		printf("new chunks: %llu\n", (unsigned long long)d.new_chunks);
-		printf("new chunk bytes: %llu\n", (unsigned long long)d.new_chunk_bytes);
-		printf("chunks already in old: %llu\n", (unsigned long long)d.shared_chunks);
+	if (!ret && j) {
+		json_add(j, ",\"delta\":{\"old\":");
+		json_str(j, old_path);
+		json_add(j, ",\"image_file_bytes\":%" PRIu64 ",\"blobs\":%u,\"new_blobs\":%u,"
+			 "\"new_blob_bytes\":%" PRIu64 ",\"shared_blob_bytes\":%" PRIu64 ","
+			 "\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64 ",\"new_chunk_bytes\":%"
+			 PRIu64 ",\"shared_chunks\":%" PRIu64 ",\"whole_blob_download_bytes\":%"
+			 PRIu64 ",\"chunk_level_download_bytes\":%" PRIu64 "}", img->file_size,
+			 new_seal->ndevices - 1, d.new_blobs, d.new_blob_bytes, d.shared_blob_bytes,
+			 new_seal->nchunks, d.new_chunks, d.new_chunk_bytes, d.shared_chunks,
+			 img->file_size + d.new_blob_bytes, img->file_size + d.new_chunk_bytes);
+	} else if (!ret) {
+		printf("delta: what a machine that has %s and its blobs downloads to get %s\n"
+		       "  (the other direction: dump.erofs --delta=%s %s)\n",
+		       old_path, image_path, image_path, old_path);
+		printf("image file: %" PRIu64 " bytes (always downloaded)\n", img->file_size);
+		printf("new blobs: %u of %u\n", d.new_blobs, new_seal->ndevices - 1);
+		printf("new blob bytes: %" PRIu64 "\n", d.new_blob_bytes);
+		printf("blob bytes already in old: %" PRIu64 "\n", d.shared_blob_bytes);
+		printf("new chunks: %" PRIu64 " of %" PRIu64 "\n", d.new_chunks, new_seal->nchunks);
+		printf("new chunk bytes: %" PRIu64 "\n", d.new_chunk_bytes);
+		printf("chunks already in old: %" PRIu64 "\n", d.shared_chunks);
+		printf("whole-blob download (image file + new blobs): %" PRIu64 " bytes\n",
+		       img->file_size + d.new_blob_bytes);
+		printf("chunk-level download (image file + new chunks): %" PRIu64 " bytes\n",
+		       img->file_size + d.new_chunk_bytes);
 	}
 	es_seal_free(old_seal);
 	es_seal_free(new_seal);
@@ -370,13 +500,23 @@ static int ls_cb(void *ctx, const uint8_t *name, unsigned int len, uint64_t nid,
 	return 0;
 }
 
-static int show_stats(const struct es_image *img, struct es_err *err)
+static int show_stats(const struct es_image *img, struct jbuf *j, struct es_err *err)
 {
 	struct es_stats st;
 	int ret = es_image_stats(img, &st, err);
 
 	if (ret)
 		return ret;
+	if (j) {
+		json_add(j, ",\"stats\":{\"inodes\":%" PRIu64 ",\"regular_files\":%" PRIu64 ","
+			 "\"directories\":%" PRIu64 ",\"symlinks\":%" PRIu64 ",\"special_files\":%"
+			 PRIu64 ",\"logical_bytes\":%" PRIu64 ",\"stored_bytes\":%" PRIu64 ","
+			 "\"chunks\":%" PRIu64 ",\"unique_chunks\":%" PRIu64 ",\"shared_chunks\":%"
+			 PRIu64 ",\"holes\":%" PRIu64 "}", st.inodes, st.regular_files,
+			 st.directories, st.symlinks, st.special_files, st.logical_bytes,
+			 st.stored_bytes, st.chunks, st.unique_chunks, st.shared_chunks, st.holes);
+		return 0;
+	}
 	printf("inodes: %" PRIu64 "\n", st.inodes);
 	printf("regular files: %" PRIu64 "\n", st.regular_files);
 	printf("directories: %" PRIu64 "\n", st.directories);
@@ -407,12 +547,60 @@ static int show_stats(const struct es_image *img, struct es_err *err)
 static int usage_error(const char *msg)
 {
 	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", prog, msg, prog);
-	return EXIT_USAGE;
+	return json_fail(NULL, NULL, EXIT_USAGE, msg);
 }
 
 enum { OPT_NID = 256, OPT_PATH, OPT_LS, OPT_DEVICE, OPT_EXPORT_MANIFEST, OPT_EXPORT_SIG,
        OPT_DELTA, OPT_BLOB_DIR, OPT_LEAKAGE, OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA,
-       OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST };
+       OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST, OPT_CAT, OPT_BLKID_UDEV, OPT_JSON };
+
+/* erofs-utils 1.9 options this dump.erofs does not have */
+static const struct cli_unsupported unsupported[] = {
+	{ "--offset", "give a loop device (losetup -o) for an image inside a file" },
+	{ NULL, NULL },
+};
+
+/* dump --cat: a file's bytes (a symlink's target) as they are, to stdout */
+static int cat_inode(const struct es_image *img, const struct es_inode *ino,
+		     struct es_err *err)
+{
+	const size_t bufsize = 1u << 20;
+	uint8_t *buf;
+	int ret = 0;
+
+	if (S_ISDIR(ino->mode))
+		return es_fail(err, -EISDIR, "nid %" PRIu64 " is a directory (list it with "
+			       "--ls)", ino->nid);
+	buf = malloc(bufsize);
+	if (!buf)
+		return es_fail(err, -ENOMEM, "out of memory");
+	for (uint64_t off = 0; off < ino->size && !ret;) {
+		size_t n = ino->size - off < bufsize ? (size_t)(ino->size - off) : bufsize;
+
+		ret = es_read(img, ino, off, buf, n, err);
+		if (!ret && fwrite(buf, 1, n, stdout) != n)
+			ret = es_fail(err, -EIO, "writing to standard output: %s",
+				      strerror(errno));
+		off += n;
+	}
+	if (!ret && fflush(stdout) != 0)
+		ret = es_fail(err, -EIO, "writing to standard output: %s", strerror(errno));
+	free(buf);
+	return ret;
+}
+
+/* dump --blkid-udev: what udev's blkid builtin would import */
+static void show_blkid_udev(const struct es_image *img)
+{
+	const uint8_t *u = img->sb.uuid;
+	char uuid[37];
+
+	snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+		 u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	printf("ID_FS_UUID=%s\nID_FS_UUID_ENC=%s\nID_FS_TYPE=erofs\nID_FS_USAGE=filesystem\n",
+	       uuid, uuid);
+}
 
 /* dump --leakage IMAGE...: the keyless view of a set of images. */
 static int show_leakage(char *const *paths, unsigned int n, struct es_err *err)
@@ -522,6 +710,10 @@ int main(int argc, char **argv)
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
 		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
+		{ "cat", no_argument, NULL, OPT_CAT },
+		{ "blkid-udev", no_argument, NULL, OPT_BLKID_UDEV },
+		{ "offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_list unlocks = { .n = 0 }, certs = { .n = 0 }, pubkeys = { .n = 0 };
@@ -534,6 +726,9 @@ int main(int argc, char **argv)
 	bool leakage = false;
 	struct cli_list devices = { .n = 0 };
 	bool show_sb = false, stats = false, extents = false, list = false, have_nid = false;
+	bool cat = false, blkid_udev = false;
+	char optname[64];
+	int longindex = 0;
 	const char *path = NULL, *manifest_out = NULL, *sig_out = NULL, *delta_old = NULL;
 	unsigned int sig_index = 0;
 	struct es_open_opts oo = { 0 };
@@ -541,8 +736,11 @@ int main(int argc, char **argv)
 	struct es_image *img;
 	uint64_t nid = 0;
 	int c, ret = 0;
+	struct jbuf json = { 0 }, *j = NULL;
 
-	while ((c = getopt_long(argc, argv, "hVsSe", longopts, NULL)) != -1) {
+	cli_set_prog_name(argv, prog);
+	want_json = json_wanted(argc, argv);
+	while ((c = getopt_long(argc, argv, "hVsSe", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -570,13 +768,28 @@ int main(int argc, char **argv)
 		case OPT_LS:
 			list = true;
 			break;
+		case OPT_CAT:
+			cat = true;
+			break;
+		case OPT_BLKID_UDEV:
+			blkid_udev = true;
+			break;
+		case CLI_OPT_UNSUPPORTED:
+			return cli_unsupported(prog, unsupported,
+					       cli_long_name(longopts, longindex, optname,
+							     sizeof(optname)), EXIT_USAGE);
 		case OPT_DEVICE:
 			if (!cli_list_add(&devices, optarg))
 				return usage_error("too many --device options");
 			break;
-		case OPT_BLOB_DIR:
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_error(why);
 			oo.blob_dir = optarg;
 			break;
+		}
 		case OPT_EXPORT_MANIFEST:
 			manifest_out = optarg;
 			break;
@@ -618,12 +831,17 @@ int main(int argc, char **argv)
 			if (!cli_list_add(&digests, optarg))
 				return usage_error("too many --expect-digest options");
 			break;
+		case OPT_JSON:
+			break;		/* want_json */
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-			return EXIT_USAGE;
+			return json_fail(NULL, NULL, EXIT_USAGE,
+					 "unrecognized option or missing argument");
 		}
 	}
 	if (leakage) {
+		if (want_json)
+			return usage_error("--json goes with -s, -S and --delta only");
 		if (argc == optind)
 			return usage_error("--leakage needs at least one IMAGE");
 		if (show_sb || stats || have_nid || path || manifest_out || sig_out ||
@@ -641,16 +859,26 @@ int main(int argc, char **argv)
 	    !unlocks.n)
 		return usage_error("trust anchors, --allow-unsigned and --key-area go with "
 				   "--unlock");
-	if ((extents || list) && !have_nid && !path)
-		return usage_error("-e and --ls need --nid or --path");
+	if ((extents || list || cat) && !have_nid && !path)
+		return usage_error("-e, --ls and --cat need --nid or --path");
+	if (cat && (show_sb || stats || extents || list))
+		return usage_error("--cat goes with none of -s, -S, -e and --ls");
 	if (have_nid && path)
 		return usage_error("--nid and --path exclude each other");
+	if (want_json && (have_nid || path || manifest_out || sig_out))
+		return usage_error("--json goes with -s, -S and --delta only");
 	oo.device_paths = devices.items;
 	oo.ndevice_paths = devices.n;
 	ret = es_image_open(&img, argv[optind], &oo, &err);
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
-		return EXIT_FAILED;
+		return json_fail(NULL, argv[optind], EXIT_FAILED, err.msg);
+	}
+	if (want_json) {
+		j = &json;
+		json_begin(j, prog);
+		json_add(j, ",\"image\":");
+		json_str(j, argv[optind]);
 	}
 	if (unlocks.n) {
 		cli_protect_secrets();
@@ -658,7 +886,8 @@ int main(int argc, char **argv)
 				       &ret);
 		if (!trust) {
 			es_image_close(img);
-			return ret;
+			free(json.buf);
+			return json_fail(NULL, argv[optind], ret, "a trust anchor cannot be used");
 		}
 		uo.image_path = argv[optind];
 		uo.specs = unlocks.items;
@@ -671,20 +900,32 @@ int main(int argc, char **argv)
 		if (ret) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
 			es_image_close(img);
-			return ret == -EKEYREJECTED || ret == -EPERM || ret == -ERANGE ?
-			       EXIT_LOCKED : EXIT_FAILED;
+			ret = json_fail(j, argv[optind], ret == -EKEYREJECTED || ret == -EPERM ||
+					ret == -ERANGE ? EXIT_LOCKED : EXIT_FAILED, err.msg);
+			free(json.buf);
+			return ret;
 		}
 	}
+	if (blkid_udev) {
+		show_blkid_udev(img);
+		es_image_close(img);
+		es_unlocked_free(unlocked);
+		return 0;
+	}
 	if (show_sb || (!stats && !have_nid && !path && !manifest_out && !sig_out && !delta_old)) {
-		show_super(img);
-		show_seal(img);
+		if (j) {
+			json_super(j, img);
+		} else {
+			show_super(img);
+		}
+		show_seal(img, j);
 	}
 	if (!ret && (manifest_out || sig_out))
 		ret = export_seal(img, manifest_out, sig_index, sig_out, &err);
 	if (!ret && delta_old)
-		ret = show_delta(img, delta_old, &err);
+		ret = show_delta(img, argv[optind], delta_old, j, &err);
 	if (!ret && stats)
-		ret = show_stats(img, &err);
+		ret = show_stats(img, j, &err);
 	if (!ret && (have_nid || path)) {
 		struct es_inode ino;
 
@@ -694,6 +935,8 @@ int main(int argc, char **argv)
 			ret = es_inode_read(img, nid, &ino, &err);
 		if (!ret && list)
 			ret = es_dir_iterate(img, &ino, ls_cb, NULL, &err);
+		else if (!ret && cat)
+			ret = cat_inode(img, &ino, &err);
 		else if (!ret)
 			ret = show_inode(img, &ino, extents, &err);
 	}
@@ -703,7 +946,16 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		fprintf(stderr, "%s: %s%s\n", prog, err.msg,
 			ret == -EACCES ? " (give --unlock)" : "");
-		return EXIT_FAILED;
+		ret = json_fail(j, argv[optind], EXIT_FAILED, err.msg);
+	} else if (j) {
+		json_add(j, "}\n");
+		if (j->oom) {
+			fprintf(stderr, "%s: out of memory\n", prog);
+			ret = EXIT_FAILED;
+		} else {
+			fputs(j->buf, stdout);
+		}
 	}
-	return 0;
+	free(json.buf);
+	return ret;
 }

@@ -13,6 +13,7 @@
 #include "erofs/sign.h"
 #include "erofs/verify.h"
 #include "../progs/cli.h"
+#include "../progs/progress.h"
 #include "../progs/secrets.h"
 #include "erofs/keyslot.h"
 #include "erofs/unlock.h"
@@ -37,10 +38,15 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  --device=PATH         an extra device (blob) of the image, in device-table\n"
-"                        order; repeatable\n"
-"  --extract=DIR         also recreate the tree in DIR (created if missing):\n"
+"                        order; repeatable.  On a sealed image a blob given\n"
+"                        in the wrong place is found by its digest\n"
+"  --extract[=DIR]       also recreate the tree in DIR (created if missing):\n"
 "                        contents, holes, modes, owners, times, xattrs, hard\n"
-"                        links, symlinks, device nodes, FIFOs and sockets\n"
+"                        links, symlinks, device nodes, FIFOs and sockets.\n"
+"                        Without DIR: check only (file data is always read)\n"
+"  --nid=NID, --path=PATH  check (and extract) only the inode NID or PATH\n"
+"                        and what is below it: DIR gets a directory's\n"
+"                        contents, or is the file extracted\n"
 "  --blob-dir=DIR        find the image's blobs in DIR by their digest\n"
 "  --cert=CERT.pem       check the seal's signatures: trust this certificate's\n"
 "                        key (repeatable)\n"
@@ -49,7 +55,8 @@ static void usage(FILE *f)
 "                        trust the image whose manifest has this SHA-256\n"
 "                        (as mkfs.erofs and dump.erofs -s print it), without\n"
 "                        keys (repeatable)\n"
-"  -j, --threads=N       hashing threads for the seal check (default: all)\n"
+"  -j, --workers=N       hashing threads for the seal check (default, and 0:\n"
+"                        all cores)\n"
 "  --unlock=SPEC         open an encrypted image's key table with a credential\n"
 "                        (passphrase, passphrase-file:FILE, keyfile:FILE,\n"
 "                        identity:KEY.pem, seed:FILE[:LABEL]); repeatable.\n"
@@ -61,9 +68,17 @@ static void usage(FILE *f)
 "  --overwrite           with --extract, replace files, symlinks and other\n"
 "                        non-directories that already exist, and give an\n"
 "                        existing DIR the image root's metadata\n"
-"  --no-preserve-owner   with --extract, do not set owners\n"
-"  --no-preserve-perms   with --extract, do not set modes\n"
-"  --no-xattrs           with --extract, do not set xattrs\n"
+"  --force               with --extract=/, allow extracting to the root\n"
+"  --[no-]preserve-owner with --extract, set (or not) the owners stored in\n"
+"                        the image; default: set for root, not for others,\n"
+"                        who extract as themselves\n"
+"  --[no-]preserve-perms with --extract, set modes exactly as stored, or\n"
+"                        without the bits of the umask; default: exactly for\n"
+"                        root, with the umask for others\n"
+"  --[no-]preserve       both of the above\n"
+"  --[no-]xattrs         with --extract, set (or not) xattrs (default: set)\n"
+"  -a, -A, -y            no-ops, as fsck(8) of other filesystems takes them\n"
+"  -d N                  accepted (0 to 9) for erofs-utils; no effect\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
@@ -87,7 +102,8 @@ static void usage(FILE *f)
 "anchors the extracted content is said on standard error to be not\n"
 "authenticated.  An existing DIR keeps its own mode, owner, xattrs and\n"
 "times (but for the mtime that adding entries changes) unless --overwrite\n"
-"is given.\n"
+"is given.  Without privileges, what only root may do is left out with a\n"
+"warning: device nodes, other users' owners, xattrs outside user.*.\n"
 "\n"
 "Nothing is ever written outside DIR: every name is checked and every file\n"
 "is created relative to its directory without following symlinks;\n"
@@ -187,7 +203,81 @@ static int usage_error(const char *msg)
 
 enum { OPT_DEVICE = 256, OPT_EXTRACT, OPT_OVERWRITE, OPT_NO_OWNER, OPT_NO_PERMS,
        OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST,
-       OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA };
+       OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA, OPT_FORCE, OPT_PRESERVE,
+       OPT_NO_PRESERVE, OPT_OWNER, OPT_PERMS, OPT_XATTRS, OPT_NID, OPT_PATH };
+
+/* erofs-utils 1.9 options this fsck.erofs does not have */
+static const struct cli_unsupported unsupported[] = {
+	{ "-p", "images are not compressed: there is no compression ratio" },
+	{ "--offset", "give a loop device (losetup -o) for an image inside a file" },
+	{ "--no-sbcrc", "the superblock checksum is always checked" },
+	{ "--xattr-inode-digest", "a sealed image is checked against its Merkle trees "
+	  "(erofs-verify)" },
+	{ NULL, NULL },
+};
+
+static void warn_cb(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: warning: %s\n", prog, msg);
+}
+
+/*
+ * --device arguments name the device table's devices in order.  On a
+ * sealed image, one that fails its tree may be another device given in
+ * the wrong place: it is found by its digest, as erofs-verify finds its
+ * BLOB arguments, said, and put where it belongs.  Returns true when io
+ * now has another order (the pipeline must run again).
+ */
+static bool reorder_devices(struct es_io *io, const struct es_verify_report *vr,
+			    const struct cli_list *devices, unsigned int threads)
+{
+	const char *placed[CLI_LIST_MAX + 1] = { 0 };
+	unsigned int target[CLI_LIST_MAX], last = devices->n;
+	bool moved = false;
+
+	if (!vr->seal)
+		return false;
+	for (unsigned int i = 0; i < devices->n; i++) {
+		unsigned int dev = i + 1;
+		struct es_err err = { 0 };
+		int m;
+
+		target[i] = dev;
+		if (dev >= vr->ndevices || vr->devices[dev].state != ES_VERIFY_FAILED)
+			continue;
+		m = es_verify_match_blob(vr->seal, devices->items[i], threads, &err);
+		if (m > 0 && (unsigned int)m != dev && m <= CLI_LIST_MAX) {
+			char hex[65];
+
+			es_hex(vr->seal->devices[m].digest, 32, hex);
+			fprintf(stderr, "%s: device %u (%s) is blob %d (sha256:%s): wrong "
+				"order? it is checked as device %d\n", prog, dev,
+				devices->items[i], m, hex, m);
+			target[i] = (unsigned int)m;
+			moved = true;
+		}
+	}
+	if (!moved)
+		return false;
+	for (unsigned int i = 0; i < devices->n; i++) {
+		if (placed[target[i]]) {
+			fprintf(stderr, "%s: two --device arguments are device %u: the order "
+				"given is kept\n", prog, target[i]);
+			return false;
+		}
+		placed[target[i]] = devices->items[i];
+		if (target[i] > last)
+			last = target[i];
+	}
+	for (unsigned int dev = 1; dev <= last; dev++) {
+		struct es_err err = { 0 };
+
+		if (es_io_file_set_device(io, dev, placed[dev], &err))
+			fprintf(stderr, "%s: device %u: %s\n", prog, dev, err.msg);
+	}
+	return true;
+}
 
 /* Who the unlock trusted: the first trusted signer, or the pinned digest. */
 static void print_unlocked(const struct es_verify_report *vr, const struct es_seal_summary *sum,
@@ -217,16 +307,28 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "device", required_argument, NULL, OPT_DEVICE },
-		{ "extract", required_argument, NULL, OPT_EXTRACT },
+		{ "extract", optional_argument, NULL, OPT_EXTRACT },
 		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "preserve", no_argument, NULL, OPT_PRESERVE },
+		{ "no-preserve", no_argument, NULL, OPT_NO_PRESERVE },
+		{ "preserve-owner", no_argument, NULL, OPT_OWNER },
+		{ "preserve-perms", no_argument, NULL, OPT_PERMS },
 		{ "no-preserve-owner", no_argument, NULL, OPT_NO_OWNER },
 		{ "no-preserve-perms", no_argument, NULL, OPT_NO_PERMS },
+		{ "xattrs", no_argument, NULL, OPT_XATTRS },
 		{ "no-xattrs", no_argument, NULL, OPT_NO_XATTRS },
+		{ "nid", required_argument, NULL, OPT_NID },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "no-sbcrc", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "xattr-inode-digest", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
 		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
-		{ "threads", required_argument, NULL, 'j' },
+		{ "workers", required_argument, NULL, 'j' },
+		{ "threads", required_argument, NULL, 'j' },	/* the 0.x spelling */
 		{ "unlock", required_argument, NULL, OPT_UNLOCK },
 		{ "allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED },
 		{ "key-area", required_argument, NULL, OPT_KEY_AREA },
@@ -248,16 +350,31 @@ int main(int argc, char **argv)
 	struct es_io io;
 	struct es_verify_report vr = { 0 };
 	struct es_verify_opts vo = { .check_devices = true, .open_image = true };
+	struct cli_verify_progress vprogress = { .done = 0 };
+	struct cli_progress xprogress;
 	struct es_trust *trust = NULL;
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
+	const bool superuser = geteuid() == 0;
+	bool force = false, preserve_given = false;
+	bool owner = superuser, perms = superuser;
+	const char *subtree_path = NULL;
+	bool have_nid = false;
+	char optname[64];
+	mode_t mask;
 	uint64_t v;
-	int c, ret, seal_ret, refused = 0;
+	int c, ret, seal_ret, refused = 0, longindex = 0;
 
 	cli_protect_secrets();
+	cli_set_prog_name(argv, prog);
 	es_check_opts_init(&co);
 	co.report = report_cb;
-	while ((c = getopt_long(argc, argv, "hVj:", longopts, NULL)) != -1) {
+	co.warn = warn_cb;
+	co.unprivileged = !superuser;
+	mask = umask(0);
+	umask(mask);
+	co.umask = mask;
+	while ((c = getopt_long(argc, argv, "hVj:aAyd:p", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -270,25 +387,67 @@ int main(int argc, char **argv)
 				return usage_error("too many --device options");
 			break;
 		case OPT_EXTRACT:
-			if (!*optarg)
-				return usage_error("--extract needs a directory");
+			/* without DIR, as erofs-utils: check everything, extract nothing */
+			if (optarg && !*optarg)
+				return usage_error("empty value given for --extract=DIR");
 			co.extract_dir = optarg;
 			break;
 		case OPT_OVERWRITE:
 			co.overwrite = true;
 			break;
+		case OPT_FORCE:
+			force = true;
+			break;
+		case OPT_PRESERVE:
+		case OPT_NO_PRESERVE:
+			owner = perms = c == OPT_PRESERVE;
+			preserve_given = true;
+			break;
+		case OPT_OWNER:
 		case OPT_NO_OWNER:
-			co.preserve_owner = false;
+			owner = c == OPT_OWNER;
+			preserve_given = true;
 			break;
+		case OPT_PERMS:
 		case OPT_NO_PERMS:
-			co.preserve_perms = false;
+			perms = c == OPT_PERMS;
+			preserve_given = true;
 			break;
+		case OPT_XATTRS:
 		case OPT_NO_XATTRS:
-			co.xattrs = false;
+			co.xattrs = c == OPT_XATTRS;
 			break;
-		case OPT_BLOB_DIR:
+		case OPT_NID:
+			if (!cli_parse_u64(optarg, UINT64_MAX, &v))
+				return usage_error("invalid --nid");
+			co.subtree_nid = v;
+			have_nid = true;
+			break;
+		case OPT_PATH:
+			subtree_path = optarg;
+			break;
+		case 'a':
+		case 'A':
+		case 'y':
+			break;
+		case 'd':
+			if (!cli_parse_u64(optarg, 9, &v))
+				return usage_error("-d takes a level from 0 to 9");
+			break;
+		case 'p':
+			return cli_unsupported(prog, unsupported, "-p", EXIT_USAGE);
+		case CLI_OPT_UNSUPPORTED:
+			return cli_unsupported(prog, unsupported,
+					       cli_long_name(longopts, longindex, optname,
+							     sizeof(optname)), EXIT_USAGE);
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_error(why);
 			oo.blob_dir = optarg;
 			break;
+		}
 		case OPT_CERT:
 		case OPT_PUBKEY:
 			if (!cli_list_add(c == OPT_CERT ? &certs : &pubkeys, optarg))
@@ -309,9 +468,8 @@ int main(int argc, char **argv)
 			uo.key_area_path = optarg;
 			break;
 		case 'j':
-			if (!cli_parse_u64(optarg, 64, &v) || !v)
-				return usage_error("invalid thread count");
-			threads = (unsigned int)v;
+			if (!cli_parse_workers(optarg, &threads))
+				return usage_error("invalid worker count (0: all cores)");
 			break;
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
@@ -320,6 +478,16 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error(argc - optind ? "too many arguments" : "no IMAGE given");
+	if (co.extract_dir && !strcmp(co.extract_dir, "/") && !force)
+		return usage_error("--extract=/ must be used together with --force");
+	if (!co.extract_dir && (force || co.overwrite || preserve_given))
+		return usage_error(force ? "--force goes with --extract=DIR" :
+				   co.overwrite ? "--overwrite goes with --extract=DIR" :
+				   "--[no-]preserve[-owner/-perms] go with --extract=DIR");
+	if (have_nid && subtree_path)
+		return usage_error("--nid and --path exclude each other");
+	co.preserve_owner = owner;
+	co.preserve_perms = perms;
 	oo.device_paths = devices.items;
 	oo.ndevice_paths = devices.n;
 	trust = cli_trust_load(prog, &certs, &pubkeys, &digests, EXIT_USAGE, EXIT_OPERATIONAL,
@@ -342,7 +510,17 @@ int main(int argc, char **argv)
 	 */
 	vo.nthreads = threads;
 	vo.parse_unverified = !anchored;
+	cli_progress_init(&vprogress.line, prog, "devices verified", false);
+	if (vprogress.line.on) {
+		vo.progress = cli_verify_progress_cb;
+		vo.progress_ctx = &vprogress;
+	}
 	ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
+	if (!ret && reorder_devices(&io, &vr, &devices, threads)) {
+		es_verify_report_free(&vr);
+		ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
+	}
+	cli_progress_end(&vprogress.line);
 	img = vr.img;
 	if (!ret && img)
 		ret = es_image_check_device_paths(img, &oo, &err);
@@ -423,9 +601,35 @@ int main(int argc, char **argv)
 		}
 	}
 	es_err_clear(&err);
+	ret = 0;
+	if (img && !locked && (have_nid || subtree_path)) {
+		ret = subtree_path ? es_lookup(img, subtree_path, &co.subtree_nid, &err) : 0;
+		co.subtree = true;
+	}
+	if (ret == -ENOENT || ret == -ENOTDIR) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		es_verify_report_free(&vr);
+		es_unlocked_free(unlocked);
+		es_io_close(&io);
+		es_trust_free(trust);
+		return EXIT_USAGE;
+	}
 	/* no image: its region did not match its seal, and anchors were given;
 	   a locked image: its structures are ciphertext */
-	ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
+	cli_progress_init(&xprogress, prog, co.extract_dir ? "files extracted" : "files checked",
+			  false);
+	if (!ret && xprogress.on && img && !locked) {
+		struct es_stats totals;
+
+		/* a walk of the metadata only, for the totals */
+		if (!es_image_stats(img, &totals, &err))
+			cli_progress_total(&xprogress, totals.regular_files, totals.logical_bytes);
+		co.progress = cli_check_progress_cb;
+		co.progress_ctx = &xprogress;
+	}
+	if (!ret)
+		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
+	cli_progress_end(&xprogress);
 	es_verify_report_free(&vr);
 	es_unlocked_free(unlocked);
 	es_io_close(&io);

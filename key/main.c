@@ -445,6 +445,7 @@ int main(int argc, char **argv)
 	int c;
 
 	cli_protect_secrets();
+	cli_set_prog_name(argv, prog);
 	/* the command, its options and its arguments in any order */
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		uint32_t v;

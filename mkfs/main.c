@@ -16,6 +16,7 @@
 #include "erofs/sign.h"
 #include <unistd.h>
 #include "../progs/cli.h"
+#include "../progs/progress.h"
 #include "../progs/secrets.h"
 
 #define EXIT_BUILD_FAILED 1
@@ -91,7 +92,7 @@ static void usage(FILE *f)
 "  --sign-cert=CERT.pem  certificate of the --sign-key just before it\n"
 "  --blob-dir=DIR        write file data into a blob in DIR named by its\n"
 "                        fs-verity digest (implies --seal and, unless given,\n"
-"                        --chunksize=4096)\n"
+"                        --chunksize=4096); DIR is made if it does not exist\n"
 "  --chunk-dict=IMAGE    reference chunks that already exist in the blobs of\n"
 "                        the sealed IMAGE instead of storing them again;\n"
 "                        repeatable; needs --blob-dir, which must hold all\n"
@@ -105,7 +106,7 @@ static void usage(FILE *f)
 "                        dictionary's signatures are not checked\n"
 "  --fsverity-sigs       also write DIR/<digest>.sig, the signature `fsverity\n"
 "                        sign` makes, for the new blob (first RSA/ECDSA signer)\n"
-"  -j, --workers=N       hashing threads (default: all cores)\n"
+"  -j, --workers=N       hashing threads (default, and 0: all cores)\n"
 "\n"
 "Encryption (implies --seal; see erofs-key(1) for keyslots):\n"
 "  --encrypt             encrypt every chunk with a key derived from the\n"
@@ -131,8 +132,15 @@ static void usage(FILE *f)
 "  --key-area=FILE       write the key area to FILE instead of into IMAGE\n"
 "\n"
 "  --quiet               print nothing but errors\n"
+"  --all-time, --preserve-mtime, --clean[=data], -d N\n"
+"                        accepted for erofs-utils: what they ask for is what\n"
+"                        this mkfs.erofs does (-d: no effect)\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
+"\n"
+"Options of erofs-utils that this mkfs.erofs does not have (compression\n"
+"hints, metadata compression, -E extended options, tar and OCI input, ...)\n"
+"are refused by name.\n"
 "\n"
 "Files with holes are always stored chunk-based so that holes take no space.\n"
 "Reproducible output needs -T (or SOURCE_DATE_EPOCH) and -U: the same tree\n"
@@ -152,27 +160,39 @@ static void warn_cb(void *ctx, const char *msg)
 
 static void progress_cb(void *ctx, const struct es_build_stats *st)
 {
-	(void)ctx;
-	fprintf(stderr, "\r%s: %llu files, %llu MiB read", prog,
-		(unsigned long long)st->regular_files,
-		(unsigned long long)(st->logical_bytes >> 20));
+	cli_progress_show(ctx, st->regular_files, st->logical_bytes, false);
+}
+
+/* "4.1 kB", "0.6 MB", "2.3 GB": sizes a person compares at a glance (SI units). */
+static const char *human_size(uint64_t bytes, char *buf, size_t size)
+{
+	if (bytes < 1000000)
+		snprintf(buf, size, "%.1f kB", (double)bytes / 1e3);
+	else if (bytes < 1000000000)
+		snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+	else
+		snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
+	return buf;
 }
 
 /*
- * The digest a verifier pins with erofs-verify --expect-digest, read back
- * from the image just written, so that what is printed is what is on disk.
+ * What to publish, read back from the image just written, so that what is
+ * printed is what is on disk: the blobs of the image other than its new
+ * one (those its --chunk-dict images brought in, which must be published
+ * with it), and the digest a verifier pins with erofs-verify
+ * --expect-digest.
  */
-static void print_manifest_digest(const char *image_path)
+static void print_release(const struct es_build_opts *o, const struct es_build_stats *st)
 {
-	char text[ES_MANIFEST_DIGEST_TEXT_SIZE];
+	char text[ES_MANIFEST_DIGEST_TEXT_SIZE], hex[65], sz[32];
 	struct es_err err = { 0 };
 	struct es_seal *s = NULL;
 	uint8_t digest[32];
 	struct es_io io;
-	int ret = es_io_file_open(&io, image_path, NULL, &err);
+	int ret = es_io_file_open(&io, o->image_path, NULL, &err);
 
 	if (!ret) {
-		ret = es_seal_open(&io, &s, &err);
+		ret = es_seal_read_io(&io, &s, &err);
 		if (!ret)
 			ret = es_seal_manifest_digest(s, digest, &err);
 		es_io_close(&io);
@@ -181,6 +201,14 @@ static void print_manifest_digest(const char *image_path)
 		fprintf(stderr, "%s: warning: cannot read the manifest digest back: %s\n",
 			prog, err.msg[0] ? err.msg : strerror(-ret));
 	} else {
+		for (unsigned int i = 1; o->blob_dir && i < s->ndevices; i++) {
+			es_hex(s->devices[i].digest, 32, hex);
+			if (!strcmp(hex, st->blob_name))
+				continue;
+			printf("%s: also publish %s/%s, %s (a --chunk-dict image's blob "
+			       "this image reads)\n", prog, o->blob_dir, hex,
+			       human_size(s->devices[i].size, sz, sizeof(sz)));
+		}
 		es_manifest_digest_format(digest, text);
 		printf("%s: manifest digest %s (pin it with erofs-verify "
 		       "--expect-digest)\n", prog, text);
@@ -314,8 +342,60 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME, OPT_MAX_PCLUSTER,
+	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER,
 };
+
+#define NOT_COMPRESSED "compression is -z ALG[,LEVEL] and -C BYTES only"
+#define NO_TAR "build from a directory (unpack the archive first)"
+
+/* erofs-utils 1.9 options this mkfs.erofs does not have */
+static const struct cli_unsupported unsupported[] = {
+	{ "-m", "metadata is not compressed" },
+	{ "--max-extent-bytes", NOT_COMPRESSED },
+	{ "--compress-hints", NOT_COMPRESSED },
+	{ "--zfeature-bits", NOT_COMPRESSED },
+	{ "--zD", NOT_COMPRESSED },
+	{ "--MZ", NOT_COMPRESSED },
+	{ "-E dedupe", "chunk dedup is --chunksize" },
+	{ "-E fragments", "compressed files keep their tails (no fragments)" },
+	{ "-E all-fragments", "compressed files keep their tails (no fragments)" },
+	{ "-E ztailpacking", "compressed files keep their tails (no ztailpacking)" },
+	{ "-E legacy-compress", NOT_COMPRESSED },
+	{ "--tar", NO_TAR },
+	{ "--aufs", NO_TAR },
+	{ "--ovlfs-strip", NO_TAR },
+	{ "--gzip", NO_TAR },
+	{ "--ungzip", NO_TAR },
+	{ "--gzinfo", NO_TAR },
+	{ "--unlzma", NO_TAR },
+	{ "--unxz", NO_TAR },
+	{ "--oci", NO_TAR },
+	{ "--s3", NO_TAR },
+	{ "--incremental", "every build is a clean one; share data between images with "
+	  "--blob-dir and --chunk-dict" },
+	{ "--clean=rvsp", "every build writes its data (--clean=data)" },
+	{ "--clean=0", "every build writes its data (--clean=data)" },
+	{ "--ignore-mtime", "every file keeps its mtime (set them all with -T)" },
+	{ "--uid-offset", "use --force-uid" },
+	{ "--gid-offset", "use --force-gid" },
+	{ "--file-contexts", NULL },
+	{ "--mount-point", NULL },
+	{ "--product-out", NULL },
+	{ "--fs-config-file", NULL },
+	{ "--offset", "build a file and copy it (dd seek=) to where it belongs" },
+	{ NULL, NULL },
+};
+
+/* -E a,b,...: each extended option is refused by name */
+static int unsupported_extended(const char *arg)
+{
+	const char *name = arg[0] == '^' ? arg + 1 : arg;	/* "^x": turn x off */
+	size_t len = strcspn(name, ",");
+	char opt[128];
+
+	snprintf(opt, sizeof(opt), "-E %.*s", (int)(len > 100 ? 100 : len), name);
+	return cli_unsupported(prog, unsupported, opt, EXIT_USAGE);
+}
 
 int main(int argc, char **argv)
 {
@@ -349,6 +429,44 @@ int main(int argc, char **argv)
 		{ "pbkdf-parallel", required_argument, NULL, OPT_PBKDF_PARALLEL },
 		{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
 		{ "max-pcluster", required_argument, NULL, OPT_MAX_PCLUSTER },
+		{ "all-time", no_argument, NULL, OPT_NOOP },
+		{ "preserve-mtime", no_argument, NULL, OPT_NOOP },
+		{ "clean", optional_argument, NULL, OPT_CLEAN },
+		{ "max-extent-bytes", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "compress-hints", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "zfeature-bits", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "zD", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "MZ", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "tar", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "aufs", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "ovlfs-strip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "gzip", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "ungzip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "gzinfo", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "unlzma", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "unxz", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "oci", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "s3", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "incremental", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "ignore-mtime", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "uid-offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "gid-offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "file-contexts", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "mount-point", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "product-out", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "fs-config-file", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "offset", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "root-xattr-isize", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "sort", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "hard-dereference", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "dsunit", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "async-queue-limit", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "fsalignblks", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "vmdk-desc", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "xattr-prefix", required_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "xattr-inode-digest", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "random-pclusterblks", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "random-algorithms", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct cli_list excl_paths, excl_res, dicts, key_paths;
@@ -363,9 +481,11 @@ int main(int argc, char **argv)
 	struct es_build_stats st;
 	struct es_err err = { 0 };
 	bool quiet = false;
+	struct cli_progress progress;
 	uint64_t v;
 	int64_t sv;
-	int c, ret;
+	int c, ret, longindex = 0;
+	char optname[64];
 
 	static struct cli_prompt prompt_ctx = { .what = "the new keyslot" };
 	static struct es_passphrase_prompt prompt = { cli_prompt_passphrase, &prompt_ctx };
@@ -374,7 +494,9 @@ int main(int argc, char **argv)
 	es_build_opts_init(&o);
 	o.warn = warn_cb;
 	o.prompt = &prompt;
-	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:z:C:", longopts, NULL)) != -1) {
+	cli_set_prog_name(argv, prog);
+	while ((c = getopt_long(argc, argv, "hVb:L:T:U:x:j:d:E:z:C:m:", longopts,
+				&longindex)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -512,10 +634,30 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'j':
-			if (!cli_parse_u64(optarg, 64, &v) || !v)
-				return usage_error("invalid worker count '%s' (1..64)", optarg);
-			o.nthreads = (unsigned int)v;
+			if (!cli_parse_workers(optarg, &o.nthreads))
+				return usage_error("invalid worker count '%s' (0: all cores)", optarg);
 			break;
+		case 'd':
+			if (!cli_parse_u64(optarg, 9, &v))
+				return usage_error("-d takes a level from 0 to 9, not '%s'", optarg);
+			break;
+		case OPT_NOOP:
+			break;
+		case OPT_CLEAN:
+			if (optarg && strcmp(optarg, "data")) {
+				snprintf(optname, sizeof(optname), "--clean=%.40s", optarg);
+				return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
+			}
+			break;
+		case 'E':
+			return unsupported_extended(optarg);
+		case 'm':
+			snprintf(optname, sizeof(optname), "-%c", c);
+			return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
+		case CLI_OPT_UNSUPPORTED:
+			return cli_unsupported(prog, unsupported,
+					       cli_long_name(longopts, longindex, optname,
+							     sizeof(optname)), EXIT_USAGE);
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 			return EXIT_USAGE;
@@ -590,16 +732,36 @@ int main(int argc, char **argv)
 			return EXIT_BUILD_FAILED;
 		}
 	}
-	/* progress only for a person watching */
-	if (!quiet && isatty(STDERR_FILENO))
+	/*
+	 * A --blob-dir that does not exist is made (its parent must): the
+	 * first release of a series starts with an empty folder.
+	 */
+	if (o.blob_dir && mkdir(o.blob_dir, 0755) == 0) {
+		if (!quiet)
+			printf("%s: created the blob folder %s\n", prog, o.blob_dir);
+	} else if (o.blob_dir && errno != EEXIST) {
+		fprintf(stderr, "%s: cannot create the blob folder %s: %s\n", prog, o.blob_dir,
+			strerror(errno));
+		for (unsigned int i = 0; i < nkeys; i++)
+			es_signer_free(signers[i]);
+		es_trust_free(dict_trust);
+		return EXIT_BUILD_FAILED;
+	}
+	cli_progress_init(&progress, prog, "files", quiet);
+	if (progress.on) {
+		uint64_t files, bytes;
+
+		cli_tree_totals(o.source_dir, &files, &bytes);
+		cli_progress_total(&progress, files, bytes);
 		o.progress = progress_cb;
+		o.progress_ctx = &progress;
+	}
 	raise_fd_limit();
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
 	explicit_bzero(domain_key, sizeof(domain_key));
-	if (o.progress)
-		fputs("\r\033[K", stderr);
+	cli_progress_end(&progress);
 	for (unsigned int i = 0; i < nkeys; i++)
 		es_signer_free(signers[i]);
 	es_trust_free(dict_trust);
@@ -639,9 +801,14 @@ int main(int argc, char **argv)
 		if (st.image_bytes > st.image_blocks * 4096)
 			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);
 		printf(", %u device%s\n", st.devices, st.devices == 1 ? "" : "s");
-		if (o.blob_dir && st.blob_name[0])
-			printf("%s: new blob %s/%s, %llu blocks\n", prog, o.blob_dir,
-			       st.blob_name, (unsigned long long)st.blob_blocks);
+		if (o.blob_dir && st.blob_name[0]) {
+			char sz[32];
+
+			printf("%s: %s %s/%s, %llu blocks, %s\n", prog,
+			       st.blob_was_present ? "blob already present" : "new blob",
+			       o.blob_dir, st.blob_name, (unsigned long long)st.blob_blocks,
+			       human_size(st.blob_blocks * 4096, sz, sizeof(sz)));
+		}
 		else if (o.blobdev_path)
 			printf("%s: blob %s, %llu blocks\n", prog, o.blobdev_path,
 			       (unsigned long long)st.blob_blocks);
@@ -649,7 +816,7 @@ int main(int argc, char **argv)
 			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
 			       (unsigned long long)st.dict_chunks_reused);
 		if (st.image_bytes > st.image_blocks * 4096)
-			print_manifest_digest(o.image_path);
+			print_release(&o, &st);
 	}
 	return 0;
 }

@@ -7,8 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
+#include <string.h>
+#include <getopt.h>
 #include "erofs/seal.h"
 #include "erofs/sign.h"
 
@@ -43,12 +47,91 @@ static inline bool cli_parse_s64(const char *s, int64_t *out)
 	return true;
 }
 
-/* Default worker count: the online cores, at most 64. */
+#define CLI_MAX_WORKERS 64
+
+/* Default worker count: the online cores, at most CLI_MAX_WORKERS. */
 static inline unsigned int cli_default_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return n > 0 ? (unsigned int)(n > 64 ? 64 : n) : 1;
+	return n > 0 ? (unsigned int)(n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : n) : 1;
+}
+
+/*
+ * -j N / --workers=N, as erofs-utils spells it: 0 is all cores, and more
+ * than CLI_MAX_WORKERS (or the cores there are) would only wait on each
+ * other, so a larger N is CLI_MAX_WORKERS.  False on garbage.
+ */
+static inline bool cli_parse_workers(const char *s, unsigned int *out)
+{
+	uint64_t v;
+
+	if (!cli_parse_u64(s, UINT32_MAX, &v))
+		return false;
+	*out = !v ? cli_default_threads() : v > CLI_MAX_WORKERS ? CLI_MAX_WORKERS
+								 : (unsigned int)v;
+	return true;
+}
+
+/*
+ * getopt names the program by argv[0] in its messages ("unrecognized
+ * option"): the name users know, not the build path or a libtool wrapper's.
+ */
+static inline void cli_set_prog_name(char **argv, const char *prog)
+{
+	argv[0] = (char *)prog;
+}
+
+/*
+ * An erofs-utils option this program does not implement: said by name with
+ * what to use instead, a usage error rather than getopt's "unrecognized".
+ * Programs list them in their getopt tables with val CLI_OPT_UNSUPPORTED
+ * (long options) and look them up with cli_unsupported().
+ */
+#define CLI_OPT_UNSUPPORTED 0x7ffe
+
+struct cli_unsupported {
+	const char *option;	/* "--tar", "-z" */
+	const char *why;	/* the rest of the sentence, or NULL */
+};
+
+static inline int cli_unsupported(const char *prog, const struct cli_unsupported *table,
+				  const char *option, int exit_code)
+{
+	const char *why = NULL;
+
+	for (; table && table->option; table++)
+		if (!strcmp(table->option, option)) {
+			why = table->why;
+			break;
+		}
+	fprintf(stderr, "%s: %s is not supported by this %s%s%s\n", prog, option, prog,
+		why ? "; " : "", why ? why : "");
+	return exit_code;
+}
+
+/* The long option getopt_long() just matched ("--tar"), for cli_unsupported(). */
+static inline const char *cli_long_name(const struct option *longopts, int index, char *buf,
+					size_t size)
+{
+	snprintf(buf, size, "--%s", longopts[index].name);
+	return buf;
+}
+
+/*
+ * A --blob-dir to read blobs from that is no folder: the reason, in buf
+ * (NULL when it is one).  Checked when the option is parsed, so that a
+ * typo is not reported later as every blob missing.
+ */
+static inline const char *cli_blob_dir_problem(const char *dir, char *buf, size_t size)
+{
+	struct stat st;
+	int e = stat(dir, &st) ? errno : 0;
+
+	if (!e && S_ISDIR(st.st_mode))
+		return NULL;
+	snprintf(buf, size, "--blob-dir %s: %s", dir, e ? strerror(e) : "not a folder");
+	return buf;
 }
 
 /* Repeatable options, without heap: a usage error past CLI_LIST_MAX. */

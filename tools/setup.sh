@@ -18,6 +18,10 @@ ES_PACKAGES=(
 	# DEFLATE (libdeflate: faster than zlib at the same ratio, for
 	# encoding and whole-buffer decoding) and MicroLZMA (reader only)
 	libzstd-dev libdeflate-dev liblzma-dev
+	# t-json-schema: every --json output against docs/erofs-seal.schema.json
+	python3-jsonschema
+	# the boot reader's UEFI example (boot/examples/uefi, t-boot-uefi)
+	gnu-efi
 )
 
 es_setup_packages() {

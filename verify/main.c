@@ -15,6 +15,8 @@
 #include "erofs/sign.h"
 #include "erofs/verify.h"
 #include "../progs/cli.h"
+#include "../progs/json.h"
+#include "../progs/progress.h"
 
 enum {
 	EXIT_VERIFIED = 0,
@@ -51,12 +53,14 @@ static void usage(FILE *f)
 "                        needed (repeatable)\n"
 "  --integrity-only      check integrity without any trust anchor: the\n"
 "                        result says \"not authenticated\"\n"
-"  --blob-dir=DIR        verify every blob of the image, found in DIR by its\n"
-"                        fs-verity digest; a missing one is an error\n"
+"  --blob-dir=DIR        verify every blob of the image, found in DIR (which\n"
+"                        must exist) by its fs-verity digest; a missing one\n"
+"                        is an error\n"
 "  BLOB...               verify these blob files (matched to the image's\n"
 "                        devices by name or by digest)\n"
-"  -j, --threads=N       hashing threads (default: all cores)\n"
-"  --json                print one JSON object instead of text\n"
+"  -j, --workers=N       hashing threads (default, and 0: all cores)\n"
+"  --json                print one JSON object instead of text, also on\n"
+"                        failure (schema: erofs-verify(1), JSON OUTPUT)\n"
 "  -q, --quiet           print only failures\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
@@ -91,13 +95,6 @@ static void usage(FILE *f)
 "      by a --cert/--pubkey anchor authenticates it)\n"
 "  64  usage error\n", prog);
 }
-
-/* A growing JSON text; oom is sticky and makes the run fail with exit 6. */
-struct jbuf {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
 
 /* What became of a device of the manifest; worse states win. */
 enum dev_state { DEV_NOT_CHECKED, DEV_VERIFIED, DEV_MISSING, DEV_FAILED };
@@ -137,7 +134,10 @@ struct report {
 	/* the signed manifest says the image is encrypted (the pipeline
 	   checks that the superblock agrees): the trees cover ciphertext */
 	bool encrypted;
+	/* the JSON "errors" (every failure message) and "error" (the first) */
 	struct jbuf out, errors;
+	char *first_error;
+	const char *signature_status, *digest_status;
 	struct dev_report *devs;
 	unsigned int ndevs;
 	struct arg_report *args;
@@ -148,114 +148,6 @@ static void fail_with(struct report *r, int code)
 {
 	if (!r->code)
 		r->code = code;
-}
-
-static void json_raw(struct jbuf *j, const char *p, size_t n)
-{
-	if (j->oom)
-		return;
-	if (j->cap - j->len <= n) {
-		size_t cap = (j->cap + n + 1) * 2;
-		char *nb = realloc(j->buf, cap);
-
-		if (!nb) {
-			j->oom = true;
-			return;
-		}
-		j->buf = nb;
-		j->cap = cap;
-	}
-	memcpy(j->buf + j->len, p, n);
-	j->len += n;
-	j->buf[j->len] = '\0';
-}
-
-static void json_add(struct jbuf *j, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void json_add(struct jbuf *j, const char *fmt, ...)
-{
-	char small[256], *p = small;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		j->oom = true;
-		return;
-	}
-	if ((size_t)n >= sizeof(small)) {
-		va_start(ap, fmt);
-		n = vasprintf(&p, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			j->oom = true;
-			return;
-		}
-	}
-	json_raw(j, p, (size_t)n);
-	if (p != small)
-		free(p);
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form,
- * no surrogates, nothing above U+10FFFF), 0 when s does not start one.
- * Stops at a NUL, which is never a continuation byte.
- */
-static size_t utf8_len(const unsigned char *s)
-{
-	uint32_t cp, min;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/*
- * A JSON string that is always valid UTF-8, whatever the bytes (paths are
- * bytes): well-formed UTF-8 passes through, each byte that is not part of
- * a well-formed sequence becomes U+FFFD, control characters are escaped.
- */
-static void json_str(struct jbuf *j, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	json_raw(j, "\"", 1);
-	while (*s) {
-		size_t n = utf8_len(s);
-
-		if (!n) {
-			json_raw(j, "\\ufffd", 6);
-			s++;
-		} else if (*s == '"' || *s == '\\') {
-			json_add(j, "\\%c", *s++);
-		} else if (*s < 0x20) {
-			json_add(j, "\\u%04x", *s++);
-		} else {
-			json_raw(j, (const char *)s, n);
-			s += n;
-		}
-	}
-	json_raw(j, "\"", 1);
 }
 
 /* A line of the text report; failures also go to the JSON "errors". */
@@ -278,14 +170,17 @@ static void text(struct report *r, bool failure, const char *fmt, ...)
 	}
 	if (r->json) {
 		size_t len = (size_t)n, plen = strlen(prog);
+		/* "erofs-verify: " says nothing inside erofs-verify's own JSON */
+		const char *bare = !strncmp(msg, prog, plen) && !strncmp(msg + plen, ": ", 2) ?
+				   msg + plen + 2 : msg;
 
 		while (len && msg[len - 1] == '\n')
 			msg[--len] = '\0';
 		if (r->errors.len)
 			json_raw(&r->errors, ",", 1);
-		/* "erofs-verify: " says nothing inside erofs-verify's own JSON */
-		json_str(&r->errors, !strncmp(msg, prog, plen) && !strncmp(msg + plen, ": ", 2)
-			 ? msg + plen + 2 : msg);
+		json_str(&r->errors, bare);
+		if (!r->first_error && !(r->first_error = strdup(bare)))
+			r->errors.oom = true;
 	} else if (!r->quiet || failure) {
 		fputs(msg, failure ? stderr : stdout);
 	}
@@ -304,10 +199,18 @@ static const char *sig_name(uint32_t type)
  * es_seal_authenticate() over the raw manifest and the signatures, before
  * any manifest field was believed.
  */
+/* es_seal_authenticate() came to a verdict (and hashed the manifest) */
+static bool auth_decided(int status)
+{
+	return !status || status == -ENOKEY || status == -EBADMSG || status == -EKEYREJECTED;
+}
+
+static const char *const sig_status_names[] = { "not-checked", "trusted", "untrusted", "bad" };
+
 static void authenticate(struct report *r, const struct es_verify_report *vr,
 			 bool integrity_only)
 {
-	static const char *const names[] = { "not-checked", "trusted", "untrusted", "bad" };
+	static const char *const *const names = sig_status_names;
 	static const char *const digest_names[] = { "not-pinned", "match", "mismatch" };
 	const struct es_seal *s = vr->seal;
 	const struct es_sig_result *res = vr->sigs;
@@ -315,13 +218,12 @@ static void authenticate(struct report *r, const struct es_verify_report *vr,
 	char digest[ES_MANIFEST_DIGEST_TEXT_SIZE];
 	int ret = vr->auth_status;
 
-	if (ret && ret != -ENOKEY && ret != -EBADMSG && ret != -EKEYREJECTED) {
+	if (!auth_decided(ret)) {
 		text(r, true, "%s: %s\n", prog, vr->auth_err.msg);
 		fail_with(r, EXIT_OPERATIONAL);
 		return;
 	}
 	es_manifest_digest_format(auth->manifest_digest, digest);
-	json_add(&r->out, "\"manifest_digest\":\"%s\",\"signatures\":[", digest);
 	for (unsigned int i = 0; i < s->nsigs; i++) {
 		/* a damaged signature is a failure unless a pin authenticated */
 		bool bad = res[i].status == ES_SIG_BAD;
@@ -330,17 +232,12 @@ static void authenticate(struct report *r, const struct es_verify_report *vr,
 		     sig_name(s->sigs[i].type), names[res[i].status], res[i].signer);
 		if (bad)
 			text(r, auth->by != ES_AUTH_DIGEST, "  %s\n", res[i].error);
-		json_add(&r->out, "%s{\"index\":%u,\"type\":\"%s\",\"status\":\"%s\",\"signer\":",
-			 i ? "," : "", i + 1, sig_name(s->sigs[i].type), names[res[i].status]);
-		json_str(&r->out, res[i].signer);
-		json_add(&r->out, ",\"error\":");
-		json_str(&r->out, res[i].error);
-		json_add(&r->out, "}");
 	}
-	json_add(&r->out, "],\"signature_status\":\"%s\",\"digest_status\":\"%s\",",
-		 auth->signatures == -ENOKEY ? "not-checked" : !auth->signatures ? "trusted" :
-		 auth->signatures == -EKEYREJECTED ? "untrusted" : s->nsigs ? "bad" : "missing",
-		 digest_names[auth->digest]);
+	r->signature_status = auth->signatures == -ENOKEY ? "not-checked" :
+			      !auth->signatures ? "trusted" :
+			      auth->signatures == -EKEYREJECTED ? "untrusted" :
+			      s->nsigs ? "bad" : "missing";
+	r->digest_status = digest_names[auth->digest];
 	if (auth->signatures == -ENOKEY)
 		text(r, false, "signatures: not checked (no --cert or --pubkey given)\n");
 	text(r, false, "manifest digest: %s\n", digest);
@@ -465,16 +362,54 @@ static void verify_blob_arg(struct report *r, struct es_io *io, struct es_verify
 	r->nargs++;
 }
 
-/* The report of every device, BLOB arguments that are none, and the verdict. */
-static void finish(struct report *r, const struct es_seal *s, const char *image)
+static const char *const exit_kinds[] = {
+	[EXIT_VERIFIED] = "verified",
+	[EXIT_BAD_SIGNATURE] = "bad-signature",
+	[EXIT_UNTRUSTED] = "untrusted",
+	[EXIT_BLOB_MISSING] = "blob-not-verified",
+	[EXIT_INTEGRITY] = "integrity",
+	[EXIT_MALFORMED] = "malformed",
+	[EXIT_OPERATIONAL] = "operational",
+	[EXIT_NO_ANCHOR] = "no-anchor",
+	[EXIT_DIGEST_MISMATCH] = "digest-mismatch",
+	[EXIT_USAGE] = "usage",
+};
+
+/* The signatures of the seal, each with what it and the anchors tell of its signer. */
+static void json_signers(struct jbuf *j, const struct es_verify_report *vr,
+			 const struct es_trust *trust)
 {
+	const struct es_seal *s = vr->seal;
+
+	json_add(j, ",\"signers\":[");
+	for (unsigned int i = 0; s && i < s->nsigs; i++) {
+		const struct es_sig_result *res = vr->sigs ? &vr->sigs[i] : NULL;
+
+		if (i)
+			json_raw(j, ",", 1);
+		json_signer_open(j, i + 1, &s->sigs[i], trust);
+		json_add(j, ",\"status\":\"%s\",\"error\":",
+			 sig_status_names[res ? res->status : ES_SIG_NOT_CHECKED]);
+		json_str_or_null(j, res ? res->error : NULL);
+		json_add(j, "}");
+	}
+	json_add(j, "]");
+}
+
+/* The report of every device, BLOB arguments that are none, and the verdict. */
+static void finish(struct report *r, const struct es_verify_report *vr,
+		   const struct es_trust *trust, const char *image)
+{
+	static const struct es_seal no_seal;
+	const struct es_seal *s = r->ndevs ? vr->seal : &no_seal;
 	unsigned int verified = 0;
-	char hex[65];
+	char hex[65], digest[ES_MANIFEST_DIGEST_TEXT_SIZE];
 
 	for (unsigned int i = 0; i < r->ndevs; i++) {
 		if (r->devs[i].state == DEV_VERIFIED)
 			verified++;
-		if (r->devs[i].state != DEV_NOT_CHECKED)
+		/* refused before any check: every device is not checked, by design */
+		if (r->devs[i].state != DEV_NOT_CHECKED || r->auth == AUTH_NO_ANCHOR)
 			continue;
 		/* "verified" means every device: one not given is a failure */
 		es_hex(s->devices[i].digest, 32, hex);
@@ -486,22 +421,34 @@ static void finish(struct report *r, const struct es_seal *s, const char *image)
 			     (unsigned long long)s->devices[i].size);
 		fail_with(r, EXIT_BLOB_MISSING);
 	}
-	if (r->out.oom || r->errors.oom) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		fail_with(r, EXIT_OPERATIONAL);
-	}
-	json_add(&r->out, "\"authentication\":\"%s\",\"authenticated\":%s,\"encrypted\":%s,"
-		 "\"devices\":[", auth_state_names[r->auth],
+	json_begin(&r->out, prog);
+	json_add(&r->out, ",\"image\":");
+	json_str_or_null(&r->out, image);
+	json_add(&r->out, ",\"authentication\":\"%s\",\"authenticated\":%s,\"encrypted\":%s,"
+		 "\"manifest_digest\":", auth_state_names[r->auth],
 		 r->auth == AUTH_SIGNATURE || r->auth == AUTH_DIGEST ? "true" : "false",
 		 r->encrypted ? "true" : "false");
+	/* the pipeline hashes the manifest whenever it read the seal */
+	if (vr->seal && auth_decided(vr->auth_status)) {
+		es_manifest_digest_format(vr->auth.manifest_digest, digest);
+		json_str(&r->out, digest);
+	} else {
+		json_add(&r->out, "null");
+	}
+	json_add(&r->out, ",\"signature_status\":\"%s\",\"digest_status\":\"%s\"",
+		 r->signature_status ? r->signature_status : "not-checked",
+		 r->digest_status ? r->digest_status : "not-pinned");
+	json_signers(&r->out, vr, trust);
+	json_add(&r->out, ",\"devices\":[");
 	for (unsigned int i = 0; i < r->ndevs; i++) {
 		es_hex(s->devices[i].digest, 32, hex);
-		json_add(&r->out, "%s{\"index\":%u,\"size\":%llu,\"digest\":\"%s\",\"path\":",
-			 i ? "," : "", i, (unsigned long long)s->devices[i].size, hex);
-		json_str(&r->out, r->devs[i].path ? r->devs[i].path : "");
+		json_add(&r->out, "%s{\"index\":%u,\"role\":\"%s\",\"size\":%llu,"
+			 "\"digest\":\"%s\",\"path\":", i ? "," : "", i,
+			 i ? "blob" : "filesystem", (unsigned long long)s->devices[i].size, hex);
+		json_str_or_null(&r->out, r->devs[i].path);
 		json_add(&r->out, ",\"status\":\"%s\",\"error\":",
 			 dev_state_names[r->devs[i].state]);
-		json_str(&r->out, r->devs[i].error ? r->devs[i].error : "");
+		json_str_or_null(&r->out, r->devs[i].error);
 		json_add(&r->out, "}");
 	}
 	json_add(&r->out, "],\"unmatched_blobs\":[");
@@ -509,14 +456,21 @@ static void finish(struct report *r, const struct es_seal *s, const char *image)
 		json_add(&r->out, "%s{\"path\":", i ? "," : "");
 		json_str(&r->out, r->args[i].path);
 		json_add(&r->out, ",\"status\":\"%s\",\"error\":", r->args[i].status);
-		json_str(&r->out, r->args[i].error ? r->args[i].error : "");
+		json_str_or_null(&r->out, r->args[i].error);
 		json_add(&r->out, "}");
+	}
+	if (r->out.oom || r->errors.oom) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		fail_with(r, EXIT_OPERATIONAL);
 	}
 	json_add(&r->out, "],\"verified\":%s,\"exit_code\":%d,\"errors\":[",
 		 r->code ? "false" : "true", r->code);
 	if (r->errors.len)
 		json_raw(&r->out, r->errors.buf, r->errors.len);
-	json_add(&r->out, "]}\n");
+	json_add(&r->out, "]");
+	if (r->code)
+		json_error(&r->out, r->code, exit_kinds[r->code], r->first_error);
+	json_add(&r->out, "}\n");
 	if (r->json) {
 		if (!r->out.oom)
 			fputs(r->out.buf, stdout);
@@ -534,6 +488,47 @@ static void finish(struct report *r, const struct es_seal *s, const char *image)
 	}
 }
 
+/*
+ * A failure before the image is opened (code: usage, or a trust anchor
+ * that cannot be loaded): the message, unless it was printed already
+ * (said), and with --json anywhere before "--" the JSON object every run
+ * with --json prints, so that a CI job that parses stdout never finds it
+ * empty.
+ */
+static int early_fail(int argc, char **argv, int code, bool said, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int early_fail(int argc, char **argv, int code, bool said, const char *fmt, ...)
+{
+	struct report r = { .code = code };
+	static const struct es_verify_report none;
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (msg && !said)
+		fprintf(stderr, "%s: %s\n", prog, msg);
+	if (code == EXIT_USAGE)
+		fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	r.json = json_wanted(argc, argv);
+	if (r.json) {
+		r.first_error = msg;
+		msg = NULL;
+		if (r.first_error)
+			json_str(&r.errors, r.first_error);
+		finish(&r, &none, NULL, NULL);
+	}
+	free(msg);
+	free(r.first_error);
+	free(r.out.buf);
+	free(r.errors.buf);
+	return code;
+}
+
+#define usage_fail(argc, argv, ...) early_fail(argc, argv, EXIT_USAGE, false, __VA_ARGS__)
+
 enum { OPT_CERT = 256, OPT_PUBKEY, OPT_BLOB_DIR, OPT_JSON, OPT_EXPECT_DIGEST,
        OPT_INTEGRITY_ONLY };
 
@@ -547,27 +542,28 @@ int main(int argc, char **argv)
 		{ "expect-digest", required_argument, NULL, OPT_EXPECT_DIGEST },
 		{ "integrity-only", no_argument, NULL, OPT_INTEGRITY_ONLY },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
-		{ "threads", required_argument, NULL, 'j' },
+		{ "workers", required_argument, NULL, 'j' },
+		{ "threads", required_argument, NULL, 'j' },	/* the 0.x spelling */
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct es_seal no_seal;
 	struct report r = { 0 };
 	struct es_trust *trust = NULL;
 	struct es_err err = { 0 };
 	const struct es_seal *s = NULL;
 	struct es_verify_report vr = { 0 };
 	struct es_verify_opts vo = { .check_devices = true, .release_blobs = true };
+	struct cli_verify_progress progress = { .done = 0 };
 	const char *blob_dir = NULL, *image;
 	unsigned int threads = 0;
 	bool integrity_only = false;
 	struct es_io io = { .close = NULL };	/* es_io_close() of it does nothing */
-	uint64_t v;
 	int c;
 
 	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 }, digests = { .n = 0 };
 
+	cli_set_prog_name(argv, prog);
 	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -581,22 +577,25 @@ int main(int argc, char **argv)
 		case OPT_EXPECT_DIGEST:
 			if (!cli_list_add(c == OPT_CERT ? &certs : c == OPT_PUBKEY ? &pubkeys
 					  : &digests, optarg)) {
-				fprintf(stderr, "%s: too many trust anchors\n", prog);
-				return EXIT_USAGE;
+				return usage_fail(argc, argv, "too many trust anchors");
 			}
 			break;
 		case OPT_INTEGRITY_ONLY:
 			integrity_only = true;
 			break;
-		case OPT_BLOB_DIR:
+		case OPT_BLOB_DIR: {
+			char why[512];
+
+			if (cli_blob_dir_problem(optarg, why, sizeof(why)))
+				return usage_fail(argc, argv, "%s", why);
 			blob_dir = optarg;
 			break;
+		}
 		case 'j':
-			if (!cli_parse_u64(optarg, 64, &v) || !v) {
-				fprintf(stderr, "%s: invalid thread count '%s'\n", prog, optarg);
-				return EXIT_USAGE;
+			if (!cli_parse_workers(optarg, &threads)) {
+				return usage_fail(argc, argv, "invalid worker count '%s' (0: all cores)",
+						  optarg);
 			}
-			threads = (unsigned int)v;
 			break;
 		case OPT_JSON:
 			r.json = true;
@@ -605,24 +604,23 @@ int main(int argc, char **argv)
 			r.quiet = true;
 			break;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-			return EXIT_USAGE;
+			/* getopt has said what is wrong */
+			return early_fail(argc, argv, EXIT_USAGE, true, "%s",
+					  "unrecognized option or missing argument");
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "%s: no IMAGE given\nTry '%s --help' for more information.\n",
-			prog, prog);
-		return EXIT_USAGE;
+		return usage_fail(argc, argv, "no IMAGE given");
 	}
 	if (integrity_only && (certs.n || pubkeys.n || digests.n)) {
-		fprintf(stderr, "%s: --integrity-only excludes --cert, --pubkey and "
-			"--expect-digest\n", prog);
-		return EXIT_USAGE;
+		return usage_fail(argc, argv, "--integrity-only excludes --cert, --pubkey and "
+				  "--expect-digest");
 	}
 	trust = cli_trust_load(prog, &certs, &pubkeys, &digests, EXIT_USAGE, EXIT_OPERATIONAL,
 			       &c);
 	if (!trust)
-		return c;
+		return early_fail(argc, argv, c, true, "%s", c == EXIT_USAGE ?
+				  "a trust anchor cannot be used (see stderr)" : "out of memory");
 	if (!threads)
 		threads = cli_default_threads();
 	vo.nthreads = threads;
@@ -633,9 +631,6 @@ int main(int argc, char **argv)
 		es_trust_free(trust);
 		return EXIT_OPERATIONAL;
 	}
-	json_add(&r.out, "{\"image\":");
-	json_str(&r.out, image);
-	json_add(&r.out, ",");
 
 	/* 0. a verifier without anchors would pass every image */
 	if (!integrity_only && !certs.n && !pubkeys.n && !digests.n) {
@@ -644,7 +639,8 @@ int main(int argc, char **argv)
 		     "alone\n", prog);
 		r.auth = AUTH_NO_ANCHOR;
 		fail_with(&r, EXIT_NO_ANCHOR);
-		goto done;
+		/* still read the seal, to list the devices it was refused for */
+		vo.check_devices = false;
 	}
 	/* 1. the seal, read without trusting any EROFS structure yet; blobs
 	 * are found in BLOB_DIR by their digest */
@@ -653,7 +649,14 @@ int main(int argc, char **argv)
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
 	}
-	if (es_verify_image(&io, trust, &vo, &vr, &err)) {
+	cli_progress_init(&progress.line, prog, "devices", r.quiet);
+	if (progress.line.on) {
+		vo.progress = cli_verify_progress_cb;
+		vo.progress_ctx = &progress;
+	}
+	c = es_verify_image(&io, trust, &vo, &vr, &err);
+	cli_progress_end(&progress.line);
+	if (c) {
 		text(&r, true, "%s: %s\n", prog, err.msg);
 		fail_with(&r, EXIT_OPERATIONAL);
 		goto done;
@@ -671,6 +674,17 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	s = vr.seal;
+	if (!vr.parse_status) {
+		r.devs = calloc(s->ndevices, sizeof(*r.devs));
+		if (!r.devs) {
+			text(&r, true, "%s: out of memory\n", prog);
+			fail_with(&r, EXIT_OPERATIONAL);
+			goto done;
+		}
+		r.ndevs = s->ndevices;
+	}
+	if (r.auth == AUTH_NO_ANCHOR)
+		goto done;
 	/* 2. authenticity of the manifest, before anything in it is believed */
 	authenticate(&r, &vr, integrity_only);
 	if (vr.parse_status) {
@@ -687,13 +701,6 @@ int main(int argc, char **argv)
 	if (r.encrypted)
 		text(&r, false, "contents: encrypted — checked as ciphertext only (the Merkle "
 		     "trees cover the stored ciphertext; no key is needed or used)\n");
-	r.devs = calloc(s->ndevices, sizeof(*r.devs));
-	if (!r.devs) {
-		text(&r, true, "%s: out of memory\n", prog);
-		fail_with(&r, EXIT_OPERATIONAL);
-		goto done;
-	}
-	r.ndevs = s->ndevices;
 	/* 3. the filesystem region, before any of its structures is used */
 	device_outcome(&r, s, 0, &vr.devices[0], image);
 	/* 4. the EROFS structures the seal describes, in the bytes just checked */
@@ -708,7 +715,7 @@ int main(int argc, char **argv)
 	for (int a = optind + 1; a < argc; a++)
 		verify_blob_arg(&r, &io, &vr, &vo, argv[a]);
 done:
-	finish(&r, s ? s : &no_seal, image);
+	finish(&r, &vr, trust, image);
 	for (unsigned int i = 0; i < r.ndevs; i++) {
 		free(r.devs[i].path);
 		free(r.devs[i].error);

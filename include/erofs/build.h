@@ -90,7 +90,8 @@ struct es_build_opts {
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
-	/* called now and then while files are read (may be NULL) */
+	/* called after each regular file is read (may be NULL; it keeps
+	   its own pace, so it should be cheap when it shows nothing) */
 	void (*progress)(void *ctx, const struct es_build_stats *st);
 	void *progress_ctx;
 	/*
@@ -124,6 +125,8 @@ struct es_build_stats {
 	uint64_t pclusters_deduped;	/* pointing at an earlier copy */
 	uint64_t pcluster_blocks;	/* blocks of the pclusters written */
 	char blob_name[65];		/* new blob with --blob-dir, "" if none */
+	bool blob_was_present;		/* ... which the blob directory already held
+					   (the same data built before) */
 };
 
 void es_build_opts_init(struct es_build_opts *o);

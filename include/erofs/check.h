@@ -8,16 +8,35 @@
 #include "erofs/err.h"
 #include "erofs/image.h"
 
+struct es_check_result;
+
 struct es_check_opts {
 	const char *extract_dir;	/* NULL: check only */
 	bool overwrite;			/* replace existing files when extracting */
 	bool preserve_owner;
+	/* modes exactly as stored; false: without the bits of umask */
 	bool preserve_perms;
+	unsigned int umask;
 	bool xattrs;			/* extract xattrs */
 	bool skip_data;			/* check only: do not read file data */
+	/*
+	 * Extracting without privileges: what only root may do and the
+	 * system refuses (EPERM) is skipped with a warning, not a failure:
+	 * device nodes, owners, xattrs outside user.*.
+	 */
+	bool unprivileged;
+	/* check (and extract) only the directory subtree_nid and below it */
+	bool subtree;
+	uint64_t subtree_nid;
 	/* called once for every problem found; the walk goes on after it */
 	void (*report)(void *ctx, const char *msg);
+	/* what extraction left out, and why (report_ctx too) */
+	void (*warn)(void *ctx, const char *msg);
 	void *report_ctx;
+	/* called after each regular file is checked or extracted, with the
+	   counts so far (may be NULL): a front end's progress line */
+	void (*progress)(void *ctx, const struct es_check_result *so_far);
+	void *progress_ctx;
 };
 
 struct es_check_result {

@@ -17,11 +17,13 @@ struct es_err {
 	char msg[ES_ERR_MSG_MAX];
 };
 
-#ifndef ES_FREESTANDING
 /*
  * Record an error (unless one is already recorded) and return code.
  * A message longer than ES_ERR_MSG_MAX - 1 bytes loses its middle, marked
- * "...", never its end: the end says why.
+ * "...", never its end: the end says why.  Built with ES_FREESTANDING (no
+ * C library), a small formatter of its own takes the conversions the
+ * library uses: %d %i %u %x %o %c %s %%, with a zero flag, a width and
+ * the h, l, ll and z lengths.
  */
 int es_fail(struct es_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -29,19 +31,6 @@ int es_fail(struct es_err *e, int code, const char *fmt, ...)
 /* Prefix the recorded message with more context: "blob 3: " + msg. */
 void es_err_prefix(struct es_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-#else
-/*
- * Without a C library there is nothing to format with: an error carries
- * its code and, as a static message, the format string itself ("nid %llu:
- * bad layout").  The arguments are not evaluated, so code built both ways
- * may only pass arguments without side effects (values, strerror() and
- * ES_PATH() included: they vanish here).
- */
-int es_fail_static(struct es_err *e, int code, const char *msg);
-#define ES_ERR_FORMAT_(fmt, ...)	fmt
-#define es_fail(e, code, ...)	es_fail_static((e), (code), ES_ERR_FORMAT_(__VA_ARGS__, 0))
-#define es_err_prefix(e, ...)	((void)(e))
-#endif
 
 void es_err_clear(struct es_err *e);
 

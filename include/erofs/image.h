@@ -35,6 +35,15 @@ struct es_image {
 	/* decompression of compressed extents: NULL, they fail to read */
 	struct es_decoder *decoder;
 	bool owns_decoder;	/* es_image_close() frees decoder */
+#ifdef ES_FREESTANDING
+	/*
+	 * One block (1 << ES_MAX_BLKSZBITS bytes) of the caller's memory in
+	 * which es_dev_read_decrypted() decrypts a block that is read in
+	 * part; hosted builds take it from the stack, the boot reader's
+	 * stack is too small for it on top of a directory block.
+	 */
+	uint8_t *bounce;
+#endif
 };
 
 static inline bool es_image_encrypted(const struct es_image *img)

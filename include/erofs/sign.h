@@ -200,6 +200,26 @@ int es_signature_describe(enum es_sig_type type,
 			  const uint8_t *sig, size_t sig_len,
 			  char *buf, size_t len);
 
+/* Who made a signature, as far as it and the anchors tell (for JSON). */
+struct es_sig_info {
+	/* RFC 2253 subject of the embedded certificate (CMS) or of the anchor
+	 * whose key id it names; "" when neither has one */
+	char subject[256];
+	/* "rsa", "ecdsa" or "ed25519"; "" when nothing tells (a raw
+	 * signature by a key that is no anchor) */
+	char algorithm[16];
+};
+
+/*
+ * Fill info from the signature (a CMS one's certificate or signature
+ * algorithm) and, for Ed25519 and raw ones, the anchor of t (may be NULL)
+ * with that key id.  Verifies nothing.  Returns 0, or -EBADMSG for a CMS
+ * signature that cannot be parsed (info is then as far as it got).
+ */
+int es_signature_info(const struct es_trust *t, enum es_sig_type type,
+		      const uint8_t key_id[ES_SIGN_KEY_ID_SIZE],
+		      const uint8_t *sig, size_t sig_len, struct es_sig_info *info);
+
 /* ---- fs-verity builtin signature -------------------------------------- */
 
 /*

@@ -72,6 +72,10 @@ struct es_verify_opts {
 	bool parse_unverified;
 	/* keep the image for the caller (report->img), its devices probed */
 	bool open_image;
+	/* called after device dev of the seal s was hashed against its tree,
+	   whatever the outcome (may be NULL): a front end's progress line */
+	void (*progress)(void *ctx, const struct es_seal *s, unsigned int dev);
+	void *progress_ctx;
 };
 
 struct es_verify_report {

@@ -76,6 +76,16 @@ struct es_walk_ops {
 int es_walk(const struct es_image *img, const struct es_walk_ops *ops, void *ctx,
 	    struct es_err *err);
 
+/*
+ * es_walk() from top_nid down (a subtree), which is visited as the root
+ * is: depth 0, path "/", relpath "".  Its ".." is not checked (its parent
+ * is not walked), and inodes with names outside the subtree are reached by
+ * fewer names than their link count.  A top that is no directory is
+ * visited alone (and not left: it is not entered).
+ */
+int es_walk_from(const struct es_image *img, uint64_t top_nid, const struct es_walk_ops *ops,
+		 void *ctx, struct es_err *err);
+
 /* A problem at path (a walk entry's path, "/" for the image as a whole). */
 void es_walk_problem(struct es_walk *w, const char *path, const struct es_err *e);
 void es_walk_problemf(struct es_walk *w, const char *path, const char *fmt, ...)

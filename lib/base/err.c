@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
- * Error contexts.  Hosted, messages are formatted; built with
- * ES_FREESTANDING (no C library) they are the static text the caller gave.
+ * Error contexts.  Hosted, messages are formatted with vsnprintf; built
+ * with ES_FREESTANDING (no C library) by a small formatter of their own.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -83,13 +83,147 @@ int es_err_copy(struct es_err *dst, const struct es_err *src)
 }
 
 #ifdef ES_FREESTANDING
-int es_fail_static(struct es_err *e, int code, const char *msg)
+#include <stdarg.h>
+
+/* What format() writes to: buf[0..cap), len counts every byte produced. */
+struct sink {
+	char *buf;
+	size_t cap, len;
+};
+
+static void put(struct sink *s, char c)
 {
+	if (s->len + 1 < s->cap)
+		s->buf[s->len] = c;
+	s->len++;
+}
+
+static void put_number(struct sink *s, unsigned long long v, unsigned int base, bool neg,
+		       unsigned int width, bool zero)
+{
+	char digits[24];
+	unsigned int n = 0;
+
+	do {
+		digits[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (neg && zero)
+		put(s, '-');
+	for (unsigned int w = n + neg; w < width; w++)
+		put(s, zero ? '0' : ' ');
+	if (neg && !zero)
+		put(s, '-');
+	while (n)
+		put(s, digits[--n]);
+}
+
+/* The subset of vsnprintf the library's messages use (see err.h). */
+static void format(struct sink *s, const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		unsigned int width = 0, lng = 0;
+		bool zero = false, size = false;
+		unsigned long long u;
+		long long v;
+
+		if (*fmt != '%') {
+			put(s, *fmt);
+			continue;
+		}
+		if (*++fmt == '0')
+			zero = true;
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (unsigned int)(*fmt++ - '0');
+		for (; *fmt == 'l' || *fmt == 'h' || *fmt == 'z'; fmt++) {
+			lng += *fmt == 'l';
+			size |= *fmt == 'z';
+		}
+		switch (*fmt) {
+		case 'd':
+		case 'i':
+			v = lng > 1 ? va_arg(ap, long long) : lng ? va_arg(ap, long) :
+			    size ? (long long)va_arg(ap, size_t) : va_arg(ap, int);
+			u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+			put_number(s, u, 10, v < 0, width, zero);
+			break;
+		case 'u':
+		case 'x':
+		case 'o':
+			u = lng > 1 ? va_arg(ap, unsigned long long) :
+			    lng ? va_arg(ap, unsigned long) :
+			    size ? va_arg(ap, size_t) : va_arg(ap, unsigned int);
+			put_number(s, u, *fmt == 'u' ? 10 : *fmt == 'x' ? 16 : 8, false, width,
+				   zero);
+			break;
+		case 'c':
+			put(s, (char)va_arg(ap, int));
+			break;
+		case 's': {
+			const char *str = va_arg(ap, const char *);
+
+			for (str = str ? str : "(null)"; *str; str++)
+				put(s, *str);
+			break;
+		}
+		case '%':
+			put(s, '%');
+			break;
+		default:	/* not one the library uses: shown as it is */
+			put(s, '%');
+			if (!*fmt)
+				return;
+			put(s, *fmt);
+		}
+	}
+}
+
+/* fmt formatted into dst (size bytes), shortened in the middle when too long. */
+static void format_fitted(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	char whole[2 * ES_ERR_MSG_MAX];
+	struct sink s = { whole, sizeof(whole), 0 };
+
+	format(&s, fmt, ap);
+	if (s.len >= sizeof(whole)) {
+		/* longer than even this: say that the end is missing */
+		s.len = sizeof(whole) - 1;
+		memcpy(whole + s.len - (sizeof(ES_MSG_ELLIPSIS) - 1), ES_MSG_ELLIPSIS,
+		       sizeof(ES_MSG_ELLIPSIS) - 1);
+	}
+	fit_middle(dst, size, whole, s.len);
+}
+
+int es_fail(struct es_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
 	if (!e || e->code)
 		return code;
 	e->code = code;
-	fit_middle(e->msg, sizeof(e->msg), msg, text_len(msg));
+	va_start(ap, fmt);
+	format_fitted(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
 	return code;
+}
+
+void es_err_prefix(struct es_err *e, const char *fmt, ...)
+{
+	char joined[2 * ES_ERR_MSG_MAX];
+	struct sink s = { joined, ES_ERR_MSG_MAX, 0 };
+	size_t mlen;
+	va_list ap;
+
+	if (!e || !e->code)
+		return;
+	va_start(ap, fmt);
+	format(&s, fmt, ap);
+	va_end(ap);
+	if (s.len >= s.cap)
+		s.len = s.cap - 1;
+	mlen = text_len(e->msg);
+	memcpy(joined + s.len, e->msg, mlen);
+	fit_middle(e->msg, sizeof(e->msg), joined, s.len + mlen);
 }
 #else
 #include <stdarg.h>

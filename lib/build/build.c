@@ -585,6 +585,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (ret)
 		goto out;
 	if (b.new_blob) {
+		/* the same bytes, so the same name: the rename replaces it */
+		stats->blob_was_present = o->blob_dir && access(blob.path, F_OK) == 0;
 		ret = es_outfile_commit(&blob, err);
 		if (!ret && sig.tmp_path)
 			ret = es_outfile_commit(&sig, err);

@@ -305,7 +305,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 		n->size = (uint64_t)st.st_size;
 		ret = wb_ingest_regular(b, n, fd, what);
 		close(fd);
-		if (b->opts->progress && b->stats->regular_files % 512 == 0)
+		if (b->opts->progress)
 			b->opts->progress(b->opts->progress_ctx, b->stats);
 		return ret;
 	case S_IFDIR:

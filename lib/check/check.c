@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +44,45 @@ struct checker {
 	size_t ndirs, cap;
 	int rootfd;
 	bool keep_root_meta;		/* DIR existed: its own metadata stays */
+	unsigned int mode_mask;		/* the mode bits extraction sets */
+	bool warned_owner, warned_xattr;	/* each said once, for the first file */
 	uint8_t *buf;
 };
+
+static void warnf(struct checker *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warnf(struct checker *c, const char *fmt, ...)
+{
+	char msg[ES_ERR_MSG_MAX + 256];
+	va_list ap;
+
+	if (!c->o->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->o->warn(c->o->report_ctx, msg);
+}
+
+/*
+ * Owners of other users cannot be given without privileges: upstream
+ * fsck.erofs goes on without them, and so do we, saying so once.
+ */
+static int set_owner(struct checker *c, int parentfd, const char *name, int fd,
+		     const char *path, const struct es_inode *ino)
+{
+	int ret = es_extract_owner(parentfd, name, fd, ino, c->err);
+
+	if (ret != -EPERM || !c->o->unprivileged)
+		return ret;
+	if (!c->warned_owner)
+		warnf(c, "%s: owner %u:%u not set, nor any other that is not yours: not "
+		      "permitted without privileges (--no-preserve-owner says so)", path,
+		      ino->uid, ino->gid);
+	c->warned_owner = true;
+	return 0;
+}
 
 /* Close the descriptor of the oldest directory in the window when it is
  * full: the directories that hold one are always the deepest. */
@@ -164,6 +203,7 @@ struct xattr_check {
 	struct checker *c;
 	int dirfd;
 	const char *name;		/* NULL: dirfd is the inode itself */
+	const char *path;		/* for messages */
 	bool apply;
 	int ret;
 };
@@ -177,6 +217,14 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 	if (!xc->apply)
 		return 0;
 	xc->ret = es_extract_xattr(xc->dirfd, xc->name, name, value, len, xc->c->err);
+	/* trusted.* and security.* need privileges; user.* are the user's own */
+	if (xc->ret == -EPERM && xc->c->o->unprivileged && strncmp(name, "user.", 5)) {
+		if (!xc->c->warned_xattr)
+			warnf(xc->c, "%s: xattr %s not set, nor any other outside user.*: "
+			      "not permitted without privileges", xc->path, name);
+		xc->c->warned_xattr = true;
+		xc->ret = 0;
+	}
 	return xc->ret;
 }
 
@@ -186,7 +234,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 {
 	const struct es_inode *ino = we->ino;
 	const char *path = we->path;
-	const bool extract = parent->fd >= 0;
+	bool extract = parent->fd >= 0;
 	const char *name;
 	struct es_err e = { 0 };
 	struct xattr_check xc = { .c = c };
@@ -203,7 +251,16 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	name = cname;
 	if (extract) {
 		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite, &outfd, c->err);
-		if (ret) {
+		if (ret == -EPERM && c->o->unprivileged &&
+		    (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))) {
+			uint32_t major, minor;
+
+			es_decode_rdev(ino->raw_u, &major, &minor);
+			warnf(c, "%s: %s device %u:%u not created: making device nodes is "
+			      "not permitted without privileges", path,
+			      S_ISCHR(ino->mode) ? "character" : "block", major, minor);
+			extract = false;
+		} else if (ret) {
 			free(cname);
 			return ret;
 		}
@@ -230,6 +287,8 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		if (S_ISREG(ino->mode)) {
 			c->res->regular_files++;
 			c->res->data_bytes += ino->size;
+			if (c->o->progress)
+				c->o->progress(c->o->progress_ctx, c->res);
 		}
 		if (extract && S_ISLNK(ino->mode)) {
 			ret = es_extract_symlink(c->img, ino, parent->fd, name, c->o->overwrite,
@@ -240,9 +299,10 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	}
 	xc.dirfd = parent->fd;
 	xc.name = name;
+	xc.path = path;
 	xc.apply = extract && c->o->xattrs;
 	if (extract && c->o->preserve_owner) {
-		ret = es_extract_owner(parent->fd, name, outfd, ino, c->err);
+		ret = set_owner(c, parent->fd, name, outfd, path, ino);
 		if (ret)
 			goto fatal;
 	}
@@ -254,8 +314,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	if (ret)
 		es_walk_problem(w, path, &e);
 	if (extract) {
-		ret = es_extract_finish(parent->fd, name, outfd, ino, c->o->preserve_perms,
-					c->err);
+		ret = es_extract_finish(parent->fd, name, outfd, ino, c->mode_mask, c->err);
 		outfd = -1;
 		if (ret)
 			goto fatal;
@@ -299,6 +358,51 @@ static int visit_root(struct checker *c, const struct es_walk_entry *we)
 	return push_out_dir(c, we->path, fd);
 }
 
+/*
+ * A subtree that is one file (fsck --path=FILE): as in erofs-utils, the
+ * extraction target names the file itself, made in the folder above it.
+ */
+static int visit_top_file(struct checker *c, struct es_walk *w,
+			  const struct es_walk_entry *we)
+{
+	struct out_dir parent = { .fd = -1 };
+	struct es_walk_entry leaf = *we;
+	char *dir_copy = NULL, *base_copy = NULL;
+	int ret;
+
+	c->res->inodes++;
+	if (c->o->extract_dir) {
+		const char *base;
+
+		dir_copy = strdup(c->o->extract_dir);
+		base_copy = strdup(c->o->extract_dir);
+		if (!dir_copy || !base_copy) {
+			ret = es_fail(c->err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		base = basename(base_copy);
+		if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, "..")) {
+			ret = es_fail(c->err, -EINVAL, "%s: not a name for the extracted file",
+				      ES_PATH(c->o->extract_dir));
+			goto out;
+		}
+		parent.fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent.fd < 0) {
+			ret = es_fail(c->err, -errno, "%s: %s", ES_PATH(dir_copy), strerror(errno));
+			goto out;
+		}
+		leaf.name = (const uint8_t *)base;
+		leaf.name_len = (unsigned int)strlen(base);
+	}
+	ret = visit_leaf(c, w, &parent, &leaf);
+out:
+	if (parent.fd >= 0)
+		close(parent.fd);
+	free(dir_copy);
+	free(base_copy);
+	return ret;
+}
+
 static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry *we)
 {
 	struct checker *c = ctx;
@@ -307,7 +411,7 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	int ret;
 
 	if (we->depth == 0)
-		return visit_root(c, we);
+		return S_ISDIR(we->ino->mode) ? visit_root(c, we) : visit_top_file(c, w, we);
 	ret = out_dir_at(c, w, we->depth - 1, &parent);
 	if (ret)
 		return ret;
@@ -343,7 +447,7 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_entry *we)
 {
 	struct checker *c = ctx;
-	struct xattr_check xc = { .c = c, .name = NULL };
+	struct xattr_check xc = { .c = c, .name = NULL, .path = we->path };
 	struct es_err e = { 0 };
 	struct out_dir *od;
 	bool apply;
@@ -357,7 +461,7 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	xc.dirfd = od->fd;
 	xc.apply = apply && c->o->xattrs;
 	if (apply && c->o->preserve_owner) {
-		ret = es_extract_owner(od->fd, NULL, od->fd, we->ino, c->err);
+		ret = set_owner(c, od->fd, NULL, od->fd, we->path, we->ino);
 		if (ret)
 			return ret;
 	}
@@ -367,8 +471,7 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	if (ret)
 		es_walk_problem(w, we->path, &e);
 	if (apply) {
-		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->o->preserve_perms,
-					c->err);
+		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->mode_mask, c->err);
 		od->fd = -1;	/* es_extract_finish closed it */
 		if (ret)
 			return ret;
@@ -384,8 +487,10 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 static void check_release(void *ctx, struct es_walk *w, struct es_walk_inode *rec,
 			  bool complete)
 {
-	(void)ctx;
-	if (complete && !rec->is_dir && rec->nlink != rec->names)
+	struct checker *c = ctx;
+
+	/* in a subtree, names outside it are not counted */
+	if (complete && !c->o->subtree && !rec->is_dir && rec->nlink != rec->names)
 		es_walk_problemf(w, "/", "nid %llu has nlink %u but %u directory entries "
 				 "point to it", (unsigned long long)rec->nid, rec->nlink,
 				 rec->names);
@@ -419,7 +524,8 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 		.release = check_release,
 		.report = check_report,
 	};
-	struct checker c = { .img = img, .o = o, .err = err, .rootfd = -1 };
+	struct checker c = { .img = img, .o = o, .err = err, .rootfd = -1,
+			     .mode_mask = o->preserve_perms ? 07777 : 07777 & ~o->umask };
 	struct es_check_result local;
 	int ret;
 
@@ -430,7 +536,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 	c.buf = malloc(1u << 20);
 	if (!c.buf)
 		return es_fail(err, -ENOMEM, "out of memory");
-	ret = es_walk(img, &ops, &c, err);
+	ret = es_walk_from(img, o->subtree ? o->subtree_nid : img->sb.root_nid, &ops, &c, err);
 	while (c.ndirs)
 		pop_out_dir(&c);
 	free(c.dirs);

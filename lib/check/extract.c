@@ -344,17 +344,18 @@ int es_extract_xattr(int parentfd, const char *name, const char *xname,
 }
 
 int es_extract_finish(int parentfd, const char *name, int fd, const struct es_inode *ino,
-		      bool perms, struct es_err *err)
+		      unsigned int mode_mask, struct es_err *err)
 {
 	struct timespec times[2] = {
 		{ .tv_sec = ino->mtime, .tv_nsec = ino->mtime_nsec },
 		{ .tv_sec = ino->mtime, .tv_nsec = ino->mtime_nsec },
 	};
 	const char *what = name ? name : "directory";
+	mode_t mode = ino->mode & 07777 & mode_mask;
 	int ret = 0;
 
 	if (fd >= 0) {
-		if (perms && fchmod(fd, ino->mode & 07777) < 0)
+		if (fchmod(fd, mode) < 0)
 			ret = es_fail(err, -errno, "%s: cannot set mode: %s", ES_PATH(what),
 				      strerror(errno));
 		if (!ret && futimens(fd, times) < 0)
@@ -364,8 +365,8 @@ int es_extract_finish(int parentfd, const char *name, int fd, const struct es_in
 			ret = es_fail(err, -errno, "%s: %s", ES_PATH(what), strerror(errno));
 		return ret;
 	}
-	if (perms && !S_ISLNK(ino->mode) &&
-	    fchmodat(parentfd, name, ino->mode & 07777, 0) < 0)
+	/* a device node, FIFO or socket: never through a symlink put in its place */
+	if (!S_ISLNK(ino->mode) && fchmodat(parentfd, name, mode, AT_SYMLINK_NOFOLLOW) < 0)
 		return es_fail(err, -errno, "%s: cannot set mode: %s", ES_PATH(what),
 			       strerror(errno));
 	if (utimensat(parentfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)

@@ -40,8 +40,8 @@ int es_extract_owner(int parentfd, const char *name, int fd, const struct es_ino
 		     struct es_err *err);
 int es_extract_xattr(int parentfd, const char *name, const char *xname,
 		     const uint8_t *value, size_t len, struct es_err *err);
-/* Mode and times; closes fd if it is >= 0. */
+/* Mode (the bits of mode_mask) and times; closes fd if it is >= 0. */
 int es_extract_finish(int parentfd, const char *name, int fd, const struct es_inode *ino,
-		      bool perms, struct es_err *err);
+		      unsigned int mode_mask, struct es_err *err);
 
 #endif

@@ -42,6 +42,7 @@ struct es_walk {
 	struct hmap inodes;		/* nid -> struct es_walk_inode */
 	struct frame *stack;
 	size_t depth, cap;
+	bool subtree;			/* started below the root: the top ".." is not known */
 };
 
 static uint64_t nid_hash(const void *key)
@@ -130,7 +131,8 @@ static int collect_cb(void *ctx, const uint8_t *name, unsigned int len, uint64_t
 		return 0;
 	}
 	if (len == 2 && name[0] == '.' && name[1] == '.') {
-		if (nid != f->self.parent_nid)
+		/* a subtree's top directory: its parent was not walked */
+		if (nid != f->self.parent_nid && !(cc->w->subtree && cc->w->depth == 1))
 			es_walk_problemf(cc->w, f->path, "\"..\" points to nid %llu, not to the "
 					 "parent (nid %llu)", (unsigned long long)nid,
 					 (unsigned long long)f->self.parent_nid);
@@ -295,8 +297,8 @@ out:
 	return ret;
 }
 
-/* Visit the root and enter it. */
-static int start(struct es_walk *w)
+/* Visit the top (the root, or a subtree's) and enter it if it is a directory. */
+static int start(struct es_walk *w, uint64_t top_nid)
 {
 	struct es_err e = { 0 };
 	struct es_walk_inode *rec;
@@ -305,16 +307,16 @@ static int start(struct es_walk *w)
 	bool added;
 	int ret;
 
-	ret = es_inode_read(w->img, w->img->sb.root_nid, &root, &e);
+	ret = es_inode_read(w->img, top_nid, &root, &e);
 	if (ret)
-		return es_fail(w->err, ret == -ENOMEM ? ret : -ES_ECORRUPT, "root inode: %s",
-			       e.msg);
-	if (!S_ISDIR(root.mode))
+		return es_fail(w->err, ret == -ENOMEM ? ret : -ES_ECORRUPT, "%s inode: %s",
+			       w->subtree ? "top" : "root", e.msg);
+	if (!S_ISDIR(root.mode) && !w->subtree)
 		return es_fail(w->err, -ES_ECORRUPT, "the root inode (nid %llu) is not a "
 			       "directory", (unsigned long long)root.nid);
 	if (hmap_find_or_add(&w->inodes, &root.nid, (void **)&rec, &added))
 		return es_fail(w->err, -ENOMEM, "out of memory");
-	rec->is_dir = true;
+	rec->is_dir = S_ISDIR(root.mode);
 	rec->nlink = root.nlink;
 	rec->names = 1;
 	if (w->ops->visit) {
@@ -324,9 +326,11 @@ static int start(struct es_walk *w)
 		};
 
 		ret = w->ops->visit(w->ctx, w, &we);
-		if (ret)
+		if (ret || !rec->is_dir)
 			return ret;
 	}
+	if (!rec->is_dir)
+		return 0;
 	path = strdup("/");
 	relpath = strdup("");
 	if (!path || !relpath) {
@@ -349,13 +353,20 @@ static int leave_dir(struct es_walk *w, struct frame *f)
 int es_walk(const struct es_image *img, const struct es_walk_ops *ops, void *ctx,
 	    struct es_err *err)
 {
-	struct es_walk w = { .img = img, .ops = ops, .ctx = ctx, .err = err };
+	return es_walk_from(img, img->sb.root_nid, ops, ctx, err);
+}
+
+int es_walk_from(const struct es_image *img, uint64_t top_nid, const struct es_walk_ops *ops,
+		 void *ctx, struct es_err *err)
+{
+	struct es_walk w = { .img = img, .ops = ops, .ctx = ctx, .err = err,
+			     .subtree = top_nid != img->sb.root_nid };
 	struct es_walk_inode *rec;
 	size_t pos = 0;
 	int ret;
 
 	hmap_init(&w.inodes, &inode_type);
-	ret = start(&w);
+	ret = start(&w, top_nid);
 	while (!ret && w.depth) {
 		struct frame *f = &w.stack[w.depth - 1];
 

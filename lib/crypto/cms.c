@@ -427,3 +427,40 @@ int es_cms_describe(const uint8_t *sig, size_t sig_len, const char *idpart,
 	CMS_ContentInfo_free(cms);
 	return 0;
 }
+
+int es_cms_info(const uint8_t *sig, size_t sig_len, struct es_sig_info *info)
+{
+	CMS_ContentInfo *cms;
+	CMS_SignerInfo *si;
+	X509_ALGOR *sigalg = NULL;
+	X509 *signer = NULL;
+	int ret = parse_cms(sig, sig_len, &cms, &si, NULL);
+
+	if (ret)
+		return ret;
+	if (CMS_set1_signers_certs(cms, NULL, 0) >= 0)
+		CMS_SignerInfo_get0_algs(si, NULL, &signer, NULL, NULL);
+	if (signer) {
+		es_cert_subject(signer, info->subject, sizeof(info->subject));
+		snprintf(info->algorithm, sizeof(info->algorithm), "%s",
+			 es_crypto_key_type_name(es_crypto_pkey_type(
+				 es_crypto_pkey_of(X509_get0_pubkey(signer)))));
+	} else {
+		/* no certificate: the signature algorithm names the key type
+		 * (the same OIDs es_cms_verify() accepts) */
+		CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sigalg);
+		switch (sigalg ? OBJ_obj2nid(sigalg->algorithm) : NID_undef) {
+		case NID_rsaEncryption:
+		case NID_sha256WithRSAEncryption:
+			snprintf(info->algorithm, sizeof(info->algorithm), "rsa");
+			break;
+		case NID_ecdsa_with_SHA256:
+			snprintf(info->algorithm, sizeof(info->algorithm), "ecdsa");
+			break;
+		default:
+			break;
+		}
+	}
+	CMS_ContentInfo_free(cms);
+	return 0;
+}

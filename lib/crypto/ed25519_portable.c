@@ -18,7 +18,7 @@
  * only its canonical form can match; the public key decodes as OpenSSL
  * decodes it (y reduced mod p, a sign bit on x = 0 ignored) and is refused
  * with -EINVAL only when it is not a curve point.  RFC 8032 would also
- * refuse the 40 non-canonical key encodings; doing so here would let the
+ * refuse the non-canonical key encodings; doing so here would let the
  * boot reader refuse an image that the hosted verifier accepts, and public
  * keys are trust anchors, not attacker input.
  */

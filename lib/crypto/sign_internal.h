@@ -121,6 +121,8 @@ int es_cms_verify(const struct es_trust *t,
 		  const uint8_t *msg, size_t len,
 		  char *desc, size_t desc_len, struct es_err *err);
 /* es_signature_describe() for ES_SIG_CMS; idpart ends the line. */
+/* The subject and algorithm of a CMS signature (es_signature_info()). */
+int es_cms_info(const uint8_t *sig, size_t sig_len, struct es_sig_info *info);
 int es_cms_describe(const uint8_t *sig, size_t sig_len, const char *idpart,
 		    char *buf, size_t len);
 

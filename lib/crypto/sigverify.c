@@ -219,3 +219,30 @@ int es_signature_describe(enum es_sig_type type,
 	ERR_pop_to_mark();
 	return ret;
 }
+
+int es_signature_info(const struct es_trust *t, enum es_sig_type type,
+		      const uint8_t key_id[ES_SIGN_KEY_ID_SIZE],
+		      const uint8_t *sig, size_t sig_len, struct es_sig_info *info)
+{
+	const struct es_anchor *a;
+	int ret = 0;
+
+	memset(info, 0, sizeof(*info));
+	ERR_set_mark();
+	if (type == ES_SIG_CMS) {
+		ret = sig ? es_cms_info(sig, sig_len, info) : -EBADMSG;
+	} else {
+		if (type == ES_SIG_ED25519)
+			snprintf(info->algorithm, sizeof(info->algorithm), "ed25519");
+		a = t && key_id ? es_trust_find(t, key_id) : NULL;
+		if (a) {
+			if (a->cert)
+				es_cert_subject(a->cert, info->subject, sizeof(info->subject));
+			if (!info->algorithm[0])
+				snprintf(info->algorithm, sizeof(info->algorithm), "%s",
+					 es_crypto_key_type_name(a->kind));
+		}
+	}
+	ERR_pop_to_mark();
+	return ret;
+}

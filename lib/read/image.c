@@ -117,10 +117,19 @@ int es_dev_read(const struct es_image *img, unsigned int devno, uint64_t off,
 			       "(the image has %u extra devices)", devno,
 			       img->ndevices - 1);
 	dev = &img->devices[devno];
-	if (!dev->present)
+	if (!dev->present) {
+		struct es_err why = { 0 };
+		struct es_io_dev info = { 0 };
+
+		/* looked for by its digest in a blob folder: say which, and where */
+		if (es_io_stat(&img->io, devno, dev->tag, &info, &why) == -ENOENT && info.name)
+			return es_fail(err, -ENOENT, "data is on device %u, blob %.64s, which "
+				       "is missing from the blob folder: %s", devno,
+				       (const char *)dev->tag, why.msg);
 		return es_fail(err, -ENODEV, "data is on device %u, which was not "
 			       "given (pass it with --device, in device-table order)",
 			       devno);
+	}
 	if (off > dev->size || len > dev->size - off)
 		return es_fail(err, -ES_ECORRUPT,
 			       "read of %zu bytes at %llu is past the end of device %u "
@@ -148,13 +157,22 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 {
 	const unsigned int bits = img->sb.blkszbits;
 	const size_t blksz = (size_t)1 << bits;
-	uint8_t block[1u << ES_MAX_BLKSZBITS], *out = buf;
+#ifdef ES_FREESTANDING
+	uint8_t *block = img->bounce;
+#else
+	uint8_t block[1u << ES_MAX_BLKSZBITS];
+#endif
+	uint8_t *out = buf;
 	int ret = 0;
 
 	if (!img->dec)
 		return es_fail(err, -EACCES, "the image is encrypted: its %s cannot be read "
 			       "without a key", chunk_first == ES_META_BLOCKS ? "metadata" :
 			       "file contents");
+#ifdef ES_FREESTANDING
+	if (!block)
+		return es_fail(err, -EINVAL, "internal error: no block to decrypt in");
+#endif
 	while (len && !ret) {
 		uint64_t blkno = off >> bits;
 		size_t in = (size_t)(off & (blksz - 1));
@@ -182,7 +200,7 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 		out += n;
 		len -= n;
 	}
-	es_crypto_wipe(block, sizeof(block));
+	es_crypto_wipe(block, (size_t)1 << ES_MAX_BLKSZBITS);
 	return ret;
 }
 

@@ -29,11 +29,14 @@ static int read_image_bytes(const struct es_io *io, uint64_t off, void *buf, siz
 	return 0;
 }
 
-/* Every byte of [off, off + len) is zero (len may be 0). */
-static int check_zero(const struct es_io *io, uint64_t off, uint64_t len, const char *what,
-		      struct es_err *err)
+/*
+ * *at: the offset of the first byte of [off, off + len) that is not zero,
+ * or off + len.  Read in small pieces: the boot reader's stack is small.
+ */
+static int find_nonzero(const struct es_io *io, uint64_t off, uint64_t len, const char *what,
+			uint64_t *at, struct es_err *err)
 {
-	uint8_t buf[4096];
+	uint8_t buf[512];
 
 	while (len) {
 		size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
@@ -42,15 +45,29 @@ static int check_zero(const struct es_io *io, uint64_t off, uint64_t len, const 
 		if (ret)
 			return ret;
 		for (size_t i = 0; i < n; i++)
-			if (buf[i])
-				return es_fail(err, -ES_ECORRUPT, "seal: byte %llu (%s) is not "
-					       "zero: the seal carries bytes that nothing "
-					       "authenticates", (unsigned long long)(off + i),
-					       what);
+			if (buf[i]) {
+				*at = off + i;
+				return 0;
+			}
 		off += n;
 		len -= n;
 	}
+	*at = off;
 	return 0;
+}
+
+/* Every byte of [off, off + len) is zero (len may be 0). */
+static int check_zero(const struct es_io *io, uint64_t off, uint64_t len, const char *what,
+		      struct es_err *err)
+{
+	uint64_t at;
+	int ret = find_nonzero(io, off, len, what, &at, err);
+
+	if (!ret && at != off + len)
+		return es_fail(err, -ES_ECORRUPT, "seal: byte %llu (%s) is not "
+			       "zero: the seal carries bytes that nothing "
+			       "authenticates", (unsigned long long)at, what);
+	return ret;
 }
 
 /*
@@ -113,7 +130,7 @@ static int check_layout(const struct es_io *io, uint64_t loc_off, const struct e
 int es_seal_read_locator(const struct es_io *io, uint64_t file_size, struct es_seal *s,
 			 struct es_err *err)
 {
-	uint8_t loc[ES_LOCATOR_SIZE], sum[32];
+	uint8_t loc[LOC_BYTES], sum[32];
 	const struct {
 		struct es_seal_section *sec;
 		const char *name;
@@ -122,7 +139,7 @@ int es_seal_read_locator(const struct es_io *io, uint64_t file_size, struct es_s
 		{ &s->trees_sec, "trees" }, { &s->index_sec, "chunk index" },
 		{ &s->keys_sec, "key area" },
 	};
-	uint64_t loc_off;
+	uint64_t loc_off, at;
 	int ret;
 
 	if (file_size < ES_LOCATOR_SIZE)
@@ -145,10 +162,14 @@ int es_seal_read_locator(const struct es_io *io, uint64_t file_size, struct es_s
 	if (es_get32(loc + LOC_USED) != LOC_BYTES)
 		return es_fail(err, -ES_ECORRUPT, "seal locator: %u bytes used, version 1 "
 			       "uses %u", es_get32(loc + LOC_USED), LOC_BYTES);
-	for (size_t i = LOC_BYTES; i < sizeof(loc); i++)
-		if (loc[i])
-			return es_fail(err, -ES_ECORRUPT, "seal locator: byte %zu is not zero: "
-				       "the seal carries bytes that nothing authenticates", i);
+	ret = find_nonzero(io, loc_off + LOC_BYTES, ES_LOCATOR_SIZE - LOC_BYTES,
+			   "seal locator", &at, err);
+	if (ret)
+		return ret;
+	if (at != loc_off + ES_LOCATOR_SIZE)
+		return es_fail(err, -ES_ECORRUPT, "seal locator: byte %zu is not zero: "
+			       "the seal carries bytes that nothing authenticates",
+			       (size_t)(at - loc_off));
 	memcpy(s->uuid, loc + LOC_UUID, 16);
 	s->fs_size = es_get64(loc + LOC_FS_SIZE);
 	if (s->fs_size % ES_SEAL_ALIGN || s->fs_size > loc_off)

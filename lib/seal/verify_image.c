@@ -48,6 +48,8 @@ static int check_device(const struct es_io *io, const struct es_seal *s, unsigne
 	}
 	ret = es_seal_verify_device(io, s, dev, o->nthreads ? o->nthreads : 1, &out->err);
 	out->state = ret ? ES_VERIFY_FAILED : ES_VERIFY_VERIFIED;
+	if (o->progress)
+		o->progress(o->progress_ctx, s, dev);
 	if (dev && o->release_blobs)
 		es_io_release(io, dev);
 	return 0;

@@ -428,6 +428,17 @@ x25519_pair() {
 	openssl pkey -in "$1.key" -pubout -out "$1.pub"
 }
 
+# ed25519_pair BASE: a deterministic Ed25519 key pair (from rnd) as PEM files
+# BASE.pem (private, PKCS#8, as `openssl genpkey -algorithm ed25519` writes
+# it) and BASE.pub, and the raw 32-byte public key BASE.raw
+ed25519_pair() {
+	# PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410): this prefix + 32 bytes
+	{ printf '\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20'; rnd 32; } |
+		openssl pkey -inform DER -out "$1.pem" || return 1
+	openssl pkey -in "$1.pem" -pubout -out "$1.pub" || return 1
+	openssl pkey -in "$1.pem" -pubout -outform DER | tail -c 32 >"$1.raw"
+}
+
 # ---------------------------------------------------------------------------
 # tests made of many cases: each case runs, the failures are listed at the end
 #   bad MSG                      record a failed case

@@ -58,6 +58,12 @@ ln -s file.txt "$SRC/link"
 ln -s "$VICTIM" "$SRC/sym/c"            # an absolute symlink ...
 printf 'x' > "$SRC/sym/d/pwned02"       # ... next to a directory
 printf 'x' > "$SRC/names/escape-candidate"
+printf 'x' > "$SRC/names/zz"            # patched into ".."
+printf 'x' > "$SRC/names/q"             # patched into "."
+# a relative symlink that leads out of OUT (into $VICTIM, see WORK below) ...
+ln -s ../../../../../../../../victim "$SRC/sym/e"
+mkdir -p "$SRC/sym/f"                   # ... next to a directory
+printf 'x' > "$SRC/sym/f/pwned03"
 for i in 1 2 3 4 5 6; do
 	printf '%s' "$i" > "$SRC/shared$i"
 	setfattr -n user.shared -v same-value "$SRC/shared$i"
@@ -320,7 +326,50 @@ run_case dir-name-with-slash FXp /names/escape-candidate
 erofs_lookup "$P" /sym/c || fail "walker: /sym/c"
 fresh "$P"; wr_str "$BAD" "$DE_NAME_AT" d; fixcrc
 run_case dir-duplicate-name-symlink-escape FX /sym/d/pwned02
+erofs_lookup "$P" /sym/e || fail "walker: /sym/e"
+fresh "$P"; wr_str "$BAD" "$DE_NAME_AT" f; fixcrc
+run_case dir-duplicate-name-relative-symlink-escape FX /sym/f/pwned03
 [ -z "$(ls -A "$VICTIM")" ] || fail "extraction wrote through a symlink into $VICTIM"
+erofs_lookup "$P" /names/zz || fail "walker: /names/zz"
+fresh "$P"; wr_str "$BAD" "$DE_NAME_AT" ..; fixcrc
+run_case dir-name-dotdot FX /names/escape-candidate
+erofs_lookup "$P" /names/q || fail "walker: /names/q"
+fresh "$P"; wr_str "$BAD" "$DE_NAME_AT" .; fixcrc
+run_case dir-name-dot FX /names/escape-candidate
+
+echo "== the extraction target already holds symlinks and hard links out of it"
+# What is in OUT is never followed: without --overwrite it is in the way
+# (exit 8); with it, a non-directory is unlinked and made again, whatever
+# it pointed to.  The symlinks in the image itself are data: extracted as
+# they are, pointing wherever they point.
+printf 'victim file\n' > "$T/victim-file"
+printf 'victim link\n' > "$T/victim-hard"
+prepare_out() {
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	ln -s "$VICTIM" "$OUT/sub"
+	ln -s "$T/victim-file" "$OUT/file.txt"
+	ln "$T/victim-hard" "$OUT/hard1"
+}
+prepare_out
+runlog x-in-way "$FSCK" --extract="$OUT" "$P"
+[ "$RC" = 8 ] || fail "extraction over symlinks in OUT exited $RC, expected 8: $(head -c 300 "$T/log/x-in-way.err")"
+grep -q 'already exists' "$T/log/x-in-way.err" ||
+	fail "extraction over symlinks in OUT does not say what is in the way: $(head -c 300 "$T/log/x-in-way.err")"
+prepare_out
+runlog x-overwrite "$FSCK" --overwrite --extract="$OUT" "$P"
+[ "$RC" = 0 ] || fail "--overwrite over symlinks in OUT exited $RC: $(head -c 300 "$T/log/x-overwrite.err")"
+[ -z "$(ls -A "$VICTIM")" ] || fail "--overwrite wrote through the symlink OUT/sub into $VICTIM"
+[ "$(cat "$T/victim-file")" = 'victim file' ] || fail "--overwrite wrote through the symlink OUT/file.txt"
+[ "$(cat "$T/victim-hard")" = 'victim link' ] || fail "--overwrite wrote through the hard link OUT/hard1"
+[ -d "$OUT/sub" ] && [ ! -L "$OUT/sub" ] && [ -f "$OUT/sub/x17" ] ||
+	fail "--overwrite: OUT/sub is not the image's directory"
+[ "$(readlink "$OUT/sym/c")" = "$VICTIM" ] && [ "$(readlink "$OUT/sym/e")" = ../../../../../../../../victim ] ||
+	fail "the image's symlinks out of OUT were not extracted as they are"
+runlog cmp-overwrite "$TREECMP" --ignore-root-mtime "$SRC" "$OUT"
+[ "$RC" = 0 ] || fail "--overwrite over symlinks in OUT: not the source tree: $(head -c 500 "$T/log/cmp-overwrite.out")"
+rm -rf "$OUT"
+info "symlinks and hard links in OUT: in the way without --overwrite, replaced (never followed) with it"
 
 echo "== inodes"
 erofs_lookup "$P" /file.txt; erofs_inode "$P" "$LK_NID"

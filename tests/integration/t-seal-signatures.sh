@@ -171,7 +171,7 @@ import json, sys
 j = json.load(sys.stdin)
 assert j["verified"] is True, j
 assert j["exit_code"] == 0, j
-st = {s["index"]: s["status"] for s in j["signatures"]}
+st = {s["index"]: s["status"] for s in j["signers"]}
 assert st[2] == "trusted", st
 assert st[1] != "trusted" and st[3] != "trusted", st
 ' <verify-json.out || fail "--json output wrong: $(cat verify-json.out)"

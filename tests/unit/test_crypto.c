@@ -4,15 +4,19 @@
  *
  * Built twice: test_crypto links libcore (lib/crypto/openssl.c) and checks
  * everything against published vectors and against OpenSSL's EVP called
- * directly here; test_crypto_portable (ES_TEST_PORTABLE) links only
- * lib/crypto/portable.c and checks what the boot build has of it.
+ * directly here; test_crypto_portable (ES_TEST_PORTABLE) links the
+ * portable backend the boot build has instead (portable.c and the
+ * *_portable.c files) and libcrypto only as the oracle, and runs the same checks
+ * on everything the portable backend implements, plus its internal SHA-512
+ * and AES block cipher.
  *
  * Vectors: AES-256-XTS from IEEE Std 1619-2007 (vectors 10-14), AES-256-GCM
- * from the GCM specification (McGrew & Viega, test cases 15 and 16), HKDF
- * from RFC 5869 (test cases 1 and 3), HMAC-SHA256 from RFC 4231 (test
- * cases 2 and 6), Argon2id from RFC 9106 (section 5.3), X25519 from RFC
- * 7748 (sections 5.2 and 6.1).  Other inputs come from a fixed-seed
- * generator.
+ * from the GCM specification (McGrew & Viega, test cases 13 to 16), HKDF
+ * from RFC 5869 (test cases 1 and 3), HMAC-SHA256/512 from RFC 4231 (test
+ * cases 1, 2 and 6), Ed25519 from RFC 8032 (section 7.1, tests 1-3), AES
+ * from FIPS 197 (appendix C.3), SHA-512 from FIPS 180-4 ("abc"), Argon2id
+ * from RFC 9106 (section 5.3), X25519 from RFC 7748 (sections 5.2 and
+ * 6.1).  Other inputs come from a fixed-seed generator.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,10 +32,15 @@
 #include <unistd.h>
 #include "crypto/backend.h"
 
-#ifndef ES_TEST_PORTABLE
-#include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#ifdef ES_TEST_PORTABLE
+#include "crypto/aes_portable.h"
+#include "crypto/sha512.h"
+#else
+#include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "crypto/sign_internal.h"
@@ -99,8 +108,6 @@ static void test_memcmp(void **state)
 	}
 }
 
-#ifndef ES_TEST_PORTABLE
-
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t len)
 {
 	assert_int_equal(strlen(hex), 2 * len);
@@ -112,7 +119,8 @@ static void hex_to_bytes(const char *hex, uint8_t *out, size_t len)
 	}
 }
 
-/* ---- random ------------------------------------------------------------- */
+#ifndef ES_TEST_PORTABLE
+/* ---- random (hosted) ------------------------------------------------------ */
 
 static void test_random(void **state)
 {
@@ -131,6 +139,7 @@ static void test_random(void **state)
 	assert_int_equal(es_crypto_random(NULL, 0), 0);
 	assert_int_equal(es_crypto_random(NULL, 1), -EINVAL);
 }
+#endif
 
 /* ---- AES-256-XTS ------------------------------------------------------ */
 
@@ -650,7 +659,10 @@ static void test_mac_engine(void **state)
 	unsigned int len;
 
 	(void)state;
+#ifndef ES_TEST_PORTABLE
+	/* the portable backend has no engine to fetch (and no heap): NULL */
 	assert_int_equal(es_crypto_mac_new(&m), 0);
+#endif
 	hex_to_bytes("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
 		     "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
 		     want, 64);
@@ -687,7 +699,9 @@ static void test_mac_engine(void **state)
 	/* more than one block is what es_crypto_hkdf_expand is for */
 	assert_int_equal(es_crypto_mac_expand(m, ES_CRYPTO_SHA256, prk, sizeof(prk), info,
 					      sizeof(info), out, 33), -EINVAL);
+#ifndef ES_TEST_PORTABLE
 	es_crypto_mac_free(m);
+#endif
 }
 
 static void test_hkdf_refuses(void **state)
@@ -719,6 +733,606 @@ static void test_hkdf_refuses(void **state)
 					 NULL, 0, out, 32), -EINVAL);
 	free(out);
 }
+
+/* ---- the backend against OpenSSL's EVP on seeded inputs ----------------- */
+
+/* HMAC lengths: empty, single bytes, around both hashes' blocks, KiBs. */
+static const size_t edge_lengths[] = {
+	0, 1, 2, 15, 16, 17, 31, 32, 33, 55, 56, 63, 64, 65, 111, 112, 127,
+	128, 129, 255, 256, 1000, 1024, 4095, 4096, 4097, 8191,
+};
+#define N_EDGE (sizeof(edge_lengths) / sizeof(edge_lengths[0]))
+
+static void test_hmac_vs_evp(void **state)
+{
+	static const size_t key_lengths[] = { 0, 1, 20, 32, 63, 64, 65, 127, 128, 129, 300 };
+	uint8_t key[300], *msg = malloc(8191), out[64], want[64];
+
+	(void)state;
+	assert_non_null(msg);
+	for (size_t m = 0; m < N_EDGE; m++) {
+		for (size_t k = 0; k < sizeof(key_lengths) / sizeof(key_lengths[0]); k++) {
+			for (int sha512 = 0; sha512 < 2; sha512++) {
+				size_t size = sha512 ? 64 : 32;
+				unsigned int len = 0;
+
+				fill_prng(key, key_lengths[k]);
+				fill_prng(msg, edge_lengths[m]);
+				assert_non_null(HMAC(sha512 ? EVP_sha512() : EVP_sha256(), key,
+						     (int)key_lengths[k], msg, edge_lengths[m],
+						     want, &len));
+				assert_int_equal(len, size);
+				memset(out, 0, sizeof(out));
+				assert_int_equal(es_crypto_mac(NULL, sha512 ? ES_CRYPTO_SHA512 :
+							       ES_CRYPTO_SHA256, key, key_lengths[k],
+							       msg, edge_lengths[m], out), 0);
+				assert_memory_equal(out, want, size);
+				if (!sha512) {
+					assert_int_equal(es_crypto_hmac_sha256(key, key_lengths[k], msg,
+									       edge_lengths[m], out), 0);
+					assert_memory_equal(out, want, size);
+				}
+			}
+		}
+	}
+	assert_int_equal(es_crypto_mac(NULL, (enum es_crypto_hash)3, key, 1, msg, 1, out), -EINVAL);
+	assert_int_equal(es_crypto_mac(NULL, ES_CRYPTO_SHA256, NULL, 1, msg, 1, out), -EINVAL);
+	assert_int_equal(es_crypto_mac(NULL, ES_CRYPTO_SHA256, key, 1, NULL, 1, out), -EINVAL);
+	free(msg);
+}
+
+/* RFC 4231 test cases 1 and 6 with HMAC-SHA512 (the SHA-256 ones above). */
+static void test_hmac_sha512_rfc4231(void **state)
+{
+	static const char msg6[] =
+		"Test Using Larger Than Block-Size Key - Hash Key First";
+	uint8_t key[131], out[64], want[64];
+
+	(void)state;
+	memset(key, 0x0b, 20);
+	hex_to_bytes("87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+		     "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854",
+		     want, 64);
+	assert_int_equal(es_crypto_mac(NULL, ES_CRYPTO_SHA512, key, 20, "Hi There", 8, out), 0);
+	assert_memory_equal(out, want, 64);
+	memset(key, 0xaa, sizeof(key));
+	hex_to_bytes("80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352"
+		     "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598",
+		     want, 64);
+	assert_int_equal(es_crypto_mac(NULL, ES_CRYPTO_SHA512, key, sizeof(key), msg6,
+				       strlen(msg6), out), 0);
+	assert_memory_equal(out, want, 64);
+}
+
+/* HKDF through OpenSSL's EVP_KDF directly: the oracle. */
+static void evp_hkdf(int mode, bool sha512, const uint8_t *salt, size_t salt_len,
+		     const uint8_t *key, size_t key_len, const uint8_t *info,
+		     size_t info_len, uint8_t *out, size_t out_len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[6], *p = params;
+
+	assert_non_null(ctx);
+	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						sha512 ? "SHA512" : "SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
+	if (salt_len)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+							 (void *)salt, salt_len);
+	if (info_len)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+							 (void *)info, info_len);
+	*p = OSSL_PARAM_construct_end();
+	assert_int_equal(EVP_KDF_derive(ctx, out, out_len, params), 1);
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+}
+
+static void test_hkdf_vs_evp(void **state)
+{
+	static const size_t out_lengths[] = { 1, 16, 31, 32, 33, 63, 64, 65, 100, 1000,
+					      255 * 32 };
+	static const size_t in_lengths[] = { 0, 1, 13, 32, 64, 65, 128, 129, 300 };
+	uint8_t salt[300], ikm[300], info[ES_CRYPTO_HKDF_INFO_MAX];
+	uint8_t *out = malloc(255 * 64), *want = malloc(255 * 64);
+
+	(void)state;
+	assert_non_null(out && want);
+	for (size_t o = 0; o < sizeof(out_lengths) / sizeof(out_lengths[0]); o++) {
+		for (size_t i = 0; i < sizeof(in_lengths) / sizeof(in_lengths[0]); i++) {
+			size_t n = in_lengths[i], salt_len = in_lengths[(i + o) % 9];
+			size_t info_len = i == 8 ? ES_CRYPTO_HKDF_INFO_MAX : in_lengths[(i + 3) % 9];
+			size_t ikm_len = n ? n : 1;
+
+			fill_prng(salt, salt_len);
+			fill_prng(ikm, ikm_len);
+			fill_prng(info, info_len);
+			for (int sha512 = 0; sha512 < 2; sha512++) {
+				enum es_crypto_hash h = sha512 ? ES_CRYPTO_SHA512 : ES_CRYPTO_SHA256;
+				size_t len = out_lengths[o];
+
+				evp_hkdf(EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND, sha512, salt,
+					 salt_len, ikm, ikm_len, info, info_len, want, len);
+				assert_int_equal(es_crypto_hkdf(h, salt, salt_len, ikm, ikm_len,
+								info, info_len, out, len), 0);
+				assert_memory_equal(out, want, len);
+				evp_hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, sha512, NULL, 0, ikm,
+					 ikm_len, info, info_len, want, len);
+				assert_int_equal(es_crypto_hkdf_expand(h, ikm, ikm_len, info,
+								       info_len, out, len), 0);
+				assert_memory_equal(out, want, len);
+				if (len <= (sha512 ? 64u : 32u)) {
+					memset(out, 0, len);
+					assert_int_equal(es_crypto_mac_expand(NULL, h, ikm, ikm_len,
+									      info, info_len,
+									      out, len), 0);
+					assert_memory_equal(out, want, len);
+				}
+			}
+		}
+	}
+	free(out);
+	free(want);
+}
+
+/* Every length from one block to a 4 KiB unit, both ways, vs EVP. */
+static void test_xts_all_lengths_vs_evp(void **state)
+{
+	enum { UNIT = ES_CRYPTO_XTS_UNIT_SIZE };
+	struct es_crypto_xts enc, dec;
+	uint8_t *pt = malloc(UNIT), *ct = malloc(UNIT), *want = malloc(UNIT);
+	uint8_t key[64], tweak[16];
+
+	(void)state;
+	assert_non_null(pt && ct && want);
+	assert_int_equal(es_crypto_xts_init(&enc, ES_CRYPTO_ENCRYPT), 0);
+	assert_int_equal(es_crypto_xts_init(&dec, ES_CRYPTO_DECRYPT), 0);
+	for (size_t len = 16; len <= UNIT; len += 16) {
+		fill_prng(key, sizeof(key));
+		fill_prng(tweak, sizeof(tweak));
+		fill_prng(pt, len);
+		assert_int_equal(es_crypto_xts_setkey(&enc, key), 0);
+		assert_int_equal(es_crypto_xts_setkey(&dec, key), 0);
+		evp_xts(1, key, tweak, pt, want, len);
+		assert_int_equal(es_crypto_xts_crypt(&enc, tweak, pt, ct, len), 0);
+		assert_memory_equal(ct, want, len);
+		/* a ciphertext of EVP's, decrypted in place */
+		assert_int_equal(es_crypto_xts_crypt(&dec, tweak, ct, ct, len), 0);
+		assert_memory_equal(ct, pt, len);
+		evp_xts(0, key, tweak, pt, want, len);
+		assert_int_equal(es_crypto_xts_crypt(&dec, tweak, pt, ct, len), 0);
+		assert_memory_equal(ct, want, len);
+	}
+	es_crypto_xts_release(&enc);
+	es_crypto_xts_release(&dec);
+	free(pt);
+	free(ct);
+	free(want);
+}
+
+/* The GCM specification's test cases 13 and 14: zero key and nonce. */
+static void test_gcm_zero_key_vectors(void **state)
+{
+	uint8_t key[32] = { 0 }, nonce[12] = { 0 }, zeros[16] = { 0 };
+	uint8_t tag[16], want[16], ct[16];
+
+	(void)state;
+	hex_to_bytes("530f8afbc74536b9a963b4f1c4cb738b", want, 16);
+	assert_int_equal(es_crypto_aead_seal(key, nonce, NULL, 0, NULL, 0, NULL, tag), 0);
+	assert_memory_equal(tag, want, 16);
+	hex_to_bytes("cea7403d4d606b6e074ec5d3baf39d18", want, 16);
+	assert_int_equal(es_crypto_aead_seal(key, nonce, NULL, 0, zeros, 16, ct, tag), 0);
+	assert_memory_equal(ct, want, 16);
+	hex_to_bytes("d0d1c8a799996bf0265b98b5d48ab919", want, 16);
+	assert_memory_equal(tag, want, 16);
+}
+
+static void evp_gcm_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+			 size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+			 uint8_t tag[16])
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int outl = 0;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce), 1);
+	if (aad_len)
+		assert_int_equal(EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len), 1);
+	if (len)
+		assert_int_equal(EVP_EncryptUpdate(ctx, out, &outl, in, (int)len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(ctx, out + len, &outl), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* Message and associated-data lengths around and across blocks, vs EVP. */
+static void test_gcm_lengths_vs_evp(void **state)
+{
+	static const size_t aad_lengths[] = { 0, 1, 12, 15, 16, 17, 32, 57, 100, 1000 };
+	uint8_t key[32], nonce[12], aad[1000], tag[16], want_tag[16];
+	uint8_t *pt = malloc(8191), *ct = malloc(8191), *want = malloc(8191);
+
+	(void)state;
+	assert_non_null(pt && ct && want);
+	for (size_t m = 0; m < N_EDGE; m++) {
+		for (size_t a = 0; a < sizeof(aad_lengths) / sizeof(aad_lengths[0]); a++) {
+			size_t len = edge_lengths[m], aad_len = aad_lengths[a];
+
+			fill_prng(key, sizeof(key));
+			fill_prng(nonce, sizeof(nonce));
+			fill_prng(aad, aad_len);
+			fill_prng(pt, len);
+			evp_gcm_seal(key, nonce, aad, aad_len, pt, len, want, want_tag);
+			assert_int_equal(es_crypto_aead_seal(key, nonce, aad, aad_len, pt, len,
+							     ct, tag), 0);
+			assert_memory_equal(ct, want, len);
+			assert_memory_equal(tag, want_tag, 16);
+			memset(ct, 0x55, len);
+			assert_int_equal(es_crypto_aead_open(key, nonce, aad, aad_len, want, len,
+							     want_tag, ct), 0);
+			assert_memory_equal(ct, pt, len);
+			/* a flipped tag bit: refused, and nothing of the plaintext out */
+			want_tag[(m + a) % 16] ^= (uint8_t)(1u << (a % 8));
+			memset(ct, 0x55, len);
+			assert_int_equal(es_crypto_aead_open(key, nonce, aad, aad_len, want, len,
+							     want_tag, ct), -EBADMSG);
+			assert_true(all_zero(ct, len));
+			if (len) {
+				want_tag[(m + a) % 16] ^= (uint8_t)(1u << (a % 8));
+				want[len / 2] ^= 0x01;
+				memset(ct, 0x55, len);
+				assert_int_equal(es_crypto_aead_open(key, nonce, aad, aad_len, want,
+								     len, want_tag, ct), -EBADMSG);
+				assert_true(all_zero(ct, len));
+			}
+		}
+	}
+	free(pt);
+	free(ct);
+	free(want);
+}
+
+/* ---- Ed25519 verification --------------------------------------------- */
+
+/* OpenSSL's verdict on sig over msg with the raw public key: the oracle. */
+static bool evp_ed25519_verifies(const uint8_t pub[32], const uint8_t *msg, size_t len,
+				 const uint8_t sig[64])
+{
+	static const uint8_t empty[1];
+	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int r;
+
+	assert_non_null(pk);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk), 1);
+	r = EVP_DigestVerify(ctx, sig, 64, len ? msg : empty, len);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return r == 1;
+}
+
+/* A key pair from a seed and a signature, by OpenSSL. */
+static void evp_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t len,
+			     uint8_t pub[32], uint8_t sig[64])
+{
+	static const uint8_t empty[1];
+	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t pub_len = 32, sig_len = 64;
+
+	assert_non_null(pk);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(pk, pub, &pub_len), 1);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, len ? msg : empty, len), 1);
+	assert_int_equal(sig_len, 64);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+}
+
+/* Ours refuses exactly what OpenSSL refuses; returns our code. */
+static int ed25519_agrees(const uint8_t pub[32], const uint8_t *msg, size_t len,
+			  const uint8_t sig[64])
+{
+	int ret = es_crypto_ed25519_verify(pub, msg, len, sig);
+
+	assert_true(ret == 0 || ret == -EBADMSG || ret == -EINVAL);
+	assert_int_equal(ret == 0, evp_ed25519_verifies(pub, msg, len, sig));
+	return ret;
+}
+
+/* RFC 8032 section 7.1, tests 1-3: OpenSSL signs to them, we verify them. */
+static void test_ed25519_rfc8032(void **state)
+{
+	static const struct {
+		const char *seed, *pub, *msg, *sig;
+	} vectors[] = {
+		{ "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+		  "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+		  "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+		  "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b" },
+		{ "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+		  "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+		  "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+		  "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" },
+		{ "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+		  "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+		  "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+		  "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a" },
+	};
+
+	(void)state;
+	for (size_t v = 0; v < sizeof(vectors) / sizeof(vectors[0]); v++) {
+		uint8_t seed[32], pub[32], msg[2], sig[64], got_pub[32], got_sig[64];
+		size_t len = strlen(vectors[v].msg) / 2;
+
+		hex_to_bytes(vectors[v].seed, seed, 32);
+		hex_to_bytes(vectors[v].pub, pub, 32);
+		hex_to_bytes(vectors[v].msg, msg, len);
+		hex_to_bytes(vectors[v].sig, sig, 64);
+		evp_ed25519_sign(seed, msg, len, got_pub, got_sig);
+		assert_memory_equal(got_pub, pub, 32);
+		assert_memory_equal(got_sig, sig, 64);
+		assert_int_equal(es_crypto_ed25519_verify(pub, len ? msg : NULL, len, sig), 0);
+		/* another message */
+		assert_int_equal(es_crypto_ed25519_verify(pub, "x", 1, sig), -EBADMSG);
+	}
+}
+
+/*
+ * Keys and messages from the seeded generator, signed by OpenSSL: ours
+ * verifies them all, and every single-bit change of the signature, the key
+ * or (short messages) the message gets OpenSSL's verdict, a refusal.
+ */
+static void test_ed25519_random_and_bit_flips(void **state)
+{
+	static const size_t lengths[] = { 0, 1, 31, 32, 33, 64, 111, 112, 127, 128, 129,
+					  255, 1000, 4096, 5000 };
+	uint8_t seed[32], pub[32], sig[64], *msg = malloc(5000);
+
+	(void)state;
+	assert_non_null(msg);
+	for (size_t i = 0; i < 2 * sizeof(lengths) / sizeof(lengths[0]); i++) {
+		size_t len = lengths[i % (sizeof(lengths) / sizeof(lengths[0]))];
+
+		fill_prng(seed, sizeof(seed));
+		fill_prng(msg, len);
+		evp_ed25519_sign(seed, msg, len, pub, sig);
+		assert_int_equal(es_crypto_ed25519_verify(pub, msg, len, sig), 0);
+		if (i >= 3)
+			continue;
+		for (size_t bit = 0; bit < 512; bit++) {
+			sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			assert_int_not_equal(ed25519_agrees(pub, msg, len, sig), 0);
+			sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		for (size_t bit = 0; bit < 256; bit++) {
+			pub[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			assert_int_not_equal(ed25519_agrees(pub, msg, len, sig), 0);
+			pub[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		for (size_t bit = 0; bit < 8 * len; bit++) {
+			msg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			assert_int_equal(es_crypto_ed25519_verify(pub, msg, len, sig), -EBADMSG);
+			msg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		assert_int_equal(es_crypto_ed25519_verify(pub, msg, len, sig), 0);
+	}
+	assert_int_equal(es_crypto_ed25519_verify(NULL, msg, 1, sig), -EINVAL);
+	assert_int_equal(es_crypto_ed25519_verify(pub, NULL, 1, sig), -EINVAL);
+	assert_int_equal(es_crypto_ed25519_verify(pub, msg, 1, NULL), -EINVAL);
+	free(msg);
+}
+
+/* 32-byte little-endian a + b (mod 2^256). */
+static void add_le256(uint8_t a[32], const uint8_t b[32])
+{
+	unsigned int carry = 0;
+
+	for (int i = 0; i < 32; i++) {
+		carry += (unsigned int)a[i] + b[i];
+		a[i] = (uint8_t)carry;
+		carry >>= 8;
+	}
+}
+
+/* S >= L is a malformed signature (no malleability); S < L but wrong is not. */
+static void test_ed25519_s_range(void **state)
+{
+	uint8_t order[32], seed[32], pub[32], sig[64], bad[64], msg[40];
+
+	(void)state;
+	hex_to_bytes("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+		     order, 32);
+	fill_prng(seed, sizeof(seed));
+	fill_prng(msg, sizeof(msg));
+	evp_ed25519_sign(seed, msg, sizeof(msg), pub, sig);
+	/* S + L is the same scalar mod L: OpenSSL and we refuse it */
+	memcpy(bad, sig, 64);
+	add_le256(bad + 32, order);
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EINVAL);
+	/* L itself, L + 1, L - 1, 2^256 - 1, 2^253 */
+	memcpy(bad + 32, order, 32);
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EINVAL);
+	bad[32] += 1;
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EINVAL);
+	bad[32] -= 2;
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EBADMSG);
+	memset(bad + 32, 0xff, 32);
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EINVAL);
+	memset(bad + 32, 0, 32);
+	bad[63] = 0x20;
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EINVAL);
+	/* each byte of L one less, the rest as L: below L, so only a mismatch */
+	for (int i = 0; i < 32; i++) {
+		if (!order[i])
+			continue;
+		memcpy(bad + 32, order, 32);
+		bad[32 + i] -= 1;
+		assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), bad), -EBADMSG);
+	}
+}
+
+/*
+ * Non-canonical encodings.  The identity (0, 1) signs anything with
+ * R = identity and S = 0, which makes every encoding that decodes to it
+ * visible: y = 1 + p, and x = 0 with the sign bit set.  Ours gives
+ * OpenSSL's verdict on each of them, on every y from p to 2^255 - 1 with
+ * either sign, and on R in non-canonical form (never accepted: R is
+ * compared as an encoding).
+ */
+static void test_ed25519_noncanonical(void **state)
+{
+	uint8_t pub[32], sig[64], msg[3] = { 'a', 'b', 'c' };
+
+	(void)state;
+	memset(sig, 0, sizeof(sig));
+	sig[0] = 1;				/* R = (0, 1), S = 0 */
+	memset(pub, 0, sizeof(pub));
+	pub[0] = 1;
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), sig), 0);
+	for (unsigned int y = 0; y < 19; y++) {
+		for (unsigned int sign = 0; sign < 2; sign++) {
+			/* y + p = 2^255 - 19 + y */
+			memset(pub, 0xff, sizeof(pub));
+			pub[0] = (uint8_t)(0xed + y);
+			pub[31] = sign ? 0xff : 0x7f;
+			ed25519_agrees(pub, msg, sizeof(msg), sig);
+		}
+	}
+	/* x = 0 with the sign bit: (0, 1) and (0, -1) */
+	memset(pub, 0, sizeof(pub));
+	pub[0] = 1;
+	pub[31] = 0x80;
+	ed25519_agrees(pub, msg, sizeof(msg), sig);
+	memset(pub, 0xff, sizeof(pub));
+	pub[0] = 0xec;
+	ed25519_agrees(pub, msg, sizeof(msg), sig);
+	pub[31] = 0x7f;
+	ed25519_agrees(pub, msg, sizeof(msg), sig);
+	/* R = (0, 1) as y = 1 + p, and with the sign bit */
+	memset(pub, 0, sizeof(pub));
+	pub[0] = 1;
+	memset(sig, 0xff, 32);
+	sig[0] = 0xee;
+	sig[31] = 0x7f;
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), sig), -EBADMSG);
+	memset(sig, 0, 32);
+	sig[0] = 1;
+	sig[31] = 0x80;
+	assert_int_equal(ed25519_agrees(pub, msg, sizeof(msg), sig), -EBADMSG);
+}
+
+/*
+ * Public keys that are no curve point: the portable backend says so
+ * (-EINVAL), OpenSSL cannot tell them from a wrong signature (-EBADMSG).
+ */
+static void test_ed25519_not_a_point(void **state)
+{
+	uint8_t pub[32], sig[64], msg[1] = { 0 };
+	int refused = 0;
+
+	(void)state;
+	memset(sig, 0, sizeof(sig));
+	sig[0] = 1;
+	for (unsigned int y = 2; y < 40; y++) {
+		int ret;
+
+		memset(pub, 0, sizeof(pub));
+		pub[0] = (uint8_t)y;
+		ret = ed25519_agrees(pub, msg, sizeof(msg), sig);
+		assert_int_not_equal(ret, 0);
+#ifdef ES_TEST_PORTABLE
+		refused += ret == -EINVAL;
+#else
+		refused += ret == -EBADMSG;
+#endif
+	}
+	/* about half of all y have no x */
+	assert_true(refused > 5);
+}
+
+#ifdef ES_TEST_PORTABLE
+/* ---- the portable backend's internal primitives --------------------------- */
+
+/* FIPS 180-4's "abc", then every split of many lengths vs EVP's SHA-512. */
+static void test_sha512_vs_evp(void **state)
+{
+	uint8_t *msg = malloc(8191), out[64], want[64];
+	struct es_sha512_ctx ctx;
+	unsigned int len;
+
+	(void)state;
+	assert_non_null(msg);
+	hex_to_bytes("ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+		     "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+		     want, 64);
+	es_sha512_init(&ctx);
+	es_sha512_update(&ctx, "abc", 3);
+	es_sha512_final(&ctx, out);
+	assert_memory_equal(out, want, 64);
+	for (size_t m = 0; m < N_EDGE; m++) {
+		size_t n = edge_lengths[m];
+
+		fill_prng(msg, n);
+		assert_int_equal(EVP_Digest(msg, n, want, &len, EVP_sha512(), NULL), 1);
+		/* in one piece, in two at every cut of short ones, bytewise */
+		for (size_t cut = 0; cut <= n; cut += n < 300 ? 1 : 97) {
+			es_sha512_init(&ctx);
+			es_sha512_update(&ctx, msg, cut);
+			es_sha512_update(&ctx, msg + cut, n - cut);
+			es_sha512_final(&ctx, out);
+			assert_memory_equal(out, want, 64);
+		}
+		es_sha512_init(&ctx);
+		for (size_t i = 0; i < n; i++)
+			es_sha512_update(&ctx, msg + i, 1);
+		es_sha512_final(&ctx, out);
+		assert_memory_equal(out, want, 64);
+	}
+	free(msg);
+}
+
+/* FIPS 197 appendix C.3, then random keys and blocks vs EVP's AES-256-ECB. */
+static void test_aes256_block(void **state)
+{
+	uint32_t rk[ES_AES256_SCHEDULE];
+	uint8_t key[32], pt[16], ct[16], out[16], want[16];
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	hex_to_bytes("00112233445566778899aabbccddeeff", pt, 16);
+	hex_to_bytes("8ea2b7ca516745bfeafc49904b496089", ct, 16);
+	es_aes256_expand(rk, key);
+	es_aes256_encrypt(rk, pt, out);
+	assert_memory_equal(out, ct, 16);
+	es_aes256_decrypt(rk, ct, out);
+	assert_memory_equal(out, pt, 16);
+	for (int i = 0; i < 500; i++) {
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+		int outl = 0;
+
+		assert_non_null(ctx);
+		fill_prng(key, sizeof(key));
+		fill_prng(pt, sizeof(pt));
+		assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_256_ecb(), NULL, key, NULL), 1);
+		assert_int_equal(EVP_EncryptUpdate(ctx, want, &outl, pt, 16), 1);
+		EVP_CIPHER_CTX_free(ctx);
+		es_aes256_expand(rk, key);
+		memcpy(out, pt, 16);
+		es_aes256_encrypt(rk, out, out);	/* in place */
+		assert_memory_equal(out, want, 16);
+		es_aes256_decrypt(rk, out, out);
+		assert_memory_equal(out, pt, 16);
+	}
+}
+#endif
+
+#ifndef ES_TEST_PORTABLE
 
 /* ---- signatures by key type --------------------------------------------- */
 
@@ -1003,8 +1617,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wipe),
 		cmocka_unit_test(test_memcmp),
-#ifndef ES_TEST_PORTABLE
+#ifdef ES_TEST_PORTABLE
+		cmocka_unit_test(test_sha512_vs_evp),
+		cmocka_unit_test(test_aes256_block),
+#else
 		cmocka_unit_test(test_random),
+#endif
 		cmocka_unit_test(test_xts_ieee1619),
 		cmocka_unit_test(test_xts_tweak_encoding),
 		cmocka_unit_test(test_xts_4k_units_vs_evp),
@@ -1017,6 +1635,18 @@ int main(void)
 		cmocka_unit_test(test_hkdf_expand_sha512),
 		cmocka_unit_test(test_hkdf_refuses),
 		cmocka_unit_test(test_mac_engine),
+		cmocka_unit_test(test_hmac_vs_evp),
+		cmocka_unit_test(test_hmac_sha512_rfc4231),
+		cmocka_unit_test(test_hkdf_vs_evp),
+		cmocka_unit_test(test_xts_all_lengths_vs_evp),
+		cmocka_unit_test(test_gcm_zero_key_vectors),
+		cmocka_unit_test(test_gcm_lengths_vs_evp),
+		cmocka_unit_test(test_ed25519_rfc8032),
+		cmocka_unit_test(test_ed25519_random_and_bit_flips),
+		cmocka_unit_test(test_ed25519_s_range),
+		cmocka_unit_test(test_ed25519_noncanonical),
+		cmocka_unit_test(test_ed25519_not_a_point),
+#ifndef ES_TEST_PORTABLE
 		cmocka_unit_test(test_sign_verify_by_key_type),
 		cmocka_unit_test(test_argon2id_rfc9106),
 		cmocka_unit_test(test_argon2id_bounds),

@@ -194,12 +194,37 @@ static void test_problem(void **state)
 	assert_string_equal(err.msg, "/a/b/f: test problem 4");
 }
 
+/* A subtree: its top is visited as the root, and its ".." is not the top's own. */
+static void test_subtree(void **state)
+{
+	struct es_err err = { 0 };
+	struct log l = { .text = "" };
+	struct es_image *img;
+	uint64_t nid;
+
+	(void)state;
+	assert_int_equal(es_image_open(&img, imgpath, NULL, &err), 0);
+	assert_int_equal(es_lookup(img, "/a", &nid, &err), 0);
+	assert_int_equal(es_walk_from(img, nid, &ops, &l, &err), 0);
+	assert_string_equal(l.text, "v0:/ v1:/b v2:/b/f l1:/b/0 l0://1 ");
+	assert_int_equal(l.reports, 0);
+	assert_int_equal(l.released, 3);
+	/* a file is visited alone */
+	assert_int_equal(es_lookup(img, "/z", &nid, &err), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(es_walk_from(img, nid, &ops, &l, &err), 0);
+	assert_string_equal(l.text, "v0:/ ");
+	assert_int_equal(l.released, 1);
+	es_image_close(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_problem),
+		cmocka_unit_test(test_subtree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
