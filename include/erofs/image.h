@@ -35,6 +35,8 @@ struct es_image {
 	/* decompression of compressed extents: NULL, they fail to read */
 	struct es_decoder *decoder;
 	bool owns_decoder;	/* es_image_close() frees decoder */
+	/* the stored bytes failed their Merkle tree: none reaches a decoder */
+	bool decode_refused;
 };
 
 static inline bool es_image_encrypted(const struct es_image *img)
