@@ -66,6 +66,13 @@ static int stats_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	}
 	st->regular_files++;
 	st->logical_bytes += ino->size;
+	if (ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ||
+	    ino->layout == EROFS_LAYOUT_COMPRESSED_COMPACT) {
+		/* i_u counts the inode's pcluster blocks (no dedupe: read
+		   refuses it); an inline tail is metadata */
+		st->stored_bytes += (uint64_t)ino->raw_u << sc->img->sb.blkszbits;
+		return 0;
+	}
 	if (ino->layout != EROFS_LAYOUT_CHUNK_BASED) {
 		st->stored_bytes += ino->nblocks << sc->img->sb.blkszbits;
 		return 0;
