@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/check.h"
-#include "erofs/decode.h"
 #include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
@@ -554,14 +553,10 @@ int main(int argc, char **argv)
 		goto operational;
 	}
 	print_seal_verdict(&sum);
-	if (img && seal_ret && img->decoder && img->owns_decoder) {
-		/* no decoder is handed bytes a tree may have rejected: the
-		   compressed files of an image whose seal failed are reported
-		   as unreadable, not decoded */
-		es_decoder_free(img->decoder);
-		img->decoder = NULL;
-		img->owns_decoder = false;
-	}
+	/* verify before transform: bytes that failed their tree are not
+	   handed to a decompressor (they are reported, not decoded) */
+	if (img && sum.sealed && seal_ret)
+		img->decode_refused = true;
 	if (img && es_image_encrypted(img) && seal_ret) {
 		/* no key is used on an image whose seal failed: nothing to walk */
 		locked = true;

@@ -44,6 +44,8 @@ struct es_image {
 	 */
 	uint8_t *bounce;
 #endif
+	/* the stored bytes failed their Merkle tree: none reaches a decoder */
+	bool decode_refused;
 };
 
 static inline bool es_image_encrypted(const struct es_image *img)

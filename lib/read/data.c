@@ -209,6 +209,10 @@ int es_extent_decode(const struct es_image *img, const struct es_inode *ino,
 	if (ext->codec >= EROFS_COMPR_MAX)
 		return es_fail(err, -EOPNOTSUPP, "nid %llu: unknown encoding %u",
 			       (unsigned long long)ino->nid, ext->codec);
+	if (img->decode_refused)
+		return es_fail(err, -ES_ECORRUPT, "nid %llu: the extent at byte %llu is not "
+			       "decompressed: the image failed its seal check",
+			       (unsigned long long)ino->nid, (unsigned long long)ext->lstart);
 	if (!d)
 		return es_fail(err, -EOPNOTSUPP, "nid %llu: the extent at byte %llu is "
 			       "compressed with %s, and this reader has no decompressor",

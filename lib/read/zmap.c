@@ -437,7 +437,7 @@ int es_zmap(const struct es_image *img, const struct es_inode *ino, uint64_t off
 		const struct es_device *d;
 
 		if (blocks << bbits > EROFS_PCLUSTER_MAX_SIZE)
-			return es_fail(err, -EOPNOTSUPP, "pcluster at block %llu of %llu "
+			return es_fail(err, -ES_ECORRUPT, "pcluster at block %llu of %llu "
 				       "blocks exceeds 1 MiB", (unsigned long long)hl.pblk,
 				       (unsigned long long)blocks);
 		es_resolve_blkaddr(img, hl.pblk, &ext->device, &ext->pstart);
