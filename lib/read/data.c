@@ -132,6 +132,13 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 		ret = es_zmap(img, ino, off, ext, err);
 		if (ret)
 			es_err_prefix(err, "nid %llu: ", (unsigned long long)ino->nid);
+		/* a pcluster of an encrypted image is a chunk (FORMAT.md §7.2):
+		   decrypted under its own key, then decoded */
+		else if (es_image_encrypted(img) && (ext->flags & ES_EXTENT_MAPPED) &&
+			 !(ext->flags & ES_EXTENT_INLINE)) {
+			ext->flags |= ES_EXTENT_ENCRYPTED;
+			ext->algorithm = ES_ALG_XTS_CHUNK;
+		}
 		return ret;
 	default:
 		return es_fail(err, -EOPNOTSUPP, "nid %llu: unsupported layout",
@@ -149,12 +156,19 @@ static int fetch(const struct es_image *img, const struct es_inode *ino,
 			return es_fail(err, -EOPNOTSUPP, "unknown encryption algorithm %u",
 				       ext->algorithm);
 		/* a run of chunks (es_map_run) is whole chunks but for the file's
-		   last: chunk k starts k chunk sizes after the run */
+		   last: chunk k starts k chunk sizes after the run; a pcluster is
+		   one chunk of its own length */
+		unsigned int shift = ino->chunkbits > img->sb.blkszbits ?
+				     ino->chunkbits - img->sb.blkszbits : 0;
+
+		if (ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ||
+		    ino->layout == EROFS_LAYOUT_COMPRESSED_COMPACT)
+			for (shift = 0; (1ull << shift) < ext->plen >> img->sb.blkszbits;)
+				shift++;
 		return es_dev_read_decrypted(img, ext->device, ext->pstart + skip, buf, len,
 					     ext->algorithm == ES_ALG_XTS_CHUNK ?
 					     ext->pstart >> img->sb.blkszbits : ES_META_BLOCKS,
-					     ino->chunkbits > img->sb.blkszbits ?
-					     ino->chunkbits - img->sb.blkszbits : 0, err);
+					     shift, err);
 	}
 	/* inline bytes are metadata, decrypted with it in encrypted images */
 	if (ext->flags & ES_EXTENT_INLINE)
