@@ -457,6 +457,22 @@ static int show_inode(const struct es_image *img, const struct es_inode *ino,
 	if (ino->layout == EROFS_LAYOUT_CHUNK_BASED)
 		printf("chunk_size: %llu\nchunks: %" PRIu64 "\n",
 		       1ull << ino->chunkbits, ino->nchunks);
+	if (ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ||
+	    ino->layout == EROFS_LAYOUT_COMPRESSED_COMPACT) {
+		printf("compression: %s", es_compr_name(ino->z_algs[0]));
+		if (ino->z_algs[1] != ino->z_algs[0])
+			printf(", %s (HEAD2)", es_compr_name(ino->z_algs[1]));
+		printf("\nlcluster_size: %llu\n", 1ull << ino->lclusterbits);
+		printf("lclusters: %" PRIu64 "\n", ino->nlclusters);
+		printf("index: %s\n", ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ? "full" :
+		       ino->z_n2b ? "compact (4B and 2B packs)" : "compact (4B packs)");
+		printf("big_pclusters: %s\n", ino->z_advise & (EROFS_ZADVISE_BIG_PCLUSTER_1 |
+		       EROFS_ZADVISE_BIG_PCLUSTER_2) ? "yes" : "no");
+		printf("compressed_blocks: %u\n", ino->raw_u);
+		if (ino->z_advise & EROFS_ZADVISE_INLINE_PCLUSTER)
+			printf("inline_pcluster: %u bytes at %" PRIu64 "\n", ino->zinline_size,
+			       ino->zinline_pos);
+	}
 	ret = es_xattr_iterate(img, ino, xattr_print, NULL, err);
 	if (ret || !extents)
 		return ret;
@@ -470,10 +486,20 @@ static int show_inode(const struct es_image *img, const struct es_inode *ino,
 		if (!(ext.flags & ES_EXTENT_MAPPED))
 			printf("hole\n");
 		else if (ext.flags & ES_EXTENT_INLINE)
-			printf("inline at byte %" PRIu64 "\n", ext.pstart);
+			printf("inline at byte %" PRIu64, ext.pstart);
 		else
-			printf("device %u block %" PRIu64 "\n", ext.device,
+			printf("device %u block %" PRIu64, ext.device,
 			       ext.pstart >> img->sb.blkszbits);
+		if (!(ext.flags & ES_EXTENT_MAPPED))
+			;
+		else if (ext.flags & ES_EXTENT_ENCODED)
+			printf(", %s, %" PRIu64 " bytes stored\n", ext.codec < EROFS_COMPR_MAX ?
+			       es_compr_name(ext.codec) : "interlaced", ext.plen);
+		else if (ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ||
+			 ino->layout == EROFS_LAYOUT_COMPRESSED_COMPACT)
+			printf(", uncompressed, %" PRIu64 " bytes stored\n", ext.plen);
+		else
+			putchar('\n');
 		off = ext.lstart + ext.llen;
 	}
 	return 0;
@@ -520,6 +546,17 @@ static int show_stats(const struct es_image *img, struct jbuf *j, struct es_err 
 	printf("unique chunks: %" PRIu64 "\n", st.unique_chunks);
 	printf("shared chunks: %" PRIu64 "\n", st.shared_chunks);
 	printf("holes: %" PRIu64 "\n", st.holes);
+	if (st.compressed_files) {
+		printf("compressed files: %" PRIu64 " (%" PRIu64 " bytes)\n", st.compressed_files,
+		       st.compressed_logical);
+		printf("pclusters: %" PRIu64 "\n", st.pclusters);
+		printf("unique pclusters: %" PRIu64 " (%" PRIu64 " bytes)\n", st.unique_pclusters,
+		       st.pcluster_bytes);
+		printf("shared pclusters: %" PRIu64 "\n", st.shared_pclusters);
+		printf("compressed/uncompressed: %.3f\n",
+		       st.compressed_logical ? (double)st.pcluster_bytes /
+					       (double)st.compressed_logical : 0.0);
+	}
 	if (st.logical_bytes)
 		printf("stored/logical: %.3f\n", (double)st.stored_bytes / (double)st.logical_bytes);
 	return 0;

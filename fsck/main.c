@@ -553,6 +553,10 @@ int main(int argc, char **argv)
 		goto operational;
 	}
 	print_seal_verdict(&sum);
+	/* verify before transform: bytes that failed their tree are not
+	   handed to a decompressor (they are reported, not decoded) */
+	if (img && sum.sealed && seal_ret)
+		img->decode_refused = true;
 	if (img && es_image_encrypted(img) && seal_ret) {
 		/* no key is used on an image whose seal failed: nothing to walk */
 		locked = true;

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE SOURCEDIR\n"
-"Build an uncompressed EROFS image of SOURCEDIR into IMAGE.\n"
+"Build an EROFS image of SOURCEDIR into IMAGE.\n"
 "\n"
 "IMAGE is written under a temporary name and renamed into place only when\n"
 "the build succeeds: a failed or interrupted build (SIGINT, SIGTERM, SIGHUP)\n"
@@ -72,6 +72,14 @@ static void usage(FILE *f)
 "                        holes take no space\n"
 "  --blobdev=FILE        with --chunksize: put file data into FILE, a second\n"
 "                        device named in the image's device table\n"
+"  -z ALG[,LEVEL]        compress regular files: lz4, lz4hc[,1-12],\n"
+"                        deflate[,1-12] or zstd[,1-22]; a file that does not\n"
+"                        shrink by a block, and a cluster that does not,\n"
+"                        stay uncompressed; equal clusters are stored once\n"
+"  -C BYTES, --max-pcluster=BYTES\n"
+"                        largest compressed cluster (a multiple of 4096 up\n"
+"                        to 1 MiB; default 4096): larger ones compress\n"
+"                        better, and a read decodes the whole cluster\n"
 "\n"
 "Sealing (Merkle trees, signed manifest, blobs):\n"
 "  --seal                append the seal: an fs-verity Merkle tree of the\n"
@@ -130,8 +138,9 @@ static void usage(FILE *f)
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
-"Options of erofs-utils that this mkfs.erofs does not have (compression,\n"
-"-E extended options, tar and OCI input, ...) are refused by name.\n"
+"Options of erofs-utils that this mkfs.erofs does not have (compression\n"
+"hints, metadata compression, -E extended options, tar and OCI input, ...)\n"
+"are refused by name.\n"
 "\n"
 "Files with holes are always stored chunk-based so that holes take no space.\n"
 "Reproducible output needs -T (or SOURCE_DATE_EPOCH) and -U: the same tree\n"
@@ -311,6 +320,8 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_ENCRYPT, "--encrypt/--domain-key" },
 		{ ES_BUILD_OPT_KEYSLOTS, "--keyslot" },
 		{ ES_BUILD_OPT_KEY_AREA, "--key-area" },
+		{ ES_BUILD_OPT_COMPRESS, "-z" },
+		{ ES_BUILD_OPT_MAX_PCLUSTER, "-C" },
 	};
 	size_t len = 0;
 
@@ -331,26 +342,24 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN,
+	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER,
 };
 
-#define NOT_COMPRESSED "images are not compressed (chunk dedup is --chunksize)"
+#define NOT_COMPRESSED "compression is -z ALG[,LEVEL] and -C BYTES only"
 #define NO_TAR "build from a directory (unpack the archive first)"
 
 /* erofs-utils 1.9 options this mkfs.erofs does not have */
 static const struct cli_unsupported unsupported[] = {
-	{ "-z", NOT_COMPRESSED },
-	{ "-C", NOT_COMPRESSED },
-	{ "-m", NOT_COMPRESSED },
+	{ "-m", "metadata is not compressed" },
 	{ "--max-extent-bytes", NOT_COMPRESSED },
 	{ "--compress-hints", NOT_COMPRESSED },
 	{ "--zfeature-bits", NOT_COMPRESSED },
 	{ "--zD", NOT_COMPRESSED },
 	{ "--MZ", NOT_COMPRESSED },
 	{ "-E dedupe", "chunk dedup is --chunksize" },
-	{ "-E fragments", NOT_COMPRESSED },
-	{ "-E all-fragments", NOT_COMPRESSED },
-	{ "-E ztailpacking", NOT_COMPRESSED },
+	{ "-E fragments", "compressed files keep their tails (no fragments)" },
+	{ "-E all-fragments", "compressed files keep their tails (no fragments)" },
+	{ "-E ztailpacking", "compressed files keep their tails (no ztailpacking)" },
 	{ "-E legacy-compress", NOT_COMPRESSED },
 	{ "--tar", NO_TAR },
 	{ "--aufs", NO_TAR },
@@ -419,6 +428,7 @@ int main(int argc, char **argv)
 		{ "pbkdf-iterations", required_argument, NULL, OPT_PBKDF_ITERATIONS },
 		{ "pbkdf-parallel", required_argument, NULL, OPT_PBKDF_PARALLEL },
 		{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
+		{ "max-pcluster", required_argument, NULL, OPT_MAX_PCLUSTER },
 		{ "all-time", no_argument, NULL, OPT_NOOP },
 		{ "preserve-mtime", no_argument, NULL, OPT_NOOP },
 		{ "clean", optional_argument, NULL, OPT_CLEAN },
@@ -503,6 +513,16 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			o.volume_label = optarg;
+			break;
+		case 'z':
+			if (es_compr_parse(optarg, &o.compress, &o.compress_level, &err))
+				return usage_error("-z: %s", err.msg);
+			break;
+		case 'C':
+		case OPT_MAX_PCLUSTER:
+			if (!cli_parse_u64(optarg, UINT32_MAX, &v) || !v)
+				return usage_error("invalid pcluster size '%s'", optarg);
+			o.max_pcluster = (uint32_t)v;
 			break;
 		case 'T':
 			if (!cli_parse_s64(optarg, &sv))
@@ -631,8 +651,6 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			return unsupported_extended(optarg);
-		case 'z':
-		case 'C':
 		case 'm':
 			snprintf(optname, sizeof(optname), "-%c", c);
 			return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
@@ -768,6 +786,17 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.chunks_stored,
 			       (unsigned long long)st.chunks_deduped,
 			       (unsigned long long)st.chunks_holes);
+		if (st.compressed_files)
+			printf("%s: compressed: %llu files, %llu bytes in %llu blocks (%.1f%%), "
+			       "pclusters: %llu, stored %llu, deduplicated %llu\n", prog,
+			       (unsigned long long)st.compressed_files,
+			       (unsigned long long)st.compressed_logical,
+			       (unsigned long long)st.pcluster_blocks,
+			       st.compressed_logical ? 100.0 * (double)(st.pcluster_blocks * 4096) /
+						       (double)st.compressed_logical : 0.0,
+			       (unsigned long long)st.pclusters,
+			       (unsigned long long)st.pclusters_stored,
+			       (unsigned long long)st.pclusters_deduped);
 		printf("%s: image %llu blocks", prog, (unsigned long long)st.image_blocks);
 		if (st.image_bytes > st.image_blocks * 4096)
 			printf(" + seal = %llu bytes", (unsigned long long)st.image_bytes);

@@ -16,6 +16,10 @@ ES_PACKAGES=(
 	# libFuzzer and its sanitizers for the fuzz targets (tests/fuzz/run.sh)
 	clang
 	python3-cryptography python3-argon2
+	# compressors (mkfs -z) and decompressors (liblz4-dev above): zstd,
+	# DEFLATE (libdeflate: faster than zlib at the same ratio, for
+	# encoding and whole-buffer decoding) and MicroLZMA (reader only)
+	libzstd-dev libdeflate-dev liblzma-dev
 	# t-json-schema: every --json output against docs/erofs-seal.schema.json
 	python3-jsonschema
 	# the boot reader's UEFI example (boot/examples/uefi, t-boot-uefi)

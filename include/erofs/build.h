@@ -13,6 +13,23 @@ struct es_signer;
 struct es_trust;
 struct es_build_stats;
 
+/* -z: how regular files are compressed (docs/FORMAT.md §6) */
+enum es_compr_kind {
+	ES_COMPR_NONE = 0,
+	ES_COMPR_LZ4,
+	ES_COMPR_LZ4HC,
+	ES_COMPR_DEFLATE,
+	ES_COMPR_ZSTD,
+};
+
+/*
+ * Parse a -z specification: "lz4", "lz4hc[,LEVEL]", "deflate[,LEVEL]",
+ * "zstd[,LEVEL]" (LEVEL also as level=N); *level gets the algorithm's
+ * default when none is given.
+ */
+int es_compr_parse(const char *spec, enum es_compr_kind *kind, int *level,
+		   struct es_err *err);
+
 struct es_build_opts {
 	const char *image_path;
 	const char *source_dir;
@@ -35,6 +52,14 @@ struct es_build_opts {
 	const char *blobdev_path;	/* file data into an extra device */
 	int xattr_share_threshold;	/* share pairs seen more often; <0: no xattrs */
 	const char *volume_label;
+	/*
+	 * Compression: regular files into pclusters of at most max_pcluster
+	 * bytes (a multiple of the block size up to 1 MiB; 0 = one block).
+	 * A file that does not shrink by a block stays uncompressed.
+	 */
+	enum es_compr_kind compress;
+	int compress_level;
+	uint32_t max_pcluster;
 	/* sealing */
 	bool seal;			/* Merkle trees, manifest, chunk index */
 	const char *blob_dir;		/* data into DIR/<fs-verity digest hex> */
@@ -93,6 +118,12 @@ struct es_build_stats {
 	uint64_t image_bytes;		/* whole file, seal included */
 	unsigned int devices;		/* 1 + blobs */
 	uint64_t dict_chunks_reused;	/* chunks found in --chunk-dict images */
+	uint64_t compressed_files;	/* regular files stored compressed */
+	uint64_t compressed_logical;	/* their bytes */
+	uint64_t pclusters;		/* their physical clusters, referenced */
+	uint64_t pclusters_stored;	/* written once */
+	uint64_t pclusters_deduped;	/* pointing at an earlier copy */
+	uint64_t pcluster_blocks;	/* blocks of the pclusters written */
 	char blob_name[65];		/* new blob with --blob-dir, "" if none */
 	bool blob_was_present;		/* ... which the blob directory already held
 					   (the same data built before) */
@@ -114,6 +145,8 @@ void es_build_opts_init(struct es_build_opts *o);
 #define ES_BUILD_OPT_ENCRYPT		(1u << 10)
 #define ES_BUILD_OPT_KEYSLOTS		(1u << 11)
 #define ES_BUILD_OPT_KEY_AREA		(1u << 12)
+#define ES_BUILD_OPT_COMPRESS		(1u << 13)
+#define ES_BUILD_OPT_MAX_PCLUSTER	(1u << 14)
 
 /*
  * Every check of the options es_build() makes before it writes anything:

@@ -66,6 +66,13 @@ struct es_stats {
 	uint64_t unique_chunks;		/* distinct (device, block) targets */
 	uint64_t shared_chunks;		/* entries pointing at a chunk seen before */
 	uint64_t holes;
+	/* compressed files: their extents and the pclusters these point at */
+	uint64_t compressed_files;
+	uint64_t compressed_logical;	/* bytes of their extents */
+	uint64_t pclusters;		/* extents (one pcluster each) */
+	uint64_t unique_pclusters;	/* distinct (device, place) */
+	uint64_t shared_pclusters;	/* extents using a pcluster seen before */
+	uint64_t pcluster_bytes;	/* stored bytes of the distinct ones */
 };
 
 /*

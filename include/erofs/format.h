@@ -102,9 +102,14 @@ static inline void es_put64(uint8_t *p, uint64_t v)
  */
 #define ES_INCOMPAT_ENCRYPTED		0x80000000u
 
-/* The incompat bits this reader understands for uncompressed data. */
+/*
+ * The incompat bits this reader understands.  Not FRAGMENTS (= DEDUPE):
+ * packed-inode tails and shared partial pclusters are refused.
+ */
 #define ES_INCOMPAT_SUPPORTED \
-	(EROFS_INCOMPAT_CHUNKED_FILE | EROFS_INCOMPAT_DEVICE_TABLE | ES_INCOMPAT_ENCRYPTED)
+	(EROFS_INCOMPAT_ZERO_PADDING | EROFS_INCOMPAT_COMPR_CFGS | \
+	 EROFS_INCOMPAT_CHUNKED_FILE | EROFS_INCOMPAT_DEVICE_TABLE | \
+	 EROFS_INCOMPAT_ZTAILPACKING | ES_INCOMPAT_ENCRYPTED)
 
 #define EROFS_NULL_ADDR		0xFFFFFFFFu
 
@@ -183,6 +188,131 @@ enum es_layout {
 #define CI_STARTBLK_HI		0
 #define CI_DEVICE_ID		2
 #define CI_STARTBLK_LO		4
+
+/* ---- compressed inodes (layouts COMPRESSED_FULL and _COMPACT) --------- */
+
+/*
+ * Other names of shared incompat bits: one bit announces two features.
+ * LZ4_0PADDING: compressed bytes end at their pcluster's end, zeros before.
+ * BIG_PCLUSTER: pclusters of several blocks, and the compression config
+ * records after the superblock (sb u1 becomes a bitmap of algorithms).
+ * COMPR_HEAD2: HEAD2 lclusters (second algorithm of an inode).
+ * DEDUPE: pclusters shared between extents, partial references.
+ */
+#define EROFS_INCOMPAT_LZ4_0PADDING	EROFS_INCOMPAT_ZERO_PADDING
+#define EROFS_INCOMPAT_BIG_PCLUSTER	EROFS_INCOMPAT_COMPR_CFGS
+#define EROFS_INCOMPAT_COMPR_HEAD2	EROFS_INCOMPAT_DEVICE_TABLE
+#define EROFS_INCOMPAT_DEDUPE		EROFS_INCOMPAT_FRAGMENTS
+
+/* algorithm ids: bit n of the sb u1 bitmap, the h_algorithmtype nibbles */
+enum es_compr_alg {
+	EROFS_COMPR_LZ4 = 0,
+	EROFS_COMPR_LZMA = 1,		/* MicroLZMA */
+	EROFS_COMPR_DEFLATE = 2,	/* raw deflate, no zlib header */
+	EROFS_COMPR_ZSTD = 3,		/* one zstd frame */
+	EROFS_COMPR_MAX = 4,
+};
+
+/*
+ * Without COMPR_CFGS, sb u1 is the LZ4 match distance (0 = 64 KiB) and
+ * pclusters are one block.  With it, u1 is the algorithm bitmap and one
+ * record per set bit, in bit order, follows the superblock: le16 payload
+ * length, payload, the next record at the following 4-byte boundary.
+ */
+#define EROFS_COMPR_CFGS_OFFSET		(EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE)
+#define EROFS_COMPR_CFG_HEADER		2	/* le16 payload length */
+#define EROFS_COMPR_CFG_ALIGN		4
+#define EROFS_LZ4_DEFAULT_DISTANCE	65536u
+/* LZ4 payload (14 bytes) */
+#define CFG_LZ4_MAX_DISTANCE		0	/* le16, 0 = 64 KiB */
+#define CFG_LZ4_MAX_PCLUSTERBLKS	2	/* le16, 0 = 1 */
+#define CFG_LZ4_SIZE			14
+/* LZMA payload (14 bytes) */
+#define CFG_LZMA_DICT_SIZE		0	/* le32 */
+#define CFG_LZMA_FORMAT			4	/* le16, 0 */
+#define CFG_LZMA_SIZE			14
+#define EROFS_LZMA_MAX_DICT_SIZE	(8u << 20)
+/* DEFLATE payload (6 bytes) */
+#define CFG_DEFLATE_WINDOWBITS		0	/* u8, 8..15 */
+#define CFG_DEFLATE_SIZE		6
+/* ZSTD payload (6 bytes) */
+#define CFG_ZSTD_FORMAT			0	/* u8, 0 */
+#define CFG_ZSTD_WINDOWLOG		1	/* u8, log2(window) - 10 */
+#define CFG_ZSTD_SIZE			6
+
+/* Largest pcluster and decoded extent the kernel accepts. */
+#define EROFS_PCLUSTER_MAX_SIZE		(1u << 20)
+#define EROFS_EXTENT_MAX_DSIZE		(12u << 20)
+
+/*
+ * The map header: 8 bytes at round_up(iloc + isize + xattr_isize, 8).
+ * Bytes 0..3 are the fragment offset (advise FRAGMENT_PCLUSTER), or
+ * {le16 reserved, le16 idata_size} (advise INLINE_PCLUSTER).
+ */
+#define EROFS_ZMAP_HEADER_ALIGN		8
+#define EROFS_ZMAP_HEADER_SIZE		8
+#define ZH_FRAGMENTOFF			0	/* le32 */
+#define ZH_IDATA_SIZE			2	/* le16 */
+#define ZH_ADVISE			4	/* le16 */
+#define ZH_ALGORITHMTYPE		6	/* u8: HEAD1 nibble | HEAD2 nibble << 4 */
+#define ZH_CLUSTERBITS			7	/* u8: lclusterbits - blkszbits, bit 7 */
+
+#define EROFS_ZADVISE_COMPACTED_2B	0x0001u
+#define EROFS_ZADVISE_BIG_PCLUSTER_1	0x0002u
+#define EROFS_ZADVISE_BIG_PCLUSTER_2	0x0004u
+#define EROFS_ZADVISE_INLINE_PCLUSTER	0x0008u	/* ztailpacking */
+#define EROFS_ZADVISE_INTERLACED_PCLUSTER 0x0010u
+#define EROFS_ZADVISE_FRAGMENT_PCLUSTER	0x0020u
+#define EROFS_ZADVISE_KNOWN		0x003fu
+#define EROFS_ZCLUSTERBITS_MASK		0x0f
+/* the whole file is one fragment: le64 header bit 63, bits 0..62 offset */
+#define EROFS_ZCLUSTERBITS_FRAGMENT_INODE 0x80
+
+/* lcluster types: di_advise bits 0..1 (full), the 2 type bits (compact) */
+enum es_lcluster_type {
+	EROFS_LCLUSTER_PLAIN = 0,	/* an extent starts here, stored raw */
+	EROFS_LCLUSTER_HEAD1 = 1,	/* starts here, algorithm = low nibble */
+	EROFS_LCLUSTER_NONHEAD = 2,	/* continues an earlier extent */
+	EROFS_LCLUSTER_HEAD2 = 3,	/* starts here, algorithm = high nibble */
+};
+#define EROFS_LCLUSTER_TYPE_MASK	0x3
+/* delta[0] of the first NONHEAD after a head with big pclusters: the
+   pcluster's block count in the low bits (CBLKCNT) */
+#define EROFS_LI_D0_CBLKCNT		0x0800u
+
+/*
+ * Full indexes (COMPRESSED_FULL): 8 zero bytes after the map header, then
+ * one 8-byte entry per lcluster.
+ */
+#define EROFS_FULL_INDEX_START		16	/* from the map header */
+#define EROFS_FULL_INDEX_SIZE		8
+#define ZI_ADVISE			0	/* le16: type | PARTIAL_REF */
+#define ZI_CLUSTEROFS			2	/* le16 (heads) */
+#define ZI_BLKADDR			4	/* le32 (heads) */
+#define ZI_DELTA0			4	/* le16 (NONHEAD): lclusters back */
+#define ZI_DELTA1			6	/* le16 (NONHEAD): lclusters forward */
+#define EROFS_LI_PARTIAL_REF		0x8000u
+#define EROFS_LI_KNOWN			(EROFS_LCLUSTER_TYPE_MASK | EROFS_LI_PARTIAL_REF)
+
+/*
+ * Compact indexes (COMPRESSED_COMPACT): right after the map header, packs
+ * of entries each closed by a le32 base block address.  A 4B pack holds 2
+ * entries of 16 bits (8 bytes), a 2B pack 16 entries of 14 bits (32
+ * bytes).  An entry is (type << lobits) | lo, lobits = max(lclusterbits,
+ * 12); lo is clusterofs for heads, delta[0] for NONHEAD except in a pack's
+ * last slot, which holds delta[1].  The first entries go in 4B packs up to
+ * 32-byte alignment, then 2B packs (advise COMPACTED_2B) in whole packs of
+ * 16, the rest in 4B packs.
+ */
+#define EROFS_COMPACT_4B_ENTRIES	2
+#define EROFS_COMPACT_4B_BITS		16
+#define EROFS_COMPACT_4B_PACK		8
+#define EROFS_COMPACT_2B_ENTRIES	16
+#define EROFS_COMPACT_2B_BITS		14
+#define EROFS_COMPACT_2B_PACK		32
+#define EROFS_COMPACT_MIN_LOBITS	12
+#define EROFS_COMPACT_4B_MAX_LCLUSTERBITS 14
+#define EROFS_COMPACT_2B_MAX_LCLUSTERBITS 12
 
 /* ---- device table ---------------------------------------------------- */
 

@@ -32,6 +32,9 @@ struct es_image {
 	bool explicit_devices;	/* the source has devices beyond 0 */
 	/* an encrypted image (ES_INCOMPAT_ENCRYPTED): NULL while locked */
 	const struct es_decryptor *dec;
+	/* decompression of compressed extents: NULL, they fail to read */
+	struct es_decoder *decoder;
+	bool owns_decoder;	/* es_image_close() frees decoder */
 #ifdef ES_FREESTANDING
 	/*
 	 * One block (1 << ES_MAX_BLKSZBITS bytes) of the caller's memory in
@@ -41,6 +44,8 @@ struct es_image {
 	 */
 	uint8_t *bounce;
 #endif
+	/* the stored bytes failed their Merkle tree: none reaches a decoder */
+	bool decode_refused;
 };
 
 static inline bool es_image_encrypted(const struct es_image *img)
@@ -129,6 +134,17 @@ struct es_inode {
 	uint64_t chunk_table_pos;
 	uint64_t nchunks;
 	uint64_t meta_end;	/* first byte after this inode's metadata */
+	/* COMPRESSED_FULL / COMPRESSED_COMPACT (lib/read/zmap.c) */
+	uint16_t z_advise;		/* map header h_advise */
+	uint8_t z_algs[2];		/* algorithm of HEAD1 and HEAD2 extents */
+	unsigned int lclusterbits;
+	uint64_t nlclusters;		/* index entries: one per lcluster */
+	uint64_t zindex_pos;		/* first index entry */
+	uint64_t zindex_end;		/* end of the index (whole packs) */
+	uint32_t z_init4, z_n2b;	/* compact: entries in the first 4B packs,
+					   then in 2B packs */
+	uint64_t zinline_pos;		/* ztailpacking: the tail's pcluster */
+	uint32_t zinline_size;
 };
 /*
  * What an extent's stored bytes are, and so which stages of the data path
@@ -170,6 +186,45 @@ struct es_decryptor {
 	void *ctx;
 };
 
+/*
+ * The decompression stage: with ES_EXTENT_ENCODED, ext->codec is an enum
+ * es_compr_alg (run by the image's es_decoder) or one of these, which the
+ * reader undoes itself.
+ */
+#define ES_CODEC_INTERLACED	0x100u	/* a raw block rotated by the extent's
+					   offset in it (advise INTERLACED) */
+
+/* The last extent decoded, kept in the decoder's work area. */
+struct es_decode_cache {
+	uint8_t *mem;		/* plen stored bytes, then llen decoded bytes */
+	size_t size;
+	bool valid;
+	unsigned int device, codec;
+	uint64_t pstart, plen, llen;
+};
+
+/*
+ * The transform stage of compressed images, like es_decryptor: hosted
+ * implementations in lib/decode.c (es_decoder_new()); a boot loader brings
+ * its own.  A decoder serves one thread at a time (its work area).
+ */
+struct es_decoder {
+	/*
+	 * Decode the stream in[0, inlen) of algorithm alg (enum
+	 * es_compr_alg) into out, producing at most outlen bytes; *produced
+	 * says how many.  A stream that would produce more fails with
+	 * -ES_ECORRUPT, as does a malformed one.  trailing: in may hold
+	 * bytes after the stream (LZ4 without 0PADDING).
+	 */
+	int (*decode)(void *ctx, unsigned int alg, const uint8_t *in, size_t inlen,
+		      uint8_t *out, size_t outlen, bool trailing, size_t *produced,
+		      struct es_err *err);
+	/* a work area of at least size bytes (the contents of the last one
+	   kept when it is big enough), or NULL with err set */
+	struct es_decode_cache *(*work)(void *ctx, size_t size, struct es_err *err);
+	void *ctx;
+};
+
 /* One contiguous piece of a file: logical range and where its bytes are. */
 struct es_extent {
 	uint64_t lstart;
@@ -180,6 +235,8 @@ struct es_extent {
 	uint64_t pstart;	/* byte offset on the device */
 	uint64_t plen;		/* bytes stored (block-rounded, except inline) */
 	uint64_t chunk;		/* chunk number for chunk-based inodes */
+	unsigned int codec;	/* with ES_EXTENT_ENCODED: enum es_compr_alg or
+				   ES_CODEC_* */
 };
 
 /* Read len bytes at byte offset off of device dev; fails if out of range. */
@@ -216,6 +273,18 @@ int es_map(const struct es_image *img, const struct es_inode *ino,
 int es_map_run(const struct es_image *img, const struct es_inode *ino,
 	       uint64_t off, uint64_t max_len, struct es_extent *ext, struct es_err *err);
 /*
+ * Stage by stage, for callers that verify stored bytes themselves: fetch
+ * reads the ext->plen stored bytes of a mapped extent (decrypted when it
+ * is encrypted); decode turns them into its ext->llen bytes (stored is
+ * changed for interlaced extents).  A length that differs from the
+ * extent's is an error naming the pcluster.
+ */
+int es_extent_fetch(const struct es_image *img, const struct es_inode *ino,
+		    const struct es_extent *ext, uint8_t *stored, struct es_err *err);
+int es_extent_decode(const struct es_image *img, const struct es_inode *ino,
+		     const struct es_extent *ext, uint8_t *stored, uint8_t *out,
+		     struct es_err *err);
+/*
  * Bytes [skip, skip + len) of what extent ext (from es_map or es_map_run)
  * holds for the file: zeros for a hole, else its stored bytes through the
  * stages they need.
@@ -231,6 +300,15 @@ int es_extent_read(const struct es_image *img, const struct es_inode *ino,
  */
 int es_read(const struct es_image *img, const struct es_inode *ino,
 	    uint64_t off, void *buf, size_t len, struct es_err *err);
+
+/* lib/read internals shared between its files. */
+int es_zmap_init(const struct es_image *img, struct es_inode *ino, uint64_t body,
+		 struct es_err *err);
+int es_zmap(const struct es_image *img, const struct es_inode *ino, uint64_t off,
+	    struct es_extent *ext, struct es_err *err);
+/* A block address of the unified address space: which device, which block. */
+void es_resolve_blkaddr(const struct es_image *img, uint64_t blkaddr,
+			unsigned int *dev, uint64_t *blk);
 
 /*
  * Directory iteration, validating every block: entry count, name bounds,

@@ -24,6 +24,7 @@
 #include "crypto/backend.h"
 #include "io.h"
 #include "wtree.h"
+#include "zenc.h"
 
 #define DEVT_SLOT_BYTE_OFFSET 1152	/* right after the 128-byte superblock */
 
@@ -290,6 +291,23 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 		return es_fail(err, -EINVAL, "encrypted images take chunks of at most "
 			       "%u bytes", WBUILD_IOBUF_SIZE);
 	}
+	if (o->max_pcluster && o->compress == ES_COMPR_NONE) {
+		*culprits = ES_BUILD_OPT_MAX_PCLUSTER | ES_BUILD_OPT_COMPRESS;
+		return es_fail(err, -EINVAL, "a pcluster size needs compression");
+	}
+	if (o->max_pcluster && (o->max_pcluster % (1u << (o->blkszbits & 31)) ||
+				o->max_pcluster > EROFS_PCLUSTER_MAX_SIZE)) {
+		*culprits = ES_BUILD_OPT_MAX_PCLUSTER;
+		return es_fail(err, -EINVAL, "pcluster size %u must be a multiple of the "
+			       "block size, at most %u", o->max_pcluster, EROFS_PCLUSTER_MAX_SIZE);
+	}
+	/* a compressed inode addresses its pclusters in device 0's blocks */
+	if (o->compress != ES_COMPR_NONE && (o->blobdev_path || o->blob_dir)) {
+		*culprits = ES_BUILD_OPT_COMPRESS | (o->blobdev_path ? ES_BUILD_OPT_BLOBDEV :
+							     ES_BUILD_OPT_BLOB_DIR);
+		return es_fail(err, -EINVAL, "compressed images keep their data in the image: "
+			       "no blob device or blob directory");
+	}
 	if (o->volume_label && strlen(o->volume_label) > 15) {
 		*culprits = ES_BUILD_OPT_VOLUME_LABEL;
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");
@@ -344,6 +362,20 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 		sb.feature_incompat |= EROFS_INCOMPAT_CHUNKED_FILE;
 	if (b->crypt)
 		sb.feature_incompat |= ES_INCOMPAT_ENCRYPTED;
+	sb.lz4_max_distance = 0;
+	if (b->uses_compression) {
+		/* compressed bytes end at their pcluster's end, zeros before */
+		sb.feature_incompat |= EROFS_INCOMPAT_ZERO_PADDING;
+		sb.compr_algs = 1u << wz_algorithm(o->compress);
+		sb.lz4_max_distance = WZ_LZ4_MAX_DISTANCE;
+		sb.max_pclusterblks = b->pcluster_max >> b->blkszbits;
+		sb.deflate_windowbits = WZ_DEFLATE_WINDOWBITS;
+		sb.zstd_windowlog = WZ_ZSTD_WINDOWLOG - 10;
+		/* the config records only when LZ4's implicit one does not do */
+		if (b->big_pclusters || o->compress == ES_COMPR_DEFLATE ||
+		    o->compress == ES_COMPR_ZSTD)
+			sb.feature_incompat |= EROFS_INCOMPAT_COMPR_CFGS;
+	}
 	sb.blkszbits = b->blkszbits;
 	sb.root_nid = b->root->nid;
 	/* the number of files is nobody's business without a key */
@@ -480,6 +512,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	}
 	note_outputs(&b, &image, &blob);
 	ret = wb_crypt_init(&b);
+	if (!ret)
+		ret = wb_compress_init(&b);
 	if (ret)
 		goto out;
 	b.data_next = 1;
@@ -577,6 +611,7 @@ out:
 		free(b.regexes);
 	}
 	wb_wnode_free_all(&b);
+	wb_compress_free(&b);
 	wb_crypt_free(&b);
 	wb_dedup_free(b.dedup);
 	if (b.iobuf && o->encrypt)

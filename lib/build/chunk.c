@@ -363,6 +363,13 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
+	if (b->zenc && !sparse) {
+		bool stored;
+		int ret = wb_ingest_compressed(b, n, fd, what, &stored);
+
+		if (ret || stored)
+			return ret ? ret : source_changed(b, fd, n->size, what);
+	}
 	/* encrypted images keep no file data inline: every byte goes through
 	   the chunk path and its keys */
 	if (b->chunksize || sparse || b->crypt)

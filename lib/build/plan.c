@@ -268,6 +268,8 @@ int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 
 			/* the table is unit-aligned; records start 32-aligned */
 			need = es_round_up(need, unit) + n->nchunks * unit;
+		} else if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL) {
+			need = es_round_up(need, EROFS_ZMAP_HEADER_ALIGN) + wb_zmap_size(n);
 		}
 		if (n->tail_inline)
 			need += n->tail_len;

@@ -15,6 +15,8 @@ static uint32_t inode_u(const struct wnode *n)
 		return n->chunkfmt;
 	case EROFS_LAYOUT_FLAT_INLINE:
 		return n->nblocks ? n->startblk : EROFS_NULL_ADDR;
+	case EROFS_LAYOUT_COMPRESSED_FULL:
+		return n->zblocks;
 	default:
 		if (S_ISCHR(n->mode) || S_ISBLK(n->mode))
 			return n->rdev;
@@ -103,6 +105,11 @@ int wb_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len
 			uint64_t at = es_round_up(n->meta_pos + isize + n->xattr_isize, unit);
 
 			memcpy(meta + at, n->chunk_table, n->nchunks * unit);
+		} else if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL) {
+			uint64_t at = es_round_up(n->meta_pos + isize + n->xattr_isize,
+						  EROFS_ZMAP_HEADER_ALIGN);
+
+			wb_zmap_encode(b, n, meta + at);
 		} else if (S_ISDIR(n->mode)) {
 			ret = write_directory(b, n, after);
 		} else if (n->tail_inline) {

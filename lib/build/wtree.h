@@ -62,8 +62,10 @@ struct wnode {
 	uint64_t nblocks;		/* FLAT: blocks outside the inode */
 
 	uint16_t chunkfmt;
-	uint64_t nchunks;
-	uint8_t *chunk_table;		/* encoded entries */
+	uint64_t nchunks;		/* chunks, or lclusters when compressed */
+	uint8_t *chunk_table;		/* encoded entries: chunk table, or the
+					   full lcluster indexes when compressed */
+	uint32_t zblocks;		/* compressed: physical blocks it owns */
 
 	uint64_t meta_pos;		/* byte offset from the metadata base */
 	uint64_t nid;
@@ -135,6 +137,12 @@ struct wbuild {
 	bool new_blob;			/* devices[1] is the blob this build wrote */
 	uint8_t uuid[16];		/* as written to the superblock */
 	struct wcrypt *crypt;		/* NULL unless the image is encrypted */
+	/* compression (zfile.c), NULL without -z */
+	struct wz_encoder *zenc;
+	uint32_t pcluster_max;		/* bytes */
+	bool uses_compression;		/* some file is stored compressed */
+	bool big_pclusters;		/* pcluster_max > one block */
+	struct wzfile *zfile;		/* the current file's extents and pclusters */
 	/* shared xattrs, encoded */
 	uint8_t *shared_area;
 	uint64_t shared_len;
@@ -151,6 +159,17 @@ static inline int wb_poll_cancel(struct wbuild *b)
 
 int wb_scan_tree(struct wbuild *b);
 int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
+/* zfile.c: compressed regular files */
+int wb_compress_init(struct wbuild *b);
+void wb_compress_free(struct wbuild *b);
+/* *stored: false when the file does not shrink (the caller stores it as usual) */
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what,
+			 bool *stored);
+/* the size of a compressed inode's map (header, padding, lcluster indexes) */
+uint64_t wb_zmap_size(const struct wnode *n);
+void wb_zmap_encode(const struct wbuild *b, const struct wnode *n, uint8_t *out);
+/* every head of a compressed inode on device 0 in [base, ...) gets remap[blk - base] */
+void wb_zmap_remap(struct wnode *n, uint32_t base, const uint32_t *remap);
 int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what);
 int wb_xattrs_share(struct wbuild *b);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
-/* Dedup statistics of an image, gathered on a walk of its tree. */
+/* Dedup and compression statistics of an image, gathered on a walk of its tree. */
 #include <string.h>
 #include <sys/stat.h>
 #include "erofs/check.h"
@@ -45,6 +45,7 @@ static int stats_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	const struct es_inode *ino = e->ino;
 	struct stats_ctx *sc = ctx;
 	struct es_stats *st = sc->st;
+	bool compressed;
 	int ret = 0;
 
 	(void)w;
@@ -66,7 +67,11 @@ static int stats_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	}
 	st->regular_files++;
 	st->logical_bytes += ino->size;
-	if (ino->layout != EROFS_LAYOUT_CHUNK_BASED) {
+	compressed = ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ||
+		     ino->layout == EROFS_LAYOUT_COMPRESSED_COMPACT;
+	if (compressed)
+		st->compressed_files++;
+	else if (ino->layout != EROFS_LAYOUT_CHUNK_BASED) {
 		st->stored_bytes += ino->nblocks << sc->img->sb.blkszbits;
 		return 0;
 	}
@@ -76,17 +81,33 @@ static int stats_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 		ret = es_map(sc->img, ino, off, &ext, sc->err);
 		if (ret)
 			return ret;
-		st->chunks++;
+		if (!ext.llen)
+			return es_fail(sc->err, -ES_ECORRUPT, "nid %llu: an empty extent at "
+				       "byte %llu", (unsigned long long)ino->nid,
+				       (unsigned long long)off);
 		off = ext.lstart + ext.llen;
+		if (compressed) {
+			st->pclusters++;
+			st->compressed_logical += ext.llen;
+		} else {
+			st->chunks++;
+		}
 		if (!(ext.flags & ES_EXTENT_MAPPED)) {
 			st->holes++;
 			continue;
 		}
 		if (place_add(&sc->places, ext.pstart | ((uint64_t)ext.device << 56), &ret)) {
-			st->unique_chunks++;
 			st->stored_bytes += ext.plen;
+			if (compressed) {
+				st->unique_pclusters++;
+				st->pcluster_bytes += ext.plen;
+			} else {
+				st->unique_chunks++;
+			}
 		} else if (ret) {
 			return es_fail(sc->err, ret, "out of memory");
+		} else if (compressed) {
+			st->shared_pclusters++;
 		} else {
 			st->shared_chunks++;
 		}

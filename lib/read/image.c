@@ -226,6 +226,7 @@ int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
 
 #ifndef ES_FREESTANDING
 #include <stdlib.h>
+#include "erofs/decode.h"
 
 int es_image_load(struct es_image **out, const struct es_io *io, bool take_io,
 		  struct es_err *err)
@@ -254,6 +255,11 @@ int es_image_load(struct es_image **out, const struct es_io *io, bool take_io,
 	ret = es_image_read_devices(img, devices, err);
 	if (ret)
 		goto fail;
+	/* the one place every hosted reader gets its decompression stage */
+	ret = es_decoder_new(&img->decoder, err);
+	if (ret)
+		goto fail;
+	img->owns_decoder = true;
 	*out = img;
 	return 0;
 fail:
@@ -281,6 +287,8 @@ void es_image_close(struct es_image *img)
 		return;
 	if (img->owns_io)
 		es_io_close(&img->io);
+	if (img->owns_decoder)
+		es_decoder_free(img->decoder);
 	free(img->devices);
 	free(img);
 }

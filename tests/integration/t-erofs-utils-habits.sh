@@ -70,7 +70,8 @@ unsupported() {
 	not_says "$name" "$name.err" "/" "a path"
 }
 M=(mkfs.erofs)
-for o in -zlz4 "-C 65536" "-m 4096" --max-extent-bytes=1 --compress-hints=f \
+# -z and -C are ours too (t-compress)
+for o in "-m 4096" --max-extent-bytes=1 --compress-hints=f \
 	--zfeature-bits=1 --zD --zD=1 --MZ --tar --tar=f --aufs --ovlfs-strip=1 --gzip \
 	--ungzip --gzinfo --unlzma --unxz --oci --s3=x --incremental --incremental=data \
 	--ignore-mtime --uid-offset=1 --gid-offset=1 --file-contexts=f --mount-point=/x \

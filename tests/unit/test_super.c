@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <string.h>
 #include <cmocka.h>
 #include "erofs/format.h"
@@ -72,6 +73,65 @@ static void test_checksum_covers_block0(void **state)
 	assert_non_null(strstr(err.msg, "checksum"));
 }
 
+/* Config records as erofs-utils 1.5 writes them for -zlz4hc -C65536. */
+static void test_compr_cfgs(void **state)
+{
+	static const uint8_t lz4_record[16] = { 0x0e, 0, 0xff, 0xff, 0x10, 0 };
+	uint8_t block[4096];
+	struct es_super sb, out;
+	struct es_err err;
+
+	(void)state;
+	make_sb(&sb);
+	sb.feature_incompat = EROFS_INCOMPAT_ZERO_PADDING | EROFS_INCOMPAT_COMPR_CFGS;
+	sb.compr_algs = 1u << EROFS_COMPR_LZ4;
+	sb.lz4_max_distance = 0xffff;
+	sb.max_pclusterblks = 16;
+	assert_int_equal(es_super_compr_cfgs_size(&sb), 16);
+	es_super_encode(&sb, memset(block, 0, sizeof(block)));
+	assert_memory_equal(block + EROFS_COMPR_CFGS_OFFSET, lz4_record, sizeof(lz4_record));
+	assert_int_equal(es_get16(block + 1024 + SB_U1), 1);
+	es_err_clear(&err);
+	assert_int_equal(es_super_decode(&out, block, sizeof(block), &err), 0);
+	assert_int_equal(out.compr_algs, 1);
+	assert_int_equal(out.max_pclusterblks, 16);
+	assert_int_equal(out.lz4_max_distance, 0xffff);
+
+	/* every algorithm: records 4-aligned, in bit order */
+	sb.compr_algs = 0xf;
+	sb.lzma_dict_size = 1u << 19;
+	sb.deflate_windowbits = 15;
+	sb.zstd_windowlog = 5;
+	assert_int_equal(es_super_compr_cfgs_size(&sb), 16 + 16 + 8 + 8);
+	es_super_encode(&sb, memset(block, 0, sizeof(block)));
+	assert_int_equal(es_get16(block + 1152 + 16), 14);
+	assert_int_equal(es_get32(block + 1152 + 18), 1u << 19);
+	assert_int_equal(es_get16(block + 1152 + 32), 6);
+	assert_int_equal(block[1152 + 34], 15);
+	assert_int_equal(es_get16(block + 1152 + 40), 6);
+	assert_int_equal(block[1152 + 43], 5);
+	assert_int_equal(es_super_decode(&out, block, sizeof(block), &err), 0);
+	assert_int_equal(out.zstd_windowlog, 5);
+	assert_int_equal(out.deflate_windowbits, 15);
+
+	/* hostile: short record, unknown algorithm, huge pclusters */
+	block[1152 + 32] = 2;
+	sb.feature_compat = EROFS_COMPAT_MTIME;
+	es_put16(block + 1024 + SB_FEATURE_COMPAT, 0);
+	assert_int_equal(es_super_decode(&out, block, sizeof(block), &err), -ES_ECORRUPT);
+	assert_non_null(strstr(err.msg, "deflate config record"));
+	sb.compr_algs = 0x11;
+	es_super_encode(&sb, memset(block, 0, sizeof(block)));
+	es_err_clear(&err);
+	assert_int_equal(es_super_decode(&out, block, sizeof(block), &err), -EOPNOTSUPP);
+	sb.compr_algs = 1;
+	sb.max_pclusterblks = 257;
+	es_super_encode(&sb, memset(block, 0, sizeof(block)));
+	es_err_clear(&err);
+	assert_int_equal(es_super_decode(&out, block, sizeof(block), &err), -ES_ECORRUPT);
+	assert_non_null(strstr(err.msg, "1 MiB"));
+}
+
 static void test_rejects_bad_fields(void **state)
 {
 	uint8_t block[4096];
@@ -98,7 +158,7 @@ static void test_rejects_bad_fields(void **state)
 	es_err_clear(&err);
 	assert_int_equal(es_super_decode(&out, block, sizeof(block), &err), -ES_ECORRUPT);
 
-	sb.feature_incompat = EROFS_INCOMPAT_ZERO_PADDING;	/* compressed */
+	sb.feature_incompat = EROFS_INCOMPAT_FRAGMENTS;	/* packed inode: refused */
 	es_super_encode(&sb, memset(block, 0, sizeof(block)));
 	es_err_clear(&err);
 	assert_true(es_super_decode(&out, block, sizeof(block), &err) < 0);
@@ -115,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_checksum_covers_block0),
 		cmocka_unit_test(test_rejects_bad_fields),
+		cmocka_unit_test(test_compr_cfgs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
+/*
+ * Fixed-output compression for the builder (zenc.h), and the -z
+ * specification parser.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libdeflate.h>
+#include <lz4.h>
+#include <lz4hc.h>
+#include <zstd.h>
+#include "erofs/format.h"
+#include "zenc.h"
+
+struct wz_encoder {
+	enum es_compr_kind kind;
+	int level;
+	void *lz4_state;			/* LZ4HC */
+	struct libdeflate_compressor *deflate;
+	ZSTD_CCtx *zstd;
+	uint8_t *scratch;			/* searched encoders: one attempt */
+	size_t scratch_cap;
+	double ratio_hint;			/* input / output of the last fit */
+};
+
+static const struct {
+	const char *name;
+	enum es_compr_kind kind;
+	int min, max, dflt;			/* levels; min > max: none */
+} kinds[] = {
+	{ "lz4", ES_COMPR_LZ4, 1, 0, 0 },
+	{ "lz4hc", ES_COMPR_LZ4HC, LZ4HC_CLEVEL_MIN, LZ4HC_CLEVEL_MAX, LZ4HC_CLEVEL_DEFAULT },
+	{ "deflate", ES_COMPR_DEFLATE, 1, 12, 6 },
+	{ "zstd", ES_COMPR_ZSTD, 1, 22, 3 },
+};
+
+int es_compr_parse(const char *spec, enum es_compr_kind *kind, int *level,
+		   struct es_err *err)
+{
+	const char *comma = strchr(spec, ',');
+	size_t len = comma ? (size_t)(comma - spec) : strlen(spec);
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *arg = comma ? comma + 1 : NULL;
+		char *end;
+		long v;
+
+		if (strlen(kinds[i].name) != len || strncmp(spec, kinds[i].name, len))
+			continue;
+		*kind = kinds[i].kind;
+		*level = kinds[i].dflt;
+		if (!arg)
+			return 0;
+		if (kinds[i].min > kinds[i].max)
+			return es_fail(err, -EINVAL, "%s takes no level", kinds[i].name);
+		if (!strncmp(arg, "level=", 6))
+			arg += 6;
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || v < kinds[i].min || v > kinds[i].max)
+			return es_fail(err, -EINVAL, "%s: level '%s' is not between %d and %d",
+				       kinds[i].name, arg, kinds[i].min, kinds[i].max);
+		*level = (int)v;
+		return 0;
+	}
+	return es_fail(err, -EINVAL, "unknown compression algorithm '%.*s': lz4, lz4hc, "
+		       "deflate or zstd", (int)(len > 32 ? 32 : len), spec);
+}
+
+unsigned int wz_algorithm(enum es_compr_kind kind)
+{
+	switch (kind) {
+	case ES_COMPR_DEFLATE:
+		return EROFS_COMPR_DEFLATE;
+	case ES_COMPR_ZSTD:
+		return EROFS_COMPR_ZSTD;
+	default:
+		return EROFS_COMPR_LZ4;
+	}
+}
+
+int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
+		   struct es_err *err)
+{
+	struct wz_encoder *e = calloc(1, sizeof(*e));
+
+	*out = NULL;
+	if (!e)
+		return es_fail(err, -ENOMEM, "out of memory");
+	e->kind = kind;
+	e->level = level;
+	e->ratio_hint = 3.0;
+	switch (kind) {
+	case ES_COMPR_LZ4:
+		*out = e;	/* LZ4_compress_destSize keeps its state on the stack */
+		return 0;
+	case ES_COMPR_LZ4HC:
+		e->lz4_state = malloc((size_t)LZ4_sizeofStateHC());
+		break;
+	case ES_COMPR_DEFLATE:
+		e->deflate = libdeflate_alloc_compressor(level);
+		break;
+	case ES_COMPR_ZSTD:
+		e->zstd = ZSTD_createCCtx();
+		if (e->zstd && (ZSTD_isError(ZSTD_CCtx_setParameter(e->zstd,
+						ZSTD_c_compressionLevel, level)) ||
+				ZSTD_isError(ZSTD_CCtx_setParameter(e->zstd, ZSTD_c_windowLog,
+								    WZ_ZSTD_WINDOWLOG)) ||
+				/* the kernel decodes the frame, not its checksum */
+				ZSTD_isError(ZSTD_CCtx_setParameter(e->zstd,
+								    ZSTD_c_checksumFlag, 0)))) {
+			wz_encoder_free(e);
+			return es_fail(err, -EINVAL, "zstd rejects level %d", level);
+		}
+		break;
+	default:
+		free(e);
+		return es_fail(err, -EINVAL, "no compression algorithm %d", (int)kind);
+	}
+	if (!e->lz4_state && !e->deflate && !e->zstd) {
+		wz_encoder_free(e);
+		return es_fail(err, -ENOMEM, "out of memory for the compressor");
+	}
+	*out = e;
+	return 0;
+}
+
+void wz_encoder_free(struct wz_encoder *e)
+{
+	if (!e)
+		return;
+	free(e->lz4_state);
+	if (e->deflate)
+		libdeflate_free_compressor(e->deflate);
+	ZSTD_freeCCtx(e->zstd);
+	free(e->scratch);
+	free(e);
+}
+
+/* One whole-input attempt of a searched encoder: its length, 0 = does not fit. */
+static size_t compress_once(struct wz_encoder *e, const uint8_t *src, size_t len,
+			    uint8_t *dst, size_t cap)
+{
+	if (e->kind == ES_COMPR_DEFLATE)
+		return libdeflate_deflate_compress(e->deflate, src, len, dst, cap);
+	{
+		size_t n = ZSTD_compress2(e->zstd, dst, cap, src, len);
+
+		return ZSTD_isError(n) ? 0 : n;
+	}
+}
+
+/* Granularity of the prefix search: finer costs attempts, coarser
+ * leaves the pcluster's end unused. */
+#define SEARCH_STEP 256
+#define SEARCH_MAX_ATTEMPTS 12
+
+/*
+ * The longest prefix that fits, by search: fits = [0, lo], fails from hi.
+ * Each guess scales the last fitting length by how full the output was,
+ * which lands close after one or two attempts on ordinary data; a guess
+ * that fails halves the remaining interval.
+ */
+static int search_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
+		      uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
+		      size_t *outlen, struct es_err *err)
+{
+	size_t lo = 0, lo_out = 0, hi = srclen + 1;
+	size_t guess = (size_t)(e->ratio_hint * 0.95 * (double)dstcap);
+
+	if (e->scratch_cap < dstcap) {
+		uint8_t *s = realloc(e->scratch, dstcap);
+
+		if (!s)
+			return es_fail(err, -ENOMEM, "out of memory");
+		e->scratch = s;
+		e->scratch_cap = dstcap;
+	}
+	for (unsigned int attempt = 0; attempt < SEARCH_MAX_ATTEMPTS; attempt++) {
+		size_t n;
+
+		if (guess >= hi)
+			guess = hi - 1;
+		if (guess <= lo)
+			guess = lo + 1;
+		if (guess > srclen)
+			guess = srclen;
+		n = compress_once(e, src, guess, e->scratch, dstcap);
+		if (n && e->scratch[0]) {
+			memcpy(dst, e->scratch, n);
+			lo = guess;
+			lo_out = n;
+			if (lo == srclen || n + SEARCH_STEP / 8 >= dstcap ||
+			    (hi <= srclen && hi - lo <= SEARCH_STEP))
+				break;
+			guess = (size_t)((double)lo * (double)dstcap / (double)n * 0.995);
+			/* past the end: try all of it, unless a shorter prefix failed */
+			if (guess >= hi)
+				guess = hi > srclen ? srclen : lo + (hi - lo) / 2;
+		} else {
+			hi = guess;
+			if (hi - lo <= SEARCH_STEP || hi <= min_take)
+				break;
+			guess = lo + (hi - lo) / 2;
+		}
+	}
+	*consumed = lo;
+	*outlen = lo_out;
+	if (lo && lo_out)
+		e->ratio_hint = (double)lo / (double)lo_out;
+	return 0;
+}
+
+int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
+		    uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
+		    size_t *outlen, struct es_err *err)
+{
+	int in = srclen > INT32_MAX ? INT32_MAX : (int)srclen;
+	int n;
+
+	*consumed = 0;
+	*outlen = 0;
+	if (!srclen || !dstcap)
+		return 0;
+	switch (e->kind) {
+	case ES_COMPR_LZ4:
+		n = LZ4_compress_destSize((const char *)src, (char *)dst, &in, (int)dstcap);
+		break;
+	case ES_COMPR_LZ4HC:
+		n = LZ4_compress_HC_destSize(e->lz4_state, (const char *)src, (char *)dst, &in,
+					     (int)dstcap, e->level);
+		break;
+	default:
+		return search_fit(e, src, srclen, dst, dstcap, min_take, consumed, outlen, err);
+	}
+	if (n <= 0 || in <= 0 || !dst[0])
+		return 0;
+	*consumed = (size_t)in;
+	*outlen = (size_t)n;
+	return 0;
+}
