@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A small, deterministic fuzz run of the reader: seed images (ours plain,
 # chunked, sealed, signed with a blob; one from erofs-utils) each mutated a
-# few thousand times with random bit flips and truncations, and every
+# few thousand times with random bit flips and truncations (the upstream
+# seeds include LZ4-compressed ones), and every
 # mutant walked as fsck, dump and erofs-verify walk an image.  Under the
 # ASan/UBSan build any memory error aborts the run.  The same harness is a
 # libFuzzer target (tests/fuzz/fuzz_image.c) for longer campaigns.
@@ -19,6 +20,7 @@ cp "$src/d/bin" "$src/d/bin2"
 ln -s ../a/b/c "$src/d/link"
 ln "$src/a/b/c" "$src/d/hard"
 truncate -s 1M "$src/d/sparse"
+seq 1 30000 >"$src/d/text"	# compressible: compressed seeds below
 mkfifo "$src/d/fifo"
 for i in 1 2 3 4; do
 	printf '%s' "$i" >"$src/d/x$i"
@@ -33,6 +35,13 @@ mkdir -p "$T/seeds" "$T/blobs"
 if [ -x /usr/bin/mkfs.erofs ]; then
 	/usr/bin/mkfs.erofs --quiet -T 1 "$T/seeds/upstream.img" "$src" >/dev/null 2>&1 ||
 		rm -f "$T/seeds/upstream.img"
+	# compressed inodes: compact and full indexes, big pclusters, an
+	# inline (ztailpacking) tail
+	/usr/bin/mkfs.erofs --quiet -T 1 -zlz4hc -C16384 -Eztailpacking \
+		"$T/seeds/upstream-lz4.img" "$src" >/dev/null 2>&1 || rm -f "$T/seeds/upstream-lz4.img"
+	/usr/bin/mkfs.erofs --quiet -T 1 -zlz4 -Elegacy-compress \
+		"$T/seeds/upstream-lz4full.img" "$src" >/dev/null 2>&1 ||
+		rm -f "$T/seeds/upstream-lz4full.img"
 fi
 rounds=${FUZZ_ROUNDS:-1500}
 rc=0
