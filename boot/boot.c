@@ -13,6 +13,8 @@
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/image.h"
+#include "erofs/keyarea.h"
+#include "erofs/keydec.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
 #include "erofs/verified_io.h"
@@ -29,7 +31,13 @@ struct erofs_boot {
 	/* EROFS_BOOT_DEC_SIZE bytes for erofs_boot_unlock()'s decryptor */
 	uint8_t *dec_mem;
 	struct es_decryptor dec;
+	/* the key area, read from the caller's source (no tree covers it) */
+	struct es_keyarea_io_ctx area_io;
+	struct es_keyarea_dev area;
 };
+
+_Static_assert(EROFS_BOOT_DEC_SIZE >= ES_KEYDEC_MEM_SIZE,
+	       "EROFS_BOOT_DEC_SIZE does not hold the decryptor");
 
 _Static_assert(sizeof(struct erofs_boot) + 64 + (1u << ES_MAX_BLKSZBITS) <= EROFS_BOOT_FIXED,
 	       "EROFS_BOOT_FIXED does not hold the handle");
@@ -179,6 +187,7 @@ static int read_structures(struct erofs_boot *b, const struct es_io *io, uint8_t
 			   struct es_err *err)
 {
 	int ret = es_image_read_super(&b->img, io, err);
+
 	if (ret)
 		return ret;
 	b->img.bounce = bounce;
@@ -308,19 +317,43 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
 int erofs_boot_unlock(struct erofs_boot *b, enum erofs_boot_cred kind, const void *cred,
 		      size_t cred_len, const char *label, struct es_err *err)
 {
-	/*
-	 * What is missing: the freestanding key-file and seed keyslot unlock
-	 * of lib/keys/ (the key area is read from b->seal.keys_sec through
-	 * b->raw: it is not covered by a tree, the key table it opens is
-	 * checked against the manifest's key_table_digest), and its key-table
-	 * decryptor built in b->dec_mem.  Then b->dec gets its callbacks and
-	 * b->img.dec = &b->dec: the reader decrypts every block after the
-	 * verifying source has checked it (lib/read/image.c,
-	 * es_dev_read_decrypted()).
-	 */
-	(void)b, (void)kind, (void)cred, (void)cred_len, (void)label;
-	return es_fail(err, -EOPNOTSUPP, "unlocking an encrypted image is not in the "
-		       "boot reader yet");
+	struct es_keyarea_expect expect = { .check_table = true };
+	struct es_keydec_cred c = { .secret = cred, .secret_len = cred_len, .label = label };
+	int ret;
+
+	if (!es_image_encrypted(&b->img))
+		return es_fail(err, -EINVAL, "the image is not encrypted: nothing to unlock");
+	if (b->img.dec)
+		return es_fail(err, -EINVAL, "the image is unlocked already");
+	/* the key table is anchored to the authenticated manifest, nothing else */
+	if (!b->sealed || !(b->seal.flags & MF_FLAG_ENCRYPTED))
+		return es_fail(err, -EPERM, "an encrypted image is unlocked only when it was "
+			       "opened with a trusted digest or key");
+	if (!b->seal.keys_sec.len)
+		return es_fail(err, -ENOENT, "the image carries no key area (a detached key "
+			       "area is not read by the boot reader)");
+	if (kind == EROFS_BOOT_CRED_KEYFILE)
+		c.kind = ES_KEYSLOT_KEYFILE;
+	else if (kind == EROFS_BOOT_CRED_SEED)
+		c.kind = ES_KEYSLOT_SEED;
+	else
+		return es_fail(err, -EOPNOTSUPP, "the boot reader opens key-file and seed slots "
+			       "only");
+	while (label && c.label_len <= ES_KEYSLOT_LABEL_MAX && label[c.label_len])
+		c.label_len++;
+	memcpy(expect.uuid, b->seal.uuid, sizeof(expect.uuid));
+	expect.suite = b->seal.suite;
+	memcpy(expect.table_digest, b->seal.key_table_digest, sizeof(expect.table_digest));
+	expect.entries = b->seal.table_entries;
+	es_keyarea_dev_io(&b->area, &b->area_io, &b->raw, b->seal.keys_sec.off,
+			  b->seal.keys_sec.len);
+	ret = es_keydec_open(b->dec_mem, EROFS_BOOT_DEC_SIZE, &b->area, &expect, &c, &b->dec,
+			     NULL, err);
+	if (ret)
+		return ret;
+	/* from here on every block is decrypted after the tree passed it */
+	b->img.dec = &b->dec;
+	return 0;
 }
 
 /* ---- reading ---------------------------------------------------------------- */

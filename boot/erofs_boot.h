@@ -51,7 +51,7 @@
  */
 #define EROFS_BOOT_FIXED	8192u
 #define EROFS_BOOT_PER_DEVICE	512u
-#define EROFS_BOOT_DEC_SIZE	8192u
+#define EROFS_BOOT_DEC_SIZE	16384u	/* ES_KEYDEC_MEM_SIZE (erofs/keydec.h) */
 #define EROFS_BOOT_SLOT		4112u
 #define EROFS_BOOT_MIN_SLOTS	4u
 #define EROFS_BOOT_WORK_SIZE(ndevices)						\
@@ -124,14 +124,17 @@ int erofs_boot_open(struct erofs_boot **out, void *work, size_t work_len,
  * boot loader needs two kinds of keyslot: a key file (cred: its bytes)
  * and a seed (cred: the seed, e.g. from a TPM); passphrase slots (Argon2
  * needs megabytes) and X25519 recipient slots are for the hosted tools.
- * label picks a slot by its label (NULL: try each slot of the kind).
+ * label picks a seed slot by its label (NULL: try each seed slot).
  *
- * NOT YET: returns -EOPNOTSUPP.  The freestanding keyslot unlock and the
- * key-table decryptor (lib/keys/) are being made; once they are, this
- * unlocks into the EROFS_BOOT_DEC_SIZE bytes the work buffer keeps for
- * it and sets the image's decryptor.  Until then every read of an
- * encrypted image's metadata fails with -EACCES.  Call it after
- * erofs_boot_open() and before any lookup.
+ * The key area embedded in the image is read from the source (no tree
+ * covers it); the key table it opens is checked against the manifest's
+ * key-table digest (docs/BOOT.md), in the EROFS_BOOT_DEC_SIZE bytes the
+ * work buffer keeps for it.  Call it after erofs_boot_open() (with a
+ * trusted digest or key) and before any lookup; until then every read of
+ * an encrypted image's metadata fails with -EACCES.  -EKEYREJECTED: no
+ * slot of that kind (and label) opens with cred; -EOPNOTSUPP: another
+ * kind; -EBADMSG / -EXDEV / -ES_ECORRUPT: a key area or key table that is
+ * not the manifest's, or damaged.
  */
 enum erofs_boot_cred {
 	EROFS_BOOT_CRED_KEYFILE = 1,

@@ -5,9 +5,12 @@
  * with what fsck.erofs --extract writes.
  *
  *   boot-extract [--pubkey FILE] [--expect-digest [sha256:]HEX] [--unchecked]
+ *                [--keyfile FILE | --seed FILE[:LABEL]]
  *                [--work-size BYTES] [--device FILE]... IMAGE DIR
  *
- * --pubkey FILE: an Ed25519 public key, as 32 raw bytes or PEM.  DIR is
+ * --pubkey FILE: an Ed25519 public key, as 32 raw bytes or PEM.  --keyfile,
+ * --seed: unlock an encrypted image with a key-file or seed slot
+ * (erofs_boot_unlock(); a seed without a label tries every seed slot).  DIR is
  * created; regular files, directories, symlinks and device nodes are
  * written with their modes, owners (when root) and mtimes; hard links
  * become copies.  Exit 0 done, 1 the reader refused or failed (message on
@@ -60,7 +63,8 @@ static int read_dev(void *ctx, unsigned int dev, uint64_t off, void *buf, size_t
 static void usage(void)
 {
 	fprintf(stderr, "usage: boot-extract [--pubkey FILE] [--expect-digest [sha256:]HEX] "
-		"[--unchecked] [--work-size BYTES] [--device FILE]... IMAGE DIR\n");
+		"[--unchecked] [--keyfile FILE | --seed FILE[:LABEL]] [--work-size BYTES] "
+		"[--device FILE]... IMAGE DIR\n");
 	exit(2);
 }
 
@@ -326,8 +330,29 @@ static int extract_dir(struct extractor *x, uint64_t nid, int dirfd)
 	return rc;
 }
 
+/* The whole of a credential file (at most 8 MiB, as the library allows). */
+static uint8_t *read_cred(const char *path, size_t *len)
+{
+	uint8_t *buf = malloc((8u << 20) + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	*len = 0;
+	if (!buf || fd < 0)
+		exit(fail_host("cannot open", path));
+	while ((n = read(fd, buf + *len, (8u << 20) + 1 - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	if (n < 0)
+		exit(fail_host("cannot read", path));
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
+	enum erofs_boot_cred cred_kind = 0;
+	const char *cred_path = NULL;
+	char *cred_label = NULL;
 	enum erofs_boot_trust trust = 0;
 	uint8_t anchor[32];
 	struct source src = { .n = 1 };
@@ -356,6 +381,23 @@ int main(int argc, char **argv)
 			if (unhex(argv[++i], anchor))
 				usage();
 			trust = EROFS_BOOT_TRUST_DIGEST;
+		} else if (!strcmp(a, "--keyfile") && i + 1 < argc) {
+			cred_kind = EROFS_BOOT_CRED_KEYFILE;
+			cred_path = argv[++i];
+		} else if (!strcmp(a, "--seed") && i + 1 < argc) {
+			static char seed_spec[4096];
+			char *colon;
+
+			cred_kind = EROFS_BOOT_CRED_SEED;
+			if ((size_t)snprintf(seed_spec, sizeof(seed_spec), "%s", argv[++i]) >=
+			    sizeof(seed_spec))
+				usage();
+			cred_path = seed_spec;
+			colon = strrchr(seed_spec, ':');
+			if (colon) {
+				*colon = '\0';
+				cred_label = colon + 1;
+			}
 		} else if (!strcmp(a, "--work-size") && i + 1 < argc) {
 			work_size = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(a, "--device") && i + 1 < argc) {
@@ -391,6 +433,14 @@ int main(int argc, char **argv)
 	bsrc = (struct erofs_boot_source){ read_dev, &src, src.sizes, src.n };
 	ret = erofs_boot_open(&x->b, work, work_size, &bsrc, trust,
 			      trust == EROFS_BOOT_UNCHECKED ? NULL : anchor, &err);
+	if (!ret && cred_kind) {
+		size_t cred_len;
+		uint8_t *cred = read_cred(cred_path, &cred_len);
+
+		ret = erofs_boot_unlock(x->b, cred_kind, cred, cred_len, cred_label, &err);
+		memset(cred, 0, cred_len);
+		free(cred);
+	}
 	if (!ret)
 		ret = erofs_boot_lookup(x->b, "/", &root, &err);
 	if (!ret)

@@ -358,6 +358,8 @@ static int show_delta(const struct es_image *img, const char *image_path,
 	struct es_image *old_img = NULL;
 	struct es_seal *old_seal = NULL, *new_seal = NULL;
 	struct es_seal_delta d;
+	unsigned int dropped = 0;
+	uint64_t dropped_bytes = 0;
 	int ret = es_image_open(&old_img, old_path, NULL, err);
 
 	if (!ret)
@@ -371,6 +373,18 @@ static int show_delta(const struct es_image *img, const char *image_path,
 	}
 	if (!ret)
 		ret = es_seal_delta(old_seal, new_seal, &d, err);
+	/* the other way round: OLD's blobs the image no longer reads, which a
+	   machine may drop once it has updated */
+	for (unsigned int i = 1; !ret && i < old_seal->ndevices; i++) {
+		bool kept = false;
+
+		for (unsigned int k = 1; k < new_seal->ndevices && !kept; k++)
+			kept = !memcmp(old_seal->devices[i].digest, new_seal->devices[k].digest, 32);
+		if (!kept) {
+			dropped++;
+			dropped_bytes += old_seal->devices[i].size;
+		}
+	}
 	if (!ret && j) {
 		json_add(j, ",\"delta\":{\"old\":");
 		json_str(j, old_path);
@@ -378,10 +392,12 @@ static int show_delta(const struct es_image *img, const char *image_path,
 			 "\"new_blob_bytes\":%" PRIu64 ",\"shared_blob_bytes\":%" PRIu64 ","
 			 "\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64 ",\"new_chunk_bytes\":%"
 			 PRIu64 ",\"shared_chunks\":%" PRIu64 ",\"whole_blob_download_bytes\":%"
-			 PRIu64 ",\"chunk_level_download_bytes\":%" PRIu64 "}", img->file_size,
+			 PRIu64 ",\"chunk_level_download_bytes\":%" PRIu64 ",\"unused_old_blobs\":%u,"
+			 "\"unused_old_blob_bytes\":%" PRIu64 "}", img->file_size,
 			 new_seal->ndevices - 1, d.new_blobs, d.new_blob_bytes, d.shared_blob_bytes,
 			 new_seal->nchunks, d.new_chunks, d.new_chunk_bytes, d.shared_chunks,
-			 img->file_size + d.new_blob_bytes, img->file_size + d.new_chunk_bytes);
+			 img->file_size + d.new_blob_bytes, img->file_size + d.new_chunk_bytes,
+			 dropped, dropped_bytes);
 	} else if (!ret) {
 		printf("delta: what a machine that has %s and its blobs downloads to get %s\n"
 		       "  (the other direction: dump.erofs --delta=%s %s)\n",
@@ -397,6 +413,8 @@ static int show_delta(const struct es_image *img, const char *image_path,
 		       img->file_size + d.new_blob_bytes);
 		printf("chunk-level download (image file + new chunks): %" PRIu64 " bytes\n",
 		       img->file_size + d.new_chunk_bytes);
+		printf("blobs of old no longer read: %u, %" PRIu64 " bytes (may be dropped "
+		       "after the update)\n", dropped, dropped_bytes);
 	}
 	es_seal_free(old_seal);
 	es_seal_free(new_seal);

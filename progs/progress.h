@@ -13,7 +13,7 @@
 #ifndef ES_PROGS_PROGRESS_H
 #define ES_PROGS_PROGRESS_H
 
-#include <ftw.h>
+#include <fts.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -124,27 +124,25 @@ static inline void cli_check_progress_cb(void *ctx, const struct es_check_result
 	cli_progress_show(ctx, so_far->regular_files, so_far->data_bytes, false);
 }
 
-/* The regular files and their bytes below a folder (the total of a build). */
-static uint64_t cli_tree_files_, cli_tree_bytes_;
-
-static inline int cli_tree_count_(const char *path, const struct stat *st, int type,
-				  struct FTW *ftw)
-{
-	(void)path;
-	(void)ftw;
-	if (type == FTW_F && S_ISREG(st->st_mode)) {
-		cli_tree_files_++;
-		cli_tree_bytes_ += (uint64_t)st->st_size;
-	}
-	return 0;
-}
-
+/*
+ * The regular files and their bytes below a folder: the total of a build
+ * (an estimate: --exclude-path/-regex are not applied to it).
+ */
 static inline void cli_tree_totals(const char *dir, uint64_t *files, uint64_t *bytes)
 {
-	cli_tree_files_ = cli_tree_bytes_ = 0;
-	nftw(dir, cli_tree_count_, 64, FTW_PHYS);
-	*files = cli_tree_files_;
-	*bytes = cli_tree_bytes_;
+	char *const roots[] = { (char *)dir, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	FTSENT *e;
+
+	*files = *bytes = 0;
+	while (fts && (e = fts_read(fts))) {
+		if (e->fts_info == FTS_F && S_ISREG(e->fts_statp->st_mode)) {
+			(*files)++;
+			*bytes += (uint64_t)e->fts_statp->st_size;
+		}
+	}
+	if (fts)
+		fts_close(fts);
 }
 
 #endif

@@ -18,6 +18,8 @@ ES_PACKAGES=(
 	python3-cryptography python3-argon2
 	# t-json-schema: every --json output against docs/erofs-seal.schema.json
 	python3-jsonschema
+	# the boot reader's UEFI example (boot/examples/uefi, t-boot-uefi)
+	gnu-efi
 )
 
 es_setup_packages() {

@@ -726,6 +726,7 @@ done:
 	free(r.args);
 	free(r.out.buf);
 	free(r.errors.buf);
+	free(r.first_error);
 	es_verify_report_free(&vr);
 	es_trust_free(trust);
 	es_io_close(&io);

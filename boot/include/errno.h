@@ -7,11 +7,13 @@
 #ifndef EROFS_BOOT_ERRNO_H
 #define EROFS_BOOT_ERRNO_H
 
+#define EPERM		1
 #define ENOENT		2
 #define EINTR		4
 #define EIO		5
 #define ENOMEM		12
 #define EACCES		13
+#define EXDEV		18
 #define ENODEV		19
 #define ENOTDIR		20
 #define EISDIR		21

@@ -156,6 +156,13 @@ int es_keytable_check_entry(const uint8_t entry[ES_KT_ENTRY_SIZE],
  */
 int es_keytable_digests(const struct es_keytable_info *info, const uint8_t *plain,
 			uint8_t *digests, uint8_t table_digest[ES_SHA256_DIGEST_SIZE]);
+/*
+ * The same digest over a D array read piece by piece: start, then
+ * es_sha256_update() with D_0 ... D_{nseg-1} in order, then
+ * es_sha256_final().
+ */
+struct es_sha256_ctx;
+int es_keytable_digest_start(const struct es_keytable_info *info, struct es_sha256_ctx *ctx);
 /* table_digest from the D array alone, to check a stored D array. */
 int es_keytable_digest_of(const struct es_keytable_info *info, const uint8_t *digests,
 			  uint8_t table_digest[ES_SHA256_DIGEST_SIZE]);
@@ -177,6 +184,11 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 			     const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
 			     const uint8_t *ct, const uint8_t *digests,
 			     uint8_t *plain, struct es_err *err);
+/* The same with D_k alone (a reader that keeps no whole D array); ct may be plain. */
+int es_keytable_open_segment_d(const struct es_keytable_info *info,
+			       const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
+			       const uint8_t *ct, const uint8_t d_k[ES_SHA256_DIGEST_SIZE],
+			       uint8_t *plain, struct es_err *err);
 /*
  * Every segment through es_keytable_open_segment(): plain receives the
  * whole table (entries * ES_KT_ENTRY_SIZE bytes), or is wiped whole.

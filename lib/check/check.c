@@ -52,6 +52,16 @@ struct checker {
 static void warnf(struct checker *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The failure in e (of a step that may be tolerated) becomes the walk's
+ * error: c->err keeps the first problem, which a tolerated one must not
+ * take the place of.
+ */
+static int keep_error(struct checker *c, int ret, const struct es_err *e)
+{
+	return ret ? es_fail(c->err, ret, "%s", e->msg) : 0;
+}
+
 static void warnf(struct checker *c, const char *fmt, ...)
 {
 	char msg[ES_ERR_MSG_MAX + 256];
@@ -72,10 +82,11 @@ static void warnf(struct checker *c, const char *fmt, ...)
 static int set_owner(struct checker *c, int parentfd, const char *name, int fd,
 		     const char *path, const struct es_inode *ino)
 {
-	int ret = es_extract_owner(parentfd, name, fd, ino, c->err);
+	struct es_err e = { 0 };
+	int ret = es_extract_owner(parentfd, name, fd, ino, &e);
 
 	if (ret != -EPERM || !c->o->unprivileged)
-		return ret;
+		return keep_error(c, ret, &e);
 	if (!c->warned_owner)
 		warnf(c, "%s: owner %u:%u not set, nor any other that is not yours: not "
 		      "permitted without privileges (--no-preserve-owner says so)", path,
@@ -216,16 +227,18 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 	(void)shared;
 	if (!xc->apply)
 		return 0;
-	xc->ret = es_extract_xattr(xc->dirfd, xc->name, name, value, len, xc->c->err);
+	struct es_err e = { 0 };
+
+	xc->ret = es_extract_xattr(xc->dirfd, xc->name, name, value, len, &e);
 	/* trusted.* and security.* need privileges; user.* are the user's own */
 	if (xc->ret == -EPERM && xc->c->o->unprivileged && strncmp(name, "user.", 5)) {
 		if (!xc->c->warned_xattr)
 			warnf(xc->c, "%s: xattr %s not set, nor any other outside user.*: "
 			      "not permitted without privileges", xc->path, name);
 		xc->c->warned_xattr = true;
-		xc->ret = 0;
+		return xc->ret = 0;
 	}
-	return xc->ret;
+	return xc->ret = keep_error(xc->c, xc->ret, &e);
 }
 
 /* Check (and read) everything of one non-directory inode; extract it. */
@@ -250,7 +263,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	}
 	name = cname;
 	if (extract) {
-		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite, &outfd, c->err);
+		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite, &outfd, &e);
 		if (ret == -EPERM && c->o->unprivileged &&
 		    (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))) {
 			uint32_t major, minor;
@@ -260,9 +273,10 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 			      "not permitted without privileges", path,
 			      S_ISCHR(ino->mode) ? "character" : "block", major, minor);
 			extract = false;
+			es_err_clear(&e);
 		} else if (ret) {
 			free(cname);
-			return ret;
+			return keep_error(c, ret, &e);
 		}
 	}
 	if (S_ISLNK(ino->mode) && (ino->size == 0 || ino->size > 4095)) {

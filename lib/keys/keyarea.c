@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
- * The key area: header copies, the choice of the winning copy, unlocking,
- * and the commits that change it.  See include/erofs/keyarea.h; the bytes
- * are in docs/FORMAT.md section 4.
- *
- * The layout follows from the number of table entries alone, and every
- * offset a header copy stores must be the one that follows: a copy cannot
- * point a reader anywhere else.  So the size of everything a reader
- * allocates is bounded by the size of the area it was given.
+ * The key area (hosted): opening it, unlocking, reading the table, and the
+ * commits that change it.  See include/erofs/keyarea.h; the bytes are in
+ * docs/FORMAT.md section 4.  Reading the header copies and choosing the
+ * winner (keyarea_hdr.c) and opening slots (keyslot_open.c) are
+ * freestanding code that the boot unlock shares.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,99 +16,20 @@
 #include "erofs/keyarea.h"
 #include "erofs/secret.h"
 #include "erofs/sha256.h"
-
-/* ---- header copy layout (docs/FORMAT.md 4.2) ----------------------------- */
-
-#define H_MAGIC		0
-#define H_VERSION	8
-#define H_COPY_SIZE	12
-#define H_NSLOTS	16
-#define H_SLOT_SIZE	20
-#define H_SEQ		24
-#define H_OWN_OFF	32
-#define H_AREA_SIZE	40
-#define H_UUID		48
-#define H_SUITE		64
-#define H_GEN		68
-#define H_ENTRIES	72
-#define H_TABLE_DIGEST	80
-#define H_KID		112
-#define H_SALT		144
-#define H_ACTIVE	176
-#define H_RESERVED	180
-#define H_D_OFF		184
-#define H_T0_OFF	192
-#define H_T1_OFF	200
-#define H_TSLOT_SIZE	208
-#define H_CT_LEN	216
-#define H_CHECKSUM	224
-#define H_END		256	/* zero up to H_SLOTS */
-#define H_SLOTS		4096
-
-#define KA_VERSION	1u
-#define SALT_SIZE	32
-#define DIGEST_SIZE	ES_SHA256_DIGEST_SIZE
-
-_Static_assert(H_SLOTS + ES_KEYAREA_SLOTS * ES_KEYSLOT_SIZE == ES_KEYAREA_COPY_SIZE,
-	       "slots fill the copy");
-
-static const char *const copy_magic[2] = { "ESKEYHDA", "ESKEYHDB" };
-
-/* Where everything is, for a table of entries entries. */
-struct geom {
-	uint64_t entries, nseg;
-	uint64_t d_off, d_len;
-	uint64_t t_off[2], tslot, ct_len;
-	uint64_t size;
-};
-
-static uint64_t round_up(uint64_t v)
-{
-	return (v + ES_KEYAREA_ALIGN - 1) / ES_KEYAREA_ALIGN * ES_KEYAREA_ALIGN;
-}
-
-static bool geometry(uint64_t entries, struct geom *g)
-{
-	memset(g, 0, sizeof(*g));
-	if (!entries || entries > ES_KEYAREA_MAX_ENTRIES)
-		return false;
-	g->entries = entries;
-	g->nseg = es_keytable_nseg(entries);
-	g->ct_len = es_keytable_ct_size(entries);
-	if (!g->nseg || !g->ct_len)
-		return false;
-	g->d_off = 2 * ES_KEYAREA_COPY_SIZE;
-	g->d_len = g->nseg * DIGEST_SIZE;
-	g->tslot = round_up(g->ct_len);
-	g->t_off[0] = g->d_off + round_up(g->d_len);
-	g->t_off[1] = g->t_off[0] + g->tslot;
-	g->size = g->t_off[1] + g->tslot;
-	return true;
-}
-
-uint64_t es_keyarea_size(uint64_t entries)
-{
-	struct geom g;
-
-	return geometry(entries, &g) ? g.size : 0;
-}
+#include "keys/keyarea_hdr.h"
+#include "keys/keyslot_entry.h"
 
 /* What a header copy says, apart from its own bookkeeping. */
 struct ka_state {
-	uint8_t uuid[ES_UUID_SIZE];
-	uint32_t suite, gen;
-	uint64_t entries;
-	uint8_t table_digest[DIGEST_SIZE];
-	uint8_t kid[ES_KID_SIZE];
-	unsigned int active;
-	uint8_t slots[ES_KEYAREA_SLOTS][ES_KEYSLOT_SIZE];
+	struct es_ka_hdr h;
+	es_ka_slots slots;
 };
 
 struct es_keyarea {
 	struct es_keyarea_dev dev;
 	bool have_expect;
 	struct es_keyarea_expect expect;
-	struct geom g;
+	struct es_ka_geom g;
 	struct ka_state st;		/* the winning copy's */
 	struct es_keyarea_copy_state copies[2];
 	bool have_winner;
@@ -123,156 +41,43 @@ struct es_keyarea {
 	uint64_t seq_floor;		/* commit above this too (restore: the backup's) */
 };
 
-static int checksum(const uint8_t copy[ES_KEYAREA_COPY_SIZE], uint8_t out[DIGEST_SIZE])
-{
-	struct es_sha256_ctx c;
-	static const uint8_t zero[DIGEST_SIZE];
-
-	int ret = es_sha256_init(&c);
-
-	if (ret)
-		return ret;
-	es_sha256_update(&c, copy, H_CHECKSUM);
-	es_sha256_update(&c, zero, DIGEST_SIZE);
-	es_sha256_update(&c, copy + H_CHECKSUM + DIGEST_SIZE,
-			 ES_KEYAREA_COPY_SIZE - H_CHECKSUM - DIGEST_SIZE);
-	return es_sha256_final(&c, out);
-}
-
 /* ---- encoding and decoding a copy ------------------------------------------ */
 
-static int encode_copy(const struct ka_state *st, const struct geom *g, unsigned int which,
+static int encode_copy(const struct ka_state *st, const struct es_ka_geom *g, unsigned int which,
 		       uint64_t seq, uint8_t buf[ES_KEYAREA_COPY_SIZE], struct es_err *err)
 {
 	int ret;
 
 	memset(buf, 0, ES_KEYAREA_COPY_SIZE);
-	memcpy(buf + H_MAGIC, copy_magic[which], 8);
-	es_put32(buf + H_VERSION, KA_VERSION);
+	memcpy(buf + H_MAGIC, es_ka_copy_magic[which], 8);
+	es_put32(buf + H_VERSION, ES_KA_VERSION);
 	es_put32(buf + H_COPY_SIZE, ES_KEYAREA_COPY_SIZE);
 	es_put32(buf + H_NSLOTS, ES_KEYAREA_SLOTS);
 	es_put32(buf + H_SLOT_SIZE, ES_KEYSLOT_SIZE);
 	es_put64(buf + H_SEQ, seq);
 	es_put64(buf + H_OWN_OFF, (uint64_t)which * ES_KEYAREA_COPY_SIZE);
 	es_put64(buf + H_AREA_SIZE, g->size);
-	memcpy(buf + H_UUID, st->uuid, ES_UUID_SIZE);
-	es_put32(buf + H_SUITE, st->suite);
-	es_put32(buf + H_GEN, st->gen);
-	es_put64(buf + H_ENTRIES, st->entries);
-	memcpy(buf + H_TABLE_DIGEST, st->table_digest, DIGEST_SIZE);
-	memcpy(buf + H_KID, st->kid, ES_KID_SIZE);
+	memcpy(buf + H_UUID, st->h.uuid, ES_UUID_SIZE);
+	es_put32(buf + H_SUITE, st->h.suite);
+	es_put32(buf + H_GEN, st->h.gen);
+	es_put64(buf + H_ENTRIES, st->h.entries);
+	memcpy(buf + H_TABLE_DIGEST, st->h.table_digest, ES_SHA256_DIGEST_SIZE);
+	memcpy(buf + H_KID, st->h.kid, ES_KID_SIZE);
 	/* a fresh salt each time: no two copies or writes are byte-identical */
-	if (es_crypto_random(buf + H_SALT, SALT_SIZE))
+	if (es_crypto_random(buf + H_SALT, ES_KA_SALT_SIZE))
 		return es_fail(err, -EIO, "no random bytes for a salt");
-	es_put32(buf + H_ACTIVE, st->active);
+	es_put32(buf + H_ACTIVE, st->h.active);
 	es_put64(buf + H_D_OFF, g->d_off);
 	es_put64(buf + H_T0_OFF, g->t_off[0]);
 	es_put64(buf + H_T1_OFF, g->t_off[1]);
 	es_put64(buf + H_TSLOT_SIZE, g->tslot);
 	es_put64(buf + H_CT_LEN, g->ct_len);
 	memcpy(buf + H_SLOTS, st->slots, sizeof(st->slots));
-	ret = checksum(buf, buf + H_CHECKSUM);
+	ret = es_ka_checksum(buf, buf + H_CHECKSUM);
 	return ret ? es_fail(err, ret, "SHA-256 failed") : 0;
 }
 
-/* A copy that is not valid says why in problem; mismatch: another image's. */
-static bool decode_copy(const uint8_t buf[ES_KEYAREA_COPY_SIZE], unsigned int which,
-			uint64_t area_size, const struct es_keyarea_expect *expect,
-			struct ka_state *st, struct geom *g, uint64_t *seq,
-			char *problem, size_t problem_len, bool *mismatch)
-{
-	uint8_t sum[DIGEST_SIZE];
-	struct es_err serr = { 0 };
-
-#define BAD(...) do { snprintf(problem, problem_len, __VA_ARGS__); return false; } while (0)
-	*mismatch = false;
-	if (memcmp(buf + H_MAGIC, copy_magic[which], 8))
-		BAD(es_is_zero(buf, ES_KEYAREA_COPY_SIZE) ? "all zero" : "bad magic");
-	if (es_get32(buf + H_VERSION) != KA_VERSION)
-		BAD("version %u is not supported", es_get32(buf + H_VERSION));
-	if (checksum(buf, sum) || memcmp(sum, buf + H_CHECKSUM, DIGEST_SIZE))
-		BAD("checksum mismatch (damaged or torn write)");
-	if (es_get32(buf + H_COPY_SIZE) != ES_KEYAREA_COPY_SIZE ||
-	    es_get32(buf + H_NSLOTS) != ES_KEYAREA_SLOTS ||
-	    es_get32(buf + H_SLOT_SIZE) != ES_KEYSLOT_SIZE)
-		BAD("unsupported copy, slot count or slot size");
-	if (es_get64(buf + H_OWN_OFF) != (uint64_t)which * ES_KEYAREA_COPY_SIZE)
-		BAD("says it is at byte %llu, but was read at byte %llu (moved or swapped copy)",
-		    (unsigned long long)es_get64(buf + H_OWN_OFF),
-		    (unsigned long long)which * ES_KEYAREA_COPY_SIZE);
-	st->entries = es_get64(buf + H_ENTRIES);
-	if (!geometry(st->entries, g))
-		BAD("%llu table entries are out of range", (unsigned long long)st->entries);
-	if (es_get64(buf + H_AREA_SIZE) != area_size || g->size != area_size)
-		BAD("the key area has %llu bytes, the copy expects %llu (and its table %llu)",
-		    (unsigned long long)area_size,
-		    (unsigned long long)es_get64(buf + H_AREA_SIZE),
-		    (unsigned long long)g->size);
-	if (es_get64(buf + H_D_OFF) != g->d_off || es_get64(buf + H_T0_OFF) != g->t_off[0] ||
-	    es_get64(buf + H_T1_OFF) != g->t_off[1] || es_get64(buf + H_TSLOT_SIZE) != g->tslot ||
-	    es_get64(buf + H_CT_LEN) != g->ct_len)
-		BAD("offsets or sizes differ from the layout of %llu entries",
-		    (unsigned long long)st->entries);
-	st->active = es_get32(buf + H_ACTIVE);
-	if (st->active > 1)
-		BAD("active table slot %u does not exist", st->active);
-	if (!es_is_zero(buf + H_RESERVED, 4) || !es_is_zero(buf + H_END, H_SLOTS - H_END))
-		BAD("reserved bytes are not zero");
-	memcpy(st->uuid, buf + H_UUID, ES_UUID_SIZE);
-	st->suite = es_get32(buf + H_SUITE);
-	st->gen = es_get32(buf + H_GEN);
-	memcpy(st->table_digest, buf + H_TABLE_DIGEST, DIGEST_SIZE);
-	memcpy(st->kid, buf + H_KID, ES_KID_SIZE);
-	memcpy(st->slots, buf + H_SLOTS, sizeof(st->slots));
-	*seq = es_get64(buf + H_SEQ);
-	if (st->suite != ES_SUITE_XTS_V1)
-		BAD("crypto suite %u is not supported", st->suite);
-	if (!st->gen)
-		BAD("table generation 0");
-	for (unsigned int i = 0; i < ES_KEYAREA_SLOTS; i++) {
-		struct es_keyslot_info info;
-
-		if (es_keyslot_parse(st->slots[i], &info, &serr))
-			BAD("slot %u: %.120s", i, serr.msg);
-	}
-	if (expect) {
-		*mismatch = true;
-		if (memcmp(st->uuid, expect->uuid, ES_UUID_SIZE))
-			BAD("belongs to another image (its UUID differs from the image's)");
-		if (expect->check_table && st->suite != expect->suite)
-			BAD("names crypto suite %u, the signed manifest %u", st->suite,
-			    expect->suite);
-		if (expect->check_table &&
-		    memcmp(st->table_digest, expect->table_digest, DIGEST_SIZE))
-			BAD("its table digest differs from the signed manifest's (a key "
-			    "table of another image or build)");
-		if (expect->entries && st->entries != expect->entries)
-			BAD("has %llu table entries, the signed manifest %llu",
-			    (unsigned long long)st->entries,
-			    (unsigned long long)expect->entries);
-		*mismatch = false;
-	}
-	return true;
-#undef BAD
-}
-
 /* ---- I/O ------------------------------------------------------------------------ */
-
-static int dev_read(const struct es_keyarea_dev *dev, uint64_t off, void *buf, size_t len,
-		    const char *what, struct es_err *err)
-{
-	struct es_err ioerr = { 0 };
-	int ret;
-
-	if (off > dev->size || len > dev->size - off)
-		return es_fail(err, -ES_ECORRUPT, "key area: the %s lies outside its %llu bytes",
-			       what, (unsigned long long)dev->size);
-	ret = dev->read(dev->ctx, off, buf, len, &ioerr);
-	if (ret)
-		return es_fail(err, ret, "key area: cannot read the %s: %s", what,
-			       ioerr.msg[0] ? ioerr.msg : strerror(-ret));
-	return 0;
-}
 
 static int ka_write(struct es_keyarea *ka, uint64_t off, const void *buf, size_t len,
 		    const char *what, struct es_err *err)
@@ -342,7 +147,7 @@ static int region_is_zero(const struct es_keyarea_dev *dev, uint64_t off, uint64
 	*zero = true;
 	while (len) {
 		size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
-		int ret = dev_read(dev, off, buf, n, what, err);
+		int ret = es_ka_read(dev, off, buf, n, what, err);
 
 		if (ret)
 			return ret;
@@ -367,9 +172,6 @@ static int ka_load(const struct es_keyarea_dev *dev, const struct es_keyarea_exp
 {
 	struct es_keyarea *ka;
 	uint8_t *buf = NULL;
-	struct ka_state st[2];
-	struct geom g[2];
-	bool mismatch[2] = { false, false };
 	int ret = 0;
 
 	*out = NULL;
@@ -386,46 +188,19 @@ static int ka_load(const struct es_keyarea_dev *dev, const struct es_keyarea_exp
 		ka->have_expect = true;
 		ka->expect = *expect;
 	}
-	for (unsigned int i = 0; i < 2; i++) {
-		struct es_keyarea_copy_state *c = &ka->copies[i];
-
-		if (dev->size < (uint64_t)(i + 1) * ES_KEYAREA_COPY_SIZE) {
-			snprintf(c->problem, sizeof(c->problem), "the key area (%llu bytes) is "
-				 "too small to hold it", (unsigned long long)dev->size);
-			continue;
-		}
-		ret = dev_read(dev, (uint64_t)i * ES_KEYAREA_COPY_SIZE, buf,
-			       ES_KEYAREA_COPY_SIZE, i ? "header copy B" : "header copy A", err);
-		if (ret)
-			goto fail;
-		c->valid = decode_copy(buf, i, dev->size, expect, &st[i], &g[i], &c->seq,
-				       c->problem, sizeof(c->problem), &mismatch[i]);
-	}
-	if (ka->copies[0].valid || ka->copies[1].valid) {
-		unsigned int w = !ka->copies[0].valid ? 1 : !ka->copies[1].valid ? 0 :
-				 ka->copies[1].seq > ka->copies[0].seq ? 1 : 0;
-
-		ka->have_winner = true;
-		ka->winner = w;
-		ka->st = st[w];
-		ka->g = g[w];
-	} else if (need_winner) {
-		ret = es_fail(err, mismatch[0] || mismatch[1] ? -EXDEV : -ES_ECORRUPT,
-			      "key area: no usable header copy: copy A: %s; copy B: %s",
-			      ka->copies[0].problem, ka->copies[1].problem);
+	ret = es_ka_read_copies(dev, expect, need_winner, buf, ka->copies, &ka->st.h, &ka->g,
+				ka->st.slots, &ka->have_winner, &ka->winner, err);
+	if (ret)
 		goto fail;
-	}
 	ka->tk = es_secret_alloc(ES_TABLE_KEY_SIZE);
 	if (!ka->tk) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	es_crypto_wipe(st, sizeof(st));
 	free(buf);
 	*out = ka;
 	return 0;
 fail:
-	es_crypto_wipe(st, sizeof(st));
 	free(buf);
 	es_keyarea_close(ka);
 	return ret;
@@ -459,20 +234,20 @@ static unsigned int used_slots(const struct ka_state *st)
 void es_keyarea_summary(const struct es_keyarea *ka, struct es_keyarea_summary *s)
 {
 	memset(s, 0, sizeof(*s));
-	memcpy(s->uuid, ka->st.uuid, ES_UUID_SIZE);
-	s->suite = ka->st.suite;
-	s->gen = ka->st.gen;
-	s->entries = ka->st.entries;
-	memcpy(s->table_digest, ka->st.table_digest, DIGEST_SIZE);
-	memcpy(s->kid, ka->st.kid, ES_KID_SIZE);
+	memcpy(s->uuid, ka->st.h.uuid, ES_UUID_SIZE);
+	s->suite = ka->st.h.suite;
+	s->gen = ka->st.h.gen;
+	s->entries = ka->st.h.entries;
+	memcpy(s->table_digest, ka->st.h.table_digest, ES_SHA256_DIGEST_SIZE);
+	memcpy(s->kid, ka->st.h.kid, ES_KID_SIZE);
 	s->winner = ka->winner;
 	s->copies[0] = ka->copies[0];
 	s->copies[1] = ka->copies[1];
-	s->active_table = ka->st.active;
+	s->active_table = ka->st.h.active;
 	s->area_size = ka->dev.size;
 	s->digests_off = ka->g.d_off;
 	s->digests_len = ka->g.d_len;
-	s->table_off = ka->g.t_off[ka->st.active];
+	s->table_off = ka->g.t_off[ka->st.h.active];
 	s->table_len = ka->g.ct_len;
 	s->used_slots = used_slots(&ka->st);
 }
@@ -493,52 +268,28 @@ int es_keyarea_slot(const struct es_keyarea *ka, unsigned int i, struct es_keysl
  * / -ERANGE (none opens; one was refused for its costs), or another error
  * that stops the search (out of memory).  A message in err on failure.
  */
+static int open_with_cred(void *ctx, const uint8_t entry[ES_KEYSLOT_SIZE],
+			  const uint8_t uuid[ES_UUID_SIZE], const uint8_t kid[ES_KID_SIZE],
+			  uint8_t tk[ES_TABLE_KEY_SIZE], struct es_err *err)
+{
+	return es_keyslot_unwrap(ctx, entry, uuid, kid, tk, err);
+}
+
 static int unlock_state(const struct ka_state *st, struct es_keyslot_cred *const *creds,
 			unsigned int ncreds, uint8_t tk[ES_TABLE_KEY_SIZE], unsigned int *slot,
 			struct es_err *err)
 {
-	char refused[ES_ERR_MSG_MAX] = "";
-	unsigned int tried = 0;
-	int refused_ret = 0;
+	struct es_keyslot_search search = { 0 };
 
 	for (unsigned int c = 0; c < ncreds; c++) {
-		for (unsigned int i = 0; i < ES_KEYAREA_SLOTS; i++) {
-			struct es_err serr = { 0 };
-			int ret;
+		int ret = es_keyslot_search(&search, (const uint8_t (*)[ES_KEYSLOT_SIZE])st->slots,
+					    ES_KEYAREA_SLOTS, st->h.uuid, st->h.kid, open_with_cred,
+					    creds[c], tk, slot, err);
 
-			if (st->slots[i][0] == ES_KEYSLOT_EMPTY)
-				continue;
-			ret = es_keyslot_unwrap(creds[c], st->slots[i], st->uuid, st->kid, tk,
-						&serr);
-			if (!ret) {
-				if (slot)
-					*slot = i;
-				return 0;
-			}
-			if (ret == -ENOKEY)
-				continue;
-			tried++;
-			if (ret == -EKEYREJECTED)
-				continue;
-			/* a slot this machine cannot afford: another may open */
-			if (ret == -ERANGE || ret == -ENOMEM) {
-				if (!refused[0]) {
-					snprintf(refused, sizeof(refused), "slot %u: %.400s",
-						 i, serr.msg);
-					refused_ret = ret;
-				}
-				continue;
-			}
-			return es_fail(err, ret, "slot %u: %s", i, serr.msg);
-		}
+		if (ret != -EKEYREJECTED)
+			return ret;
 	}
-	if (refused[0])
-		return es_fail(err, refused_ret, "no credential opens a keyslot; %s", refused);
-	if (!tried)
-		return es_fail(err, -EKEYREJECTED, "no keyslot is of the kind of the "
-			       "credentials given (or for that X25519 key or seed label)");
-	return es_fail(err, -EKEYREJECTED, "no credential opens a keyslot (wrong passphrase "
-		       "or key: %u slot%s tried)", tried, tried == 1 ? "" : "s");
+	return es_keyslot_search_failed(&search, err);
 }
 
 int es_keyarea_unlock(struct es_keyarea *ka, struct es_keyslot_cred *const *creds,
@@ -565,11 +316,7 @@ const uint8_t *es_keyarea_table_key(const struct es_keyarea *ka)
 
 static void table_info(const struct ka_state *st, struct es_keytable_info *info)
 {
-	memset(info, 0, sizeof(*info));
-	memcpy(info->uuid, st->uuid, ES_UUID_SIZE);
-	info->suite = st->suite;
-	info->gen = st->gen;
-	info->entries = st->entries;
+	es_ka_table_info(&st->h, info);
 }
 
 void es_keyarea_table_info(const struct es_keyarea *ka, struct es_keytable_info *info)
@@ -581,10 +328,10 @@ void es_keyarea_table_info(const struct es_keyarea *ka, struct es_keytable_info 
 
 /* Read D of the area in ka (state st) and check it against st's table digest. */
 static int load_digests(const struct es_keyarea_dev *dev, const struct ka_state *st,
-			const struct geom *g, uint8_t **out, struct es_err *err)
+			const struct es_ka_geom *g, uint8_t **out, struct es_err *err)
 {
 	struct es_keytable_info info;
-	uint8_t want[DIGEST_SIZE];
+	uint8_t want[ES_SHA256_DIGEST_SIZE];
 	uint8_t *d;
 	int ret;
 
@@ -592,7 +339,7 @@ static int load_digests(const struct es_keyarea_dev *dev, const struct ka_state 
 	d = malloc(g->d_len);
 	if (!d)
 		return es_fail(err, -ENOMEM, "out of memory");
-	ret = dev_read(dev, g->d_off, d, g->d_len, "table digests", err);
+	ret = es_ka_read(dev, g->d_off, d, g->d_len, "table digests", err);
 	if (ret)
 		goto fail;
 	table_info(st, &info);
@@ -601,7 +348,7 @@ static int load_digests(const struct es_keyarea_dev *dev, const struct ka_state 
 		ret = es_fail(err, ret, "cannot compute the table digest");
 		goto fail;
 	}
-	if (es_crypto_memcmp(want, st->table_digest, DIGEST_SIZE)) {
+	if (es_crypto_memcmp(want, st->h.table_digest, ES_SHA256_DIGEST_SIZE)) {
 		ret = es_fail(err, -EBADMSG, "key area: the table digests (D) do not match "
 			      "the table digest: damaged");
 		goto fail;
@@ -645,8 +392,8 @@ int es_keyarea_read_segment(struct es_keyarea *ka, uint64_t k, uint8_t *plain,
 	ret = es_keyarea_digests(ka, &d, err);
 	if (ret)
 		return ret;
-	len = es_keytable_seg_len(ka->st.entries, k) + ES_KT_TAG_SIZE;
-	ret = dev_read(&ka->dev, ka->g.t_off[ka->st.active] + seg_ct_off(k), ct, len,
+	len = es_keytable_seg_len(ka->st.h.entries, k) + ES_KT_TAG_SIZE;
+	ret = es_ka_read(&ka->dev, ka->g.t_off[ka->st.h.active] + seg_ct_off(k), ct, len,
 		       "key table", err);
 	if (ret)
 		return ret;
@@ -654,9 +401,9 @@ int es_keyarea_read_segment(struct es_keyarea *ka, uint64_t k, uint8_t *plain,
 	return es_keytable_open_segment(&info, ka->tk, k, ct, d, plain, err);
 }
 
-/* The whole table of state st (slot st->active) under tk, into plain. */
+/* The whole table of state st (slot st->h.active) under tk, into plain. */
 static int decrypt_table(const struct es_keyarea_dev *dev, const struct ka_state *st,
-			 const struct geom *g, const uint8_t *tk, const uint8_t *digests,
+			 const struct es_ka_geom *g, const uint8_t *tk, const uint8_t *digests,
 			 uint8_t *plain, struct es_err *err)
 {
 	struct es_keytable_info info;
@@ -665,7 +412,7 @@ static int decrypt_table(const struct es_keyarea_dev *dev, const struct ka_state
 
 	if (!ct)
 		return es_fail(err, -ENOMEM, "out of memory");
-	ret = dev_read(dev, g->t_off[st->active], ct, g->ct_len, "key table", err);
+	ret = es_ka_read(dev, g->t_off[st->h.active], ct, g->ct_len, "key table", err);
 	table_info(st, &info);
 	for (uint64_t k = 0; !ret && k < g->nseg; k++)
 		ret = es_keytable_open_segment(&info, tk, k, ct + seg_ct_off(k), digests,
@@ -720,10 +467,10 @@ int es_keyarea_create(const struct es_keyarea_table *t,
 		      struct es_err *err)
 {
 	struct es_keytable_info info;
-	uint8_t check[DIGEST_SIZE];
+	uint8_t check[ES_SHA256_DIGEST_SIZE];
 	struct ka_state *st = NULL;
 	uint8_t *buf = NULL, *tk = NULL;
-	struct geom g;
+	struct es_ka_geom g;
 	int ret;
 
 	*area = NULL;
@@ -738,7 +485,7 @@ int es_keyarea_create(const struct es_keyarea_table *t,
 	if (t->suite != ES_SUITE_XTS_V1)
 		return es_fail(err, -EINVAL, "key area: crypto suite %u is not supported",
 			       t->suite);
-	if (!geometry(t->entries, &g) || g.size > SIZE_MAX)
+	if (!es_ka_geometry(t->entries, &g) || g.size > SIZE_MAX)
 		return es_fail(err, -EFBIG, "key area: %llu table entries are out of range",
 			       (unsigned long long)t->entries);
 	memset(&info, 0, sizeof(info));
@@ -748,7 +495,7 @@ int es_keyarea_create(const struct es_keyarea_table *t,
 	ret = es_keytable_digest_of(&info, t->digests, check);
 	if (ret)
 		return es_fail(err, ret, "cannot compute the table digest");
-	if (memcmp(check, t->table_digest, DIGEST_SIZE))
+	if (memcmp(check, t->table_digest, ES_SHA256_DIGEST_SIZE))
 		return es_fail(err, -EINVAL, "key area: the table digest does not match D");
 
 	st = calloc(1, sizeof(*st));
@@ -758,13 +505,13 @@ int es_keyarea_create(const struct es_keyarea_table *t,
 		ret = es_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(st->uuid, t->uuid, ES_UUID_SIZE);
-	st->suite = t->suite;
-	st->gen = 1;
-	st->entries = t->entries;
-	memcpy(st->table_digest, t->table_digest, DIGEST_SIZE);
-	st->active = 0;
-	ret = fresh_table_key(tk, st->kid, err);
+	memcpy(st->h.uuid, t->uuid, ES_UUID_SIZE);
+	st->h.suite = t->suite;
+	st->h.gen = 1;
+	st->h.entries = t->entries;
+	memcpy(st->h.table_digest, t->table_digest, ES_SHA256_DIGEST_SIZE);
+	st->h.active = 0;
+	ret = fresh_table_key(tk, st->h.kid, err);
 	if (ret)
 		goto out;
 	ret = encrypt_table(st, tk, t->plain, buf + g.t_off[0], err);
@@ -772,7 +519,7 @@ int es_keyarea_create(const struct es_keyarea_table *t,
 		goto out;
 	memcpy(buf + g.d_off, t->digests, g.d_len);
 	for (unsigned int i = 0; i < ncreds; i++) {
-		ret = es_keyslot_wrap(creds[i], st->uuid, tk, st->kid, policy, st->slots[i], err);
+		ret = es_keyslot_wrap(creds[i], st->h.uuid, tk, st->h.kid, policy, st->slots[i], err);
 		if (ret) {
 			es_err_prefix(err, "keyslot %u (%s): ", i, es_keyslot_cred_spec(creds[i]));
 			goto out;
@@ -861,7 +608,7 @@ static int commit(struct es_keyarea *ka, const struct ka_state *next, struct es_
  */
 static int finish_old_wipe(struct es_keyarea *ka, struct es_err *err)
 {
-	unsigned int spare = !ka->st.active;
+	unsigned int spare = !ka->st.h.active;
 	bool zero;
 	int ret;
 
@@ -899,7 +646,7 @@ static int change_slot(struct es_keyarea *ka, unsigned int i, const struct es_ke
 		return es_fail(err, -ENOMEM, "out of memory");
 	*next = ka->st;
 	if (c)
-		ret = es_keyslot_wrap(c, next->uuid, ka->tk, next->kid, policy, next->slots[i],
+		ret = es_keyslot_wrap(c, next->h.uuid, ka->tk, next->h.kid, policy, next->slots[i],
 				      err);
 	else
 		memset(next->slots[i], 0, ES_KEYSLOT_SIZE);
@@ -983,7 +730,7 @@ static int rewrap_all(const struct ka_state *src, struct es_keyslot_cred *const 
 		}
 		for (unsigned int c = 0; !ret && !opener && c < ncreds; c++) {
 			struct es_err serr = { 0 };
-			int r = es_keyslot_unwrap(creds[c], entry, src->uuid, src->kid, tk, &serr);
+			int r = es_keyslot_unwrap(creds[c], entry, src->h.uuid, src->h.kid, tk, &serr);
 
 			if (!r)
 				opener = creds[c];
@@ -992,7 +739,7 @@ static int rewrap_all(const struct ka_state *src, struct es_keyslot_cred *const 
 		}
 		if (!ret && opener) {
 			es_keyslot_policy_of(&info, &policy);
-			ret = es_keyslot_wrap(opener, dst->uuid, new_tk, dst->kid, &policy,
+			ret = es_keyslot_wrap(opener, dst->h.uuid, new_tk, dst->h.kid, &policy,
 					      dst->slots[i], err);
 			if (ret)
 				es_err_prefix(err, "slot %u: ", i);
@@ -1043,8 +790,8 @@ static int reencrypt_commit(struct es_keyarea *ka, const struct ka_state *src,
 		goto out;
 	}
 	*next = *base;
-	next->active = slot;
-	ret = fresh_table_key(tk, next->kid, err);
+	next->h.active = slot;
+	ret = fresh_table_key(tk, next->h.kid, err);
 	if (!ret)
 		ret = rewrap_all(src, creds, ncreds, flags, tk, next, fates, err);
 	if (!ret)
@@ -1087,20 +834,20 @@ int es_keyarea_rotate(struct es_keyarea *ka, struct es_keyslot_cred *const *cred
 	ret = begin_change(ka, err);
 	if (ret)
 		return ret;
-	if (ka->st.gen == UINT32_MAX)
+	if (ka->st.h.gen == UINT32_MAX)
 		return es_fail(err, -EOVERFLOW, "key area: the table generation is exhausted");
 	ret = es_keyarea_digests(ka, &d, err);
 	if (ret)
 		return ret;
-	plain_len = (size_t)(ka->st.entries * ES_KT_ENTRY_SIZE);
+	plain_len = (size_t)(ka->st.h.entries * ES_KT_ENTRY_SIZE);
 	plain = es_secret_alloc(plain_len);
 	if (!plain)
 		return es_fail(err, -ENOMEM, "out of memory");
 	ret = decrypt_table(&ka->dev, &ka->st, &ka->g, ka->tk, d, plain, err);
 	if (!ret) {
 		base = ka->st;
-		base.gen++;
-		ret = reencrypt_commit(ka, &ka->st, &base, plain, !ka->st.active, creds, ncreds,
+		base.h.gen++;
+		ret = reencrypt_commit(ka, &ka->st, &base, plain, !ka->st.h.active, creds, ncreds,
 				       flags, fates, err);
 		es_crypto_wipe(&base, sizeof(base));
 	}
@@ -1137,9 +884,9 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 	if (ret)
 		goto out;
 	if (cur->have_winner &&
-	    (memcmp(cur->st.uuid, bak->st.uuid, ES_UUID_SIZE) ||
-	     memcmp(cur->st.table_digest, bak->st.table_digest, DIGEST_SIZE) ||
-	     cur->st.suite != bak->st.suite || cur->st.entries != bak->st.entries)) {
+	    (memcmp(cur->st.h.uuid, bak->st.h.uuid, ES_UUID_SIZE) ||
+	     memcmp(cur->st.h.table_digest, bak->st.h.table_digest, ES_SHA256_DIGEST_SIZE) ||
+	     cur->st.h.suite != bak->st.h.suite || cur->st.h.entries != bak->st.h.entries)) {
 		ret = es_fail(err, -EXDEV, "the backup is of another image or key table "
 			      "(UUID or table digest differ)");
 		goto out;
@@ -1156,7 +903,7 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 		es_err_prefix(err, "backup: ");
 		goto out;
 	}
-	plain_len = (size_t)(bak->st.entries * ES_KT_ENTRY_SIZE);
+	plain_len = (size_t)(bak->st.h.entries * ES_KT_ENTRY_SIZE);
 	plain = es_secret_alloc(plain_len);
 	if (!plain) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
@@ -1177,13 +924,13 @@ int es_keyarea_restore(const struct es_keyarea_dev *dev,
 			goto out;
 	}
 	base = bak->st;
-	base.gen = (cur->have_winner && cur->st.gen > base.gen ? cur->st.gen : base.gen);
-	if (base.gen == UINT32_MAX) {
+	base.h.gen = (cur->have_winner && cur->st.h.gen > base.h.gen ? cur->st.h.gen : base.h.gen);
+	if (base.h.gen == UINT32_MAX) {
 		ret = es_fail(err, -EOVERFLOW, "key area: the table generation is exhausted");
 		goto out;
 	}
-	base.gen++;
-	slot = cur->have_winner ? !cur->st.active : 0;
+	base.h.gen++;
+	slot = cur->have_winner ? !cur->st.h.active : 0;
 	/* sequence numbers only ever grow, also over copies that were lost */
 	cur->seq_floor = bak->copies[bak->winner].seq;
 	/* the spare slot is rewritten whole: nothing to wipe before */

@@ -109,26 +109,6 @@ static int fd_sync(void *ctx, struct es_err *err)
 	return 0;
 }
 
-/* ---- the device over an I/O source ------------------------------------------ */
-
-static int io_read(void *ctx, uint64_t off, void *buf, size_t len, struct es_err *err)
-{
-	const struct es_keyarea_io_ctx *c = ctx;
-
-	return es_io_read(c->io, 0, c->base + off, buf, len, err);
-}
-
-void es_keyarea_dev_io(struct es_keyarea_dev *dev, struct es_keyarea_io_ctx *ctx,
-		       const struct es_io *io, uint64_t off, uint64_t len)
-{
-	ctx->io = io;
-	ctx->base = off;
-	memset(dev, 0, sizeof(*dev));
-	dev->size = len;
-	dev->read = io_read;
-	dev->ctx = ctx;
-}
-
 /* ---- opening ------------------------------------------------------------------ */
 
 static struct es_keyarea_file *file_new(const char *path)

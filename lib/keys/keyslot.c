@@ -22,40 +22,9 @@
 #include "erofs/format.h"
 #include "erofs/keyslot.h"
 #include "erofs/secret.h"
+#include "keys/keyslot_entry.h"
 
-/* ---- entry layout (docs/FORMAT.md 4.3) ----------------------------------- */
-
-#define E_KIND		0
-#define E_PARAMS	8
-#define E_PARAMS_SIZE	160
-#define E_NONCE		168	/* = ES_KEYSLOT_AAD_BYTES */
-#define E_WRAPPED	180
-#define E_TAG		212
-#define E_END		228	/* zero from here to ES_KEYSLOT_SIZE */
-
-/* parameter bytes, relative to E_PARAMS */
-#define P_SALT		0	/* passphrase, keyfile, seed */
-#define P_ARGON2_T	32
-#define P_ARGON2_M	36
-#define P_ARGON2_LANES	40
-#define P_ARGON2_VER	44
-#define P_ARGON2_END	48
-#define P_SEED_LABEL_LEN 32
-#define P_SEED_LABEL	34
-#define P_X25519_EPH	0
-#define P_X25519_R	32
-#define P_X25519_END	64
-
-#define ARGON2_VERSION	0x13u
-#define KEK_SIZE	32
 #define X_KEY		ES_CRYPTO_X25519_KEY_SIZE
-
-_Static_assert(E_NONCE == ES_KEYSLOT_AAD_BYTES, "the AAD ends where the nonce starts");
-_Static_assert(E_PARAMS + E_PARAMS_SIZE == E_NONCE, "parameter area");
-_Static_assert(E_WRAPPED == E_NONCE + ES_CRYPTO_GCM_NONCE_SIZE, "nonce size");
-_Static_assert(E_TAG == E_WRAPPED + ES_TABLE_KEY_SIZE, "wrapped key size");
-_Static_assert(E_END == E_TAG + ES_CRYPTO_GCM_TAG_SIZE, "tag size");
-_Static_assert(P_SEED_LABEL + ES_KEYSLOT_LABEL_MAX <= E_PARAMS_SIZE, "seed label fits");
 
 struct es_keyslot_cred {
 	enum es_keyslot_kind kind;
@@ -67,23 +36,6 @@ struct es_keyslot_cred {
 	size_t label_len;
 	char *spec;
 };
-
-const char *es_keyslot_kind_name(enum es_keyslot_kind kind)
-{
-	switch (kind) {
-	case ES_KEYSLOT_EMPTY:
-		return "empty";
-	case ES_KEYSLOT_PASSPHRASE:
-		return "passphrase";
-	case ES_KEYSLOT_KEYFILE:
-		return "keyfile";
-	case ES_KEYSLOT_X25519:
-		return "x25519";
-	case ES_KEYSLOT_SEED:
-		return "seed";
-	}
-	return "unknown";
-}
 
 /* ---- credentials ----------------------------------------------------------- */
 
@@ -214,11 +166,6 @@ out:
 	return ret;
 }
 
-static bool label_char_ok(char ch)
-{
-	return ch >= 0x20 && ch <= 0x7e;
-}
-
 /* "seed:FILE[:LABEL]": the label follows the last ':' */
 static int parse_seed_spec(struct es_keyslot_cred *c, const char *rest, char **path,
 			   struct es_err *err)
@@ -236,7 +183,7 @@ static int parse_seed_spec(struct es_keyslot_cred *c, const char *rest, char **p
 			return es_fail(err, -EINVAL, "credential \"%s\": the label is longer "
 				       "than %u bytes", c->spec, ES_KEYSLOT_LABEL_MAX);
 		for (size_t i = 0; i < c->label_len; i++)
-			if (!label_char_ok(label[i]))
+			if (!es_keyslot_label_char_ok(label[i]))
 				return es_fail(err, -EINVAL, "credential \"%s\": the label may "
 					       "hold printable ASCII only", c->spec);
 		memcpy(c->label, label, c->label_len);
@@ -519,38 +466,10 @@ void es_keyslot_policy_of(const struct es_keyslot_info *info, struct es_keyslot_
 
 /* ---- the kinds ------------------------------------------------------------- */
 
-/*
- * HKDF-SHA256(salt, ikm, info = label | [u16le(|l|) | l] | uuid, 32): the
- * KEK of keyfile (no l), seed (l = its label) and X25519 slots (no l).
- */
-static int hkdf_kek(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-		    const char *label, size_t label_len, bool with_seed_label,
-		    const char *seed_label, size_t seed_label_len,
-		    const uint8_t uuid[ES_UUID_SIZE], uint8_t kek[KEK_SIZE])
-{
-	uint8_t info[32 + 2 + ES_KEYSLOT_LABEL_MAX + ES_UUID_SIZE];
-	size_t n = label_len;
-	int ret;
-
-	memcpy(info, label, label_len);
-	if (with_seed_label) {
-		es_put16(info + n, (uint16_t)seed_label_len);
-		memcpy(info + n + 2, seed_label, seed_label_len);
-		n += 2 + seed_label_len;
-	}
-	memcpy(info + n, uuid, ES_UUID_SIZE);
-	n += ES_UUID_SIZE;
-	ret = es_crypto_hkdf(ES_CRYPTO_SHA256, salt, salt_len, ikm, ikm_len, info, n, kek,
-			     KEK_SIZE);
-	return ret;
-}
-
 #define LABEL_ARGS(x) ES_LABEL(x), sizeof(ES_LABEL(x))
 
 struct kind_ops {
 	enum es_keyslot_kind kind;
-	/* parameters of a stored entry: well-formed?  fills info */
-	int (*parse)(const uint8_t *params, struct es_keyslot_info *info);
 	/* can c be the credential of this slot?  (nothing derived) */
 	bool (*matches)(const struct es_keyslot_cred *c, const struct es_keyslot_info *info);
 	/* new parameters (salt, costs, ephemeral key) for c, and their KEK;
@@ -578,21 +497,6 @@ static int new_salt(const struct es_keyslot_fixed *fixed, uint8_t *salt, struct 
 }
 
 /* passphrase: Argon2id(passphrase, salt, t, m, lanes) */
-
-static int passphrase_parse(const uint8_t *params, struct es_keyslot_info *info)
-{
-	struct es_crypto_argon2id_params p;
-
-	if (es_get32(params + P_ARGON2_VER) != ARGON2_VERSION ||
-	    !es_is_zero(params + P_ARGON2_END, E_PARAMS_SIZE - P_ARGON2_END))
-		return -ES_ECORRUPT;
-	info->argon2.t_cost = es_get32(params + P_ARGON2_T);
-	info->argon2.m_cost_kib = es_get32(params + P_ARGON2_M);
-	info->argon2.lanes = es_get32(params + P_ARGON2_LANES);
-	to_backend(&info->argon2, &p);
-	info->within_bounds = es_crypto_argon2id_check(&p) == 0;
-	return 0;
-}
 
 static bool passphrase_matches(const struct es_keyslot_cred *c, const struct es_keyslot_info *info)
 {
@@ -659,12 +563,6 @@ static int passphrase_derive(const struct es_keyslot_cred *c, const uint8_t uuid
 
 /* keyfile: HKDF-SHA256(salt, file bytes, L("keyfile") | uuid) */
 
-static int salt_only_parse(const uint8_t *params, struct es_keyslot_info *info)
-{
-	return es_is_zero(params + ES_KEYSLOT_SALT_SIZE, E_PARAMS_SIZE - ES_KEYSLOT_SALT_SIZE)
-		? 0 : -ES_ECORRUPT;
-}
-
 static bool any_matches(const struct es_keyslot_cred *c, const struct es_keyslot_info *info)
 {
 	return true;
@@ -674,8 +572,7 @@ static int keyfile_derive(const struct es_keyslot_cred *c, const uint8_t uuid[ES
 			  const uint8_t *params, const struct es_keyslot_info *info,
 			  uint8_t kek[KEK_SIZE], struct es_err *err)
 {
-	int ret = hkdf_kek(params + P_SALT, ES_KEYSLOT_SALT_SIZE, c->secret, c->secret_len,
-			   LABEL_ARGS("keyfile"), false, NULL, 0, uuid, kek);
+	int ret = es_keyslot_kek_keyfile(params, uuid, c->secret, c->secret_len, kek);
 
 	return ret ? es_fail(err, ret, "HKDF failed") : 0;
 }
@@ -694,32 +591,17 @@ static int keyfile_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_
 
 /* seed: HKDF-SHA256(salt, seed, L("seed") | u16le(|label|) | label | uuid) */
 
-static int seed_parse(const uint8_t *params, struct es_keyslot_info *info)
-{
-	uint16_t len = es_get16(params + P_SEED_LABEL_LEN);
-
-	if (len > ES_KEYSLOT_LABEL_MAX ||
-	    !es_is_zero(params + P_SEED_LABEL + len, E_PARAMS_SIZE - P_SEED_LABEL - len))
-		return -ES_ECORRUPT;
-	for (uint16_t i = 0; i < len; i++)
-		if (!label_char_ok((char)params[P_SEED_LABEL + i]))
-			return -ES_ECORRUPT;
-	memcpy(info->label, params + P_SEED_LABEL, len);
-	info->label[len] = '\0';
-	return 0;
-}
-
 static bool seed_matches(const struct es_keyslot_cred *c, const struct es_keyslot_info *info)
 {
-	return strlen(info->label) == c->label_len && !memcmp(info->label, c->label, c->label_len);
+	return es_keyslot_label_matches(info, c->label, c->label_len);
 }
 
 static int seed_derive(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
 		       const uint8_t *params, const struct es_keyslot_info *info,
 		       uint8_t kek[KEK_SIZE], struct es_err *err)
 {
-	int ret = hkdf_kek(params + P_SALT, ES_KEYSLOT_SALT_SIZE, c->secret, c->secret_len,
-			   LABEL_ARGS("seed"), true, c->label, c->label_len, uuid, kek);
+	int ret = es_keyslot_kek_seed(params, uuid, c->secret, c->secret_len, c->label,
+				      c->label_len, kek);
 
 	return ret ? es_fail(err, ret, "HKDF failed") : 0;
 }
@@ -740,14 +622,6 @@ static int seed_fresh(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUI
 
 /* X25519: HKDF-SHA256(salt = eph_pub | R, X25519(eph, R), L("x25519") | uuid) */
 
-static int x25519_parse(const uint8_t *params, struct es_keyslot_info *info)
-{
-	if (!es_is_zero(params + P_X25519_END, E_PARAMS_SIZE - P_X25519_END))
-		return -ES_ECORRUPT;
-	memcpy(info->recipient, params + P_X25519_R, X_KEY);
-	return 0;
-}
-
 static bool x25519_matches(const struct es_keyslot_cred *c, const struct es_keyslot_info *info)
 {
 	/* public values: no constant time needed */
@@ -758,8 +632,8 @@ static int x25519_kek(const uint8_t shared[X_KEY], const uint8_t *params,
 		      const uint8_t uuid[ES_UUID_SIZE], uint8_t kek[KEK_SIZE], struct es_err *err)
 {
 	/* eph_pub | R, as stored */
-	int ret = hkdf_kek(params + P_X25519_EPH, 2 * X_KEY, shared, X_KEY,
-			   LABEL_ARGS("x25519"), false, NULL, 0, uuid, kek);
+	int ret = es_keyslot_hkdf_kek(params + P_X25519_EPH, 2 * X_KEY, shared, X_KEY,
+				      LABEL_ARGS("x25519"), false, NULL, 0, uuid, kek);
 
 	return ret ? es_fail(err, ret, "HKDF failed") : 0;
 }
@@ -818,11 +692,10 @@ out:
 }
 
 static const struct kind_ops kinds[] = {
-	{ ES_KEYSLOT_PASSPHRASE, passphrase_parse, passphrase_matches, passphrase_fresh,
-	  passphrase_derive },
-	{ ES_KEYSLOT_KEYFILE, salt_only_parse, any_matches, keyfile_fresh, keyfile_derive },
-	{ ES_KEYSLOT_X25519, x25519_parse, x25519_matches, x25519_fresh, x25519_derive },
-	{ ES_KEYSLOT_SEED, seed_parse, seed_matches, seed_fresh, seed_derive },
+	{ ES_KEYSLOT_PASSPHRASE, passphrase_matches, passphrase_fresh, passphrase_derive },
+	{ ES_KEYSLOT_KEYFILE, any_matches, keyfile_fresh, keyfile_derive },
+	{ ES_KEYSLOT_X25519, x25519_matches, x25519_fresh, x25519_derive },
+	{ ES_KEYSLOT_SEED, seed_matches, seed_fresh, seed_derive },
 };
 
 static const struct kind_ops *kind_ops(unsigned int kind)
@@ -838,37 +711,14 @@ static const struct kind_ops *kind_ops(unsigned int kind)
 int es_keyslot_parse(const uint8_t entry[ES_KEYSLOT_SIZE], struct es_keyslot_info *info,
 		     struct es_err *err)
 {
-	const struct kind_ops *ops;
+	struct es_crypto_argon2id_params p;
+	int ret = es_keyslot_parse_form(entry, info, err);
 
-	memset(info, 0, sizeof(*info));
-	info->within_bounds = true;
-	info->kind = (enum es_keyslot_kind)entry[E_KIND];
-	if (entry[E_KIND] == ES_KEYSLOT_EMPTY) {
-		if (!es_is_zero(entry, ES_KEYSLOT_SIZE))
-			return es_fail(err, -ES_ECORRUPT, "an empty slot holds data");
-		return 0;
-	}
-	ops = kind_ops(entry[E_KIND]);
-	if (!ops)
-		return es_fail(err, -ES_ECORRUPT, "unknown slot kind %u", entry[E_KIND]);
-	if (!es_is_zero(entry + 1, E_PARAMS - 1) ||
-	    !es_is_zero(entry + E_END, ES_KEYSLOT_SIZE - E_END))
-		return es_fail(err, -ES_ECORRUPT, "reserved bytes of a %s slot are not zero",
-			       es_keyslot_kind_name(info->kind));
-	if (ops->parse(entry + E_PARAMS, info))
-		return es_fail(err, -ES_ECORRUPT, "malformed parameters of a %s slot",
-			       es_keyslot_kind_name(info->kind));
+	if (ret || info->kind != ES_KEYSLOT_PASSPHRASE)
+		return ret;
+	to_backend(&info->argon2, &p);
+	info->within_bounds = es_crypto_argon2id_check(&p) == 0;
 	return 0;
-}
-
-/* uuid | kid | entry[0..ES_KEYSLOT_AAD_BYTES) */
-static void slot_aad(const uint8_t uuid[ES_UUID_SIZE], const uint8_t kid[ES_KID_SIZE],
-		     const uint8_t *entry, uint8_t aad[ES_UUID_SIZE + ES_KID_SIZE +
-						      ES_KEYSLOT_AAD_BYTES])
-{
-	memcpy(aad, uuid, ES_UUID_SIZE);
-	memcpy(aad + ES_UUID_SIZE, kid, ES_KID_SIZE);
-	memcpy(aad + ES_UUID_SIZE + ES_KID_SIZE, entry, ES_KEYSLOT_AAD_BYTES);
 }
 
 static int wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE],
@@ -876,7 +726,7 @@ static int wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE
 		const struct es_keyslot_policy *policy, const struct es_keyslot_fixed *fixed,
 		uint8_t entry[ES_KEYSLOT_SIZE], struct es_err *err)
 {
-	uint8_t aad[ES_UUID_SIZE + ES_KID_SIZE + ES_KEYSLOT_AAD_BYTES];
+	uint8_t aad[ES_KEYSLOT_AAD_SIZE];
 	const struct kind_ops *ops = kind_ops(c->kind);
 	uint8_t kek[KEK_SIZE];
 	int ret;
@@ -896,7 +746,7 @@ static int wrap(const struct es_keyslot_cred *c, const uint8_t uuid[ES_UUID_SIZE
 		ret = es_fail(err, -EIO, "no random bytes for a nonce");
 		goto out;
 	}
-	slot_aad(uuid, kid, entry, aad);
+	es_keyslot_aad(uuid, kid, entry, aad);
 	ret = es_crypto_aead_seal(kek, entry + E_NONCE, aad, sizeof(aad), tk, ES_TABLE_KEY_SIZE,
 				  entry + E_WRAPPED, entry + E_TAG);
 	if (ret)
@@ -955,35 +805,13 @@ int es_keyslot_unwrap(const struct es_keyslot_cred *c, const uint8_t entry[ES_KE
 		      const uint8_t uuid[ES_UUID_SIZE], const uint8_t kid[ES_KID_SIZE],
 		      uint8_t tk[ES_TABLE_KEY_SIZE], struct es_err *err)
 {
-	uint8_t aad[ES_UUID_SIZE + ES_KID_SIZE + ES_KEYSLOT_AAD_BYTES];
-	uint8_t kek[KEK_SIZE], got_kid[ES_KID_SIZE];
+	uint8_t kek[KEK_SIZE];
 	int ret;
 
 	es_crypto_wipe(tk, ES_TABLE_KEY_SIZE);
 	ret = entry_kek(c, entry, uuid, kek, err);
-	if (ret)
-		goto out;
-	slot_aad(uuid, kid, entry, aad);
-	ret = es_crypto_aead_open(kek, entry + E_NONCE, aad, sizeof(aad), entry + E_WRAPPED,
-				  ES_TABLE_KEY_SIZE, entry + E_TAG, tk);
-	if (ret == -EBADMSG) {
-		ret = -EKEYREJECTED;
-		goto out;
-	}
-	if (ret) {
-		ret = es_fail(err, ret, "AES-256-GCM failed");
-		goto out;
-	}
-	/* key commitment: the tag alone does not pin TK to this key area */
-	ret = es_derive_kid(tk, got_kid);
-	if (ret)
-		ret = es_fail(err, ret, "cannot derive the key id");
-	else if (es_crypto_memcmp(got_kid, kid, ES_KID_SIZE))
-		ret = -EKEYREJECTED;
-out:
+	if (!ret)
+		ret = es_keyslot_open_kek(entry, uuid, kid, kek, tk, err);
 	es_crypto_wipe(kek, sizeof(kek));
-	es_crypto_wipe(got_kid, sizeof(got_kid));
-	if (ret)
-		es_crypto_wipe(tk, ES_TABLE_KEY_SIZE);
 	return ret;
 }

@@ -7,6 +7,7 @@
  * every buffer.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include "crypto/backend.h"
@@ -166,31 +167,41 @@ static int seg_digest(uint64_t k, const uint8_t *plain, size_t len,
 	return ret;
 }
 
-int es_keytable_digest_of(const struct es_keytable_info *info, const uint8_t *digests,
-			  uint8_t table_digest[ES_SHA256_DIGEST_SIZE])
+int es_keytable_digest_start(const struct es_keytable_info *info, struct es_sha256_ctx *ctx)
 {
 	uint8_t head[sizeof(ES_LABEL("table")) + ES_UUID_SIZE + 4 + 8 + 4];
-	struct es_sha256_ctx ctx;
-	uint64_t nseg, k;
 	size_t n;
 	int ret;
 
 	ret = check_info(info, NULL);
 	if (ret)
 		return ret;
-	if (!digests || !table_digest)
-		return -EINVAL;
-	nseg = es_keytable_nseg(info->entries);
 	n = PUT_LABEL(head, "table");
 	memcpy(head + n, info->uuid, ES_UUID_SIZE);
 	n += ES_UUID_SIZE;
 	es_put32(head + n, info->suite);
 	es_put64(head + n + 4, info->entries);
 	es_put32(head + n + 12, ES_KT_SEG_SIZE);
-	ret = es_sha256_init(&ctx);
+	ret = es_sha256_init(ctx);
 	if (ret)
 		return ret;
-	es_sha256_update(&ctx, head, sizeof(head));
+	es_sha256_update(ctx, head, sizeof(head));
+	return 0;
+}
+
+int es_keytable_digest_of(const struct es_keytable_info *info, const uint8_t *digests,
+			  uint8_t table_digest[ES_SHA256_DIGEST_SIZE])
+{
+	struct es_sha256_ctx ctx;
+	uint64_t nseg, k;
+	int ret;
+
+	if (!digests || !table_digest)
+		return -EINVAL;
+	ret = es_keytable_digest_start(info, &ctx);
+	if (ret)
+		return ret;
+	nseg = es_keytable_nseg(info->entries);
 	/* segment by segment: nseg * 32 bytes need not fit in a size_t */
 	for (k = 0; k < nseg; k++)
 		es_sha256_update(&ctx, digests + k * ES_SHA256_DIGEST_SIZE,
@@ -260,10 +271,10 @@ int es_keytable_encrypt(const struct es_keytable_info *info,
 	return ret;
 }
 
-int es_keytable_open_segment(const struct es_keytable_info *info,
-			     const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
-			     const uint8_t *ct, const uint8_t *digests,
-			     uint8_t *plain, struct es_err *err)
+int es_keytable_open_segment_d(const struct es_keytable_info *info,
+			       const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
+			       const uint8_t *ct, const uint8_t d_k[ES_SHA256_DIGEST_SIZE],
+			       uint8_t *plain, struct es_err *err)
 {
 	uint8_t k_tbl[ES_KT_KEY_SIZE], nonce[ES_CRYPTO_GCM_NONCE_SIZE];
 	uint8_t aad[SEG_AAD_SIZE], d[ES_SHA256_DIGEST_SIZE];
@@ -273,7 +284,7 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 	ret = check_info(info, err);
 	if (ret)
 		return ret;
-	if (!tk || !ct || !digests || !plain)
+	if (!tk || !ct || !d_k || !plain)
 		return es_fail(err, -EINVAL, "key table decryption: missing buffer");
 	if (k >= es_keytable_nseg(info->entries))
 		return es_fail(err, -EINVAL,
@@ -306,8 +317,7 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 	 * builder's.
 	 */
 	ret = seg_digest(k, plain, len, d);
-	if (!ret && es_crypto_memcmp(d, digests + (size_t)k * ES_SHA256_DIGEST_SIZE,
-				     ES_SHA256_DIGEST_SIZE))
+	if (!ret && es_crypto_memcmp(d, d_k, ES_SHA256_DIGEST_SIZE))
 		ret = es_fail(err, -EBADMSG,
 			      "key table segment %llu does not match its signed digest",
 			      (unsigned long long)k);
@@ -318,6 +328,19 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 	if (ret)
 		es_crypto_wipe(plain, len);
 	return ret;
+}
+
+int es_keytable_open_segment(const struct es_keytable_info *info,
+			     const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
+			     const uint8_t *ct, const uint8_t *digests,
+			     uint8_t *plain, struct es_err *err)
+{
+	/* a k out of range is refused before its digest is looked at */
+	bool in_range = info && digests && k < es_keytable_nseg(info->entries);
+
+	return es_keytable_open_segment_d(info, tk, k, ct,
+					  in_range ? digests + k * ES_SHA256_DIGEST_SIZE : digests,
+					  plain, err);
 }
 
 int es_keytable_decrypt(const struct es_keytable_info *info,

@@ -2,6 +2,8 @@
 /*
  * An unlocked image (hosted): the whole key table decrypted and checked
  * against the signed manifest, and the reader's decryption stage on top.
+ * (The boot reader's, without a heap, is keydec.c; both decrypt a unit
+ * with chunk_cipher.h.)
  *
  * Trust: the D array comes from the unsigned key area, so it is first
  * checked against the manifest's table digest; every segment must then
@@ -21,6 +23,7 @@
 #include "erofs/seal.h"
 #include "erofs/secret.h"
 #include "erofs/unlock.h"
+#include "keys/chunk_cipher.h"
 
 struct es_unlocked {
 	struct es_decryptor dec;
@@ -33,7 +36,6 @@ struct es_unlocked {
 	bool have_chunk;
 	unsigned int chunk_dev;
 	uint64_t chunk_block;
-	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];
 };
 
 static uint64_t entry_block(const uint8_t *e)
@@ -69,18 +71,10 @@ static const uint8_t *find_entry(const struct es_unlocked *u, unsigned int dev,
 	return NULL;
 }
 
-static int decrypt_block(struct es_crypto_xts *x, uint64_t tweak_index, uint8_t *block)
-{
-	uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE];
-
-	es_crypto_xts_tweak(tweak_index, tweak);
-	return es_crypto_xts_crypt(x, tweak, block, block, ES_CRYPTO_XTS_UNIT_SIZE);
-}
-
 static int dec_meta(void *ctx, uint64_t blkno, uint8_t *block, struct es_err *err)
 {
 	struct es_unlocked *u = ctx;
-	int ret = decrypt_block(&u->meta, blkno, block);
+	int ret = es_unit_decrypt(&u->meta, blkno, block);
 
 	return ret ? es_fail(err, ret, "block %llu: decryption failed",
 			     (unsigned long long)blkno) : 0;
@@ -100,10 +94,7 @@ static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t
 			return es_fail(err, -ES_ECORRUPT, "device %u, block %llu: a chunk "
 				       "the key table has no secret for", dev,
 				       (unsigned long long)chunk_block);
-		ret = es_derive_chunk_key_with(u->mac, e, ES_SUITE_XTS_V1, u->chunk_key);
-		if (!ret)
-			ret = es_crypto_xts_setkey(&u->data, u->chunk_key);
-		es_crypto_wipe(u->chunk_key, sizeof(u->chunk_key));
+		ret = es_unit_key_chunk(&u->data, u->mac, e);
 		if (ret)
 			return es_fail(err, ret, "device %u, block %llu: cannot key the "
 				       "chunk's cipher", dev, (unsigned long long)chunk_block);
@@ -111,7 +102,7 @@ static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t
 		u->chunk_dev = dev;
 		u->chunk_block = chunk_block;
 	}
-	ret = decrypt_block(&u->data, unit, block);
+	ret = es_unit_decrypt(&u->data, unit, block);
 	return ret ? es_fail(err, ret, "device %u, block %llu: decryption failed", dev,
 			     (unsigned long long)(chunk_block + unit)) : 0;
 }

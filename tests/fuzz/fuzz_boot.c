@@ -9,8 +9,9 @@
  * walked: every directory listed, every inode stat'ed, every file read in
  * part, some paths looked up.  The sources are those of the boot archive,
  * built with ES_FREESTANDING in this program's own flags (sanitizers,
- * libFuzzer coverage).  Without libFuzzer, main() replays and mutates
- * (harness.h).
+ * libFuzzer coverage).  Built with libFuzzer (ES_LIBFUZZER) it fuzzes;
+ * built without it, tests/fuzz/driver.h replays files and folders, or
+ * mutates them (`fuzz_boot --mutate N SEED FILE|DIR...`).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@
 #include "erofs/seal.h"
 #include "erofs/sha256.h"
 #include "erofs_boot.h"
-#include "harness.h"
 
 #define WALK_MAX	256		/* inodes visited per open */
 #define READ_MAX	(64u << 10)	/* bytes read per file */
@@ -149,3 +149,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(work);
 	return 0;
 }
+
+#include "driver.h"
+

@@ -24,8 +24,17 @@
 #               seal, another Ed25519 key, a changed signature, a changed
 #               manifest: refused at open, nothing extracted; the raw
 #               32-byte key works as the PEM one does
+#  encrypted    for each tree, an encrypted image (mkfs --encrypt, signed
+#               with Ed25519) with a key-file slot and a seed slot, and one
+#               with its data in a blob: boot-extract --keyfile / --seed
+#               (erofs_boot_unlock) writes exactly what fsck.erofs --unlock
+#               --extract writes; without a credential, with a wrong key
+#               file or a seed label no slot has: refused
 #  work-size    a work buffer smaller than EROFS_BOOT_WORK_MIN: refused
 #               with "too small", no crash
+#  encrypted    an encrypted, signed image opens (its superblock is plain and
+#               verified) but not a byte of its metadata is read without a
+#               key; erofs_boot_unlock() says it is not there yet
 #
 # Every case runs; the failures are listed at the end.
 
@@ -80,6 +89,11 @@ fi
 
 ed25519_pair ed || fail "cannot make an Ed25519 key"
 ed25519_pair other || fail "cannot make an Ed25519 key"
+rnd 32 >domain.key
+rnd 64 >boot.key
+rnd 64 >wrong.key
+rnd 48 >boot.seed
+ENC=(--encrypt --domain-key=domain.key --keyslot=keyfile:boot.key --keyslot=seed:boot.seed:boot)
 
 echo "== extract: boot-extract equals fsck.erofs --extract"
 for t in $trees; do
@@ -114,6 +128,28 @@ for t in $trees; do
 	   run_rc 0 "$t-boot-signed" "$BOOT_EXTRACT" --pubkey ed.pub "$t.signed.img" \
 		"$t.boot.signed"; then
 		same "$t-signed" "$t.fsck.signed" "$t.boot.signed"
+	fi
+
+	must "$MKFS" --quiet "${ENC[@]}" --sign-key=ed.pem "$t.enc.img" "$t"
+	if run_rc 0 "$t-fsck-enc" "$FSCK" --pubkey=ed.pub --unlock=keyfile:boot.key \
+		--extract="$t.fsck.enc" "$t.enc.img"; then
+		run_rc 0 "$t-boot-enc-keyfile" "$BOOT_EXTRACT" --pubkey ed.pub --keyfile boot.key \
+			"$t.enc.img" "$t.boot.enc.kf" &&
+			same "$t-enc-keyfile" "$t.fsck.enc" "$t.boot.enc.kf"
+		d=$(pin "$t.enc.img") || fail "cannot export the manifest of $t.enc.img"
+		run_rc 0 "$t-boot-enc-seed" "$BOOT_EXTRACT" --expect-digest "$d" \
+			--seed boot.seed:boot "$t.enc.img" "$t.boot.enc.seed" &&
+			same "$t-enc-seed" "$t.fsck.enc" "$t.boot.enc.seed"
+	fi
+	mkdir "$t.eblobs"
+	must "$MKFS" --quiet "${ENC[@]}" --sign-key=ed.pem --blob-dir="$t.eblobs" \
+		"$t.eblob.img" "$t"
+	blob=$(ls "$t.eblobs")
+	if run_rc 0 "$t-fsck-eblob" "$FSCK" --pubkey=ed.pub --unlock=seed:boot.seed:boot \
+		--device="$t.eblobs/$blob" --extract="$t.fsck.eblob" "$t.eblob.img" &&
+	   run_rc 0 "$t-boot-eblob" "$BOOT_EXTRACT" --pubkey ed.pub --seed boot.seed \
+		--device "$t.eblobs/$blob" "$t.eblob.img" "$t.boot.eblob"; then
+		same "$t-eblob" "$t.fsck.eblob" "$t.boot.eblob"
 	fi
 done
 
@@ -222,7 +258,23 @@ flip_bit badmf.img $((MOFF + 32)) 0	# the build time
 refused changed-manifest "signature by the trusted key does not verify" --pubkey ed.pub \
 	badmf.img x-badmf
 
+echo "== encrypted: what is refused"
+refused enc-locked "cannot be read without a key" --pubkey ed.pub mix.enc.img x-locked
+refused enc-wrong-key "no credential opens a keyslot" --pubkey ed.pub --keyfile wrong.key \
+	mix.enc.img x-wrong
+[ -e x-wrong ] && bad "enc-wrong-key: DIR was created"
+refused enc-wrong-label "no keyslot is of the kind" --pubkey ed.pub --seed boot.seed:other \
+	mix.enc.img x-label
+
 echo "== work-size: a buffer too small"
 refused work-size "too small" --work-size 16384 --expect-digest "$d" mix.sealed.img x-small
+
+echo "== encrypted: nothing without a key"
+rnd 32 >domain.key
+rnd 64 >slot.key
+must "$MKFS" --quiet --encrypt --domain-key=domain.key --keyslot=keyfile:slot.key \
+	--sign-key=ed.pem enc.img mix
+refused enc-locked "cannot be read without a key" --pubkey ed.pub enc.img x-enc
+[ -e x-enc ] && bad "enc-locked: DIR was created"
 
 finish_cases "the boot reader extracts $trees as fsck.erofs does and refuses damaged blocks"

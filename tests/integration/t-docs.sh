@@ -17,8 +17,8 @@ _lib=$(dirname "$0")/lib.sh
 
 need_progs MKFS FSCK DUMP VERIFY EROFS_KEY
 need_cmd groff comm
-MAN=$LIBDIR/../../docs/man
-[ -d "$MAN" ] || fail "cannot find docs/man"
+MAN=$(cd "$LIBDIR/../../docs/man" 2>/dev/null && pwd) || fail "cannot find docs/man"
+cd "$T" || fail "cannot enter $T"
 
 # the options an option-defining line names: -x, --long (without =VALUE);
 # --[no-]name stands for --name and --no-name

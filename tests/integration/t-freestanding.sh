@@ -58,7 +58,10 @@ for sym in erofs_boot_open es_image_read_super es_image_read_devices es_image_pr
 	es_derive_domain_check es_derive_kid es_derive_table_key \
 	es_keytable_nseg es_keytable_seg_len es_keytable_ct_size es_keytable_put_secret \
 	es_keytable_check_entry es_keytable_digests es_keytable_digest_of \
-	es_keytable_encrypt es_keytable_open_segment es_keytable_decrypt; do
+	es_keytable_encrypt es_keytable_open_segment es_keytable_decrypt \
+	es_keytable_open_segment_d es_keytable_digest_start es_ka_read_copies es_ka_geometry \
+	es_keyslot_parse_form es_keyslot_open_kek es_keyslot_search es_keyslot_kek_keyfile \
+	es_keyslot_kek_seed es_keyarea_dev_io es_keydec_open es_keydec_close; do
 	grep -qx "$sym" <<<"$defined" || { echo "FAIL: the boot archive lacks $sym"; exit 1; }
 done
 sizes=

@@ -160,7 +160,14 @@ d = j["delta"]
 assert d["image_file_bytes"] == '"$img"' and d["new_blob_bytes"] == '"$new"', d
 assert d["new_blobs"] == 1 and d["blobs"] == 2, d
 assert d["whole_blob_download_bytes"] == '"$((img + new))"', d
-assert d["chunk_level_download_bytes"] == '"$img"' + d["new_chunk_bytes"], d'
+assert d["chunk_level_download_bytes"] == '"$img"' + d["new_chunk_bytes"], d
+assert d["unused_old_blobs"] == 0 and d["unused_old_blob_bytes"] == 0, d'
+# the other way round, release 1 against 2: release 2's own blob is not read
+case_json dump-delta-back 0 "$DUMP" --json --delta=v2.img v1.img
+py dump-delta-back '
+d = j["delta"]
+assert d["unused_old_blobs"] == 1 and d["unused_old_blob_bytes"] == '"$new"', d
+assert d["new_blobs"] == 0 and d["new_blob_bytes"] == 0, d'
 case_json dump-all 0 "$DUMP" --json -s -S --delta=v1.img v2.img
 case_json dump-missing 1 "$DUMP" --json -s nothing-here.img
 case_json dump-unsealed-delta 1 "$DUMP" --json --delta=plain.img v1.img

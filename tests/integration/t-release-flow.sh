@@ -66,6 +66,11 @@ says delta delta.out "^whole-blob download \(image file \+ new blobs\): $((img +
 	"the whole-blob download"
 says delta delta.out "^chunk-level download" "the chunk-level download"
 says delta delta.out "dump.erofs --delta=v2.img v1.img" "the other direction"
+says delta delta.out "^blobs of old no longer read: 0, 0 bytes" "that v2 reads every blob of v1"
+run_rc 0 delta-back "$DUMP" --delta=v2.img v1.img
+says delta-back delta-back.out "^blobs of old no longer read: 1, $new bytes" \
+	"that v1 does not read v2's new blob"
+says delta-back delta-back.out "^new blobs: 0 of 1" "that v1 needs no new blob"
 
 echo "== missing blobs and folders"
 mkdir part

@@ -930,6 +930,52 @@ static void test_describe(void **state)
 	es_signer_free(ed);
 }
 
+/* Who signed, from the signature alone and from the anchors (JSON signers). */
+static void test_signature_info(void **state)
+{
+	const struct fixture *fx = *state;
+	struct es_signer *rsa = load(fx->k[K_RSA].key, fx->k[K_RSA].cert_path);
+	struct es_signer *ec_raw = load(fx->k[K_EC].key, NULL);
+	struct es_signer *ed = load(fx->k[K_ED].key, NULL);
+	struct es_trust *ec_anchor = trust_of(fx, BY_CERT, 1, K_EC);
+	struct es_sig_info info;
+	struct signed_msg m;
+
+	sign_random(rsa, &m);
+	assert_int_equal(es_signature_info(NULL, m.type, m.key_id, m.sig, m.sig_len, &info), 0);
+	assert_string_equal(info.subject, "CN=test rsa");
+	assert_string_equal(info.algorithm, "rsa");
+	/* the certificate cut off: unparsable, nothing claimed */
+	assert_int_equal(es_signature_info(NULL, m.type, m.key_id, m.sig, m.sig_len / 2, &info),
+			 -EBADMSG);
+	assert_string_equal(info.subject, "");
+	free(m.sig);
+
+	/* a raw ECDSA signature says nothing of its key without an anchor ... */
+	sign_random(ec_raw, &m);
+	assert_int_equal(m.type, ES_SIG_RAW);
+	assert_int_equal(es_signature_info(NULL, m.type, m.key_id, m.sig, m.sig_len, &info), 0);
+	assert_string_equal(info.algorithm, "");
+	assert_string_equal(info.subject, "");
+	/* ... and the anchor with its key id names both */
+	assert_int_equal(es_signature_info(ec_anchor, m.type, m.key_id, m.sig, m.sig_len, &info),
+			 0);
+	assert_string_equal(info.algorithm, "ecdsa");
+	assert_string_equal(info.subject, "CN=test ec");
+	free(m.sig);
+
+	sign_random(ed, &m);
+	assert_int_equal(es_signature_info(ec_anchor, m.type, m.key_id, m.sig, m.sig_len, &info),
+			 0);
+	assert_string_equal(info.algorithm, "ed25519");
+	assert_string_equal(info.subject, "");
+	free(m.sig);
+	es_trust_free(ec_anchor);
+	es_signer_free(rsa);
+	es_signer_free(ec_raw);
+	es_signer_free(ed);
+}
+
 static void test_fsverity_sign(void **state)
 {
 	const struct fixture *fx = *state;
@@ -1034,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_pins),
 		cmocka_unit_test(test_signer_load_errors),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_signature_info),
 		cmocka_unit_test(test_fsverity_sign),
 	};
 
