@@ -35,7 +35,7 @@
 # 3 damaged key area; boot-extract 1 refused.  The boot reader reads
 # neither the chunk index nor, with a pinned digest, the signatures: it
 # checks every block against the trees, so those cases extract (exit 0).
-# It has no key area cases: boot-extract does not unlock.
+# For the key area cases it unlocks with --keyfile, the manifest pinned.
 
 _lib=$(dirname "$0")/lib.sh
 [ -r "$_lib" ] || _lib=${srcdir:-.}/integration/lib.sh
@@ -202,6 +202,8 @@ key_case() { # key_case CASE REGEX
 		--keyslot=passphrase-file:pass.txt
 	expect 4 "$c-fsck" "$re" "$FSCK" --unlock=keyfile:slot.key --allow-unsigned "$c.img"
 	expect 1 "$c-dump" "$re" "$DUMP" -S --unlock=keyfile:slot.key --allow-unsigned "$c.img"
+	[ -z "$BOOT" ] || expect 1 "$c-boot" "$re" "$BOOT" --keyfile slot.key \
+		--expect-digest "$("$PYTHON" "$CRAFT" manifest-digest "$c.img")" "$c.img" "$c.boot"
 }
 key_case keyarea-entries-overflow '9223372036854775808 table entries are out of range'
 key_case keyarea-offsets-overflow 'offsets or sizes differ from the layout'
@@ -216,6 +218,10 @@ if craft keyslot-argon2-costs encrypted; then
 		keyslot-argon2-costs.img --unlock=passphrase-file:pass.txt --keyslot=keyfile:slot.key
 	expect 32 argon2-fsck 'outside the bounds|no keyslot is of the kind' "$FSCK" \
 		--unlock=passphrase-file:pass.txt --allow-unsigned keyslot-argon2-costs.img
+	[ -z "$BOOT" ] || expect 1 argon2-boot 'no keyslot is of the kind' "$BOOT" \
+		--keyfile slot.key --expect-digest \
+		"$("$PYTHON" "$CRAFT" manifest-digest keyslot-argon2-costs.img)" \
+		keyslot-argon2-costs.img argon2.boot
 fi
 
 finish_cases "every crafted image and key area refused (or read) as documented"
