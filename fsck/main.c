@@ -79,6 +79,7 @@ static void usage(FILE *f)
 "  --[no-]xattrs         with --extract, set (or not) xattrs (default: set)\n"
 "  -a, -A, -y            no-ops, as fsck(8) of other filesystems takes them\n"
 "  -d N                  accepted (0 to 9) for erofs-utils; no effect\n"
+"  --quiet               no progress line on a terminal\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
@@ -204,7 +205,7 @@ static int usage_error(const char *msg)
 enum { OPT_DEVICE = 256, OPT_EXTRACT, OPT_OVERWRITE, OPT_NO_OWNER, OPT_NO_PERMS,
        OPT_NO_XATTRS, OPT_BLOB_DIR, OPT_CERT, OPT_PUBKEY, OPT_EXPECT_DIGEST,
        OPT_UNLOCK, OPT_ALLOW_UNSIGNED, OPT_KEY_AREA, OPT_FORCE, OPT_PRESERVE,
-       OPT_NO_PRESERVE, OPT_OWNER, OPT_PERMS, OPT_XATTRS, OPT_NID, OPT_PATH };
+       OPT_NO_PRESERVE, OPT_OWNER, OPT_PERMS, OPT_XATTRS, OPT_NID, OPT_PATH, OPT_QUIET };
 
 /* erofs-utils 1.9 options this fsck.erofs does not have */
 static const struct cli_unsupported unsupported[] = {
@@ -305,6 +306,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "version", no_argument, NULL, 'V' },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "extract", optional_argument, NULL, OPT_EXTRACT },
@@ -356,7 +358,7 @@ int main(int argc, char **argv)
 	struct es_seal_summary sum;
 	unsigned int threads = 0;
 	const bool superuser = geteuid() == 0;
-	bool force = false, preserve_given = false;
+	bool force = false, preserve_given = false, quiet = false;
 	bool owner = superuser, perms = superuser;
 	const char *subtree_path = NULL;
 	bool have_nid = false;
@@ -414,6 +416,9 @@ int main(int argc, char **argv)
 			preserve_given = true;
 			break;
 		case OPT_XATTRS:
+		case OPT_QUIET:
+			quiet = true;
+			break;
 		case OPT_NO_XATTRS:
 			co.xattrs = c == OPT_XATTRS;
 			break;
@@ -510,7 +515,7 @@ int main(int argc, char **argv)
 	 */
 	vo.nthreads = threads;
 	vo.parse_unverified = !anchored;
-	cli_progress_init(&vprogress.line, prog, "devices verified", false);
+	cli_progress_init(&vprogress.line, prog, "devices verified", quiet);
 	if (vprogress.line.on) {
 		vo.progress = cli_verify_progress_cb;
 		vo.progress_ctx = &vprogress;
@@ -621,7 +626,7 @@ int main(int argc, char **argv)
 	/* no image: its region did not match its seal, and anchors were given;
 	   a locked image: its structures are ciphertext */
 	cli_progress_init(&xprogress, prog, co.extract_dir ? "files extracted" : "files checked",
-			  false);
+			  quiet);
 	if (!ret && xprogress.on && img && !locked) {
 		struct es_stats totals;
 

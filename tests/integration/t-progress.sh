@@ -63,5 +63,8 @@ says extract extract.lines "^fsck.erofs: [0-9]+/$files files extracted, [0-9.]+/
 says extract extract.lines "^fsck.erofs: [12]/2 devices verified" "the devices verified"
 run_rc 0 extract-pipe "$FSCK" --blob-dir=blobs --extract=out2 image.img
 not_says extract-pipe extract-pipe.err "MB/s" "a progress line without a terminal"
+on_tty extract-quiet "$FSCK" --quiet --blob-dir=blobs --extract=out3 image.img
+[ "$RC" = 0 ] || bad "extract --quiet on a terminal: exit $RC: $(cat extract-quiet.tty)"
+not_says extract-quiet extract-quiet.lines "MB/s" "a progress line with --quiet"
 
 finish_cases "progress on a terminal only"
