@@ -125,8 +125,8 @@ static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *w
 	return 0;
 }
 
-static int read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
-		      const char *what)
+int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
+		  const char *what)
 {
 	ssize_t got = es_pread_full(fd, buf, len, off);
 
@@ -159,7 +159,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 
 		ret = wb_poll_cancel(b);
 		if (!ret)
-			ret = read_exact(b, fd, b->iobuf, len, off, what);
+			ret = wb_read_exact(b, fd, b->iobuf, len, off, what);
 		if (ret)
 			return ret;
 		memset(b->iobuf + len, 0, padded - len);
@@ -172,7 +172,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 		n->tail = malloc(tail);
 		if (!n->tail)
 			return es_fail(b->err, -ENOMEM, "out of memory");
-		ret = read_exact(b, fd, n->tail, tail, copy, what);
+		ret = wb_read_exact(b, fd, n->tail, tail, copy, what);
 		if (ret)
 			return ret;
 		n->tail_len = tail;
@@ -254,7 +254,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 		for (uint64_t done = 0; done < len;) {
 			size_t piece = len - done < IOBUF_SIZE ? (size_t)(len - done) : IOBUF_SIZE;
 
-			ret = read_exact(b, fd, b->iobuf, piece, off + done, what);
+			ret = wb_read_exact(b, fd, b->iobuf, piece, off + done, what);
 			if (ret) {
 				es_sha256_release(&sha);
 				return ret;

@@ -159,6 +159,13 @@ static inline int wb_poll_cancel(struct wbuild *b)
 
 int wb_scan_tree(struct wbuild *b);
 int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
+/*
+ * len bytes of the source file fd at off into buf; a read error or a file
+ * that shrank since the scan is an error naming what (the source changed
+ * during the build: -EAGAIN).
+ */
+int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
+		  const char *what);
 /* zfile.c: compressed regular files */
 int wb_compress_init(struct wbuild *b);
 void wb_compress_free(struct wbuild *b);

@@ -283,20 +283,6 @@ void wb_zmap_remap(struct wnode *n, uint32_t base, const uint32_t *remap)
 	}
 }
 
-static int read_window(struct wbuild *b, struct wzfile *z, int fd, uint64_t off,
-		       size_t len, const char *what)
-{
-	ssize_t got = es_pread_full(fd, z->in, len, off);
-
-	if (got < 0)
-		return es_fail(b->err, (int)got, "%s: read error: %s", ES_PATH(what),
-			       strerror((int)-got));
-	if ((size_t)got != len)
-		return es_fail(b->err, -EAGAIN, "%s: file shrank while it was read "
-			       "(source changed during the build)", ES_PATH(what));
-	return 0;
-}
-
 int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what,
 			 bool *stored)
 {
@@ -325,7 +311,7 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 		if (pos + avail > win_off + win_len) {
 			win_off = pos;
 			win_len = size - pos < z->in_cap ? size - pos : z->in_cap;
-			ret = read_window(b, z, fd, win_off, (size_t)win_len, what);
+			ret = wb_read_exact(b, fd, z->in, (size_t)win_len, win_off, what);
 			if (ret)
 				return ret;
 		}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "crypto/aes_portable.h"
 #include "crypto/backend.h"
+#include "crypto/be.h"
 
 /* the OpenSSL backend's limit (INT_MAX), so that both refuse the same */
 #define GCM_LEN_MAX	0x7fffffffu
@@ -23,25 +24,10 @@ struct gcm {
 	uint8_t counter[16];		/* nonce | 32-bit block counter */
 };
 
-static uint64_t load_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void store_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* y = (y + block) * h in GF(2^128), GCM's reflected bit order. */
 static void ghash_block(struct gcm *g, const uint8_t block[16])
 {
-	uint64_t x0 = g->y[0] ^ load_be64(block), x1 = g->y[1] ^ load_be64(block + 8);
+	uint64_t x0 = g->y[0] ^ es_load_be64(block), x1 = g->y[1] ^ es_load_be64(block + 8);
 	uint64_t v0 = g->h[0], v1 = g->h[1], z0 = 0, z1 = 0;
 
 	for (int i = 0; i < 128; i++) {
@@ -107,8 +93,8 @@ static void start(struct gcm *g, const uint8_t *key, const uint8_t *nonce,
 	memset(zero, 0, sizeof(zero));
 	es_aes256_expand(g->rk, key);
 	es_aes256_encrypt(g->rk, zero, zero);
-	g->h[0] = load_be64(zero);
-	g->h[1] = load_be64(zero + 8);
+	g->h[0] = es_load_be64(zero);
+	g->h[1] = es_load_be64(zero + 8);
 	es_crypto_wipe(zero, sizeof(zero));
 	memcpy(g->counter, nonce, ES_CRYPTO_GCM_NONCE_SIZE);
 	ghash(g, aad, aad_len);
@@ -119,14 +105,14 @@ static void tag(struct gcm *g, size_t aad_len, size_t len, uint8_t out[16])
 {
 	uint8_t block[16];
 
-	store_be64(block, (uint64_t)aad_len << 3);
-	store_be64(block + 8, (uint64_t)len << 3);
+	es_store_be64(block, (uint64_t)aad_len << 3);
+	es_store_be64(block + 8, (uint64_t)len << 3);
 	ghash_block(g, block);
 	g->counter[12] = g->counter[13] = g->counter[14] = 0;
 	g->counter[15] = 1;
 	es_aes256_encrypt(g->rk, g->counter, block);
-	store_be64(out, load_be64(block) ^ g->y[0]);
-	store_be64(out + 8, load_be64(block + 8) ^ g->y[1]);
+	es_store_be64(out, es_load_be64(block) ^ g->y[0]);
+	es_store_be64(out + 8, es_load_be64(block + 8) ^ g->y[1]);
 	es_crypto_wipe(block, sizeof(block));
 }
 

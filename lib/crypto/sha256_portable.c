@@ -9,6 +9,7 @@
  */
 #include <string.h>
 #include "crypto/backend.h"
+#include "crypto/be.h"
 
 static const uint32_t round_constants[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5,
@@ -39,20 +40,6 @@ static inline uint32_t rotate_right(uint32_t x, unsigned int n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static inline uint32_t load_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static inline void store_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Run the compression function over nblocks consecutive 64-byte blocks. */
 static void compress_blocks(uint32_t state[8], const uint8_t *data,
 			    size_t nblocks)
@@ -65,7 +52,7 @@ static void compress_blocks(uint32_t state[8], const uint8_t *data,
 		unsigned int i;
 
 		for (i = 0; i < 16; i++)
-			schedule[i] = load_be32(data + 4 * i);
+			schedule[i] = es_load_be32(data + 4 * i);
 		for (; i < 64; i++) {
 			uint32_t w15 = schedule[i - 15], w2 = schedule[i - 2];
 			uint32_t s0 = rotate_right(w15, 7) ^
@@ -180,12 +167,12 @@ static void finish_message(struct es_sha256_ctx *ctx,
 		buf_len = 0;
 	}
 	memset(buf + buf_len, 0, ES_SHA256_BLOCK_SIZE - 8 - buf_len);
-	store_be32(buf + ES_SHA256_BLOCK_SIZE - 8, (uint32_t)(bit_len >> 32));
-	store_be32(buf + ES_SHA256_BLOCK_SIZE - 4, (uint32_t)bit_len);
+	es_store_be32(buf + ES_SHA256_BLOCK_SIZE - 8, (uint32_t)(bit_len >> 32));
+	es_store_be32(buf + ES_SHA256_BLOCK_SIZE - 4, (uint32_t)bit_len);
 	compress_blocks(ctx->u.portable.state, buf, 1);
 
 	for (i = 0; i < 8; i++)
-		store_be32(out + 4 * i, ctx->u.portable.state[i]);
+		es_store_be32(out + 4 * i, ctx->u.portable.state[i]);
 }
 
 int es_sha256_final_reset(struct es_sha256_ctx *ctx,

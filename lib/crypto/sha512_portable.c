@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "crypto/backend.h"
+#include "crypto/be.h"
 #include "crypto/sha512.h"
 
 /* the first 64 bits of the fractional parts of the cube roots of the first 80 primes */
@@ -66,21 +67,6 @@ static inline uint64_t rotate_right(uint64_t x, unsigned int n)
 	return (x >> n) | (x << (64 - n));
 }
 
-static uint64_t load_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void store_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 static void compress_block(uint64_t state[8], const uint8_t *data)
 {
 	uint64_t w[16], s[8];
@@ -88,7 +74,7 @@ static void compress_block(uint64_t state[8], const uint8_t *data)
 
 	/* a 16-word window over the message schedule instead of 80 words */
 	for (i = 0; i < 16; i++)
-		w[i] = load_be64(data + 8 * i);
+		w[i] = es_load_be64(data + 8 * i);
 	memcpy(s, state, sizeof(s));
 	for (i = 0; i < 80; i++) {
 		uint64_t e = s[4], a = s[0], t1, t2;
@@ -161,10 +147,10 @@ void es_sha512_final(struct es_sha512_ctx *ctx, uint8_t out[ES_SHA512_DIGEST_SIZ
 		n = 0;
 	}
 	memset(buf + n, 0, ES_SHA512_BLOCK_SIZE - 16 - n);
-	store_be64(buf + ES_SHA512_BLOCK_SIZE - 16, ctx->total_len >> 61);
-	store_be64(buf + ES_SHA512_BLOCK_SIZE - 8, ctx->total_len << 3);
+	es_store_be64(buf + ES_SHA512_BLOCK_SIZE - 16, ctx->total_len >> 61);
+	es_store_be64(buf + ES_SHA512_BLOCK_SIZE - 8, ctx->total_len << 3);
 	compress_block(ctx->state, buf);
 	for (int i = 0; i < 8; i++)
-		store_be64(out + 8 * i, ctx->state[i]);
+		es_store_be64(out + 8 * i, ctx->state[i]);
 	es_crypto_wipe(ctx, sizeof(*ctx));
 }
