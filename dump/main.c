@@ -531,9 +531,19 @@ static int show_stats(const struct es_image *img, struct jbuf *j, struct es_err 
 			 "\"directories\":%" PRIu64 ",\"symlinks\":%" PRIu64 ",\"special_files\":%"
 			 PRIu64 ",\"logical_bytes\":%" PRIu64 ",\"stored_bytes\":%" PRIu64 ","
 			 "\"chunks\":%" PRIu64 ",\"unique_chunks\":%" PRIu64 ",\"shared_chunks\":%"
-			 PRIu64 ",\"holes\":%" PRIu64 "}", st.inodes, st.regular_files,
-			 st.directories, st.symlinks, st.special_files, st.logical_bytes,
-			 st.stored_bytes, st.chunks, st.unique_chunks, st.shared_chunks, st.holes);
+			 PRIu64 ",\"holes\":%" PRIu64 ",\"compressed_files\":%" PRIu64 ","
+			 "\"compressed_logical_bytes\":%" PRIu64 ",\"pclusters\":%" PRIu64 ","
+			 "\"unique_pclusters\":%" PRIu64 ",\"shared_pclusters\":%" PRIu64 ","
+			 "\"pcluster_bytes\":%" PRIu64 ",\"compression_ratio\":", st.inodes,
+			 st.regular_files, st.directories, st.symlinks, st.special_files,
+			 st.logical_bytes, st.stored_bytes, st.chunks, st.unique_chunks,
+			 st.shared_chunks, st.holes, st.compressed_files, st.compressed_logical,
+			 st.pclusters, st.unique_pclusters, st.shared_pclusters, st.pcluster_bytes);
+		/* stored bytes of the distinct pclusters per byte they decode to */
+		if (st.compressed_logical)
+			json_add(j, "%.4f}", (double)st.pcluster_bytes / (double)st.compressed_logical);
+		else
+			json_add(j, "null}");
 		return 0;
 	}
 	printf("inodes: %" PRIu64 "\n", st.inodes);

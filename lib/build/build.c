@@ -6,7 +6,8 @@
  *   meta_blkaddr..     shared xattrs, then inodes with their xattrs,
  *                      chunk tables and inline tails (breadth-first)
  *   then               directory blocks that are not inline
- * With --blobdev, chunk data goes to device 1 instead of blocks 1.. .
+ * With a blob (--blobdev, --blob-dir), chunk data and pclusters go to
+ * device 1 instead of blocks 1.. .
  */
 #include <errno.h>
 #include <regex.h>
@@ -301,13 +302,6 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 		return es_fail(err, -EINVAL, "pcluster size %u must be a multiple of the "
 			       "block size, at most %u", o->max_pcluster, EROFS_PCLUSTER_MAX_SIZE);
 	}
-	/* a compressed inode addresses its pclusters in device 0's blocks */
-	if (o->compress != ES_COMPR_NONE && (o->blobdev_path || o->blob_dir)) {
-		*culprits = ES_BUILD_OPT_COMPRESS | (o->blobdev_path ? ES_BUILD_OPT_BLOBDEV :
-							     ES_BUILD_OPT_BLOB_DIR);
-		return es_fail(err, -EINVAL, "compressed images keep their data in the image: "
-			       "no blob device or blob directory");
-	}
 	if (o->volume_label && strlen(o->volume_label) > 15) {
 		*culprits = ES_BUILD_OPT_VOLUME_LABEL;
 		return es_fail(err, -EINVAL, "volume label longer than 15 bytes");
@@ -331,6 +325,7 @@ static void free_node(struct wnode *n)
 	free(n->children);
 	free(n->tail);
 	free(n->chunk_table);
+	free(n->zdevs);
 	free(n);
 }
 
@@ -399,8 +394,6 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	if (o->volume_label)
 		memcpy(sb.volume_name, o->volume_label, strlen(o->volume_label));
 	if (b->ndevices > 1) {
-		uint64_t uniaddr = total;
-
 		sb.feature_incompat |= EROFS_INCOMPAT_DEVICE_TABLE;
 		sb.extra_devices = (uint16_t)(b->ndevices - 1);
 		sb.devt_slotoff = DEVT_SLOT_BYTE_OFFSET / EROFS_DEVT_SLOT_SIZE;
@@ -414,9 +407,10 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 			es_hex(b->devices[i].digest, 32, hex);
 			memcpy(slot + DEVT_TAG, hex, 64);
 			es_put32(slot + DEVT_BLOCKS, (uint32_t)blocks);
-			/* so a flat mount of image+blobs concatenated also works */
-			es_put32(slot + DEVT_UNIADDR, (uint32_t)uniaddr);
-			uniaddr += blocks;
+			/* compressed files address their pclusters on blobs
+			   there; so a flat mount of image+blobs concatenated
+			   also works */
+			es_put32(slot + DEVT_UNIADDR, (uint32_t)b->devices[i].mapped_blkaddr);
 		}
 	}
 	memcpy(b->uuid, sb.uuid, 16);
@@ -522,6 +516,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (!ret)
 		ret = wb_scan_tree(&b);
 	if (!ret)
+		ret = wb_compress_flush(&b);
+	if (!ret)
 		ret = wb_poll_cancel(&b);
 	if (!ret)
 		ret = wb_crypt_order_chunks(&b);
@@ -553,6 +549,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		ret = wb_xattrs_share(&b);
 	if (!ret)
 		ret = wb_plan_layout(&b, &meta_blkaddr, &meta_len, &total);
+	if (!ret)
+		ret = wb_devices_map(&b, total);
 	if (!ret)
 		ret = wb_write_metadata(&b, meta_blkaddr, meta_len);
 	if (!ret)

@@ -95,8 +95,11 @@ static int write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
  */
 int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
 {
-	if (!b->crypt)
-		return write_tail_block(b, n, what);
+	if (!b->crypt) {
+		int ret = wb_compress_flush(b);
+
+		return ret ? ret : write_tail_block(b, n, what);
+	}
 	n->layout = EROFS_LAYOUT_FLAT_PLAIN;
 	n->nblocks = 1;
 	n->tail_inline = false;
@@ -114,7 +117,7 @@ int wb_place_tail_blocks(struct wbuild *b)
 	return ret;
 }
 
-static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *what)
+int wb_source_unchanged(struct wbuild *b, int fd, uint64_t size, const char *what)
 {
 	uint8_t probe;
 	ssize_t n = pread(fd, &probe, 1, (off_t)size);
@@ -185,7 +188,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 	n->nblocks = nblocks;
 	b->data_next += nblocks;
 	b->stats->stored_data_bytes += nblocks << b->blkszbits;
-	return source_changed(b, fd, size, what);
+	return wb_source_unchanged(b, fd, size, what);
 }
 
 /* Where the next data byte at or after off is; size when only holes remain. */
@@ -345,7 +348,7 @@ hole:
 		else
 			es_put32(entry, EROFS_NULL_ADDR);
 	}
-	return source_changed(b, fd, n->size, what);
+	return wb_source_unchanged(b, fd, n->size, what);
 }
 
 int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)
@@ -356,20 +359,27 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 	b->stats->logical_bytes += n->size;
 	if (!n->size) {
 		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
-		return source_changed(b, fd, 0, what);
+		return wb_source_unchanged(b, fd, 0, what);
 	}
 	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
 		off_t hole = lseek(fd, 0, SEEK_HOLE);
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
-	if (b->zenc && !sparse) {
-		bool stored;
-		int ret = wb_ingest_compressed(b, n, fd, what, &stored);
+	if (b->zenc && !sparse)
+		return wb_ingest_compressed(b, n, fd, what);
+	/* after what is queued for compression: data lands in scan order */
+	{
+		int ret = wb_compress_flush(b);
 
-		if (ret || stored)
-			return ret ? ret : source_changed(b, fd, n->size, what);
+		if (ret)
+			return ret;
 	}
+	return wb_ingest_plain(b, n, fd, sparse, what);
+}
+
+int wb_ingest_plain(struct wbuild *b, struct wnode *n, int fd, bool sparse, const char *what)
+{
 	/* encrypted images keep no file data inline: every byte goes through
 	   the chunk path and its keys */
 	if (b->chunksize || sparse || b->crypt)

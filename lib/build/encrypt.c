@@ -417,8 +417,8 @@ static void remap_tables(struct wbuild *b, uint16_t device, uint32_t base,
 		bool indexes = n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES;
 		unsigned int unit = indexes ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 
-		if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL && !device)
-			wb_zmap_remap(n, base, remap);
+		if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL)
+			wb_zmap_remap(n, device, base, remap);
 		if (n->layout != EROFS_LAYOUT_CHUNK_BASED)
 			continue;
 		for (uint64_t c = 0; c < n->nchunks; c++) {

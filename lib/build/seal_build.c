@@ -437,6 +437,8 @@ int wb_devices_finalize(struct wbuild *b)
 	if (!identity) {
 		wb_dedup_foreach(b->dedup, remap_entry, &rc);
 		for (struct wnode *n = b->all; n; n = n->next_all) {
+			if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL)
+				wb_zmap_remap_devices(n, remap, nprov);
 			if (n->layout != EROFS_LAYOUT_CHUNK_BASED ||
 			    !(n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES))
 				continue;
@@ -452,6 +454,23 @@ int wb_devices_finalize(struct wbuild *b)
 	}
 	free(remap);
 	return ret;
+}
+
+int wb_devices_map(struct wbuild *b, uint64_t total_blocks)
+{
+	uint64_t at = total_blocks;
+
+	for (unsigned int i = 1; i < b->ndevices; i++) {
+		b->devices[i].mapped_blkaddr = at;
+		at += (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
+	}
+	/* compressed files address pclusters on blobs through it */
+	if (b->uses_compression && b->ndevices > 1 && at > UINT32_MAX)
+		return es_fail(b->err, -EFBIG, "the image and its blobs take %llu blocks: "
+			       "compressed files address blob data in a unified address "
+			       "space of at most 2^32 blocks",
+			       (unsigned long long)at);
+	return 0;
 }
 
 int wb_blob_finalize(struct wbuild *b, const char *blob_path)

@@ -66,6 +66,9 @@ struct wnode {
 	uint8_t *chunk_table;		/* encoded entries: chunk table, or the
 					   full lcluster indexes when compressed */
 	uint32_t zblocks;		/* compressed: physical blocks it owns */
+	uint16_t *zdevs;		/* compressed: device of each head's pcluster
+					   (0: device 0; else provisional, then
+					   final, device id) */
 
 	uint64_t meta_pos;		/* byte offset from the metadata base */
 	uint64_t nid;
@@ -90,7 +93,8 @@ struct wdevice {
 	   first referenced (tree is then the one computed here) */
 	int fd;
 	bool verified;
-	const char *dict_path;		/* the chunk dictionary that listed it first */
+	const char *dict_path;
+	uint64_t mapped_blkaddr;	/* its start in the unified address space */		/* the chunk dictionary that listed it first */
 };
 
 /* A file the scan leaves out: an output of this build. */
@@ -166,17 +170,30 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
  */
 int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
 		  const char *what);
+/* The ordinary (uncompressed) data path: flat or chunk-based. */
+int wb_ingest_plain(struct wbuild *b, struct wnode *n, int fd, bool sparse, const char *what);
+/* -EAGAIN (with a message) when the file grew past size while it was read */
+int wb_source_unchanged(struct wbuild *b, int fd, uint64_t size, const char *what);
 /* zfile.c: compressed regular files */
 int wb_compress_init(struct wbuild *b);
 void wb_compress_free(struct wbuild *b);
-/* *stored: false when the file does not shrink (the caller stores it as usual) */
-int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what,
-			 bool *stored);
+/*
+ * Queue a file for compression (fd is duplicated).  Its layout is known
+ * once the queue is flushed: compressed, or, when it does not shrink,
+ * stored by wb_ingest_plain() in its turn.
+ */
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what);
+/* Compress and place everything queued.  Any other write of file data
+ * calls it first, so that data lands in scan order. */
+int wb_compress_flush(struct wbuild *b);
 /* the size of a compressed inode's map (header, padding, lcluster indexes) */
 uint64_t wb_zmap_size(const struct wnode *n);
+/* needs the devices' mapped_blkaddr (wb_devices_map) */
 void wb_zmap_encode(const struct wbuild *b, const struct wnode *n, uint8_t *out);
-/* every head of a compressed inode on device 0 in [base, ...) gets remap[blk - base] */
-void wb_zmap_remap(struct wnode *n, uint32_t base, const uint32_t *remap);
+/* every head of a compressed inode on device in [base, ...) gets remap[blk - base] */
+void wb_zmap_remap(struct wnode *n, uint16_t device, uint32_t base, const uint32_t *remap);
+/* provisional device ids of the heads -> final ones (remap has nprov entries) */
+void wb_zmap_remap_devices(struct wnode *n, const uint16_t *remap, unsigned int nprov);
 int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what);
 int wb_xattrs_share(struct wbuild *b);
@@ -266,6 +283,9 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			  uint32_t nblocks, const uint8_t *ct, const uint8_t id[32],
 			  const char *what);
 int wb_devices_finalize(struct wbuild *b);
+/* Where each device starts in the unified address space: after the
+ * filesystem's total blocks, in device order. */
+int wb_devices_map(struct wbuild *b, uint64_t total_blocks);
 int wb_blob_finalize(struct wbuild *b, const char *blob_path);
 struct es_outfile;
 int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf);

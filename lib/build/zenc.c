@@ -91,7 +91,7 @@ int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
 		return es_fail(err, -ENOMEM, "out of memory");
 	e->kind = kind;
 	e->level = level;
-	e->ratio_hint = 3.0;
+	wz_encoder_reset(e);
 	switch (kind) {
 	case ES_COMPR_LZ4:
 		*out = e;	/* LZ4_compress_destSize keeps its state on the stack */
@@ -125,6 +125,11 @@ int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
 	}
 	*out = e;
 	return 0;
+}
+
+void wz_encoder_reset(struct wz_encoder *e)
+{
+	e->ratio_hint = 3.0;	/* a typical first guess, then the data's own */
 }
 
 void wz_encoder_free(struct wz_encoder *e)

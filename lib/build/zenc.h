@@ -39,6 +39,13 @@ int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 		    uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
 		    size_t *outlen, struct es_err *err);
 
+/*
+ * Forget what earlier calls taught the encoder (the searched encoders
+ * start from the last ratio): after a reset, its output depends only on
+ * the calls made since, whoever made the earlier ones.
+ */
+void wz_encoder_reset(struct wz_encoder *e);
+
 /* The EROFS algorithm id (enum es_compr_alg) of a kind. */
 unsigned int wz_algorithm(enum es_compr_kind kind);
 

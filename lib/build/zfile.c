@@ -1,13 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
  * Compressed regular files (docs/FORMAT.md §6).  A file is cut into
- * extents, each the longest prefix of what remains that the compressor
- * fits into one pcluster (at most -C bytes); an extent that would not
- * save a block is stored raw, one block long.  Pclusters are right-aligned
- * in their blocks (zero padding), known by the SHA-256 of their stored
- * blocks, and stored once: identical pclusters anywhere in the image are
+ * segments of a fixed size (SEGMENT_FACTOR extents' worth of input), and
+ * each segment into extents, each the longest prefix of what remains of
+ * the segment that the compressor fits into one pcluster (at most -C
+ * bytes); an extent that would not save a block is stored raw, one block
+ * long.  Pclusters are right-aligned in their blocks (zero padding), known
+ * by the SHA-256 of their stored blocks, and stored once: identical
+ * pclusters anywhere in the image (or in a chunk dictionary's blobs) are
  * one copy.  Encrypted builds encrypt a pcluster like a chunk whose
- * plaintext is its stored blocks.
+ * plaintext is its stored blocks.  With a blob, pclusters go into it and
+ * the indexes address them in the unified address space (FORMAT.md §6.3).
+ *
+ * Segments are compressed on every worker thread: files are queued as
+ * segment jobs, a window of jobs is compressed (and hashed) in parallel,
+ * then placed in queue order by this thread, which alone touches the
+ * image, the dedup map, the keys and the statistics.  Extent boundaries
+ * depend only on the segment (never on another segment, nor on which
+ * thread ran it), and every other write of file data waits for the queue
+ * (wb_compress_flush), so the output is the same whatever the thread
+ * count or the window size.
  *
  * The inode is COMPRESSED_FULL: one 8-byte index per 4 KiB lcluster, each
  * head with its own block address, so pclusters may be shared and placed
@@ -18,6 +30,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "base/workpool.h"
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/sha256.h"
@@ -29,28 +43,70 @@
  * this many bytes of pclusters they are written and the file is committed
  * to being compressed (its raw extents cost nothing more than flat data). */
 #define PENDING_MAX (8u << 20)
+/* a segment is this many extents' worth of input: its last, partial
+ * pcluster costs little next to the segment */
+#define SEGMENT_FACTOR 4
+/* a window holds at most this many files (each keeps its descriptor open
+ * until placed) ... */
+#define WINDOW_MAX_FILES 128
+/* ... and about this many segments per worker, at most WINDOW_MAX_BYTES */
+#define WINDOW_SEGMENTS_PER_WORKER 2
+#define WINDOW_MAX_BYTES (256u << 20)
 
 struct zextent {
 	uint64_t la;			/* first byte in the file */
 	uint32_t len;			/* decoded bytes */
 	uint32_t pblocks;
-	uint32_t pblk;			/* once written */
+	uint32_t pblk;			/* once written: block on device dev */
+	uint16_t dev;			/* provisional device id (wtree.h) */
 	bool raw;
-	bool written;
-	uint64_t pending_off;		/* its stored bytes in pending, until written */
+	uint8_t digest[32];		/* SHA-256 of the stored blocks */
+	size_t data_off;		/* its stored bytes: in the job's out, then
+					   in the file's pending, until written */
 };
 
-struct wzfile {
+/* A queued file: its extents so far, and what is not written yet. */
+struct zqfile {
+	struct wnode *n;
+	int fd;				/* a duplicate, open until placed */
+	char *what;
+	uint64_t placed;		/* bytes of the file whose extents are in ext */
 	struct zextent *ext;
 	size_t next, cap;
 	size_t first_unwritten;
 	uint8_t *pending;		/* stored blocks of unwritten pclusters */
 	size_t pending_len, pending_cap;
-	uint8_t *in;			/* a window of the file */
-	size_t in_cap;
-	uint8_t *out;			/* one pcluster */
 	uint64_t pblocks_total;
 	uint64_t owned;			/* blocks written for this file */
+	bool committed;			/* some pcluster is written */
+};
+
+/* One segment, compressed and hashed by a worker. */
+struct zjob {
+	struct zqfile *f;
+	uint64_t off;
+	size_t len;
+	uint8_t *in;			/* the segment */
+	size_t in_cap;
+	uint8_t *out;			/* stored blocks of its pclusters, in order */
+	size_t out_len, out_cap;
+	struct zextent *ext;
+	size_t next, cap;
+	int ret;
+	struct es_err err;
+};
+
+struct wzfile {
+	struct zqfile **files;		/* queue order; the last may be partly queued */
+	size_t nfiles;
+	struct zjob *jobs;
+	size_t njobs, jobs_cap;
+	uint64_t window_bytes, window_max;
+	size_t segment;
+	unsigned int nworkers;
+	struct wz_encoder **enc;	/* per worker, made on first use */
+	uint8_t **scratch;		/* per worker: one pcluster */
+	struct wbuild *b;
 };
 
 /* The most input one extent takes: the kernel decodes at most 12 MiB. */
@@ -65,168 +121,295 @@ int wb_compress_init(struct wbuild *b)
 {
 	const struct es_build_opts *o = b->opts;
 	struct wzfile *z;
+	uint64_t window;
 	int ret;
 
 	if (o->compress == ES_COMPR_NONE)
 		return 0;
 	b->pcluster_max = o->max_pcluster ? o->max_pcluster : b->blksz;
 	b->big_pclusters = b->pcluster_max > b->blksz;
-	ret = wz_encoder_new(o->compress, o->compress_level, &b->zenc, b->err);
-	if (ret)
-		return ret;
+	/* the first encoder now: a bad level is an error before any work */
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	b->zfile = z;
-	z->in_cap = extent_max_input(b) * 2;
-	z->in = malloc(z->in_cap);
-	z->out = malloc(b->pcluster_max);
-	if (!z->in || !z->out)
-		return es_fail(b->err, -ENOMEM, "out of memory for compression buffers");
+	z->b = b;
+	z->nworkers = o->nthreads ? o->nthreads : 1;
+	if (z->nworkers > ES_WORK_MAX_THREADS)
+		z->nworkers = ES_WORK_MAX_THREADS;
+	z->segment = extent_max_input(b) * SEGMENT_FACTOR;
+	window = (uint64_t)z->segment * WINDOW_SEGMENTS_PER_WORKER *
+		 (z->nworkers > 2 ? z->nworkers : 2);
+	z->window_max = window < WINDOW_MAX_BYTES ? window : WINDOW_MAX_BYTES;
+	z->enc = calloc(z->nworkers, sizeof(*z->enc));
+	z->scratch = calloc(z->nworkers, sizeof(*z->scratch));
+	z->files = calloc(WINDOW_MAX_FILES, sizeof(*z->files));
+	if (!z->enc || !z->scratch || !z->files)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	ret = wz_encoder_new(o->compress, o->compress_level, &z->enc[0], b->err);
+	if (ret)
+		return ret;
+	b->zenc = z->enc[0];
 	return 0;
+}
+
+static void wipe_free(struct wbuild *b, void *p, size_t len)
+{
+	if (p && b->opts->encrypt)
+		es_crypto_wipe(p, len);	/* plaintext of an encrypted image's files */
+	free(p);
+}
+
+static void zqfile_free(struct wbuild *b, struct zqfile *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->what);
+	free(f->ext);
+	wipe_free(b, f->pending, f->pending_cap);
+	free(f);
 }
 
 void wb_compress_free(struct wbuild *b)
 {
 	struct wzfile *z = b->zfile;
 
-	wz_encoder_free(b->zenc);
 	b->zenc = NULL;
 	if (!z)
 		return;
-	/* plaintext of an encrypted image's files */
-	if (b->opts->encrypt) {
-		if (z->pending)
-			es_crypto_wipe(z->pending, z->pending_cap);
-		es_crypto_wipe(z->in, z->in_cap);
-		es_crypto_wipe(z->out, b->pcluster_max);
+	for (unsigned int w = 0; w < z->nworkers; w++) {
+		if (z->enc)
+			wz_encoder_free(z->enc[w]);
+		if (z->scratch)
+			wipe_free(b, z->scratch[w], b->pcluster_max);
 	}
-	free(z->ext);
-	free(z->pending);
-	free(z->in);
-	free(z->out);
+	for (size_t i = 0; i < z->nfiles; i++)
+		zqfile_free(b, z->files[i]);
+	for (size_t i = 0; i < z->jobs_cap; i++) {
+		wipe_free(b, z->jobs[i].in, z->jobs[i].in_cap);
+		wipe_free(b, z->jobs[i].out, z->jobs[i].out_cap);
+		free(z->jobs[i].ext);
+	}
+	free(z->jobs);
+	free(z->files);
+	free(z->enc);
+	free(z->scratch);
 	free(z);
 	b->zfile = NULL;
 }
 
-static int add_extent(struct wbuild *b, struct wzfile *z, uint64_t la, uint32_t len,
-		      bool raw, const uint8_t *data, size_t datalen, uint32_t pblocks)
+/* ---- workers: one segment into extents ---------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t unit, size_t first)
 {
-	size_t stored = (size_t)pblocks << b->blkszbits;
-	struct zextent *e;
+	size_t ncap = *cap ? *cap : first;
+	void *np;
 
-	if (z->next == z->cap) {
-		size_t ncap = z->cap ? z->cap * 2 : 256;
-		struct zextent *ne = realloc(z->ext, ncap * sizeof(*ne));
-
-		if (!ne)
-			return es_fail(b->err, -ENOMEM, "out of memory");
-		z->ext = ne;
-		z->cap = ncap;
-	}
-	if (z->pending_len + stored > z->pending_cap) {
-		size_t ncap = z->pending_cap ? z->pending_cap : (1u << 20);
-		uint8_t *np;
-
-		while (ncap < z->pending_len + stored)
-			ncap *= 2;
-		np = realloc(z->pending, ncap);
-		if (!np)
-			return es_fail(b->err, -ENOMEM, "out of memory");
-		z->pending = np;
-		z->pending_cap = ncap;
-	}
-	e = &z->ext[z->next++];
-	*e = (struct zextent){ .la = la, .len = len, .pblocks = pblocks, .raw = raw,
-			       .pending_off = z->pending_len };
-	/* raw: the bytes from the block's start; compressed: right-aligned */
-	memset(z->pending + z->pending_len, 0, stored);
-	memcpy(z->pending + z->pending_len + (raw ? 0 : stored - datalen), data, datalen);
-	z->pending_len += stored;
-	z->pblocks_total += pblocks;
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * unit);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
 	return 0;
 }
 
-/* Store the pending pclusters: each once in the image (dedup by content). */
-static int write_pending(struct wbuild *b, struct wzfile *z, const char *what)
+static int job_add_extent(struct wbuild *b, struct zjob *j, uint64_t la, uint32_t len,
+			  bool raw, const uint8_t *data, size_t datalen, uint32_t pblocks)
 {
-	for (size_t i = z->first_unwritten; i < z->next; i++) {
-		struct zextent *e = &z->ext[i];
+	size_t stored = (size_t)pblocks << b->blkszbits;
+	struct zextent *e;
+	uint8_t *at;
+	int ret;
+
+	if (grow((void **)&j->ext, &j->cap, j->next + 1, sizeof(*j->ext), 64) ||
+	    grow((void **)&j->out, &j->out_cap, j->out_len + stored, 1, 1u << 20))
+		return es_fail(&j->err, -ENOMEM, "out of memory");
+	e = &j->ext[j->next++];
+	*e = (struct zextent){ .la = la, .len = len, .pblocks = pblocks, .raw = raw,
+			       .data_off = j->out_len };
+	at = j->out + j->out_len;
+	/* raw: the bytes from the block's start; compressed: right-aligned */
+	memset(at, 0, stored);
+	memcpy(at + (raw ? 0 : stored - datalen), data, datalen);
+	j->out_len += stored;
+	ret = es_sha256(at, stored, e->digest);
+	return ret ? es_fail(&j->err, ret, "SHA-256 failed") : 0;
+}
+
+static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worker)
+{
+	struct wbuild *b = z->b;
+	const uint32_t blksz = b->blksz;
+	const size_t max_in = extent_max_input(b);
+	struct wz_encoder *enc;
+	ssize_t got;
+	size_t pos = 0;
+	int ret;
+
+	if (!z->enc[worker]) {
+		ret = wz_encoder_new(b->opts->compress, b->opts->compress_level,
+				     &z->enc[worker], &j->err);
+		if (ret)
+			return ret;
+	}
+	if (!z->scratch[worker]) {
+		z->scratch[worker] = malloc(b->pcluster_max);
+		if (!z->scratch[worker])
+			return es_fail(&j->err, -ENOMEM, "out of memory");
+	}
+	enc = z->enc[worker];
+	wz_encoder_reset(enc);
+	got = es_pread_full(j->f->fd, j->in, j->len, j->off);
+	if (got < 0)
+		return es_fail(&j->err, (int)got, "%s: read error: %s", ES_PATH(j->f->what),
+			       strerror((int)-got));
+	if ((size_t)got != j->len)
+		return es_fail(&j->err, -EAGAIN, "%s: file shrank while it was read "
+			       "(source changed during the build)", ES_PATH(j->f->what));
+	while (pos < j->len) {
+		size_t rest = j->len - pos, avail = rest < max_in ? rest : max_in;
+		size_t consumed = 0, clen = 0;
+		const uint8_t *src = j->in + pos;
+		uint32_t len;
+
+		if (b->opts->cancel && *b->opts->cancel)
+			return -ECANCELED;
+		ret = wz_compress_fit(enc, src, avail, z->scratch[worker], b->pcluster_max,
+				      avail < blksz ? avail : blksz, &consumed, &clen, &j->err);
+		if (ret)
+			return ret;
+		/* an extent reaches the next lcluster, or ends the segment (whose
+		   end is a block boundary or the end of the file) */
+		if (consumed && (consumed >= blksz || consumed == rest)) {
+			uint32_t pblocks = (uint32_t)((clen + blksz - 1) >> b->blkszbits);
+
+			if (pblocks < (consumed + blksz - 1) >> b->blkszbits) {
+				ret = job_add_extent(b, j, j->off + pos, (uint32_t)consumed, false,
+						     z->scratch[worker], clen, pblocks);
+				if (ret)
+					return ret;
+				pos += consumed;
+				continue;
+			}
+		}
+		len = rest < blksz ? (uint32_t)rest : blksz;
+		ret = job_add_extent(b, j, j->off + pos, len, true, src, len, 1);
+		if (ret)
+			return ret;
+		pos += len;
+	}
+	return 0;
+}
+
+static void run_job(void *ctx, size_t i, unsigned int worker)
+{
+	struct wzfile *z = ctx;
+	struct zjob *j = &z->jobs[i];
+
+	j->ret = compress_segment(z, j, worker);
+}
+
+/* ---- this thread: placing the extents in queue order -------------------- */
+
+/* Store the pending pclusters: each once (dedup by content). */
+static int write_pending(struct wbuild *b, struct zqfile *f)
+{
+	const bool to_blob = b->blob_fd >= 0;
+	const int out_fd = to_blob ? b->blob_fd : b->image_fd;
+	uint64_t *next = to_blob ? &b->blob_next : &b->data_next;
+
+	for (size_t i = f->first_unwritten; i < f->next; i++) {
+		struct zextent *e = &f->ext[i];
 		size_t stored = (size_t)e->pblocks << b->blkszbits;
-		uint8_t *buf = z->pending + e->pending_off;
-		uint8_t digest[32], key[32];
-		bool found = false;
-		uint32_t blkaddr = (uint32_t)b->data_next;
-		uint16_t dev = 0;
+		uint8_t *buf = f->pending + e->data_off;
+		uint8_t key[32];
+		bool found = false, first_use = false;
+		uint32_t blkaddr = (uint32_t)*next;
+		uint16_t dev = to_blob ? WDEV_NEW_BLOB : 0;
 		int ret;
 
-		if (b->data_next + e->pblocks > UINT32_MAX)
-			return es_fail(b->err, -EFBIG, "%s: the image would exceed 2^32 blocks",
-				       ES_PATH(what));
-		ret = es_sha256(buf, stored, digest);
-		if (ret)
-			return es_fail(b->err, ret, "SHA-256 failed");
+		if (*next + e->pblocks > UINT32_MAX)
+			return es_fail(b->err, -EFBIG, "%s: the %s would exceed 2^32 blocks",
+				       ES_PATH(f->what), to_blob ? "blob" : "image");
 		if (b->crypt) {
-			ret = wb_crypt_chunk_id(b, digest, stored, key);
+			ret = wb_crypt_chunk_id(b, e->digest, stored, key);
 			if (ret)
 				return ret;
 		} else {
-			memcpy(key, digest, sizeof(key));
+			memcpy(key, e->digest, sizeof(key));
 		}
 		ret = wb_dedup_insert(b->dedup, key, e->pblocks, (uint32_t)stored, &dev, &blkaddr,
-				      true, &found, NULL);
+				      true, &found, &first_use);
 		if (ret)
 			return es_fail(b->err, ret, "out of memory");
-		if (dev)
-			return es_fail(b->err, -EINVAL, "%s: internal error: a pcluster's copy "
-				       "is on device %u", ES_PATH(what), dev);
+		/* a dictionary says it holds these bytes: make sure before using it */
+		if (first_use) {
+			ret = b->crypt ?
+			      wb_crypt_dict_chunk(b, dev, blkaddr, e->pblocks, e->digest, stored,
+						  key, buf, f->what) :
+			      wb_dict_chunk_verify(b, dev, blkaddr, e->pblocks, (uint32_t)stored,
+						   key, f->what);
+			if (ret)
+				return ret;
+		}
 		b->stats->pclusters++;
 		if (found) {
 			b->stats->pclusters_deduped++;
 		} else {
 			if (b->crypt) {
-				ret = wb_crypt_chunk(b, digest, stored, buf, e->pblocks,
+				ret = wb_crypt_chunk(b, e->digest, stored, buf, e->pblocks,
 						     wb_dedup_secret(b->dedup, key, e->pblocks));
 				if (ret)
 					return ret;
 			}
-			ret = es_pwrite_full(b->image_fd, buf, stored,
-					     b->data_next << b->blkszbits);
+			ret = es_pwrite_full(out_fd, buf, stored, *next << b->blkszbits);
 			if (ret)
-				return es_fail(b->err, ret, "writing the image: %s",
-					       strerror(-ret));
-			b->data_next += e->pblocks;
-			z->owned += e->pblocks;
+				return es_fail(b->err, ret, "writing %s: %s",
+					       to_blob ? "the blob" : "the image", strerror(-ret));
+			*next += e->pblocks;
+			f->owned += e->pblocks;
 			b->stats->pclusters_stored++;
 			b->stats->pcluster_blocks += e->pblocks;
 			b->stats->stored_data_bytes += stored;
 		}
 		e->pblk = blkaddr;
-		e->written = true;
+		e->dev = dev;
 	}
-	z->first_unwritten = z->next;
-	z->pending_len = 0;
+	f->first_unwritten = f->next;
+	f->pending_len = 0;
 	return 0;
 }
 
-/* The full lcluster indexes of the file's extents (FORMAT.md §6). */
-static int build_indexes(struct wbuild *b, struct wnode *n, struct wzfile *z)
+/* The full lcluster indexes of the file's extents (FORMAT.md §6), and the
+ * device of each head. */
+static int build_indexes(struct wbuild *b, struct wnode *n, struct zqfile *f)
 {
 	const unsigned int lbits = b->blkszbits;
 	const uint64_t mask = b->blksz - 1;
 	uint64_t nl = (n->size + mask) >> lbits;
 	uint8_t *t = calloc(nl, EROFS_FULL_INDEX_SIZE);
+	uint16_t *devs = calloc(nl, sizeof(*devs));
 
-	if (!t)
+	if (!t || !devs) {
+		free(t);
+		free(devs);
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < z->next; i++) {
-		const struct zextent *e = &z->ext[i];
+	}
+	for (size_t i = 0; i < f->next; i++) {
+		const struct zextent *e = &f->ext[i];
 		uint64_t h = e->la >> lbits, k = (e->la + e->len) >> lbits;
 		uint8_t *head = t + h * EROFS_FULL_INDEX_SIZE;
 
 		es_put16(head + ZI_ADVISE, e->raw ? EROFS_LCLUSTER_PLAIN : EROFS_LCLUSTER_HEAD1);
 		es_put16(head + ZI_CLUSTEROFS, (uint16_t)(e->la & mask));
 		es_put32(head + ZI_BLKADDR, e->pblk);
+		devs[h] = e->dev;
 		for (uint64_t j = h + 1; j < k && j < nl; j++) {
 			uint8_t *ent = t + j * EROFS_FULL_INDEX_SIZE;
 			uint64_t d0 = j - h;
@@ -241,8 +424,9 @@ static int build_indexes(struct wbuild *b, struct wnode *n, struct wzfile *z)
 		}
 	}
 	/* the last extent started before the last lcluster: a PLAIN entry there
-	   says the next extent would start at the end of the file */
-	if (z->next && (n->size & mask) && z->ext[z->next - 1].la >> lbits != nl - 1) {
+	   says the next extent would start at the end of the file (block 0 of
+	   device 0: never a pcluster's, so never remapped) */
+	if (f->next && (n->size & mask) && f->ext[f->next - 1].la >> lbits != nl - 1) {
 		uint8_t *ent = t + (nl - 1) * EROFS_FULL_INDEX_SIZE;
 
 		es_put16(ent + ZI_ADVISE, EROFS_LCLUSTER_PLAIN);
@@ -250,8 +434,201 @@ static int build_indexes(struct wbuild *b, struct wnode *n, struct wzfile *z)
 		es_put32(ent + ZI_BLKADDR, 0);
 	}
 	free(n->chunk_table);
+	free(n->zdevs);
 	n->chunk_table = t;
+	n->zdevs = devs;
 	n->nchunks = nl;
+	return 0;
+}
+
+/* A job's extents join its file's; written once the file is committed. */
+static int place_job(struct wbuild *b, struct zjob *j)
+{
+	struct zqfile *f = j->f;
+
+	if (grow((void **)&f->ext, &f->cap, f->next + j->next, sizeof(*f->ext), 64) ||
+	    grow((void **)&f->pending, &f->pending_cap, f->pending_len + j->out_len, 1,
+		 1u << 20))
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < j->next; i++) {
+		struct zextent *e = &f->ext[f->next++];
+		size_t stored = (size_t)j->ext[i].pblocks << b->blkszbits;
+
+		*e = j->ext[i];
+		memcpy(f->pending + f->pending_len, j->out + e->data_off, stored);
+		e->data_off = f->pending_len;
+		f->pending_len += stored;
+		f->pblocks_total += e->pblocks;
+		/* the rule depends on the extents only, not on the window */
+		if (f->pending_len >= PENDING_MAX) {
+			int ret = write_pending(b, f);
+
+			if (ret)
+				return ret;
+			f->committed = true;
+		}
+	}
+	f->placed += j->len;
+	return 0;
+}
+
+/* All of a file is placed: compressed, or left to the ordinary path. */
+static int finish_file(struct wbuild *b, struct zqfile *f)
+{
+	struct wnode *n = f->n;
+	const uint64_t size = n->size;
+	const uint32_t blksz = b->blksz;
+	uint64_t plain_bytes, zbytes;
+	uint32_t tail;
+	int ret;
+
+	/* bytes the ordinary path would take (an inline tail is metadata, but
+	   bytes all the same) against the pclusters and their indexes */
+	tail = (uint32_t)(size & (blksz - 1));
+	if (!b->crypt && !b->chunksize && wb_tail_fits_inline(b, n, tail))
+		plain_bytes = (size >> b->blkszbits << b->blkszbits) + tail;
+	else
+		plain_bytes = (size + blksz - 1) >> b->blkszbits << b->blkszbits;
+	zbytes = (f->pblocks_total << b->blkszbits) + EROFS_FULL_INDEX_START +
+		 ((size + blksz - 1) >> b->blkszbits) * EROFS_FULL_INDEX_SIZE;
+	if (!f->committed && zbytes >= plain_bytes)
+		return wb_ingest_plain(b, n, f->fd, false, f->what);
+	ret = write_pending(b, f);
+	if (!ret)
+		ret = build_indexes(b, n, f);
+	if (ret)
+		return ret;
+	n->layout = EROFS_LAYOUT_COMPRESSED_FULL;
+	n->zblocks = (uint32_t)f->owned;
+	b->uses_compression = true;
+	b->stats->compressed_files++;
+	b->stats->compressed_logical += size;
+	return wb_source_unchanged(b, f->fd, size, f->what);
+}
+
+/* Compress the window's jobs, then place them in order. */
+static int flush_window(struct wbuild *b)
+{
+	struct wzfile *z = b->zfile;
+	size_t done_files = 0;
+	int ret = 0;
+
+	if (z->njobs)
+		es_work_run(z->nworkers, z->njobs, run_job, z);
+	for (size_t i = 0; i < z->njobs && !ret; i++) {
+		struct zjob *j = &z->jobs[i];
+
+		if (j->ret == -ECANCELED && wb_poll_cancel(b)) {
+			ret = -ECANCELED;
+			break;
+		}
+		if (j->ret) {
+			ret = es_err_copy(b->err, &j->err);
+			break;
+		}
+		ret = place_job(b, j);
+		if (!ret && j->f->placed == j->f->n->size) {
+			ret = finish_file(b, j->f);
+			done_files++;
+		}
+	}
+	for (size_t i = 0; i < z->njobs; i++) {
+		if (b->opts->encrypt) {
+			es_crypto_wipe(z->jobs[i].in, z->jobs[i].len);
+			es_crypto_wipe(z->jobs[i].out, z->jobs[i].out_len);
+		}
+		z->jobs[i].out_len = 0;
+		z->jobs[i].next = 0;
+	}
+	z->njobs = 0;
+	z->window_bytes = 0;
+	if (ret)
+		return ret;
+	/* finished files are a prefix of the queue */
+	for (size_t i = 0; i < done_files; i++)
+		zqfile_free(b, z->files[i]);
+	memmove(z->files, z->files + done_files, (z->nfiles - done_files) * sizeof(*z->files));
+	z->nfiles -= done_files;
+	return wb_poll_cancel(b);
+}
+
+int wb_compress_flush(struct wbuild *b)
+{
+	return b->zfile ? flush_window(b) : 0;
+}
+
+static int add_job(struct wbuild *b, struct zqfile *f, uint64_t off, size_t len)
+{
+	struct wzfile *z = b->zfile;
+	struct zjob *j;
+
+	if (z->njobs == z->jobs_cap) {
+		size_t ncap = z->jobs_cap ? z->jobs_cap * 2 : 64;
+		struct zjob *nj = realloc(z->jobs, ncap * sizeof(*nj));
+
+		if (!nj)
+			return es_fail(b->err, -ENOMEM, "out of memory");
+		memset(nj + z->jobs_cap, 0, (ncap - z->jobs_cap) * sizeof(*nj));
+		z->jobs = nj;
+		z->jobs_cap = ncap;
+	}
+	j = &z->jobs[z->njobs];
+	if (j->in_cap < len) {
+		wipe_free(b, j->in, j->in_cap);
+		j->in_cap = 0;
+		j->in = malloc(len);
+		if (!j->in)
+			return es_fail(b->err, -ENOMEM, "out of memory");
+		j->in_cap = len;
+	}
+	j->f = f;
+	j->off = off;
+	j->len = len;
+	j->out_len = 0;
+	j->next = 0;
+	j->ret = 0;
+	memset(&j->err, 0, sizeof(j->err));
+	z->njobs++;
+	z->window_bytes += len;
+	return 0;
+}
+
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what)
+{
+	struct wzfile *z = b->zfile;
+	struct zqfile *f;
+	int ret;
+
+	if (z->nfiles == WINDOW_MAX_FILES) {
+		ret = flush_window(b);
+		if (ret)
+			return ret;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	f->n = n;
+	f->fd = dup(fd);
+	f->what = strdup(what);
+	if (f->fd < 0 || !f->what) {
+		ret = f->fd < 0 ? es_fail(b->err, -errno, "%s: %s", ES_PATH(what), strerror(errno))
+				: es_fail(b->err, -ENOMEM, "out of memory");
+		zqfile_free(b, f);
+		return ret;
+	}
+	z->files[z->nfiles++] = f;
+	for (uint64_t off = 0; off < n->size; off += z->segment) {
+		uint64_t len = n->size - off < z->segment ? n->size - off : z->segment;
+
+		if (z->window_bytes >= z->window_max) {
+			ret = flush_window(b);
+			if (ret)
+				return ret;
+		}
+		ret = add_job(b, f, off, (size_t)len);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -262,113 +639,39 @@ uint64_t wb_zmap_size(const struct wnode *n)
 
 void wb_zmap_encode(const struct wbuild *b, const struct wnode *n, uint8_t *out)
 {
+	uint8_t *t = out + EROFS_FULL_INDEX_START;
+
 	memset(out, 0, EROFS_FULL_INDEX_START);
 	es_put16(out + ZH_ADVISE, b->big_pclusters ? EROFS_ZADVISE_BIG_PCLUSTER_1 : 0);
 	out[ZH_ALGORITHMTYPE] = (uint8_t)wz_algorithm(b->opts->compress);
 	out[ZH_CLUSTERBITS] = 0;	/* lcluster = block */
-	memcpy(out + EROFS_FULL_INDEX_START, n->chunk_table,
-	       n->nchunks * EROFS_FULL_INDEX_SIZE);
+	memcpy(t, n->chunk_table, n->nchunks * EROFS_FULL_INDEX_SIZE);
+	/* a pcluster on a blob: its address in the unified address space */
+	for (uint64_t j = 0; j < n->nchunks; j++) {
+		uint8_t *ent = t + j * EROFS_FULL_INDEX_SIZE;
+
+		if (n->zdevs[j])
+			es_put32(ent + ZI_BLKADDR, es_get32(ent + ZI_BLKADDR) +
+				 (uint32_t)b->devices[n->zdevs[j]].mapped_blkaddr);
+	}
 }
 
-void wb_zmap_remap(struct wnode *n, uint32_t base, const uint32_t *remap)
+void wb_zmap_remap(struct wnode *n, uint16_t device, uint32_t base, const uint32_t *remap)
 {
 	for (uint64_t j = 0; j < n->nchunks; j++) {
 		uint8_t *ent = n->chunk_table + j * EROFS_FULL_INDEX_SIZE;
 		unsigned int type = es_get16(ent + ZI_ADVISE) & EROFS_LCLUSTER_TYPE_MASK;
 		uint32_t blk = es_get32(ent + ZI_BLKADDR);
 
-		/* block 0 is the end-of-file marker's, never a pcluster's */
-		if (type != EROFS_LCLUSTER_NONHEAD && blk >= base)
+		/* block 0 of device 0 is the end-of-file marker's */
+		if (type != EROFS_LCLUSTER_NONHEAD && n->zdevs[j] == device && blk >= base)
 			es_put32(ent + ZI_BLKADDR, remap[blk - base]);
 	}
 }
 
-int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what,
-			 bool *stored)
+void wb_zmap_remap_devices(struct wnode *n, const uint16_t *remap, unsigned int nprov)
 {
-	struct wzfile *z = b->zfile;
-	const uint64_t size = n->size;
-	const uint32_t blksz = b->blksz;
-	const size_t max_in = extent_max_input(b);
-	uint64_t win_off = 0, win_len = 0, pos = 0;
-	uint64_t plain_bytes, zbytes;
-	uint32_t tail;
-	int ret = 0;
-
-	*stored = false;
-	z->next = z->first_unwritten = 0;
-	z->pending_len = 0;
-	z->pblocks_total = 0;
-	z->owned = 0;
-	while (pos < size) {
-		uint64_t avail = size - pos < max_in ? size - pos : max_in;
-		size_t consumed = 0, clen = 0;
-		const uint8_t *src;
-
-		ret = wb_poll_cancel(b);
-		if (ret)
-			return ret;
-		if (pos + avail > win_off + win_len) {
-			win_off = pos;
-			win_len = size - pos < z->in_cap ? size - pos : z->in_cap;
-			ret = wb_read_exact(b, fd, z->in, (size_t)win_len, win_off, what);
-			if (ret)
-				return ret;
-		}
-		src = z->in + (pos - win_off);
-		ret = wz_compress_fit(b->zenc, src, (size_t)avail, z->out, b->pcluster_max,
-				      avail < blksz ? (size_t)avail : blksz, &consumed, &clen,
-				      b->err);
-		if (ret)
-			return ret;
-		if (consumed && (consumed >= blksz || consumed == size - pos)) {
-			uint32_t pblocks = (uint32_t)((clen + blksz - 1) >> b->blkszbits);
-
-			if (pblocks < (consumed + blksz - 1) >> b->blkszbits) {
-				ret = add_extent(b, z, pos, (uint32_t)consumed, false, z->out, clen,
-						 pblocks);
-				if (ret)
-					return ret;
-				pos += consumed;
-				goto next;
-			}
-		}
-		{
-			uint32_t len = size - pos < blksz ? (uint32_t)(size - pos) : blksz;
-
-			ret = add_extent(b, z, pos, len, true, src, len, 1);
-			if (ret)
-				return ret;
-			pos += len;
-		}
-next:
-		if (z->pending_len >= PENDING_MAX) {
-			ret = write_pending(b, z, what);
-			if (ret)
-				return ret;
-		}
-	}
-	/* bytes the ordinary path would take (an inline tail is metadata, but
-	   bytes all the same) against the pclusters and their indexes */
-	tail = (uint32_t)(size & (blksz - 1));
-	if (!b->crypt && !b->chunksize && wb_tail_fits_inline(b, n, tail))
-		plain_bytes = (size >> b->blkszbits << b->blkszbits) + tail;
-	else
-		plain_bytes = (size + blksz - 1) >> b->blkszbits << b->blkszbits;
-	zbytes = (z->pblocks_total << b->blkszbits) + EROFS_FULL_INDEX_START +
-		 ((size + blksz - 1) >> b->blkszbits) * EROFS_FULL_INDEX_SIZE;
-	if (!z->first_unwritten && zbytes >= plain_bytes)
-		return 0;	/* nothing written yet: the caller stores it */
-	ret = write_pending(b, z, what);
-	if (!ret)
-		ret = build_indexes(b, n, z);
-	if (ret)
-		return ret;
-	n->layout = EROFS_LAYOUT_COMPRESSED_FULL;
-	n->zblocks = (uint32_t)z->owned;
-	b->uses_compression = true;
-	b->stats->compressed_files++;
-	b->stats->compressed_logical += size;
-	*stored = true;
-	return 0;
+	for (uint64_t j = 0; j < n->nchunks; j++)
+		if (n->zdevs[j] && n->zdevs[j] < nprov)
+			n->zdevs[j] = remap[n->zdevs[j]];
 }

@@ -10,7 +10,10 @@ void es_resolve_blkaddr(const struct es_image *img, uint64_t blkaddr,
 {
 	*dev = 0;
 	*blk = blkaddr;
-	if (!img->explicit_devices)
+	/* with no blob given, an address inside the filesystem is its own;
+	   one past it is still a blob's, so that a read names the missing
+	   blob instead of calling the image corrupt */
+	if (!img->explicit_devices && blkaddr < img->devices[0].table_blocks)
 		return;
 	for (unsigned int i = 1; i < img->ndevices; i++) {
 		const struct es_device *d = &img->devices[i];
