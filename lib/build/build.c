@@ -27,7 +27,8 @@
 #include "wtree.h"
 #include "zenc.h"
 
-#define DEVT_SLOT_BYTE_OFFSET 1152	/* right after the 128-byte superblock */
+#define DEVT_SLOT_BYTE_OFFSET 1152	/* right after the 128-byte superblock (and
+					   any compression config records) */
 
 void es_build_opts_init(struct es_build_opts *o)
 {
@@ -394,12 +395,23 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	if (o->volume_label)
 		memcpy(sb.volume_name, o->volume_label, strlen(o->volume_label));
 	if (b->ndevices > 1) {
+		/* the compression config records come first */
+		uint32_t devt = DEVT_SLOT_BYTE_OFFSET +
+				(uint32_t)es_round_up(es_super_compr_cfgs_size(&sb),
+						      EROFS_DEVT_SLOT_SIZE);
+
+		if (devt + (b->ndevices - 1) * EROFS_DEVT_SLOT_SIZE > b->blksz) {
+			free(block0);
+			return es_fail(b->err, -E2BIG, "the image would need %u blobs; with "
+				       "its compression settings at most %u fit in its device "
+				       "table", b->ndevices - 1,
+				       (b->blksz - devt) / EROFS_DEVT_SLOT_SIZE);
+		}
 		sb.feature_incompat |= EROFS_INCOMPAT_DEVICE_TABLE;
 		sb.extra_devices = (uint16_t)(b->ndevices - 1);
-		sb.devt_slotoff = DEVT_SLOT_BYTE_OFFSET / EROFS_DEVT_SLOT_SIZE;
+		sb.devt_slotoff = (uint16_t)(devt / EROFS_DEVT_SLOT_SIZE);
 		for (unsigned int i = 1; i < b->ndevices; i++) {
-			uint8_t *slot = block0 + DEVT_SLOT_BYTE_OFFSET +
-					(i - 1) * EROFS_DEVT_SLOT_SIZE;
+			uint8_t *slot = block0 + devt + (i - 1) * EROFS_DEVT_SLOT_SIZE;
 			uint64_t blocks = (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
 			char hex[65];
 

@@ -153,6 +153,25 @@ case_json dump-plain 0 "$DUMP" --json plain.img
 py dump-plain 'assert j["seal"] is None and j["superblock"]["devices"] == [], j'
 case_json dump-S 0 "$DUMP" --json -S v1.img
 py dump-S 'assert j["stats"]["regular_files"] == '"$(find v1 -type f | wc -l)"', j'
+# compressed: the ratio is the stored pcluster bytes over the bytes they
+# decode to; one compressible file of known size, stored once, its copy
+# shares every pcluster (the blob holds the pclusters and nothing else)
+mkdir -p zsrc
+seq 1 100000 >zsrc/numbers.txt
+cp zsrc/numbers.txt zsrc/copy.txt
+if run_rc 0 mkfs-z "$MKFS" --quiet -T 0 -z lz4hc --blob-dir zblobs z.img zsrc; then
+	case_json dump-S-z 0 "$DUMP" --json -S --blob-dir zblobs z.img
+	py dump-S-z '
+s = j["stats"]
+size = '"$(stat -c %s zsrc/numbers.txt)"'
+blob = '"$(cat zblobs/* | wc -c)"'
+assert s["compressed_files"] == 2 and s["compressed_logical_bytes"] == 2 * size, s
+assert s["pcluster_bytes"] == blob and s["shared_pclusters"] == s["unique_pclusters"], s
+assert abs(s["compression_ratio"] - blob / (2 * size)) < 1e-3 and s["compression_ratio"] < 0.5, s
+'
+fi
+case_json dump-S-plain 0 "$DUMP" --json -S plain.img
+py dump-S-plain 'assert j["stats"]["compression_ratio"] is None and j["stats"]["pclusters"] == 0, j'
 case_json dump-delta 0 "$DUMP" --json --delta=v1.img v2.img
 img=$(stat -c %s v2.img) new=$(stat -c %s "blobs/$blob2")
 py dump-delta '
