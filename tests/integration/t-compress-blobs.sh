@@ -8,7 +8,9 @@
 #            (-o device=) and it equals the source (treecmp); our fsck
 #            --blob-dir --extract equals it too; the pclusters are in the
 #            blob, not in the image (the image is no larger than the image
-#            of the same tree built without -z, data in its blob too)
+#            of the same tree built without -z, data in its blob too);
+#            the filesystem region followed by the blob mounts as one flat
+#            device too
 #  seal      erofs-verify passes; a flipped bit in the blob's pclusters is
 #            caught by the blob's Merkle tree
 #  encrypt   --encrypt -z --blob-dir: fsck --unlock --extract equals the
@@ -82,6 +84,22 @@ variant lz4 -z lz4
 variant lz4hc-big -z lz4hc,12 -C 65536
 variant deflate -z deflate,9
 variant zstd-big -z zstd,10 -C 262144
+
+# ---- flat: the filesystem region (its blocks, from the superblock) followed
+# by the blob, one device with no device= option, also mounts equal
+if [ -f lz4hc-big.img ]; then
+	fs_bytes=$(($(rd_le32 lz4hc-big.img 1060) << $(rd_u8 lz4hc-big.img 1036)))
+	{ head -c "$fs_bytes" lz4hc-big.img; cat "$(blob_of lz4hc-big.blobs)"; } >flat.img
+	if mount_erofs flat.img "$T/mnt"; then
+		echo 3 >/proc/sys/vm/drop_caches
+		runcmd treecmp-flat "$TREECMP" tree "$T/mnt"
+		[ "$RC" -eq 0 ] || bad "flat: kernel mount differs: $(head -c 800 treecmp-flat.out)"
+		umount_erofs "$T/mnt" || bad "flat: umount failed"
+	else
+		bad "flat: the kernel does not mount the image region and its blob as one device"
+	fi
+	rm -f flat.img
+fi
 
 # ---- seal -------------------------------------------------------------------
 if [ -f lz4.img ]; then
