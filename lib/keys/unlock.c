@@ -30,12 +30,7 @@ struct es_unlocked {
 	uint8_t *table;			/* entries * ES_KT_ENTRY_SIZE, plaintext */
 	size_t table_len;
 	uint64_t entries;
-	struct es_crypto_xts meta;	/* keyed once with the metadata key */
-	struct es_crypto_xts data;	/* keyed with the current chunk's key */
-	struct es_crypto_mac *mac;	/* derives chunk keys without a fetch each */
-	bool have_chunk;
-	unsigned int chunk_dev;
-	uint64_t chunk_block;
+	struct es_unit_ciphers c;	/* c.mac: chunk keys without a fetch each */
 };
 
 static uint64_t entry_block(const uint8_t *e)
@@ -74,37 +69,18 @@ static const uint8_t *find_entry(const struct es_unlocked *u, unsigned int dev,
 static int dec_meta(void *ctx, uint64_t blkno, uint8_t *block, struct es_err *err)
 {
 	struct es_unlocked *u = ctx;
-	int ret = es_unit_decrypt(&u->meta, blkno, block);
 
-	return ret ? es_fail(err, ret, "block %llu: decryption failed",
-			     (unsigned long long)blkno) : 0;
+	return es_unit_ciphers_meta(&u->c, blkno, block, err);
 }
 
 static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t unit,
 		     uint8_t *block, struct es_err *err)
 {
 	struct es_unlocked *u = ctx;
-	int ret;
+	const uint8_t *e = es_unit_ciphers_keyed_for(&u->c, dev, chunk_block) ? NULL :
+			   find_entry(u, dev, chunk_block);
 
-	if (!u->have_chunk || u->chunk_dev != dev || u->chunk_block != chunk_block) {
-		const uint8_t *e = find_entry(u, dev, chunk_block);
-
-		u->have_chunk = false;
-		if (!e)
-			return es_fail(err, -ES_ECORRUPT, "device %u, block %llu: a chunk "
-				       "the key table has no secret for", dev,
-				       (unsigned long long)chunk_block);
-		ret = es_unit_key_chunk(&u->data, u->mac, e);
-		if (ret)
-			return es_fail(err, ret, "device %u, block %llu: cannot key the "
-				       "chunk's cipher", dev, (unsigned long long)chunk_block);
-		u->have_chunk = true;
-		u->chunk_dev = dev;
-		u->chunk_block = chunk_block;
-	}
-	ret = es_unit_decrypt(&u->data, unit, block);
-	return ret ? es_fail(err, ret, "device %u, block %llu: decryption failed", dev,
-			     (unsigned long long)(chunk_block + unit)) : 0;
+	return es_unit_ciphers_chunk(&u->c, e, dev, chunk_block, unit, block, err);
 }
 
 int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
@@ -160,13 +136,13 @@ int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 			goto fail;
 		}
 	}
-	ret = es_crypto_xts_init(&u->meta, ES_CRYPTO_DECRYPT);
+	ret = es_crypto_xts_init(&u->c.meta, ES_CRYPTO_DECRYPT);
 	if (!ret)
-		ret = es_crypto_xts_setkey(&u->meta, u->table);
+		ret = es_crypto_xts_setkey(&u->c.meta, u->table);
 	if (!ret)
-		ret = es_crypto_xts_init(&u->data, ES_CRYPTO_DECRYPT);
+		ret = es_crypto_xts_init(&u->c.data, ES_CRYPTO_DECRYPT);
 	if (!ret)
-		ret = es_crypto_mac_new(&u->mac);
+		ret = es_crypto_mac_new(&u->c.mac);
 	if (ret) {
 		ret = es_fail(err, ret, "key table: the metadata key is unusable");
 		goto fail;
@@ -190,9 +166,9 @@ void es_unlocked_free(struct es_unlocked *u)
 {
 	if (!u)
 		return;
-	es_crypto_xts_release(&u->meta);
-	es_crypto_xts_release(&u->data);
-	es_crypto_mac_free(u->mac);
+	es_crypto_xts_release(&u->c.meta);
+	es_crypto_xts_release(&u->c.data);
+	es_crypto_mac_free(u->c.mac);
 	es_secret_free(u->table, u->table_len);
 	es_crypto_wipe(u, sizeof(*u));
 	free(u);
