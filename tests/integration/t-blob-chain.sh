@@ -5,7 +5,7 @@
 # into one --blob-dir: every step adds a file (kept from then on) and
 # rewrites a few, so each image adds a blob and keeps reading the old
 # ones.  Two chains from the same trees: chain A without a repack policy,
-# chain B with --repack-below=5%.
+# chain B with --repack-below=5%; and an encrypted chain of 24 images.
 #
 #  * A's last image reads every one of its 100 blobs, so its device table
 #    does not fit block 0: devt_slotoff (read from the superblock's bytes)
@@ -18,7 +18,10 @@
 #  * B's last image reads far fewer blobs: with 5% no old blob that is
 #    kept gives less than 5% of the chunk bytes, so at most 20 of them;
 #  * dump.erofs --delta between the last two images of B names the one
-#    blob a pull needs: the new blob mkfs reported, its size (stat).
+#    blob a pull needs: the new blob mkfs reported, its size (stat);
+#  * the encrypted image of 24 blobs keeps its (plain) device table past
+#    block 0; it verifies, and fsck.erofs and the boot reader extract it
+#    with the key to its tree.
 
 _lib=$(dirname "$0")/lib.sh
 [ -r "$_lib" ] || _lib=${srcdir:-.}/integration/lib.sh
@@ -59,8 +62,42 @@ blobs_of() {
 		sed "s|^|$2/|"
 }
 
+# superblock bytes: extra_devices (le16 at 1024 + 86), devt_slotoff (at 1024 + 88)
+le16() { od -An -tu2 -j "$2" -N2 "$1" | tr -d ' '; }
+
+# The encrypted image IMG of 24 blobs, while src is its tree: the table
+# (plain) is past block 0; verified, extracted with the key by fsck and
+# by the boot reader, equal to the tree.
+check_encrypted() {
+	local img=$1 n slotoff digest b
+	local -a devs=()
+	n=$(le16 "$img" 1110) slotoff=$(le16 "$img" 1112)
+	[ "$n" = "$ENC_STEPS" ] || fail "encrypted chain: $img reads $n blobs, expected $ENC_STEPS"
+	[ "$slotoff" -ge 32 ] || fail "encrypted chain: devt_slotoff $slotoff is in block 0"
+	runcmd verify-e "$VERIFY" --integrity-only --blob-dir=blobs-e "$img"
+	[ "$RC" = 0 ] || fail "encrypted chain: erofs-verify exit $RC: $(cat verify-e.out verify-e.err)"
+	runcmd fsck-e "$FSCK" --unlock=keyfile:slot.key --allow-unsigned --blob-dir=blobs-e \
+		--extract=out-e "$img"
+	[ "$RC" = 0 ] || fail "encrypted chain: fsck --extract exit $RC: $(cat fsck-e.err)"
+	"$TREECMP" src out-e >cmp-e.out 2>&1 ||
+		fail "encrypted chain: fsck --extract differs from the tree: $(head -20 cmp-e.out)"
+	if [ -n "${BOOT_EXTRACT:-}" ] && [ -x "$BOOT_EXTRACT" ]; then
+		digest=$("$DUMP" -s "$img" | sed -n 's/^Seal manifest digest: *//p')
+		while read -r b; do devs+=(--device "$b"); done < <(blobs_of "$img" blobs-e)
+		runcmd boot-e "$BOOT_EXTRACT" --expect-digest "$digest" --keyfile slot.key \
+			"${devs[@]}" "$img" boot-e
+		[ "$RC" = 0 ] || fail "encrypted chain: boot-extract exit $RC: $(cat boot-e.err)"
+		"$TREECMP" --no-hardlinks --no-xattrs out-e boot-e >bcmp-e.out 2>&1 ||
+			fail "encrypted chain: the boot reader's extraction differs: $(head -20 bcmp-e.out)"
+	fi
+	info "encrypted chain: $img reads $n blobs, device table at block $((slotoff / 32)), extracts equal"
+}
+
+ENC_STEPS=24
+fill domain.key 32 "domain key;"
+fill slot.key 64 "slot key;"
 start=$(date +%s)
-prev_a="" prev_b=""
+prev_a="" prev_b="" prev_e=""
 for ((i = 0; i < STEPS; i++)); do
 	step_tree "$i"
 	runcmd mkfs-a "$MKFS" -j 1 --blob-dir=blobs-a \
@@ -70,6 +107,15 @@ for ((i = 0; i < STEPS; i++)); do
 		${prev_b:+--chunk-dict=$prev_b --repack-below=5%} "b$i.img" src
 	[ "$RC" = 0 ] || fail "chain B step $i: mkfs exit $RC: $(cat mkfs-b.err)"
 	prev_a=a$i.img prev_b=b$i.img
+	# an encrypted chain as long as it takes to leave block 0
+	if [ "$i" -lt "$ENC_STEPS" ]; then
+		runcmd mkfs-e "$MKFS" -j 1 --encrypt --domain-key=domain.key \
+			--keyslot=keyfile:slot.key --blob-dir=blobs-e \
+			${prev_e:+--chunk-dict=$prev_e} "e$i.img" src
+		[ "$RC" = 0 ] || fail "encrypted chain step $i: mkfs exit $RC: $(cat mkfs-e.err)"
+		prev_e=e$i.img
+	fi
+	[ "$i" = $((ENC_STEPS - 1)) ] && check_encrypted "e$i.img"
 done
 last=$((STEPS - 1))
 cp mkfs-b.out last-b.out
@@ -86,8 +132,6 @@ for b in "${blobs_a[@]}" "${blobs_b[@]}"; do
 	[ -f "$b" ] || fail "the device table names $b, which is not in the blob folder"
 done
 
-# superblock bytes: extra_devices (le16 at 1024 + 86), devt_slotoff (at 1024 + 88)
-le16() { od -An -tu2 -j "$2" -N2 "$1" | tr -d ' '; }
 [ "$(le16 "a$last.img" 1110)" = "$na" ] || fail "chain A: extra_devices is not $na"
 slotoff=$(le16 "a$last.img" 1112)
 [ "$slotoff" -ge 32 ] || fail "chain A: devt_slotoff $slotoff: the table of $na blobs is in block 0"
