@@ -766,6 +766,7 @@ int main(int argc, char **argv)
 
 	cli_set_prog_name(argv, prog);
 	want_json = json_wanted(argc, argv);
+	cli_raise_fd_limit();
 	while ((c = getopt_long(argc, argv, "hVsSe", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/build.h"
@@ -340,17 +339,6 @@ static void catch_stop_signals(void)
 		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			continue;
 		sigaction(sigs[i], &sa, NULL);
-	}
-}
-
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	/* every --chunk-dict blob stays open during the build */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
 
@@ -824,7 +812,7 @@ int main(int argc, char **argv)
 		o.progress = progress_cb;
 		o.progress_ctx = &progress;
 	}
-	raise_fd_limit();
+	cli_raise_fd_limit();	/* every --chunk-dict blob stays open */
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
