@@ -238,7 +238,8 @@ int wb_repack(struct wbuild *b)
 	}
 	/* in the order of the old blobs' blocks: the same build gives the
 	   same new blob */
-	qsort(rc.moves, rc.n, sizeof(*rc.moves), by_place);
+	if (rc.n)
+		qsort(rc.moves, rc.n, sizeof(*rc.moves), by_place);
 	for (size_t i = 0; i < rc.n && !ret; i++) {
 		ret = copy_chunk(b, &rc.moves[i]);
 		if (ret)
@@ -249,7 +250,7 @@ int wb_repack(struct wbuild *b)
 		b->stats->repacked_bytes += (uint64_t)rc.moves[i].nblocks << b->blkszbits;
 		b->stats->stored_data_bytes += (uint64_t)rc.moves[i].nblocks << b->blkszbits;
 	}
-	if (!ret)
+	if (!ret && rc.n)
 		remap_tables(b, &rc);
 out:
 	free(rc.moves);
