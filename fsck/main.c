@@ -376,6 +376,7 @@ int main(int argc, char **argv)
 	mask = umask(0);
 	umask(mask);
 	co.umask = mask;
+	cli_raise_fd_limit();
 	while ((c = getopt_long(argc, argv, "hVj:aAyd:p", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/build.h"
@@ -99,6 +98,16 @@ static void usage(FILE *f)
 "                        of IMAGE's blobs.  IMAGE's seal is checked first,\n"
 "                        a blob against its digest when first used, and a\n"
 "                        chunk's bytes against the source's before use\n"
+"  --repack-below=SIZE|PCT%%\n"
+"                        keep chains of --chunk-dict images short: a blob\n"
+"                        of the dictionaries from which this image would\n"
+"                        read fewer chunk bytes than SIZE (bytes, or with a\n"
+"                        K, M or G suffix: KiB, MiB, GiB), or less than PCT\n"
+"                        percent (up to two decimals) of all the chunk bytes\n"
+"                        the image references, is left out of its device\n"
+"                        table: the chunks the image uses from it are copied\n"
+"                        into the new blob.  With PCT%% the image keeps at\n"
+"                        most 100/PCT old blobs\n"
 "  --dict-cert=CERT.pem  accept only --chunk-dict images signed by the key\n"
 "                        in CERT.pem; repeatable\n"
 "  --dict-pubkey=KEY.pem accept only --chunk-dict images signed by the\n"
@@ -254,6 +263,56 @@ static int parse_uuid(const char *s, struct es_build_opts *o)
 	return 0;
 }
 
+/*
+ * --repack-below: "PCT%" (up to two decimals, 0 < PCT <= 100) into
+ * hundredths of a percent, or a size: digits and an optional K, M or G
+ * (binary multiples).
+ */
+static int parse_repack_below(const char *s, struct es_build_opts *o)
+{
+	size_t len = strlen(s), digits = strspn(s, "0123456789");
+	uint64_t v = 0;
+
+	if (!digits || digits > 12)
+		return -1;
+	for (size_t i = 0; i < digits; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (len && s[len - 1] == '%') {
+		uint64_t bp = v * 100;
+		size_t i = digits;
+
+		if (s[i] == '.') {
+			size_t frac = strspn(s + i + 1, "0123456789");
+
+			if (!frac || frac > 2)
+				return -1;
+			bp += (uint64_t)(s[i + 1] - '0') * 10 +
+			      (frac == 2 ? (uint64_t)(s[i + 2] - '0') : 0);
+			i += 1 + frac;
+		}
+		if (i != len - 1 || !bp || bp > 10000)
+			return -1;
+		o->repack_below_bp = (uint32_t)bp;
+		o->repack_below = 0;
+		return 0;
+	}
+	if (digits + 1 == len) {
+		unsigned int shift = s[digits] == 'K' ? 10 : s[digits] == 'M' ? 20 :
+				     s[digits] == 'G' ? 30 : 0;
+
+		if (!shift || v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+	} else if (digits != len) {
+		return -1;
+	}
+	if (!v)
+		return -1;
+	o->repack_below = v;
+	o->repack_below_bp = 0;
+	return 0;
+}
+
 static void on_stop_signal(int sig)
 {
 	stop_signal = sig;
@@ -283,17 +342,6 @@ static void catch_stop_signals(void)
 	}
 }
 
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	/* every --chunk-dict blob stays open during the build */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* fmt is always a literal, with at least one argument */
 #define usage_error(fmt, ...) \
 	(fprintf(stderr, "%s: " fmt "\nTry '%s --help' for more information.\n", \
@@ -312,6 +360,7 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_EXCLUDE_REGEXES, "--exclude-regex" },
 		{ ES_BUILD_OPT_DICT_TRUST, "--dict-cert/--dict-pubkey" },
 		{ ES_BUILD_OPT_FSVERITY_SIGS, "--fsverity-sigs" },
+		{ ES_BUILD_OPT_REPACK, "--repack-below" },
 		{ ES_BUILD_OPT_CHUNK_DICTS, "--chunk-dict" },
 		{ ES_BUILD_OPT_BLOBDEV, "--blobdev" },
 		{ ES_BUILD_OPT_BLOB_DIR, "--blob-dir" },
@@ -342,7 +391,7 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER,
+	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER, OPT_REPACK_BELOW,
 };
 
 #define NOT_COMPRESSED "compression is -z ALG[,LEVEL] and -C BYTES only"
@@ -416,6 +465,7 @@ int main(int argc, char **argv)
 		{ "sign-cert", required_argument, NULL, OPT_SIGN_CERT },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "chunk-dict", required_argument, NULL, OPT_CHUNK_DICT },
+		{ "repack-below", required_argument, NULL, OPT_REPACK_BELOW },
 		{ "fsverity-sigs", no_argument, NULL, OPT_FSVERITY_SIGS },
 		{ "dict-cert", required_argument, NULL, OPT_DICT_CERT },
 		{ "dict-pubkey", required_argument, NULL, OPT_DICT_PUBKEY },
@@ -595,6 +645,12 @@ int main(int argc, char **argv)
 			if (!cli_list_add(&dicts, optarg))
 				return usage_error("%s", "too many --chunk-dict");
 			break;
+		case OPT_REPACK_BELOW:
+			if (parse_repack_below(optarg, &o))
+				return usage_error("invalid --repack-below '%s': a size in bytes "
+						   "(K, M, G suffixes) or a percentage such as "
+						   "5%% (above 0, at most 100)", optarg);
+			break;
 		case OPT_FSVERITY_SIGS:
 			o.fsverity_sigs = true;
 			break;
@@ -756,7 +812,7 @@ int main(int argc, char **argv)
 		o.progress = progress_cb;
 		o.progress_ctx = &progress;
 	}
-	raise_fd_limit();
+	cli_raise_fd_limit();	/* every --chunk-dict blob stays open */
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
@@ -815,6 +871,12 @@ int main(int argc, char **argv)
 		if (st.dict_chunks_reused)
 			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
 			       (unsigned long long)st.dict_chunks_reused);
+		if (st.repacked_blobs)
+			printf("%s: repacked %llu chunks (%llu bytes) of %u --chunk-dict "
+			       "blob%s into the new blob (--repack-below)\n", prog,
+			       (unsigned long long)st.repacked_chunks,
+			       (unsigned long long)st.repacked_bytes, st.repacked_blobs,
+			       st.repacked_blobs == 1 ? "" : "s");
 		if (st.image_bytes > st.image_blocks * 4096)
 			print_release(&o, &st);
 	}

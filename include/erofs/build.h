@@ -69,6 +69,15 @@ struct es_build_opts {
 	   of these anchors; without, dictionaries are checked for integrity
 	   only (their chunks are verified against the source either way) */
 	const struct es_trust *dict_trust;
+	/*
+	 * Repack policy (docs/DECISIONS.md): a dictionary blob from which
+	 * the image would read fewer chunk bytes than repack_below, or, when
+	 * repack_below_bp is not 0, less than repack_below_bp / 100 percent
+	 * of all the chunk bytes it references, is left out: the chunks the
+	 * image uses from it are copied into the new blob.  Both 0: never.
+	 */
+	uint64_t repack_below;
+	uint32_t repack_below_bp;	/* hundredths of a percent, 1..10000 */
 	struct es_signer *const *signers;
 	unsigned int nsigners;
 	bool fsverity_sigs;		/* DIR/<hex>.sig for every new blob */
@@ -118,6 +127,9 @@ struct es_build_stats {
 	uint64_t image_bytes;		/* whole file, seal included */
 	unsigned int devices;		/* 1 + blobs */
 	uint64_t dict_chunks_reused;	/* chunks found in --chunk-dict images */
+	unsigned int repacked_blobs;	/* dictionary blobs left out by the policy */
+	uint64_t repacked_chunks;	/* ... whose chunks were copied into the new blob */
+	uint64_t repacked_bytes;
 	uint64_t compressed_files;	/* regular files stored compressed */
 	uint64_t compressed_logical;	/* their bytes */
 	uint64_t pclusters;		/* their physical clusters, referenced */
@@ -147,6 +159,7 @@ void es_build_opts_init(struct es_build_opts *o);
 #define ES_BUILD_OPT_KEY_AREA		(1u << 12)
 #define ES_BUILD_OPT_COMPRESS		(1u << 13)
 #define ES_BUILD_OPT_MAX_PCLUSTER	(1u << 14)
+#define ES_BUILD_OPT_REPACK		(1u << 15)
 
 /*
  * Every check of the options es_build() makes before it writes anything:

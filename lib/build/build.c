@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
  * es_build: source tree -> image.  Layout of what we write:
- *   block 0            superblock (and the device table right after it)
+ *   block 0            superblock (and the device table right after it,
+ *                      when it fits there)
  *   blocks 1..         file data, in depth-first scan order
+ *   then               a device table of more than 23 blobs
  *   meta_blkaddr..     shared xattrs, then inodes with their xattrs,
  *                      chunk tables and inline tails (breadth-first)
  *   then               directory blocks that are not inline
@@ -25,8 +27,6 @@
 #include "io.h"
 #include "wtree.h"
 #include "zenc.h"
-
-#define DEVT_SLOT_BYTE_OFFSET 1152	/* right after the 128-byte superblock */
 
 void es_build_opts_init(struct es_build_opts *o)
 {
@@ -258,6 +258,16 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 		return es_fail(err, -EINVAL, "chunk dictionaries need a blob directory: "
 			       "shared chunks live in blobs");
 	}
+	if ((o->repack_below || o->repack_below_bp) && !o->nchunk_dicts) {
+		*culprits = ES_BUILD_OPT_REPACK | ES_BUILD_OPT_CHUNK_DICTS;
+		return es_fail(err, -EINVAL, "a repack policy needs a chunk dictionary: it "
+			       "decides which dictionary blobs to copy from");
+	}
+	if ((o->repack_below && o->repack_below_bp) || o->repack_below_bp > 10000) {
+		*culprits = ES_BUILD_OPT_REPACK;
+		return es_fail(err, -EINVAL, "a repack threshold is a number of bytes or a "
+			       "percentage of at most 100, not both");
+	}
 	if (o->dict_trust && !o->nchunk_dicts) {
 		*culprits = ES_BUILD_OPT_DICT_TRUST | ES_BUILD_OPT_CHUNK_DICTS;
 		return es_fail(err, -EINVAL, "trust anchors for chunk dictionaries need a "
@@ -347,6 +357,47 @@ void wb_wnode_free_all(struct wbuild *b)
 	b->all = NULL;
 }
 
+/*
+ * The slot of blob i: its fs-verity digest as the tag (it names the blob:
+ * BLOBDIR/<tag>), its blocks, and where it starts when the filesystem
+ * region and the blobs are concatenated in table order (a flat mount).
+ */
+static void encode_device_table(const struct wbuild *b, uint64_t fs_blocks, uint8_t *table)
+{
+	uint64_t uniaddr = fs_blocks;
+
+	for (unsigned int i = 1; i < b->ndevices; i++) {
+		uint8_t *slot = table + (size_t)(i - 1) * EROFS_DEVT_SLOT_SIZE;
+		uint64_t blocks = (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
+		char hex[65];
+
+		es_hex(b->devices[i].digest, 32, hex);
+		memcpy(slot + DEVT_TAG, hex, 64);
+		es_put32(slot + DEVT_BLOCKS, (uint32_t)blocks);
+		es_put32(slot + DEVT_UNIADDR, (uint32_t)uniaddr);
+		uniaddr += blocks;
+	}
+}
+
+/* A table that does not fit block 0: its own blocks, zero-padded, plain
+ * even in an encrypted image (they lie before the metadata). */
+static int write_device_table(struct wbuild *b, uint64_t fs_blocks)
+{
+	size_t len = (size_t)es_round_up((uint64_t)(b->ndevices - 1) * EROFS_DEVT_SLOT_SIZE,
+					 b->blksz);
+	uint8_t *table = calloc(1, len);
+	int ret;
+
+	if (!table)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	encode_device_table(b, fs_blocks, table);
+	ret = es_pwrite_full(b->image_fd, table, len, b->devt_pos);
+	free(table);
+	if (ret)
+		return es_fail(b->err, ret, "writing the device table: %s", strerror(-ret));
+	return 0;
+}
+
 static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t total)
 {
 	const struct es_build_opts *o = b->opts;
@@ -399,24 +450,17 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	if (o->volume_label)
 		memcpy(sb.volume_name, o->volume_label, strlen(o->volume_label));
 	if (b->ndevices > 1) {
-		uint64_t uniaddr = total;
-
 		sb.feature_incompat |= EROFS_INCOMPAT_DEVICE_TABLE;
 		sb.extra_devices = (uint16_t)(b->ndevices - 1);
-		sb.devt_slotoff = DEVT_SLOT_BYTE_OFFSET / EROFS_DEVT_SLOT_SIZE;
-		for (unsigned int i = 1; i < b->ndevices; i++) {
-			uint8_t *slot = block0 + DEVT_SLOT_BYTE_OFFSET +
-					(i - 1) * EROFS_DEVT_SLOT_SIZE;
-			uint64_t blocks = (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
-			char hex[65];
-
-			/* the blob's fs-verity digest names it: BLOBDIR/<tag> */
-			es_hex(b->devices[i].digest, 32, hex);
-			memcpy(slot + DEVT_TAG, hex, 64);
-			es_put32(slot + DEVT_BLOCKS, (uint32_t)blocks);
-			/* so a flat mount of image+blobs concatenated also works */
-			es_put32(slot + DEVT_UNIADDR, (uint32_t)uniaddr);
-			uniaddr += blocks;
+		sb.devt_slotoff = (uint16_t)(b->devt_pos / EROFS_DEVT_SLOT_SIZE);
+		if (b->devt_pos >= b->blksz) {
+			ret = write_device_table(b, total);
+			if (ret) {
+				free(block0);
+				return ret;
+			}
+		} else {
+			encode_device_table(b, total, block0 + b->devt_pos);
 		}
 	}
 	memcpy(b->uuid, sb.uuid, 16);
@@ -523,6 +567,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		ret = wb_scan_tree(&b);
 	if (!ret)
 		ret = wb_poll_cancel(&b);
+	if (!ret)
+		ret = wb_repack(&b);
 	if (!ret)
 		ret = wb_crypt_order_chunks(&b);
 	if (!ret && b.crypt)

@@ -100,6 +100,14 @@ struct wfile_id {
 };
 #define WBUILD_MAX_OUTPUTS 5
 
+/*
+ * The device table: in block 0 right after the superblock while it fits
+ * there (23 slots), else in blocks of its own between the data and the
+ * metadata, where devt_slotoff (16 bits, in 128-byte slots) can reach it.
+ */
+#define WB_DEVT_BLOCK0_POS 1152u
+#define WB_DEVT_MAX_POS ((uint64_t)UINT16_MAX * 128u)
+
 /* Provisional device ids during the scan: 1 = the new blob, 2 + k = dict blob k. */
 #define WDEV_NEW_BLOB 1
 #define WDEV_DICT_BASE 2
@@ -135,6 +143,7 @@ struct wbuild {
 	struct wdevice *devices;
 	unsigned int ndevices;
 	bool new_blob;			/* devices[1] is the blob this build wrote */
+	uint64_t devt_pos;		/* byte offset of the device table (planner) */
 	uint8_t uuid[16];		/* as written to the superblock */
 	struct wcrypt *crypt;		/* NULL unless the image is encrypted */
 	/* compression (zfile.c), NULL without -z */
@@ -213,6 +222,9 @@ int wb_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblo
 		    bool referenced, bool *found, bool *first_use);
 void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length);
+/* the chunk (digest, nblocks) is now at blkaddr of device */
+void wb_dedup_relocate(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+		       uint16_t device, uint32_t blkaddr);
 /* the entries on device dev: blkaddr = remap[blkaddr - base] */
 void wb_dedup_move(struct dedup_map *m, uint16_t dev, uint32_t base, const uint32_t *remap);
 /* every entry this image references; fn may change the device id */
@@ -266,6 +278,9 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			  uint32_t nblocks, const uint8_t *ct, const uint8_t id[32],
 			  const char *what);
 int wb_devices_finalize(struct wbuild *b);
+/* repack.c: the dictionary blobs the image reads too little of, into the
+   new blob (before the devices are finalized) */
+int wb_repack(struct wbuild *b);
 int wb_blob_finalize(struct wbuild *b, const char *blob_path);
 struct es_outfile;
 int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf);
