@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# A chain of 100 images, each built with --chunk-dict of the one before
+# A chain of 100 images (30 in the sanitizer pass), each built with --chunk-dict of the one before
 # into one --blob-dir: every step adds a file (kept from then on) and
 # rewrites a few, so each image adds a blob and keeps reading the old
 # ones.  Two chains from the same trees: chain A without a repack policy,
@@ -31,6 +31,9 @@ need_progs MKFS FSCK DUMP VERIFY TREECMP
 need_cmd stat od
 
 STEPS=100
+# under ASan/UBSan 30 steps: still past the 23 slots of block 0 (the
+# paths are the same; the plain pass shows the full chain)
+sanitized_build && STEPS=30
 cd "$T" || fail "cannot enter $T"
 
 # fill FILE LEN TEXT: LEN bytes of TEXT repeated (no process: 200 builds
