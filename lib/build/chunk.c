@@ -325,6 +325,21 @@ static int ingest_large_chunk(struct wbuild *b, struct wnode *n, int fd, uint64_
 	return wb_chunk_place(b, n, index, len, zero, digest, digest, NULL, what, &store);
 }
 
+/* Consecutive chunks of a file that lie one after the other in the window
+   too: read with one call. */
+struct read_run {
+	uint8_t *buf;
+	uint64_t off, len;
+};
+
+static int read_run(struct wbuild *b, int fd, struct read_run *r, const char *what)
+{
+	int ret = r->len ? wb_read_exact(b, fd, r->buf, (size_t)r->len, r->off, what) : 0;
+
+	r->len = 0;
+	return ret;
+}
+
 static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse,
 			  const char *what)
 {
@@ -334,6 +349,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 	unsigned int unit = to_blob ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
 	/* every chunk of the build, or none, goes through the window: one order */
 	bool windowed = chunksize <= WBUILD_IOBUF_SIZE;
+	struct read_run run = { 0 };
 	uint64_t data_at = 0;
 	int ret = 0;
 
@@ -365,16 +381,28 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			ret = wb_chunk_place(b, n, c, len, true, NULL, NULL, NULL, what, &store);
 		} else if (windowed) {
 			/* hashed, placed and written when the window is committed */
-			ret = wb_pipe_reserve(b, n, c, (uint32_t)len, what, &buf);
+			if (!wb_pipe_has_room(b, (uint32_t)len)) {
+				ret = read_run(b, fd, &run, what);
+				if (!ret)
+					ret = wb_pipe_flush(b);
+			}
 			if (!ret)
-				ret = wb_read_exact(b, fd, buf, (size_t)len, off, what);
+				ret = wb_pipe_reserve(b, n, c, (uint32_t)len, what, &buf);
+			if (!ret && run.len && buf == run.buf + run.len &&
+			    off == run.off + run.len) {
+				run.len += len;
+			} else if (!ret) {
+				ret = read_run(b, fd, &run, what);
+				run = (struct read_run){ buf, off, len };
+			}
 		} else {
 			ret = ingest_large_chunk(b, n, fd, c, off, len, what);
 		}
 		if (ret)
 			return ret;
 	}
-	return source_changed(b, fd, n->size, what);
+	ret = read_run(b, fd, &run, what);
+	return ret ? ret : source_changed(b, fd, n->size, what);
 }
 
 int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "base/workpool.h"
 #include "crypto/backend.h"
+#include "erofs/format.h"
 #include "erofs/sha256.h"
 #include "io.h"
 #include "wtree.h"
@@ -131,6 +132,14 @@ void wb_pipe_free(struct wbuild *b)
 	b->pipe = NULL;
 }
 
+bool wb_pipe_has_room(const struct wbuild *b, uint32_t len)
+{
+	const struct wpipe *p = b->pipe;
+	size_t padded = (size_t)es_round_up(len, b->blksz);
+
+	return p->used + padded <= WPIPE_WINDOW_SIZE && p->nslots < p->max_slots;
+}
+
 int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t len,
 		    const char *what, uint8_t **buf)
 {
@@ -138,16 +147,10 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
 	uint32_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
 	size_t padded = (size_t)nblocks << b->blkszbits;
 	struct wslot *s;
-	int ret;
 
-	if (padded > WPIPE_WINDOW_SIZE)
-		return es_fail(b->err, -EINVAL, "%s: internal error: a chunk of %u bytes "
-			       "does not fit the window", ES_PATH(what), len);
-	if (p->used + padded > WPIPE_WINDOW_SIZE || p->nslots == p->max_slots) {
-		ret = wb_pipe_flush(b);
-		if (ret)
-			return ret;
-	}
+	if (!wb_pipe_has_room(b, len))
+		return es_fail(b->err, -EINVAL, "%s: internal error: no room for a chunk of "
+			       "%u bytes", ES_PATH(what), len);
 	if (n != p->last) {
 		p->names[p->nnames] = strdup(what ? what : "");
 		if (!p->names[p->nnames])

@@ -181,8 +181,11 @@ int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t l
 /* pipeline.c: the window of chunks on their way to the output */
 int wb_pipe_init(struct wbuild *b);
 void wb_pipe_free(struct wbuild *b);
+/* whether a chunk of len bytes fits the window before it is committed */
+bool wb_pipe_has_room(const struct wbuild *b, uint32_t len);
 /* a zero-padded buffer in the window for chunk index of n (len bytes,
-   at most WBUILD_IOBUF_SIZE), to read into; commits the window when full */
+   at most WBUILD_IOBUF_SIZE, with room for it), to read into; the buffers
+   of consecutive reservations follow each other when each is full blocks */
 int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t len,
 		    const char *what, uint8_t **buf);
 /* place and write every chunk in the window, in the order they came;
