@@ -95,7 +95,7 @@ struct es_build_opts {
 	const char *key_area_path;	/* detached key area; NULL: in the image */
 	/* Argon2id costs of passphrase slots (zero fields: benchmarked) */
 	struct es_keyslot_policy pbkdf;
-	unsigned int nthreads;		/* hashing threads, 0 = 1 */
+	unsigned int nthreads;		/* worker threads (hashing, encryption, trees), 0 = 1 */
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;

@@ -558,6 +558,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	ret = wb_crypt_init(&b);
 	if (!ret)
 		ret = wb_compress_init(&b);
+	if (!ret)
+		ret = wb_pipe_init(&b);
 	if (ret)
 		goto out;
 	b.data_next = 1;
@@ -565,6 +567,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		ret = wb_dicts_load(&b);
 	if (!ret)
 		ret = wb_scan_tree(&b);
+	if (!ret)
+		ret = wb_pipe_flush(&b);
 	if (!ret)
 		ret = wb_poll_cancel(&b);
 	if (!ret)
@@ -658,6 +662,7 @@ out:
 	}
 	wb_wnode_free_all(&b);
 	wb_compress_free(&b);
+	wb_pipe_free(&b);	/* its lanes before the keys they came from */
 	wb_crypt_free(&b);
 	wb_dedup_free(b.dedup);
 	if (b.iobuf && o->encrypt)

@@ -14,6 +14,7 @@
 #include "erofs/build.h"
 #include "erofs/err.h"
 #include "base/hashmap.h"
+#include "io.h"
 
 struct wnode;
 
@@ -78,6 +79,9 @@ struct dedup_map;
 
 /* the builder's buffer for data copies and hashing */
 #define WBUILD_IOBUF_SIZE (1u << 20)
+/* chunks read ahead, hashed and encrypted in parallel (pipeline.c); holds
+   at least one chunk of the largest size it takes (WBUILD_IOBUF_SIZE) */
+#define WPIPE_WINDOW_SIZE (4u << 20)
 
 /* A device of the image being built (index 0 is the filesystem region). */
 struct wdevice {
@@ -146,6 +150,8 @@ struct wbuild {
 	uint64_t devt_pos;		/* byte offset of the device table (planner) */
 	uint8_t uuid[16];		/* as written to the superblock */
 	struct wcrypt *crypt;		/* NULL unless the image is encrypted */
+	struct wpipe *pipe;		/* chunks read but not yet placed */
+	struct es_writeback writeback[2];	/* of the image, of the blob */
 	/* compression (zfile.c), NULL without -z */
 	struct wz_encoder *zenc;
 	uint32_t pcluster_max;		/* bytes */
@@ -168,6 +174,32 @@ static inline int wb_poll_cancel(struct wbuild *b)
 
 int wb_scan_tree(struct wbuild *b);
 int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
+bool wb_all_zero(const uint8_t *p, size_t len);
+/* len bytes of file data at byte off of the image or the blob */
+int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, uint64_t off);
+/*
+ * The dedup decision for chunk index of n (len bytes, read and identified:
+ * digest, and key = its dedup key): its chunk table entry, a hole when
+ * zero.  *store: it is new, and its blocks go to the next free blocks
+ * (which this reserves).  plain: the bytes, for checking a dictionary.
+ */
+int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t len, bool zero,
+		   const uint8_t digest[32], const uint8_t key[32], const uint8_t *plain,
+		   const char *what, bool *store);
+
+/* pipeline.c: the window of chunks on their way to the output */
+int wb_pipe_init(struct wbuild *b);
+void wb_pipe_free(struct wbuild *b);
+/* whether a chunk of len bytes fits the window before it is committed */
+bool wb_pipe_has_room(const struct wbuild *b, uint32_t len);
+/* a zero-padded buffer in the window for chunk index of n (len bytes,
+   at most WBUILD_IOBUF_SIZE, with room for it), to read into; the buffers
+   of consecutive reservations follow each other when each is full blocks */
+int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t len,
+		    const char *what, uint8_t **buf);
+/* place and write every chunk in the window, in the order they came;
+   before anything else takes blocks of the data region */
+int wb_pipe_flush(struct wbuild *b);
 /*
  * len bytes of the source file fd at off into buf; a read error or a file
  * that shrank since the scan is an error naming what (the source changed
@@ -242,6 +274,7 @@ void wb_wnode_free_all(struct wbuild *b);
 
 /* encrypt.c: encrypted builds (b->crypt set by wb_crypt_init) */
 struct es_chunk_rec;
+struct wcrypt_lane;
 int wb_crypt_init(struct wbuild *b);
 void wb_crypt_free(struct wbuild *b);
 /* the dedup key of a chunk in an encrypted image: its keyed identifier */
@@ -249,6 +282,13 @@ int wb_crypt_chunk_id(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8
 /* encrypt a chunk (nblocks zero-padded blocks at buf) in place; its secret */
 int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t *buf,
 		   uint64_t nblocks, uint8_t secret[32]);
+/* the same for worker threads: a lane each; return a negative errno only */
+int wb_crypt_lane_new(struct wbuild *b, struct wcrypt_lane **out);
+void wb_crypt_lane_free(struct wcrypt_lane *l);
+int wb_crypt_lane_id(const struct wbuild *b, struct wcrypt_lane *l, const uint8_t h[32],
+		     uint64_t len, uint8_t id[32]);
+int wb_crypt_lane_chunk(const struct wbuild *b, struct wcrypt_lane *l, const uint8_t h[32],
+			uint64_t len, uint8_t *buf, uint64_t nblocks, uint8_t secret[32]);
 /* metadata blocks in place: in a buffer, or in the image file */
 int wb_crypt_meta(struct wbuild *b, uint8_t *buf, uint64_t first_block, uint64_t nblocks);
 int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_block);
