@@ -12,8 +12,8 @@ standard input, a deterministic stream (detrand.sh's detstream), so the
 same arguments give the same tree on every machine; sizes, names, owners,
 modes and times come from a generator seeded by --files and --bytes.
 
-About half of the files are made compressible (their bytes mapped onto a
-16-letter alphabet), 3% repeat an earlier file's content, 1% are hard links
+About half of the files are made compressible (words of a small
+vocabulary), 3% repeat an earlier file's content, 1% are hard links
 and 1% symlinks; owners, modes and mtimes vary (owners only as root).
 
 --variant V (V > 0) makes "the next version" of the same tree: the same
@@ -61,7 +61,20 @@ def main():
     sizes = [int(w * scale) for w in weights]
     sizes[0] += a.bytes - sum(sizes)
 
-    alphabet = bytes(b"etaoinshrdlu \n.,"[i % 16] for i in range(256))
+    # compressible files are words of a 512-word vocabulary: repeats within
+    # a 4 KiB cluster for LZ4, skewed letters for the entropy coders
+    letters = b"etaoinshrdlucmfwypvbgk"
+    vocab = []
+    for _ in range(512):
+        w = bytes(rng.choice(letters[:rng.randint(8, len(letters))])
+                  for _ in range(rng.randint(2, 8)))
+        vocab.append(w + (b"\n" if rng.random() < 0.1 else b" "))
+
+    def words(size):
+        # each word costs two stream bytes; a word is at least 3 bytes long
+        raw = src.read(2 * (size // 3 + 1))
+        out = b"".join([vocab[i & 511] for i in memoryview(raw).cast("H")])
+        return raw, out[:size]
     # a changed file's bytes: every byte moved, so no chunk stays the same
     moved = bytes((i + 101) % 256 for i in range(256))
     owners = [(0, 0), (0, 0), (1000, 1000), (65534, 65534)]
@@ -90,11 +103,14 @@ def main():
                 data = f.read()
             carry = size - len(data) if size > len(data) else 0
         else:
-            data = src.read(size)
-            if len(data) != size:
-                sys.exit("synthtree: the input stream ended early")
             if text:
-                data = data.translate(alphabet)
+                raw, data = words(size)
+                if len(raw) != 2 * (size // 3 + 1):
+                    sys.exit("synthtree: the input stream ended early")
+            else:
+                data = src.read(size)
+                if len(data) != size:
+                    sys.exit("synthtree: the input stream ended early")
         if changed:
             data = data.translate(moved)
         with open(path, "wb") as f:
