@@ -22,6 +22,8 @@ ES_PACKAGES=(
 	libzstd-dev libdeflate-dev liblzma-dev
 	# t-json-schema: every --json output against docs/erofs-seal.schema.json
 	python3-jsonschema
+	# /usr/bin/time: peak memory (its %M) in bench/run and t-slow-build-2g
+	time
 	# the boot reader's UEFI example (boot/examples/uefi, t-boot-uefi)
 	gnu-efi
 )
