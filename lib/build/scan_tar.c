@@ -101,8 +101,8 @@ static int stream_error(struct wbuild *b, struct archive *ar, const char *what)
 {
 	const char *msg = archive_error_string(ar);
 
-	return es_fail(b->err, -EIO, "%s: cannot read its data: %s (truncated or "
-		       "damaged archive)", ES_PATH(what), msg ? msg : "unknown error");
+	return es_fail(b->err, -EIO, "%s: cannot read its data, the archive is truncated "
+		       "or damaged: %s", ES_PATH(what), msg ? msg : "unknown error");
 }
 
 static int stream_next_block(struct wbuild *b, struct wstream *s, const char *what)
@@ -274,6 +274,16 @@ static int stream_start(struct tar_scan *ts, struct archive_entry *e, uint64_t s
 	qsort(s->map, s->nmap, sizeof(*s->map), extent_cmp);
 	s->sparse = data < size;
 	return 0;
+}
+
+/*
+ * Names as their bytes in the archive: PAX ones are UTF-8 (libarchive
+ * would convert them to the locale's charset, and fails in the C locale),
+ * others are raw bytes (no UTF-8 form when they are not valid UTF-8).
+ */
+static const char *member_name(const char *utf8, const char *raw)
+{
+	return utf8 ? utf8 : raw;
 }
 
 /* --- the tree ------------------------------------------------------------ */
@@ -492,7 +502,8 @@ static int read_regular(struct tar_scan *ts, struct archive_entry *e, struct wno
 static int read_symlink_target(struct tar_scan *ts, struct archive_entry *e, struct wnode *n,
 			       const char *what)
 {
-	const char *target = archive_entry_symlink(e);
+	const char *target = member_name(archive_entry_symlink_utf8(e),
+					 archive_entry_symlink(e));
 	size_t len = target ? strlen(target) : 0;
 	char *copy;
 
@@ -561,7 +572,8 @@ static int place(struct tar_scan *ts, struct wnode *dir, const char *name, size_
 static int add_hardlink(struct tar_scan *ts, struct archive_entry *e, struct wnode *dir,
 			const char *base, size_t blen, const char *what)
 {
-	const char *raw = archive_entry_hardlink(e);
+	const char *raw = member_name(archive_entry_hardlink_utf8(e),
+				      archive_entry_hardlink(e));
 	struct wnode *target;
 	char *path;
 	int ret = wb_tar_normalize(raw, &path);
@@ -788,9 +800,11 @@ static int open_archive(struct tar_scan *ts)
 		r = archive_read_open_fd(ts->ar, o->tar_fd, TAR_READ_BLOCK);
 	else
 		r = archive_read_open_filename(ts->ar, o->tar_path, TAR_READ_BLOCK);
+	/* libarchive reads the start here, to tell the format */
 	if (r != ARCHIVE_OK)
-		return es_fail(ts->b->err, -EIO, "%s: cannot open the archive: %s",
-			       ES_PATH(ts->source), archive_error_string(ts->ar));
+		return es_fail(ts->b->err, -EINVAL, "%s: cannot read it as a tar archive "
+			       "(plain, gzip, zstd or xz): %s", ES_PATH(ts->source),
+			       archive_error_string(ts->ar));
 	return 0;
 }
 
@@ -821,9 +835,7 @@ static int scan_members(struct tar_scan *ts)
 				       "damaged or truncated: %s", ES_PATH(ts->source),
 				       ES_PATH(ts->prev), msg ? msg : "unknown error");
 		}
-		raw = archive_entry_pathname(e);
-		if (!raw)
-			raw = archive_entry_pathname_utf8(e);
+		raw = member_name(archive_entry_pathname_utf8(e), archive_entry_pathname(e));
 		if (!raw || !*raw)
 			return es_fail(b->err, -EINVAL, "%s: a member after %s has no name",
 				       ES_PATH(ts->source), ts->prev ? ES_PATH(ts->prev) :
@@ -833,7 +845,11 @@ static int scan_members(struct tar_scan *ts)
 		if (!ts->prev_buf)
 			return es_fail(b->err, -ENOMEM, "out of memory");
 		ts->prev = ts->prev_buf;
-		if (r == ARCHIVE_WARN && b->opts->warn) {
+		/* the names are taken in UTF-8 (member_name()): a failed
+		   conversion to the locale's charset is no concern here */
+		if (r == ARCHIVE_WARN && b->opts->warn &&
+		    !strstr(archive_error_string(ts->ar) ? archive_error_string(ts->ar) : "",
+			    "can't be converted")) {
 			char msg[600];
 
 			snprintf(msg, sizeof(msg), "%s: %s", ES_PATH(ts->prev),
