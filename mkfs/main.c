@@ -100,7 +100,9 @@ static void usage(FILE *f)
 "                        of layers stack with mount -t overlay.  Only f (full\n"
 "                        data) is supported.  --exclude-path/--exclude-regex\n"
 "                        match member paths\n"
-"  --aufs                with --tar: keep .wh. names as they are\n"
+"  --aufs                with --tar: whiteouts become overlayfs ones (the\n"
+"                        default here; erofs-utils needs it to convert)\n"
+"  --keep-whiteouts      with --tar: keep .wh. names as they are\n"
 "\n"
 "Sealing (Merkle trees, signed manifest, blobs):\n"
 "  --seal                append the seal: an fs-verity Merkle tree of the\n"
@@ -365,6 +367,7 @@ enum {
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
 	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER, OPT_TAR, OPT_AUFS,
+	OPT_KEEP_WHITEOUTS,
 };
 
 #define NOT_COMPRESSED "compression is -z ALG[,LEVEL] and -C BYTES only"
@@ -461,6 +464,7 @@ int main(int argc, char **argv)
 		{ "MZ", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "tar", optional_argument, NULL, OPT_TAR },
 		{ "aufs", no_argument, NULL, OPT_AUFS },
+		{ "keep-whiteouts", no_argument, NULL, OPT_KEEP_WHITEOUTS },
 		{ "ovlfs-strip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "gzip", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "ungzip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
@@ -502,7 +506,7 @@ int main(int argc, char **argv)
 	struct es_build_opts o;
 	struct es_build_stats st;
 	struct es_err err = { 0 };
-	bool quiet = false, tar = false;
+	bool quiet = false, tar = false, aufs = false;
 	struct cli_progress progress;
 	uint64_t v;
 	int64_t sv;
@@ -673,6 +677,9 @@ int main(int argc, char **argv)
 			tar = true;
 			break;
 		case OPT_AUFS:
+			aufs = true;
+			break;
+		case OPT_KEEP_WHITEOUTS:
 			o.tar_keep_whiteouts = true;
 			break;
 		case OPT_CLEAN:
@@ -695,8 +702,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (o.tar_keep_whiteouts && !tar)
-		return usage_error("%s", "--aufs needs --tar");
+	if ((aufs || o.tar_keep_whiteouts) && !tar)
+		return usage_error("%s", aufs ? "--aufs needs --tar" :
+				   "--keep-whiteouts needs --tar");
+	if (aufs && o.tar_keep_whiteouts)
+		return usage_error("%s", "--aufs converts whiteouts, --keep-whiteouts keeps "
+				   "them: not both");
 	if (tar) {
 		if (argc - optind < 1 || argc - optind > 2)
 			return usage_error("%s", argc - optind < 1 ?

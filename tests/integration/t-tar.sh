@@ -172,14 +172,19 @@ if grep -qw overlay /proc/filesystems 2>/dev/null || modprobe overlay 2>/dev/nul
 			bad "layer images do not mount"
 		fi
 	fi
-	# --aufs keeps the names
-	if run_rc 0 mkfs-aufs "$MKFS" --quiet --tar=f --aufs l2aufs.img l2.tar; then
-		mkdir -p ma
-		if mount_erofs l2aufs.img ma; then
-			[ -f ma/.wh.rm-me ] && [ -f ma/o/.wh..wh..opq ] ||
-				bad "--aufs: the .wh. files are not kept"
-			umount_erofs ma
+	# --keep-whiteouts keeps the names; --aufs (erofs-utils' word for
+	# converting them) is the default
+	if run_rc 0 mkfs-keep "$MKFS" --quiet --tar=f --keep-whiteouts l2keep.img l2.tar; then
+		mkdir -p mk
+		if mount_erofs l2keep.img mk; then
+			[ -f mk/.wh.rm-me ] && [ -f mk/o/.wh..wh..opq ] && [ ! -e mk/rm-me ] ||
+				bad "--keep-whiteouts: the .wh. files are not kept as they are"
+			umount_erofs mk
 		fi
+	fi
+	if run_rc 0 mkfs-aufs "$MKFS" --quiet -T 7 -U clear --tar=f --aufs l2aufs.img l2.tar &&
+		run_rc 0 mkfs-noaufs "$MKFS" --quiet -T 7 -U clear --tar=f l2plain.img l2.tar; then
+		cmp -s l2aufs.img l2plain.img || bad "--aufs: not the same image as without it"
 	fi
 else
 	info "no overlayfs in this kernel: layer stacking not checked"
