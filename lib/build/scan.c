@@ -171,7 +171,7 @@ struct wnode *wb_new_node(struct wbuild *b, const struct stat *st)
 	return n;
 }
 
-static int name_cmp_qsort(const void *a, const void *b)
+int wb_dentry_cmp(const void *a, const void *b)
 {
 	const struct wdentry *x = a, *y = b;
 
@@ -393,7 +393,7 @@ static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 	}
 	closedir(dp);
 	if (count)
-		qsort(ents, count, sizeof(*ents), name_cmp_qsort);
+		qsort(ents, count, sizeof(*ents), wb_dentry_cmp);
 	/* drop excluded names before anything is read */
 	for (size_t i = 0, kept = 0; !ret && i <= count; i++) {
 		char *childrel;

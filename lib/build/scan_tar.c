@@ -454,7 +454,7 @@ static int copy_xattrs(struct tar_scan *ts, struct archive_entry *e, struct wnod
 }
 
 /* The attributes of a member over a directory already in the tree. */
-static void set_dir_attrs(struct wbuild *b, struct wnode *d, const struct stat *st)
+static int set_dir_attrs(struct wbuild *b, struct wnode *d, const struct stat *st)
 {
 	struct wnode *fresh;
 
@@ -462,7 +462,7 @@ static void set_dir_attrs(struct wbuild *b, struct wnode *d, const struct stat *
 	   from one made the usual way, then drop it */
 	fresh = wb_new_node(b, st);
 	if (!fresh)
-		return;
+		return es_fail(b->err, -ENOMEM, "out of memory");
 	d->mode = fresh->mode;
 	d->uid = fresh->uid;
 	d->gid = fresh->gid;
@@ -471,6 +471,7 @@ static void set_dir_attrs(struct wbuild *b, struct wnode *d, const struct stat *
 	b->all = fresh->next_all;
 	b->nnodes--;
 	wb_wnode_free(fresh);
+	return 0;
 }
 
 static int read_regular(struct tar_scan *ts, struct archive_entry *e, struct wnode *n,
@@ -636,8 +637,8 @@ static int add_member(struct tar_scan *ts, struct archive_entry *e, const char *
 		if (archive_entry_hardlink(e) || !S_ISDIR(st.st_mode))
 			return es_fail(b->err, -EINVAL, "%s: the root of the tree must be a "
 				       "directory", ES_PATH(what));
-		set_dir_attrs(b, b->root, &st);
-		return copy_xattrs(ts, e, b->root, what);
+		ret = set_dir_attrs(b, b->root, &st);
+		return ret ? ret : copy_xattrs(ts, e, b->root, what);
 	}
 	ret = walk_parent(ts, path, true, &dir, &base, &blen, what);
 	if (ret)
@@ -684,8 +685,9 @@ static int add_member(struct tar_scan *ts, struct archive_entry *e, const char *
 
 		ret = find_child(ts, dir, base, blen, &key, &de);
 		if (!ret && de && S_ISDIR(de->node->mode)) {
-			set_dir_attrs(b, de->node, &st);
-			ret = copy_xattrs(ts, e, de->node, what);
+			ret = set_dir_attrs(b, de->node, &st);
+			if (!ret)
+				ret = copy_xattrs(ts, e, de->node, what);
 			goto out;
 		}
 	}
@@ -696,13 +698,6 @@ static int add_member(struct tar_scan *ts, struct archive_entry *e, const char *
 out:
 	free(path);
 	return ret;
-}
-
-static int name_cmp_qsort(const void *a, const void *b)
-{
-	const struct wdentry *x = a, *y = b;
-
-	return es_name_cmp(x->name, x->len, y->name, y->len);
 }
 
 /*
@@ -730,7 +725,7 @@ static int finish_tree(struct tar_scan *ts)
 		struct wnode *d = stack[--depth];
 
 		if (d->nchildren > 1)
-			qsort(d->children, d->nchildren, sizeof(*d->children), name_cmp_qsort);
+			qsort(d->children, d->nchildren, sizeof(*d->children), wb_dentry_cmp);
 		for (size_t i = 0; i < d->nchildren; i++) {
 			struct wnode *c = d->children[i].node;
 

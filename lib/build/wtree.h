@@ -183,6 +183,8 @@ struct wnode *wb_new_node(struct wbuild *b, const struct stat *st);
 /* n's symlink target (target is n's from then on, len bytes, 1..4095) */
 int wb_set_symlink(struct wbuild *b, struct wnode *n, char *target, uint32_t len,
 		   const char *what);
+/* qsort order of a directory's entries (struct wdentry) */
+int wb_dentry_cmp(const void *a, const void *b);
 /* the --exclude-path/--exclude-regex options match rel (no leading '/') */
 bool wb_excluded(struct wbuild *b, const char *rel);
 /* scan_tar.c: the tree from a tar stream (opts->tar_path or tar_fd) */

@@ -345,7 +345,7 @@ next:
 		/* a stream keeps what it may be asked again only up to a bound:
 		   a file that far in and still pending has shrunk already */
 		if (z->pending_len >= PENDING_MAX ||
-		    (source->stream && pos >= WB_STREAM_REWIND_MAX)) {
+		    (source->rewind_to != UINT64_MAX && pos >= WB_STREAM_REWIND_MAX)) {
 			ret = write_pending(b, z, what);
 			if (ret)
 				return ret;

@@ -109,6 +109,18 @@ for v in "z-lz4hc:-z lz4hc -C 65536" "chunks:--chunksize=8192" "seal:--seal"; do
 	fi
 done
 run_rc 0 verify-seal "$VERIFY" --integrity-only seal.img || true
+# a compressible member past the stream's rewind bound (16 MiB), then an
+# incompressible one that the compressor hands back to be read again
+mkdir big
+yes 'a line that compresses well' | head -c $((24 * 1048576 + 5)) > big/text
+rnd 3000000 > big/random
+find big -exec touch -h -d @1600000000 {} +
+tar -C big -cf big.tar . || fail "GNU tar failed"
+if run_rc 0 mkfs-big-z "$MKFS" --quiet -z lz4 --tar=f big.img big.tar; then
+	check_mount big-z big.img big
+	[ "$(stat -c %s big.img)" -lt $((8 * 1048576)) ] ||
+		bad "big-z: the compressible member was not compressed ($(stat -c %s big.img) bytes)"
+fi
 
 # encrypted, through fsck --unlock --extract
 rnd 32 > domain.key
