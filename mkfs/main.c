@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* mkfs.erofs: build an EROFS image from a directory (front end of libcore). */
+/* mkfs.erofs: build an EROFS image from a directory or a tar stream (front end
+ * of libcore). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,7 +32,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE SOURCEDIR\n"
-"Build an EROFS image of SOURCEDIR into IMAGE.\n"
+"       %s [OPTIONS] --tar[=f] IMAGE [TARFILE|-]\n"
+"Build an EROFS image of SOURCEDIR, or of the tar archive TARFILE (standard\n"
+"input when it is '-' or not given), into IMAGE.\n"
 "\n"
 "IMAGE is written under a temporary name and renamed into place only when\n"
 "the build succeeds: a failed or interrupted build (SIGINT, SIGTERM, SIGHUP)\n"
@@ -79,6 +82,26 @@ static void usage(FILE *f)
 "                        largest compressed cluster (a multiple of 4096 up\n"
 "                        to 1 MiB; default 4096): larger ones compress\n"
 "                        better, and a read decodes the whole cluster\n"
+"\n"
+"Tar input:\n"
+"  --tar[=f]             read the tree from a tar archive (ustar, PAX or GNU;\n"
+"                        plain, gzip, zstd or xz) in one pass, without\n"
+"                        unpacking it: long names, xattrs, hard links, device\n"
+"                        nodes, sparse files and numeric owners as stored.  A\n"
+"                        later member of the same path replaces an earlier\n"
+"                        one; a missing parent directory is made (0755, root,\n"
+"                        the build time).  A leading '/' is dropped; a '..'\n"
+"                        component, a hard link to no earlier member, a\n"
+"                        damaged header or a truncated archive fail the build.\n"
+"                        OCI whiteouts become overlayfs ones: .wh.NAME a 0/0\n"
+"                        character device NAME, .wh..wh..opq the xattr\n"
+"                        trusted.overlay.opaque=y on its directory, so images\n"
+"                        of layers stack with mount -t overlay.  Only f (full\n"
+"                        data) is supported.  --exclude-path/--exclude-regex\n"
+"                        match member paths\n"
+"  --aufs                with --tar: whiteouts become overlayfs ones (the\n"
+"                        default here; erofs-utils needs it to convert)\n"
+"  --keep-whiteouts      with --tar: keep .wh. names as they are\n"
 "\n"
 "Sealing (Merkle trees, signed manifest, blobs):\n"
 "  --seal                append the seal: an fs-verity Merkle tree of the\n"
@@ -149,8 +172,8 @@ static void usage(FILE *f)
 "  -V, --version         show the version\n"
 "\n"
 "Options of erofs-utils that this mkfs.erofs does not have (compression\n"
-"hints, metadata compression, -E extended options, tar and OCI input, ...)\n"
-"are refused by name.\n"
+"hints, metadata compression, -E extended options, tar index mode, OCI\n"
+"input, ...) are refused by name.\n"
 "\n"
 "Files with holes are always stored chunk-based so that holes take no space.\n"
 "Reproducible output needs -T (or SOURCE_DATE_EPOCH) and -U: the same tree\n"
@@ -159,7 +182,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 success, 1 the build failed (the message names the file),\n"
 "2 usage error, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM); a\n"
-"second signal stops at once, without removing temporary files.\n", prog);
+"second signal stops at once, without removing temporary files.\n", prog, prog);
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -372,6 +395,7 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_KEY_AREA, "--key-area" },
 		{ ES_BUILD_OPT_COMPRESS, "-z" },
 		{ ES_BUILD_OPT_MAX_PCLUSTER, "-C" },
+		{ ES_BUILD_OPT_TAR, "--tar" },
 	};
 	size_t len = 0;
 
@@ -392,11 +416,12 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER, OPT_REPACK_BELOW,
+	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER, OPT_REPACK_BELOW, OPT_TAR, OPT_AUFS,
+	OPT_KEEP_WHITEOUTS,
 };
 
 #define NOT_COMPRESSED "compression is -z ALG[,LEVEL] and -C BYTES only"
-#define NO_TAR "build from a directory (unpack the archive first)"
+#define NO_TAR "--tar reads plain, gzip, zstd and xz archives itself"
 
 /* erofs-utils 1.9 options this mkfs.erofs does not have */
 static const struct cli_unsupported unsupported[] = {
@@ -411,8 +436,8 @@ static const struct cli_unsupported unsupported[] = {
 	{ "-E all-fragments", "compressed files keep their tails (no fragments)" },
 	{ "-E ztailpacking", "compressed files keep their tails (no ztailpacking)" },
 	{ "-E legacy-compress", NOT_COMPRESSED },
-	{ "--tar", NO_TAR },
-	{ "--aufs", NO_TAR },
+	{ "--tar=i", "only --tar=f: the image holds the file data" },
+	{ "--tar=headerball", "only --tar=f: the image holds the file data" },
 	{ "--ovlfs-strip", NO_TAR },
 	{ "--gzip", NO_TAR },
 	{ "--ungzip", NO_TAR },
@@ -488,8 +513,9 @@ int main(int argc, char **argv)
 		{ "zfeature-bits", required_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "zD", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "MZ", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
-		{ "tar", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
-		{ "aufs", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "tar", optional_argument, NULL, OPT_TAR },
+		{ "aufs", no_argument, NULL, OPT_AUFS },
+		{ "keep-whiteouts", no_argument, NULL, OPT_KEEP_WHITEOUTS },
 		{ "ovlfs-strip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "gzip", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "ungzip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
@@ -531,7 +557,7 @@ int main(int argc, char **argv)
 	struct es_build_opts o;
 	struct es_build_stats st;
 	struct es_err err = { 0 };
-	bool quiet = false;
+	bool quiet = false, tar = false, aufs = false;
 	struct cli_progress progress;
 	uint64_t v;
 	int64_t sv;
@@ -700,6 +726,19 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NOOP:
 			break;
+		case OPT_TAR:
+			if (optarg && strcmp(optarg, "f")) {
+				snprintf(optname, sizeof(optname), "--tar=%.40s", optarg);
+				return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
+			}
+			tar = true;
+			break;
+		case OPT_AUFS:
+			aufs = true;
+			break;
+		case OPT_KEEP_WHITEOUTS:
+			o.tar_keep_whiteouts = true;
+			break;
 		case OPT_CLEAN:
 			if (optarg && strcmp(optarg, "data")) {
 				snprintf(optname, sizeof(optname), "--clean=%.40s", optarg);
@@ -720,12 +759,32 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2)
-		return usage_error("%s", argc - optind < 2 ?
-				   "an IMAGE and a SOURCEDIR are needed" :
-				   "too many arguments");
+	if ((aufs || o.tar_keep_whiteouts) && !tar)
+		return usage_error("%s", aufs ? "--aufs needs --tar" :
+				   "--keep-whiteouts needs --tar");
+	if (aufs && o.tar_keep_whiteouts)
+		return usage_error("%s", "--aufs converts whiteouts, --keep-whiteouts keeps "
+				   "them: not both");
+	if (tar) {
+		if (argc - optind < 1 || argc - optind > 2)
+			return usage_error("%s", argc - optind < 1 ?
+					   "an IMAGE is needed (and a TARFILE, or '-')" :
+					   "too many arguments");
+		if (argc - optind == 1 || !strcmp(argv[optind + 1], "-")) {
+			o.tar_use_fd = true;
+			o.tar_fd = STDIN_FILENO;
+			o.tar_path = "standard input";
+		} else {
+			o.tar_path = argv[optind + 1];
+		}
+	} else {
+		if (argc - optind != 2)
+			return usage_error("%s", argc - optind < 2 ?
+					   "an IMAGE and a SOURCEDIR are needed" :
+					   "too many arguments");
+		o.source_dir = argv[optind + 1];
+	}
 	o.image_path = argv[optind];
-	o.source_dir = argv[optind + 1];
 	o.exclude_paths = excl_paths.items;
 	o.nexclude_paths = excl_paths.n;
 	o.exclude_regexes = excl_res.items;
@@ -808,8 +867,10 @@ int main(int argc, char **argv)
 	if (progress.on) {
 		uint64_t files, bytes;
 
-		cli_tree_totals(o.source_dir, &files, &bytes);
-		cli_progress_total(&progress, files, bytes);
+		if (o.source_dir) {
+			cli_tree_totals(o.source_dir, &files, &bytes);
+			cli_progress_total(&progress, files, bytes);
+		}
 		o.progress = progress_cb;
 		o.progress_ctx = &progress;
 	}

@@ -33,6 +33,17 @@ int es_compr_parse(const char *spec, enum es_compr_kind *kind, int *level,
 struct es_build_opts {
 	const char *image_path;
 	const char *source_dir;
+	/*
+	 * Or a tar stream (ustar, PAX, GNU; plain, gzip, zstd or xz), read
+	 * once: from the file tar_path, or from tar_fd when tar_use_fd (then
+	 * tar_path only names it in messages).  Member names are relative to
+	 * the image root; OCI whiteouts (".wh.NAME", ".wh..wh..opq") become
+	 * overlayfs ones unless tar_keep_whiteouts.
+	 */
+	const char *tar_path;
+	bool tar_use_fd;
+	int tar_fd;
+	bool tar_keep_whiteouts;
 	unsigned int blkszbits;		/* only 12 for now */
 	bool have_timestamp;		/* -T */
 	int64_t timestamp;
@@ -160,6 +171,7 @@ void es_build_opts_init(struct es_build_opts *o);
 #define ES_BUILD_OPT_COMPRESS		(1u << 13)
 #define ES_BUILD_OPT_MAX_PCLUSTER	(1u << 14)
 #define ES_BUILD_OPT_REPACK		(1u << 15)
+#define ES_BUILD_OPT_TAR		(1u << 16)
 
 /*
  * Every check of the options es_build() makes before it writes anything:

@@ -170,7 +170,10 @@ static int check_distinct_files(const struct es_build_opts *o, unsigned int *cul
 	if (o->blob_dir)
 		named_file_init(&f[n++], "the blob directory", ES_BUILD_OPT_BLOB_DIR,
 				o->blob_dir, true);
-	named_file_init(&f[n++], "the source directory", 0, o->source_dir, false);
+	if (o->source_dir)
+		named_file_init(&f[n++], "the source directory", 0, o->source_dir, false);
+	else if (!o->tar_use_fd)
+		named_file_init(&f[n++], "the tar archive", ES_BUILD_OPT_TAR, o->tar_path, false);
 	for (unsigned int i = 0; i < o->nchunk_dicts; i++)
 		named_file_init(&f[n++], "chunk dictionary", ES_BUILD_OPT_CHUNK_DICTS,
 				o->chunk_dicts[i], false);
@@ -230,8 +233,14 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 	if (!culprits)
 		culprits = &ignored;
 	*culprits = 0;
-	if (!o->image_path || !o->source_dir)
-		return es_fail(err, -EINVAL, "an image path and a source directory are needed");
+	if (!o->image_path || (!o->source_dir && !o->tar_path))
+		return es_fail(err, -EINVAL, "an image path and a source directory or tar "
+			       "archive are needed");
+	if (o->source_dir && o->tar_path) {
+		*culprits = ES_BUILD_OPT_TAR;
+		return es_fail(err, -EINVAL, "the source is a directory or a tar archive, "
+			       "not both");
+	}
 	if (o->blkszbits != 12) {
 		*culprits = ES_BUILD_OPT_BLKSZBITS;
 		return es_fail(err, -EINVAL, "block size %u is not supported: only 4096",
@@ -329,7 +338,7 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 	return check_distinct_files(o, culprits, err);
 }
 
-static void free_node(struct wnode *n)
+void wb_wnode_free(struct wnode *n)
 {
 	for (unsigned int i = 0; i < n->nxattrs; i++) {
 		free(n->xattrs[i].suffix);
@@ -351,7 +360,7 @@ void wb_wnode_free_all(struct wbuild *b)
 	while (n) {
 		struct wnode *next = n->next_all;
 
-		free_node(n);
+		wb_wnode_free(n);
 		n = next;
 	}
 	b->all = NULL;
@@ -566,7 +575,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (o->nchunk_dicts)
 		ret = wb_dicts_load(&b);
 	if (!ret)
-		ret = wb_scan_tree(&b);
+		ret = o->tar_path ? wb_scan_tar(&b) : wb_scan_tree(&b);
 	if (!ret)
 		ret = wb_pipe_flush(&b);
 	if (!ret)

@@ -117,10 +117,15 @@ int wb_place_tail_blocks(struct wbuild *b)
 	return ret;
 }
 
-static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *what)
+static int source_changed(struct wbuild *b, const struct wsource *src, uint64_t size,
+			  const char *what)
 {
 	uint8_t probe;
-	ssize_t n = pread(fd, &probe, 1, (off_t)size);
+	ssize_t n;
+
+	if (src->stream)
+		return 0;	/* a tar entry is as long as its header says */
+	n = pread(src->fd, &probe, 1, (off_t)size);
 
 	if (n > 0)
 		return es_fail(b->err, -EAGAIN, "%s: file grew while it was read "
@@ -128,10 +133,14 @@ static int source_changed(struct wbuild *b, int fd, uint64_t size, const char *w
 	return 0;
 }
 
-int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
-		  const char *what)
+int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		  uint64_t off, const char *what)
 {
-	ssize_t got = es_pread_full(fd, buf, len, off);
+	ssize_t got;
+
+	if (src->stream)
+		return wb_stream_read(b, src, buf, len, off, what);
+	got = es_pread_full(src->fd, buf, len, off);
 
 	if (got < 0)
 		return es_fail(b->err, (int)got, "%s: read error: %s", ES_PATH(what),
@@ -142,7 +151,8 @@ int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
 	return 0;
 }
 
-static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *what)
+static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
+		       const char *what)
 {
 	uint64_t size = n->size;
 	uint64_t full = size >> b->blkszbits;
@@ -162,7 +172,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 
 		ret = wb_poll_cancel(b);
 		if (!ret)
-			ret = wb_read_exact(b, fd, b->iobuf, len, off, what);
+			ret = wb_read_exact(b, src, b->iobuf, len, off, what);
 		if (ret)
 			return ret;
 		memset(b->iobuf + len, 0, padded - len);
@@ -175,7 +185,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 		n->tail = malloc(tail);
 		if (!n->tail)
 			return es_fail(b->err, -ENOMEM, "out of memory");
-		ret = wb_read_exact(b, fd, n->tail, tail, copy, what);
+		ret = wb_read_exact(b, src, n->tail, tail, copy, what);
 		if (ret)
 			return ret;
 		n->tail_len = tail;
@@ -188,13 +198,17 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 	n->nblocks = nblocks;
 	b->data_next += nblocks;
 	b->stats->stored_data_bytes += nblocks << b->blkszbits;
-	return source_changed(b, fd, size, what);
+	return source_changed(b, src, size, what);
 }
 
 /* Where the next data byte at or after off is; size when only holes remain. */
-static uint64_t next_data(int fd, uint64_t off, uint64_t size)
+static uint64_t next_data(const struct wsource *src, uint64_t off, uint64_t size)
 {
-	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+	off_t d;
+
+	if (src->stream)
+		return wb_stream_next_data(src->stream, off, size);
+	d = lseek(src->fd, (off_t)off, SEEK_DATA);
 
 	if (d < 0)
 		return errno == ENXIO ? size : off;
@@ -284,7 +298,7 @@ int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t l
  * while it is copied to the next free blocks, which the next chunk
  * overwrites when this one turns out to be stored already.
  */
-static int ingest_large_chunk(struct wbuild *b, struct wnode *n, int fd, uint64_t index,
+static int ingest_large_chunk(struct wbuild *b, struct wnode *n, struct wsource *src, uint64_t index,
 			      uint64_t off, uint64_t len, const char *what)
 {
 	const bool to_blob = b->blob_fd >= 0;
@@ -305,7 +319,7 @@ static int ingest_large_chunk(struct wbuild *b, struct wnode *n, int fd, uint64_
 		size_t piece = len - done < IOBUF_SIZE ? (size_t)(len - done) : IOBUF_SIZE;
 		size_t padded = (size_t)es_round_up(piece, b->blksz);
 
-		ret = wb_read_exact(b, fd, b->iobuf, piece, off + done, what);
+		ret = wb_read_exact(b, src, b->iobuf, piece, off + done, what);
 		if (!ret) {
 			if (zero)
 				zero = wb_all_zero(b->iobuf, piece);
@@ -332,16 +346,16 @@ struct read_run {
 	uint64_t off, len;
 };
 
-static int read_run(struct wbuild *b, int fd, struct read_run *r, const char *what)
+static int read_run(struct wbuild *b, struct wsource *src, struct read_run *r, const char *what)
 {
-	int ret = r->len ? wb_read_exact(b, fd, r->buf, (size_t)r->len, r->off, what) : 0;
+	int ret = r->len ? wb_read_exact(b, src, r->buf, (size_t)r->len, r->off, what) : 0;
 
 	r->len = 0;
 	return ret;
 }
 
-static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse,
-			  const char *what)
+static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src,
+			  bool sparse, const char *what)
 {
 	const bool to_blob = b->blob_fd >= 0;
 	uint64_t chunksize = b->chunksize ? b->chunksize : b->blksz;
@@ -363,7 +377,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			       (unsigned long long)n->nchunks);
 	b->uses_chunks = true;
 	if (sparse)
-		data_at = next_data(fd, 0, n->size);
+		data_at = next_data(src, 0, n->size);
 	for (uint64_t c = 0; c < n->nchunks; c++) {
 		uint64_t off = c << chunkbits;
 		uint64_t len = n->size - off < chunksize ? n->size - off : chunksize;
@@ -375,14 +389,14 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			return ret;
 		b->stats->chunks++;
 		if (sparse && data_at < off)
-			data_at = next_data(fd, off, n->size);
+			data_at = next_data(src, off, n->size);
 		if (sparse && data_at >= off + len) {
 			/* a hole: never read, stored as nothing */
 			ret = wb_chunk_place(b, n, c, len, true, NULL, NULL, NULL, what, &store);
 		} else if (windowed) {
 			/* hashed, placed and written when the window is committed */
 			if (!wb_pipe_has_room(b, (uint32_t)len)) {
-				ret = read_run(b, fd, &run, what);
+				ret = read_run(b, src, &run, what);
 				if (!ret)
 					ret = wb_pipe_flush(b);
 			}
@@ -392,20 +406,21 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			    off == run.off + run.len) {
 				run.len += len;
 			} else if (!ret) {
-				ret = read_run(b, fd, &run, what);
+				ret = read_run(b, src, &run, what);
 				run = (struct read_run){ buf, off, len };
 			}
 		} else {
-			ret = ingest_large_chunk(b, n, fd, c, off, len, what);
+			ret = ingest_large_chunk(b, n, src, c, off, len, what);
 		}
 		if (ret)
 			return ret;
 	}
-	ret = read_run(b, fd, &run, what);
-	return ret ? ret : source_changed(b, fd, n->size, what);
+	ret = read_run(b, src, &run, what);
+	return ret ? ret : source_changed(b, src, n->size, what);
 }
 
-int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)
+int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
+		      const char *what)
 {
 	bool sparse = false;
 	struct stat st;
@@ -414,10 +429,12 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 	b->stats->logical_bytes += n->size;
 	if (!n->size) {
 		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
-		return source_changed(b, fd, 0, what);
+		return source_changed(b, src, 0, what);
 	}
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
-		off_t hole = lseek(fd, 0, SEEK_HOLE);
+	if (src->stream) {
+		sparse = wb_stream_sparse(src->stream);
+	} else if (fstat(src->fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
+		off_t hole = lseek(src->fd, 0, SEEK_HOLE);
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
@@ -425,16 +442,19 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *wha
 		bool stored = false;
 
 		ret = wb_pipe_flush(b);	/* the chunks before it come first */
-		if (!ret)
-			ret = wb_ingest_compressed(b, n, fd, what, &stored);
-
+		if (ret)
+			return ret;
+		/* a file that does not shrink is read again, from the start */
+		src->rewind_to = 0;
+		ret = wb_ingest_compressed(b, n, src, what, &stored);
+		src->rewind_to = UINT64_MAX;
 		if (ret || stored)
-			return ret ? ret : source_changed(b, fd, n->size, what);
+			return ret ? ret : source_changed(b, src, n->size, what);
 	}
 	/* encrypted images keep no file data inline: every byte goes through
 	   the chunk path and its keys */
 	if (b->chunksize || sparse || b->crypt)
-		return ingest_chunked(b, n, fd, sparse, what);
+		return ingest_chunked(b, n, src, sparse, what);
 	ret = wb_pipe_flush(b);		/* the chunks before it come first */
-	return ret ? ret : ingest_flat(b, n, fd, what);
+	return ret ? ret : ingest_flat(b, n, src, what);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "erofs/build.h"
 #include "erofs/err.h"
@@ -172,8 +173,6 @@ static inline int wb_poll_cancel(struct wbuild *b)
 	return 0;
 }
 
-int wb_scan_tree(struct wbuild *b);
-int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
 bool wb_all_zero(const uint8_t *p, size_t len);
 /* len bytes of file data at byte off of the image or the blob */
 int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, uint64_t off);
@@ -201,18 +200,56 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
    before anything else takes blocks of the data region */
 int wb_pipe_flush(struct wbuild *b);
 /*
- * len bytes of the source file fd at off into buf; a read error or a file
- * that shrank since the scan is an error naming what (the source changed
- * during the build: -EAGAIN).
+ * Where a regular file's bytes come from: a file of the source tree (read
+ * with pread, holes found with SEEK_DATA), or a tar entry's data, which
+ * arrives once, in order (scan_tar.c).
  */
-int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
-		  const char *what);
+struct wstream;
+struct wsource {
+	int fd;				/* -1 for a stream */
+	struct wstream *stream;
+	/* streams: the lowest offset a later read may go back to (the bytes
+	   from there on are kept in memory); UINT64_MAX: forward only */
+	uint64_t rewind_to;
+};
+
+/* A stream keeps at most about this many bytes for a compressed file's
+ * second pass: past it, zfile.c commits the file to being compressed. */
+#define WB_STREAM_REWIND_MAX (16u << 20)
+
+int wb_scan_tree(struct wbuild *b);
+/* scan.c, for both sources: a node with st's attributes (the build's
+   owner and time options applied), on the list of all nodes */
+struct wnode *wb_new_node(struct wbuild *b, const struct stat *st);
+/* n's symlink target (target is n's from then on, len bytes, 1..4095) */
+int wb_set_symlink(struct wbuild *b, struct wnode *n, char *target, uint32_t len,
+		   const char *what);
+/* qsort order of a directory's entries (struct wdentry) */
+int wb_dentry_cmp(const void *a, const void *b);
+/* the --exclude-path/--exclude-regex options match rel (no leading '/') */
+bool wb_excluded(struct wbuild *b, const char *rel);
+/* scan_tar.c: the tree from a tar stream (opts->tar_path or tar_fd) */
+int wb_scan_tar(struct wbuild *b);
+int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
+		      const char *what);
+/*
+ * len bytes of the file at off into buf; a read error, or a file that
+ * shrank since the scan, is an error naming what (the source changed
+ * during the build: -EAGAIN; a truncated tar stream: -EIO).
+ */
+int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		  uint64_t off, const char *what);
+/* scan_tar.c: the stream side of wb_read_exact, and its holes */
+int wb_stream_read(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		   uint64_t off, const char *what);
+bool wb_stream_sparse(const struct wstream *s);
+uint64_t wb_stream_next_data(const struct wstream *s, uint64_t off, uint64_t size);
 /* zfile.c: compressed regular files */
 int wb_compress_init(struct wbuild *b);
 void wb_compress_free(struct wbuild *b);
 /* *stored: false when the file does not shrink (the caller stores it as usual) */
-int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what,
-			 bool *stored);
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *src,
+			 const char *what, bool *stored);
 /* the size of a compressed inode's map (header, padding, lcluster indexes) */
 uint64_t wb_zmap_size(const struct wnode *n);
 void wb_zmap_encode(const struct wbuild *b, const struct wnode *n, uint8_t *out);
@@ -220,6 +257,8 @@ void wb_zmap_encode(const struct wbuild *b, const struct wnode *n, uint8_t *out)
 void wb_zmap_remap(struct wnode *n, uint32_t base, const uint32_t *remap);
 int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what);
+int wb_xattr_set(struct wbuild *b, struct wnode *n, const char *name, const void *value,
+		 size_t vlen, const char *what);
 int wb_xattrs_share(struct wbuild *b);
 /* encode a node's xattr body (xattr_isize bytes) */
 void wb_xattrs_encode(const struct wnode *n, uint8_t *out);
@@ -271,6 +310,7 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
 void wb_wnode_free_all(struct wbuild *b);
+void wb_wnode_free(struct wnode *n);
 
 /* encrypt.c: encrypted builds (b->crypt set by wb_crypt_init) */
 struct es_chunk_rec;

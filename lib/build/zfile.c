@@ -283,8 +283,8 @@ void wb_zmap_remap(struct wnode *n, uint32_t base, const uint32_t *remap)
 	}
 }
 
-int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what,
-			 bool *stored)
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *source,
+			 const char *what, bool *stored)
 {
 	struct wzfile *z = b->zfile;
 	const uint64_t size = n->size;
@@ -311,7 +311,7 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 		if (pos + avail > win_off + win_len) {
 			win_off = pos;
 			win_len = size - pos < z->in_cap ? size - pos : z->in_cap;
-			ret = wb_read_exact(b, fd, z->in, (size_t)win_len, win_off, what);
+			ret = wb_read_exact(b, source, z->in, (size_t)win_len, win_off, what);
 			if (ret)
 				return ret;
 		}
@@ -342,10 +342,14 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 			pos += len;
 		}
 next:
-		if (z->pending_len >= PENDING_MAX) {
+		/* a stream keeps what it may be asked again only up to a bound:
+		   a file that far in and still pending has shrunk already */
+		if (z->pending_len >= PENDING_MAX ||
+		    (source->rewind_to != UINT64_MAX && pos >= WB_STREAM_REWIND_MAX)) {
 			ret = write_pending(b, z, what);
 			if (ret)
 				return ret;
+			source->rewind_to = UINT64_MAX;
 		}
 	}
 	/* bytes the ordinary path would take (an inline tail is metadata, but
