@@ -389,10 +389,12 @@ int main(int argc, char **argv)
 				return usage_error("too many --device options");
 			break;
 		case OPT_EXTRACT:
-			/* without DIR, as erofs-utils: check everything, extract nothing */
+			/* without DIR, as erofs-utils: read and check every file's
+			   data too, extract nothing */
 			if (optarg && !*optarg)
 				return usage_error("empty value given for --extract=DIR");
 			co.extract_dir = optarg;
+			co.check_data = !optarg;
 			break;
 		case OPT_OVERWRITE:
 			co.overwrite = true;
@@ -636,6 +638,10 @@ int main(int argc, char **argv)
 		co.progress = cli_check_progress_cb;
 		co.progress_ctx = &xprogress;
 	}
+	co.nthreads = threads;
+	co.unlocked = unlocked;
+	/* bytes that passed their Merkle trees need not be read again */
+	co.data_proven = sum.sealed && !seal_ret && sum.devices_checked == sum.devices;
 	if (!ret)
 		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
 	cli_progress_end(&xprogress);

@@ -36,6 +36,7 @@ struct es_unlocked {
 	bool have_chunk;
 	unsigned int chunk_dev;
 	uint64_t chunk_block;
+	bool borrowed_table;		/* a fork: the table is its parent's */
 };
 
 static uint64_t entry_block(const uint8_t *e)
@@ -107,6 +108,25 @@ static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t
 			     (unsigned long long)(chunk_block + unit)) : 0;
 }
 
+/* The cipher contexts and the decryption stage of u, keyed from its table. */
+static int key_ciphers(struct es_unlocked *u, struct es_err *err)
+{
+	int ret = es_crypto_xts_init(&u->meta, ES_CRYPTO_DECRYPT);
+
+	if (!ret)
+		ret = es_crypto_xts_setkey(&u->meta, u->table);
+	if (!ret)
+		ret = es_crypto_xts_init(&u->data, ES_CRYPTO_DECRYPT);
+	if (!ret)
+		ret = es_crypto_mac_new(&u->mac);
+	if (ret)
+		return es_fail(err, ret, "key table: the metadata key is unusable");
+	u->dec.meta = dec_meta;
+	u->dec.chunk = dec_chunk;
+	u->dec.ctx = u;
+	return 0;
+}
+
 int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 		     struct es_unlocked **out, struct es_err *err)
 {
@@ -160,25 +180,36 @@ int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 			goto fail;
 		}
 	}
-	ret = es_crypto_xts_init(&u->meta, ES_CRYPTO_DECRYPT);
-	if (!ret)
-		ret = es_crypto_xts_setkey(&u->meta, u->table);
-	if (!ret)
-		ret = es_crypto_xts_init(&u->data, ES_CRYPTO_DECRYPT);
-	if (!ret)
-		ret = es_crypto_mac_new(&u->mac);
-	if (ret) {
-		ret = es_fail(err, ret, "key table: the metadata key is unusable");
+	ret = key_ciphers(u, err);
+	if (ret)
 		goto fail;
-	}
-	u->dec.meta = dec_meta;
-	u->dec.chunk = dec_chunk;
-	u->dec.ctx = u;
 	*out = u;
 	return 0;
 fail:
 	es_unlocked_free(u);
 	return ret;
+}
+
+int es_unlocked_fork(const struct es_unlocked *parent, struct es_unlocked **out,
+		     struct es_err *err)
+{
+	struct es_unlocked *u = calloc(1, sizeof(*u));
+	int ret;
+
+	*out = NULL;
+	if (!u)
+		return es_fail(err, -ENOMEM, "out of memory");
+	u->entries = parent->entries;
+	u->table = parent->table;
+	u->table_len = parent->table_len;
+	u->borrowed_table = true;
+	ret = key_ciphers(u, err);
+	if (ret) {
+		es_unlocked_free(u);
+		return ret;
+	}
+	*out = u;
+	return 0;
 }
 
 void es_unlocked_attach(struct es_unlocked *u, struct es_image *img)
@@ -193,7 +224,8 @@ void es_unlocked_free(struct es_unlocked *u)
 	es_crypto_xts_release(&u->meta);
 	es_crypto_xts_release(&u->data);
 	es_crypto_mac_free(u->mac);
-	es_secret_free(u->table, u->table_len);
+	if (!u->borrowed_table)
+		es_secret_free(u->table, u->table_len);
 	es_crypto_wipe(u, sizeof(*u));
 	free(u);
 }
