@@ -504,13 +504,14 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 				 (unsigned long long)ino->size);
 		goto out;
 	}
-	if (S_ISREG(ino->mode) && (outfd >= 0 || c->reads != ES_READ_NONE)) {
-		ret = submit_data(c, we, outfd);
-		outfd = -1;
-		if (ret)
-			goto out;
-	} else if (S_ISREG(ino->mode) || S_ISLNK(ino->mode)) {
-		/* a regular file's extents, a symlink's target (read: it is small) */
+	if (S_ISREG(ino->mode) || S_ISLNK(ino->mode)) {
+		/*
+		 * Every extent mapped here, in walk order, whatever the jobs
+		 * read later: a problem is reported once, in order, and a
+		 * missing device stops the walk here (a job would look for
+		 * it in the source, which serves one thread).  A symlink's
+		 * target is read: it is small.
+		 */
 		ret = es_extract_data(c->img, ino, -1, S_ISLNK(ino->mode) ? ES_READ_ALL :
 				      ES_READ_NONE, c->buf, &e);
 		if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT) {
@@ -522,8 +523,14 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 			es_fail(c->err, ret, "%s: %s", ES_PATH(path), e.msg);
 			goto out;
 		}
-		if (S_ISREG(ino->mode))
+		if (S_ISREG(ino->mode) && (outfd >= 0 || c->reads != ES_READ_NONE)) {
+			ret = submit_data(c, we, outfd);
+			outfd = -1;
+			if (ret)
+				goto out;
+		} else if (S_ISREG(ino->mode)) {
 			count_file(c, ino);
+		}
 		if (extract && S_ISLNK(ino->mode)) {
 			ret = es_extract_symlink(c->img, ino, parent->fd, name, c->o->overwrite,
 						 c->buf, c->err);

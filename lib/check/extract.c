@@ -200,6 +200,10 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 		if (ret)
 			return ret;
 		end = ext.lstart + ext.llen;
+		/* a device that was not given: said now, as reading it would say */
+		if ((ext.flags & ES_EXTENT_MAPPED) && !(ext.flags & ES_EXTENT_INLINE) &&
+		    ext.device < img->ndevices && !img->devices[ext.device].present)
+			return es_dev_read(img, ext.device, ext.pstart, buf, 0, err);
 		if (!(ext.flags & ES_EXTENT_MAPPED) || reads == ES_READ_NONE ||
 		    (reads == ES_READ_ENCODED && !(ext.flags & ES_EXTENT_ENCODED))) {
 			off = end;

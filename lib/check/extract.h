@@ -35,7 +35,8 @@ enum es_data_reads {
 };
 
 /*
- * Map every extent of a file and read what reads says (and so check it);
+ * Map every extent of a file (a device that was not given is an error
+ * whatever reads says) and read what reads says (and so check it);
  * with outfd >= 0 (and ES_READ_ALL) write the file there, holes and
  * all-zero blocks left as holes.  buf: ES_EXTRACT_BUF_SIZE bytes.
  */
