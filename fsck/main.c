@@ -423,10 +423,10 @@ int main(int argc, char **argv)
 			perms = c == OPT_PERMS;
 			preserve_given = true;
 			break;
-		case OPT_XATTRS:
 		case OPT_QUIET:
 			quiet = true;
 			break;
+		case OPT_XATTRS:
 		case OPT_NO_XATTRS:
 			co.xattrs = c == OPT_XATTRS;
 			break;
