@@ -31,6 +31,7 @@ struct es_unlocked {
 	size_t table_len;
 	uint64_t entries;
 	struct es_unit_ciphers c;	/* c.mac: chunk keys without a fetch each */
+	bool borrowed_table;		/* a fork: the table is its parent's */
 };
 
 static uint64_t entry_block(const uint8_t *e)
@@ -81,6 +82,25 @@ static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t
 			   find_entry(u, dev, chunk_block);
 
 	return es_unit_ciphers_chunk(&u->c, e, dev, chunk_block, unit, block, err);
+}
+
+/* The cipher contexts and the decryption stage of u, keyed from its table. */
+static int key_ciphers(struct es_unlocked *u, struct es_err *err)
+{
+	int ret = es_crypto_xts_init(&u->c.meta, ES_CRYPTO_DECRYPT);
+
+	if (!ret)
+		ret = es_crypto_xts_setkey(&u->c.meta, u->table);
+	if (!ret)
+		ret = es_crypto_xts_init(&u->c.data, ES_CRYPTO_DECRYPT);
+	if (!ret)
+		ret = es_crypto_mac_new(&u->c.mac);
+	if (ret)
+		return es_fail(err, ret, "key table: the metadata key is unusable");
+	u->dec.meta = dec_meta;
+	u->dec.chunk = dec_chunk;
+	u->dec.ctx = u;
+	return 0;
 }
 
 int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
@@ -136,25 +156,36 @@ int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 			goto fail;
 		}
 	}
-	ret = es_crypto_xts_init(&u->c.meta, ES_CRYPTO_DECRYPT);
-	if (!ret)
-		ret = es_crypto_xts_setkey(&u->c.meta, u->table);
-	if (!ret)
-		ret = es_crypto_xts_init(&u->c.data, ES_CRYPTO_DECRYPT);
-	if (!ret)
-		ret = es_crypto_mac_new(&u->c.mac);
-	if (ret) {
-		ret = es_fail(err, ret, "key table: the metadata key is unusable");
+	ret = key_ciphers(u, err);
+	if (ret)
 		goto fail;
-	}
-	u->dec.meta = dec_meta;
-	u->dec.chunk = dec_chunk;
-	u->dec.ctx = u;
 	*out = u;
 	return 0;
 fail:
 	es_unlocked_free(u);
 	return ret;
+}
+
+int es_unlocked_fork(const struct es_unlocked *parent, struct es_unlocked **out,
+		     struct es_err *err)
+{
+	struct es_unlocked *u = calloc(1, sizeof(*u));
+	int ret;
+
+	*out = NULL;
+	if (!u)
+		return es_fail(err, -ENOMEM, "out of memory");
+	u->entries = parent->entries;
+	u->table = parent->table;
+	u->table_len = parent->table_len;
+	u->borrowed_table = true;
+	ret = key_ciphers(u, err);
+	if (ret) {
+		es_unlocked_free(u);
+		return ret;
+	}
+	*out = u;
+	return 0;
 }
 
 void es_unlocked_attach(struct es_unlocked *u, struct es_image *img)
@@ -169,7 +200,8 @@ void es_unlocked_free(struct es_unlocked *u)
 	es_crypto_xts_release(&u->c.meta);
 	es_crypto_xts_release(&u->c.data);
 	es_crypto_mac_free(u->c.mac);
-	es_secret_free(u->table, u->table_len);
+	if (!u->borrowed_table)
+		es_secret_free(u->table, u->table_len);
 	es_crypto_wipe(u, sizeof(*u));
 	free(u);
 }
