@@ -33,9 +33,12 @@
 /* each level holds a descriptor and a few hundred bytes of stack */
 #define MAX_DEPTH	4096u
 
+/* the image and its blobs: as many as the format allows (1 + 65535) */
+#define MAX_DEVS	65536u
+
 struct source {
-	int fds[64];
-	uint64_t sizes[64];
+	int *fds;
+	uint64_t *sizes;
 	unsigned int n;
 };
 
@@ -355,7 +358,9 @@ int main(int argc, char **argv)
 	char *cred_label = NULL;
 	enum erofs_boot_trust trust = 0;
 	uint8_t anchor[32];
-	struct source src = { .n = 1 };
+	static int fds[MAX_DEVS];
+	static uint64_t sizes[MAX_DEVS];
+	struct source src = { fds, sizes, 1 };
 	struct erofs_boot_source bsrc;
 	struct extractor *x;
 	struct es_err err = { 0 };
@@ -401,7 +406,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--work-size") && i + 1 < argc) {
 			work_size = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(a, "--device") && i + 1 < argc) {
-			if (src.n == 64)
+			if (src.n == MAX_DEVS)
 				usage();
 			src.fds[src.n++] = -1;
 			src.fds[src.n - 1] = open(argv[++i], O_RDONLY | O_CLOEXEC);

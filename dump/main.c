@@ -224,7 +224,7 @@ static void show_seal(const struct es_image *img, struct jbuf *j)
 	struct es_err err = { 0 };
 	const struct es_seal *s;
 	const struct es_err *failed = NULL;
-	uint64_t dev_chunks[64] = { 0 };
+	uint64_t *dev_chunks = NULL;
 	char hex[65], digest_text[ES_MANIFEST_DIGEST_TEXT_SIZE] = "";
 
 	if (es_verify_image(&img->io, NULL, &opts, &r, &err))
@@ -261,8 +261,9 @@ static void show_seal(const struct es_image *img, struct jbuf *j)
 	 * -ENOKEY once it has (anything else: the hash failed) */
 	if (r.auth_status == -ENOKEY)
 		es_manifest_digest_format(r.auth.manifest_digest, digest_text);
-	for (uint64_t i = 0; i < s->nchunks; i++)
-		if (s->chunks[i].device < 64)
+	dev_chunks = calloc(s->ndevices, sizeof(*dev_chunks));
+	for (uint64_t i = 0; dev_chunks && i < s->nchunks; i++)
+		if (s->chunks[i].device < s->ndevices)
 			dev_chunks[s->chunks[i].device]++;
 	if (j) {
 		json_add(j, ",\"seal\":{\"status\":\"ok\",\"version\":1,\"manifest_bytes\":%zu,"
@@ -283,9 +284,10 @@ static void show_seal(const struct es_image *img, struct jbuf *j)
 			json_add(j, "%s{\"index\":%u,\"role\":\"%s\",\"size\":%llu,"
 				 "\"digest\":\"%s\",\"chunks\":%llu}", i ? "," : "", i,
 				 i ? "blob" : "filesystem", (unsigned long long)s->devices[i].size,
-				 hex, (unsigned long long)(i < 64 ? dev_chunks[i] : 0));
+				 hex, (unsigned long long)(dev_chunks ? dev_chunks[i] : 0));
 		}
 		json_add(j, "]}");
+		free(dev_chunks);
 		es_verify_report_free(&r);
 		return;
 	}
@@ -305,10 +307,11 @@ static void show_seal(const struct es_image *img, struct jbuf *j)
 		es_hex(s->devices[i].digest, 32, hex);
 		printf("  device %u: %llu bytes, fs-verity sha256:%s, %llu chunks indexed\n", i,
 		       (unsigned long long)s->devices[i].size, hex,
-		       (unsigned long long)(i < 64 ? dev_chunks[i] : 0));
+		       (unsigned long long)(dev_chunks ? dev_chunks[i] : 0));
 	}
 	printf("Seal chunk index:                             %llu chunks\n",
 	       (unsigned long long)s->nchunks);
+	free(dev_chunks);
 	es_verify_report_free(&r);
 }
 
@@ -358,9 +361,8 @@ static int show_delta(const struct es_image *img, const char *image_path,
 {
 	struct es_image *old_img = NULL;
 	struct es_seal *old_seal = NULL, *new_seal = NULL;
-	struct es_seal_delta d;
-	unsigned int dropped = 0;
-	uint64_t dropped_bytes = 0;
+	struct es_seal_delta d = { 0 };
+	char hex[65];
 	int ret = es_image_open(&old_img, old_path, NULL, err);
 
 	if (!ret)
@@ -374,18 +376,6 @@ static int show_delta(const struct es_image *img, const char *image_path,
 	}
 	if (!ret)
 		ret = es_seal_delta(old_seal, new_seal, &d, err);
-	/* the other way round: OLD's blobs the image no longer reads, which a
-	   machine may drop once it has updated */
-	for (unsigned int i = 1; !ret && i < old_seal->ndevices; i++) {
-		bool kept = false;
-
-		for (unsigned int k = 1; k < new_seal->ndevices && !kept; k++)
-			kept = !memcmp(old_seal->devices[i].digest, new_seal->devices[k].digest, 32);
-		if (!kept) {
-			dropped++;
-			dropped_bytes += old_seal->devices[i].size;
-		}
-	}
 	if (!ret && j) {
 		json_add(j, ",\"delta\":{\"old\":");
 		json_str(j, old_path);
@@ -394,17 +384,33 @@ static int show_delta(const struct es_image *img, const char *image_path,
 			 "\"chunks\":%" PRIu64 ",\"new_chunks\":%" PRIu64 ",\"new_chunk_bytes\":%"
 			 PRIu64 ",\"shared_chunks\":%" PRIu64 ",\"whole_blob_download_bytes\":%"
 			 PRIu64 ",\"chunk_level_download_bytes\":%" PRIu64 ",\"unused_old_blobs\":%u,"
-			 "\"unused_old_blob_bytes\":%" PRIu64 "}", img->file_size,
+			 "\"unused_old_blob_bytes\":%" PRIu64 ",\"pull_blobs\":[", img->file_size,
 			 new_seal->ndevices - 1, d.new_blobs, d.new_blob_bytes, d.shared_blob_bytes,
 			 new_seal->nchunks, d.new_chunks, d.new_chunk_bytes, d.shared_chunks,
 			 img->file_size + d.new_blob_bytes, img->file_size + d.new_chunk_bytes,
-			 dropped, dropped_bytes);
+			 d.unused_old_blobs, d.unused_old_blob_bytes);
+		for (unsigned int i = 1, first = 1; i < new_seal->ndevices; i++) {
+			if (!d.is_new[i])
+				continue;
+			es_hex(new_seal->devices[i].digest, 32, hex);
+			json_add(j, "%s{\"device\":%u,\"digest\":\"%s\",\"size\":%" PRIu64 "}",
+				 first ? "" : ",", i, hex, new_seal->devices[i].size);
+			first = 0;
+		}
+		json_add(j, "]}");
 	} else if (!ret) {
 		printf("delta: what a machine that has %s and its blobs downloads to get %s\n"
 		       "  (the other direction: dump.erofs --delta=%s %s)\n",
 		       old_path, image_path, image_path, old_path);
 		printf("image file: %" PRIu64 " bytes (always downloaded)\n", img->file_size);
 		printf("new blobs: %u of %u\n", d.new_blobs, new_seal->ndevices - 1);
+		for (unsigned int i = 1; i < new_seal->ndevices; i++) {
+			if (!d.is_new[i])
+				continue;
+			es_hex(new_seal->devices[i].digest, 32, hex);
+			printf("  pull blob %s (device %u): %" PRIu64 " bytes\n", hex, i,
+			       new_seal->devices[i].size);
+		}
 		printf("new blob bytes: %" PRIu64 "\n", d.new_blob_bytes);
 		printf("blob bytes already in old: %" PRIu64 "\n", d.shared_blob_bytes);
 		printf("new chunks: %" PRIu64 " of %" PRIu64 "\n", d.new_chunks, new_seal->nchunks);
@@ -415,8 +421,9 @@ static int show_delta(const struct es_image *img, const char *image_path,
 		printf("chunk-level download (image file + new chunks): %" PRIu64 " bytes\n",
 		       img->file_size + d.new_chunk_bytes);
 		printf("blobs of old no longer read: %u, %" PRIu64 " bytes (may be dropped "
-		       "after the update)\n", dropped, dropped_bytes);
+		       "after the update)\n", d.unused_old_blobs, d.unused_old_blob_bytes);
 	}
+	es_seal_delta_free(&d);
 	es_seal_free(old_seal);
 	es_seal_free(new_seal);
 	es_image_close(old_img);
@@ -769,6 +776,7 @@ int main(int argc, char **argv)
 
 	cli_set_prog_name(argv, prog);
 	want_json = json_wanted(argc, argv);
+	cli_raise_fd_limit();
 	while ((c = getopt_long(argc, argv, "hVsSe", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':

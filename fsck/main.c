@@ -33,7 +33,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE\n"
 "Check an EROFS image: superblock, every inode, directory, xattr and data\n"
-"mapping, \".\" and \"..\" entries, link counts and directory loops.\n"
+"mapping (chunk maps, compressed extents, block ranges within devices),\n"
+"\".\" and \"..\" entries, link counts and directory loops.  File data is\n"
+"not read unless --extract asks for it, as in erofs-utils.\n"
 "IMAGE and blobs are regular files or block devices (a loop device).\n"
 "\n"
 "Options:\n"
@@ -43,7 +45,10 @@ static void usage(FILE *f)
 "  --extract[=DIR]       also recreate the tree in DIR (created if missing):\n"
 "                        contents, holes, modes, owners, times, xattrs, hard\n"
 "                        links, symlinks, device nodes, FIFOs and sockets.\n"
-"                        Without DIR: check only (file data is always read)\n"
+"                        Without DIR: also read, decompress and check every\n"
+"                        file's data, and write nothing (on a sealed image\n"
+"                        whose devices all passed their Merkle trees, only\n"
+"                        what must be decompressed is read again)\n"
 "  --nid=NID, --path=PATH  check (and extract) only the inode NID or PATH\n"
 "                        and what is below it: DIR gets a directory's\n"
 "                        contents, or is the file extracted\n"
@@ -55,8 +60,9 @@ static void usage(FILE *f)
 "                        trust the image whose manifest has this SHA-256\n"
 "                        (as mkfs.erofs and dump.erofs -s print it), without\n"
 "                        keys (repeatable)\n"
-"  -j, --workers=N       hashing threads for the seal check (default, and 0:\n"
-"                        all cores)\n"
+"  -j, --workers=N       threads for the seal check's hashing and for reading\n"
+"                        and writing file data (--extract): 0 and the\n"
+"                        default are all cores, 1 does everything in order\n"
 "  --unlock=SPEC         open an encrypted image's key table with a credential\n"
 "                        (passphrase, passphrase-file:FILE, keyfile:FILE,\n"
 "                        identity:KEY.pem, seed:FILE[:LABEL]); repeatable.\n"
@@ -376,6 +382,7 @@ int main(int argc, char **argv)
 	mask = umask(0);
 	umask(mask);
 	co.umask = mask;
+	cli_raise_fd_limit();
 	while ((c = getopt_long(argc, argv, "hVj:aAyd:p", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'h':
@@ -389,10 +396,12 @@ int main(int argc, char **argv)
 				return usage_error("too many --device options");
 			break;
 		case OPT_EXTRACT:
-			/* without DIR, as erofs-utils: check everything, extract nothing */
+			/* without DIR, as erofs-utils: read and check every file's
+			   data too, extract nothing */
 			if (optarg && !*optarg)
 				return usage_error("empty value given for --extract=DIR");
 			co.extract_dir = optarg;
+			co.check_data = !optarg;
 			break;
 		case OPT_OVERWRITE:
 			co.overwrite = true;
@@ -415,10 +424,10 @@ int main(int argc, char **argv)
 			perms = c == OPT_PERMS;
 			preserve_given = true;
 			break;
-		case OPT_XATTRS:
 		case OPT_QUIET:
 			quiet = true;
 			break;
+		case OPT_XATTRS:
 		case OPT_NO_XATTRS:
 			co.xattrs = c == OPT_XATTRS;
 			break;
@@ -636,6 +645,10 @@ int main(int argc, char **argv)
 		co.progress = cli_check_progress_cb;
 		co.progress_ctx = &xprogress;
 	}
+	co.nthreads = threads;
+	co.unlocked = unlocked;
+	/* bytes that passed their Merkle trees need not be read again */
+	co.data_proven = sum.sealed && !seal_ret && sum.devices_checked == sum.devices;
 	if (!ret)
 		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
 	cli_progress_end(&xprogress);

@@ -187,6 +187,27 @@ static int check_replaceable(const char *path, struct es_err *err)
 		       "of a regular file", ES_PATH(path), file_kind(st.st_mode));
 }
 
+static void start_writeback(int fd, uint64_t from, uint64_t to)
+{
+	/* a hint: where the kernel cannot, the final fsync does it all */
+	(void)sync_file_range(fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+}
+
+void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t len)
+{
+	if (off != w->to) {
+		/* a jump: what gathered so far is handed over as it is */
+		if (w->to > w->from)
+			start_writeback(fd, w->from, w->to);
+		w->from = off;
+	}
+	w->to = off + len;
+	if (w->to - w->from >= ES_WRITEBACK_STEP) {
+		start_writeback(fd, w->from, w->to);
+		w->from = w->to;
+	}
+}
+
 int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *err)
 {
 	size_t len = strlen(path) + 16;

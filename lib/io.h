@@ -41,6 +41,18 @@ int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *er
 int es_outfile_commit(struct es_outfile *of, struct es_err *err);
 void es_outfile_abort(struct es_outfile *of);
 
+/*
+ * Early write-back of an output written mostly in order: once
+ * ES_WRITEBACK_STEP bytes of consecutive writes have gathered, the kernel
+ * is asked to start writing them out (without waiting), so that the final
+ * fsync finds little left.  Only a hint: the fsync still reports errors.
+ */
+#define ES_WRITEBACK_STEP (16u << 20)
+struct es_writeback {
+	uint64_t from, to;		/* the range not yet handed over */
+};
+void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t len);
+
 /* An unnamed temporary file in the folder of path (scratch space as large
  * as an output); a negative errno with a message otherwise. */
 int es_tmpfile_near(const char *path, struct es_err *err);

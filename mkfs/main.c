@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* mkfs.erofs: build an EROFS image from a directory (front end of libcore). */
+/* mkfs.erofs: build an EROFS image from a directory or a tar stream (front end
+ * of libcore). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include "config.h"
 #include "erofs/build.h"
@@ -32,7 +32,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: %s [OPTIONS] IMAGE SOURCEDIR\n"
-"Build an EROFS image of SOURCEDIR into IMAGE.\n"
+"       %s [OPTIONS] --tar[=f] IMAGE [TARFILE|-]\n"
+"Build an EROFS image of SOURCEDIR, or of the tar archive TARFILE (standard\n"
+"input when it is '-' or not given), into IMAGE.\n"
 "\n"
 "IMAGE is written under a temporary name and renamed into place only when\n"
 "the build succeeds: a failed or interrupted build (SIGINT, SIGTERM, SIGHUP)\n"
@@ -82,6 +84,26 @@ static void usage(FILE *f)
 "                        to 1 MiB; default 4096): larger ones compress\n"
 "                        better, and a read decodes the whole cluster\n"
 "\n"
+"Tar input:\n"
+"  --tar[=f]             read the tree from a tar archive (ustar, PAX or GNU;\n"
+"                        plain, gzip, zstd or xz) in one pass, without\n"
+"                        unpacking it: long names, xattrs, hard links, device\n"
+"                        nodes, sparse files and numeric owners as stored.  A\n"
+"                        later member of the same path replaces an earlier\n"
+"                        one; a missing parent directory is made (0755, root,\n"
+"                        the build time).  A leading '/' is dropped; a '..'\n"
+"                        component, a hard link to no earlier member, a\n"
+"                        damaged header or a truncated archive fail the build.\n"
+"                        OCI whiteouts become overlayfs ones: .wh.NAME a 0/0\n"
+"                        character device NAME, .wh..wh..opq the xattr\n"
+"                        trusted.overlay.opaque=y on its directory, so images\n"
+"                        of layers stack with mount -t overlay.  Only f (full\n"
+"                        data) is supported.  --exclude-path/--exclude-regex\n"
+"                        match member paths\n"
+"  --aufs                with --tar: whiteouts become overlayfs ones (the\n"
+"                        default here; erofs-utils needs it to convert)\n"
+"  --keep-whiteouts      with --tar: keep .wh. names as they are\n"
+"\n"
 "Sealing (Merkle trees, signed manifest, blobs):\n"
 "  --seal                append the seal: an fs-verity Merkle tree of the\n"
 "                        filesystem and of every blob, a chunk index and a\n"
@@ -100,6 +122,16 @@ static void usage(FILE *f)
 "                        of IMAGE's blobs.  IMAGE's seal is checked first,\n"
 "                        a blob against its digest when first used, and a\n"
 "                        chunk's bytes against the source's before use\n"
+"  --repack-below=SIZE|PCT%%\n"
+"                        keep chains of --chunk-dict images short: a blob\n"
+"                        of the dictionaries from which this image would\n"
+"                        read fewer chunk bytes than SIZE (bytes, or with a\n"
+"                        K, M or G suffix: KiB, MiB, GiB), or less than PCT\n"
+"                        percent (up to two decimals) of all the chunk bytes\n"
+"                        the image references, is left out of its device\n"
+"                        table: the chunks the image uses from it are copied\n"
+"                        into the new blob.  With PCT%% the image keeps at\n"
+"                        most 100/PCT old blobs\n"
 "  --dict-cert=CERT.pem  accept only --chunk-dict images signed by the key\n"
 "                        in CERT.pem; repeatable\n"
 "  --dict-pubkey=KEY.pem accept only --chunk-dict images signed by the\n"
@@ -107,8 +139,8 @@ static void usage(FILE *f)
 "                        dictionary's signatures are not checked\n"
 "  --fsverity-sigs       also write DIR/<digest>.sig, the signature `fsverity\n"
 "                        sign` makes, for the new blob (first RSA/ECDSA signer)\n"
-"  -j, --workers=N       hashing and compression threads (default, and 0:\n"
-"                        all cores); the image is the same whatever N\n"
+"  -j, --workers=N       threads that hash, encrypt, compress and seal (default,\n"
+"                        and 0: all cores); the output is the same whatever N is\n"
 "\n"
 "Encryption (implies --seal; see erofs-key(1) for keyslots):\n"
 "  --encrypt             encrypt every chunk with a key derived from the\n"
@@ -141,8 +173,8 @@ static void usage(FILE *f)
 "  -V, --version         show the version\n"
 "\n"
 "Options of erofs-utils that this mkfs.erofs does not have (compression\n"
-"hints, metadata compression, -E extended options, tar and OCI input, ...)\n"
-"are refused by name.\n"
+"hints, metadata compression, -E extended options, tar index mode, OCI\n"
+"input, ...) are refused by name.\n"
 "\n"
 "Files with holes are always stored chunk-based so that holes take no space.\n"
 "Reproducible output needs -T (or SOURCE_DATE_EPOCH) and -U: the same tree\n"
@@ -151,7 +183,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 success, 1 the build failed (the message names the file),\n"
 "2 usage error, 128+N stopped by signal N (130 SIGINT, 143 SIGTERM); a\n"
-"second signal stops at once, without removing temporary files.\n", prog);
+"second signal stops at once, without removing temporary files.\n", prog, prog);
 }
 
 static void warn_cb(void *ctx, const char *msg)
@@ -256,6 +288,56 @@ static int parse_uuid(const char *s, struct es_build_opts *o)
 	return 0;
 }
 
+/*
+ * --repack-below: "PCT%" (up to two decimals, 0 < PCT <= 100) into
+ * hundredths of a percent, or a size: digits and an optional K, M or G
+ * (binary multiples).
+ */
+static int parse_repack_below(const char *s, struct es_build_opts *o)
+{
+	size_t len = strlen(s), digits = strspn(s, "0123456789");
+	uint64_t v = 0;
+
+	if (!digits || digits > 12)
+		return -1;
+	for (size_t i = 0; i < digits; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (len && s[len - 1] == '%') {
+		uint64_t bp = v * 100;
+		size_t i = digits;
+
+		if (s[i] == '.') {
+			size_t frac = strspn(s + i + 1, "0123456789");
+
+			if (!frac || frac > 2)
+				return -1;
+			bp += (uint64_t)(s[i + 1] - '0') * 10 +
+			      (frac == 2 ? (uint64_t)(s[i + 2] - '0') : 0);
+			i += 1 + frac;
+		}
+		if (i != len - 1 || !bp || bp > 10000)
+			return -1;
+		o->repack_below_bp = (uint32_t)bp;
+		o->repack_below = 0;
+		return 0;
+	}
+	if (digits + 1 == len) {
+		unsigned int shift = s[digits] == 'K' ? 10 : s[digits] == 'M' ? 20 :
+				     s[digits] == 'G' ? 30 : 0;
+
+		if (!shift || v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+	} else if (digits != len) {
+		return -1;
+	}
+	if (!v)
+		return -1;
+	o->repack_below = v;
+	o->repack_below_bp = 0;
+	return 0;
+}
+
 static void on_stop_signal(int sig)
 {
 	stop_signal = sig;
@@ -285,17 +367,6 @@ static void catch_stop_signals(void)
 	}
 }
 
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	/* every --chunk-dict blob stays open during the build */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* fmt is always a literal, with at least one argument */
 #define usage_error(fmt, ...) \
 	(fprintf(stderr, "%s: " fmt "\nTry '%s --help' for more information.\n", \
@@ -314,6 +385,7 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_EXCLUDE_REGEXES, "--exclude-regex" },
 		{ ES_BUILD_OPT_DICT_TRUST, "--dict-cert/--dict-pubkey" },
 		{ ES_BUILD_OPT_FSVERITY_SIGS, "--fsverity-sigs" },
+		{ ES_BUILD_OPT_REPACK, "--repack-below" },
 		{ ES_BUILD_OPT_CHUNK_DICTS, "--chunk-dict" },
 		{ ES_BUILD_OPT_BLOBDEV, "--blobdev" },
 		{ ES_BUILD_OPT_BLOB_DIR, "--blob-dir" },
@@ -324,6 +396,7 @@ static void option_hint(unsigned int culprits, char *out, size_t size)
 		{ ES_BUILD_OPT_KEY_AREA, "--key-area" },
 		{ ES_BUILD_OPT_COMPRESS, "-z" },
 		{ ES_BUILD_OPT_MAX_PCLUSTER, "-C" },
+		{ ES_BUILD_OPT_TAR, "--tar" },
 	};
 	size_t len = 0;
 
@@ -344,11 +417,12 @@ enum {
 	OPT_SEAL, OPT_SIGN_KEY, OPT_SIGN_CERT, OPT_BLOB_DIR, OPT_CHUNK_DICT,
 	OPT_FSVERITY_SIGS, OPT_DICT_CERT, OPT_DICT_PUBKEY, OPT_ENCRYPT, OPT_DOMAIN_KEY,
 	OPT_KEYSLOT, OPT_KEY_AREA, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_PBKDF_PARALLEL,
-	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER,
+	OPT_ITER_TIME, OPT_NOOP, OPT_CLEAN, OPT_MAX_PCLUSTER, OPT_REPACK_BELOW, OPT_TAR, OPT_AUFS,
+	OPT_KEEP_WHITEOUTS,
 };
 
 #define NOT_COMPRESSED "compression is -z ALG[,LEVEL] and -C BYTES only"
-#define NO_TAR "build from a directory (unpack the archive first)"
+#define NO_TAR "--tar reads plain, gzip, zstd and xz archives itself"
 
 /* erofs-utils 1.9 options this mkfs.erofs does not have */
 static const struct cli_unsupported unsupported[] = {
@@ -363,8 +437,8 @@ static const struct cli_unsupported unsupported[] = {
 	{ "-E all-fragments", "compressed files keep their tails (no fragments)" },
 	{ "-E ztailpacking", "compressed files keep their tails (no ztailpacking)" },
 	{ "-E legacy-compress", NOT_COMPRESSED },
-	{ "--tar", NO_TAR },
-	{ "--aufs", NO_TAR },
+	{ "--tar=i", "only --tar=f: the image holds the file data" },
+	{ "--tar=headerball", "only --tar=f: the image holds the file data" },
 	{ "--ovlfs-strip", NO_TAR },
 	{ "--gzip", NO_TAR },
 	{ "--ungzip", NO_TAR },
@@ -418,6 +492,7 @@ int main(int argc, char **argv)
 		{ "sign-cert", required_argument, NULL, OPT_SIGN_CERT },
 		{ "blob-dir", required_argument, NULL, OPT_BLOB_DIR },
 		{ "chunk-dict", required_argument, NULL, OPT_CHUNK_DICT },
+		{ "repack-below", required_argument, NULL, OPT_REPACK_BELOW },
 		{ "fsverity-sigs", no_argument, NULL, OPT_FSVERITY_SIGS },
 		{ "dict-cert", required_argument, NULL, OPT_DICT_CERT },
 		{ "dict-pubkey", required_argument, NULL, OPT_DICT_PUBKEY },
@@ -439,8 +514,9 @@ int main(int argc, char **argv)
 		{ "zfeature-bits", required_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "zD", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "MZ", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
-		{ "tar", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
-		{ "aufs", no_argument, NULL, CLI_OPT_UNSUPPORTED },
+		{ "tar", optional_argument, NULL, OPT_TAR },
+		{ "aufs", no_argument, NULL, OPT_AUFS },
+		{ "keep-whiteouts", no_argument, NULL, OPT_KEEP_WHITEOUTS },
 		{ "ovlfs-strip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "gzip", no_argument, NULL, CLI_OPT_UNSUPPORTED },
 		{ "ungzip", optional_argument, NULL, CLI_OPT_UNSUPPORTED },
@@ -482,7 +558,7 @@ int main(int argc, char **argv)
 	struct es_build_opts o;
 	struct es_build_stats st;
 	struct es_err err = { 0 };
-	bool quiet = false;
+	bool quiet = false, tar = false, aufs = false;
 	struct cli_progress progress;
 	uint64_t v;
 	int64_t sv;
@@ -597,6 +673,12 @@ int main(int argc, char **argv)
 			if (!cli_list_add(&dicts, optarg))
 				return usage_error("%s", "too many --chunk-dict");
 			break;
+		case OPT_REPACK_BELOW:
+			if (parse_repack_below(optarg, &o))
+				return usage_error("invalid --repack-below '%s': a size in bytes "
+						   "(K, M, G suffixes) or a percentage such as "
+						   "5%% (above 0, at most 100)", optarg);
+			break;
 		case OPT_FSVERITY_SIGS:
 			o.fsverity_sigs = true;
 			break;
@@ -645,6 +727,19 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NOOP:
 			break;
+		case OPT_TAR:
+			if (optarg && strcmp(optarg, "f")) {
+				snprintf(optname, sizeof(optname), "--tar=%.40s", optarg);
+				return cli_unsupported(prog, unsupported, optname, EXIT_USAGE);
+			}
+			tar = true;
+			break;
+		case OPT_AUFS:
+			aufs = true;
+			break;
+		case OPT_KEEP_WHITEOUTS:
+			o.tar_keep_whiteouts = true;
+			break;
 		case OPT_CLEAN:
 			if (optarg && strcmp(optarg, "data")) {
 				snprintf(optname, sizeof(optname), "--clean=%.40s", optarg);
@@ -665,12 +760,32 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2)
-		return usage_error("%s", argc - optind < 2 ?
-				   "an IMAGE and a SOURCEDIR are needed" :
-				   "too many arguments");
+	if ((aufs || o.tar_keep_whiteouts) && !tar)
+		return usage_error("%s", aufs ? "--aufs needs --tar" :
+				   "--keep-whiteouts needs --tar");
+	if (aufs && o.tar_keep_whiteouts)
+		return usage_error("%s", "--aufs converts whiteouts, --keep-whiteouts keeps "
+				   "them: not both");
+	if (tar) {
+		if (argc - optind < 1 || argc - optind > 2)
+			return usage_error("%s", argc - optind < 1 ?
+					   "an IMAGE is needed (and a TARFILE, or '-')" :
+					   "too many arguments");
+		if (argc - optind == 1 || !strcmp(argv[optind + 1], "-")) {
+			o.tar_use_fd = true;
+			o.tar_fd = STDIN_FILENO;
+			o.tar_path = "standard input";
+		} else {
+			o.tar_path = argv[optind + 1];
+		}
+	} else {
+		if (argc - optind != 2)
+			return usage_error("%s", argc - optind < 2 ?
+					   "an IMAGE and a SOURCEDIR are needed" :
+					   "too many arguments");
+		o.source_dir = argv[optind + 1];
+	}
 	o.image_path = argv[optind];
-	o.source_dir = argv[optind + 1];
 	o.exclude_paths = excl_paths.items;
 	o.nexclude_paths = excl_paths.n;
 	o.exclude_regexes = excl_res.items;
@@ -753,12 +868,14 @@ int main(int argc, char **argv)
 	if (progress.on) {
 		uint64_t files, bytes;
 
-		cli_tree_totals(o.source_dir, &files, &bytes);
-		cli_progress_total(&progress, files, bytes);
+		if (o.source_dir) {
+			cli_tree_totals(o.source_dir, &files, &bytes);
+			cli_progress_total(&progress, files, bytes);
+		}
 		o.progress = progress_cb;
 		o.progress_ctx = &progress;
 	}
-	raise_fd_limit();
+	cli_raise_fd_limit();	/* every --chunk-dict blob stays open */
 	catch_stop_signals();
 	o.cancel = &stop_signal;
 	ret = es_build(&o, &st, &err);
@@ -817,6 +934,12 @@ int main(int argc, char **argv)
 		if (st.dict_chunks_reused)
 			printf("%s: %llu chunks found in --chunk-dict images\n", prog,
 			       (unsigned long long)st.dict_chunks_reused);
+		if (st.repacked_blobs)
+			printf("%s: repacked %llu chunks (%llu bytes) of %u --chunk-dict "
+			       "blob%s into the new blob (--repack-below)\n", prog,
+			       (unsigned long long)st.repacked_chunks,
+			       (unsigned long long)st.repacked_bytes, st.repacked_blobs,
+			       st.repacked_blobs == 1 ? "" : "s");
 		if (st.image_bytes > st.image_blocks * 4096)
 			print_release(&o, &st);
 	}

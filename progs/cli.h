@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -15,6 +16,21 @@
 #include <getopt.h>
 #include "erofs/seal.h"
 #include "erofs/sign.h"
+
+/*
+ * Every blob of an image stays open while it is read, and an image may
+ * have up to 65535 of them: the soft limit on descriptors goes up to the
+ * hard one.
+ */
+static inline void cli_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 /* Parse a whole decimal number; false on garbage, sign or overflow. */
 static inline bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out)

@@ -20,8 +20,13 @@ ES_PACKAGES=(
 	# DEFLATE (libdeflate: faster than zlib at the same ratio, for
 	# encoding and whole-buffer decoding) and MicroLZMA (reader only)
 	libzstd-dev libdeflate-dev liblzma-dev
+	# mkfs --tar: tar streams, plain or gzip/zstd/xz, with sparse maps and
+	# xattrs, read in one pass (lib/build/scan_tar.c)
+	libarchive-dev
 	# t-json-schema: every --json output against docs/erofs-seal.schema.json
 	python3-jsonschema
+	# /usr/bin/time: peak memory (its %M) in bench/run and t-slow-build-2g
+	time
 	# the boot reader's UEFI example (boot/examples/uefi, t-boot-uefi)
 	gnu-efi
 )

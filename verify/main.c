@@ -564,6 +564,7 @@ int main(int argc, char **argv)
 	struct cli_list certs = { .n = 0 }, pubkeys = { .n = 0 }, digests = { .n = 0 };
 
 	cli_set_prog_name(argv, prog);
+	cli_raise_fd_limit();
 	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

@@ -33,6 +33,17 @@ int es_compr_parse(const char *spec, enum es_compr_kind *kind, int *level,
 struct es_build_opts {
 	const char *image_path;
 	const char *source_dir;
+	/*
+	 * Or a tar stream (ustar, PAX, GNU; plain, gzip, zstd or xz), read
+	 * once: from the file tar_path, or from tar_fd when tar_use_fd (then
+	 * tar_path only names it in messages).  Member names are relative to
+	 * the image root; OCI whiteouts (".wh.NAME", ".wh..wh..opq") become
+	 * overlayfs ones unless tar_keep_whiteouts.
+	 */
+	const char *tar_path;
+	bool tar_use_fd;
+	int tar_fd;
+	bool tar_keep_whiteouts;
 	unsigned int blkszbits;		/* only 12 for now */
 	bool have_timestamp;		/* -T */
 	int64_t timestamp;
@@ -69,6 +80,15 @@ struct es_build_opts {
 	   of these anchors; without, dictionaries are checked for integrity
 	   only (their chunks are verified against the source either way) */
 	const struct es_trust *dict_trust;
+	/*
+	 * Repack policy (docs/DECISIONS.md): a dictionary blob from which
+	 * the image would read fewer chunk bytes than repack_below, or, when
+	 * repack_below_bp is not 0, less than repack_below_bp / 100 percent
+	 * of all the chunk bytes it references, is left out: the chunks the
+	 * image uses from it are copied into the new blob.  Both 0: never.
+	 */
+	uint64_t repack_below;
+	uint32_t repack_below_bp;	/* hundredths of a percent, 1..10000 */
 	struct es_signer *const *signers;
 	unsigned int nsigners;
 	bool fsverity_sigs;		/* DIR/<hex>.sig for every new blob */
@@ -86,7 +106,7 @@ struct es_build_opts {
 	const char *key_area_path;	/* detached key area; NULL: in the image */
 	/* Argon2id costs of passphrase slots (zero fields: benchmarked) */
 	struct es_keyslot_policy pbkdf;
-	unsigned int nthreads;		/* hashing threads, 0 = 1 */
+	unsigned int nthreads;		/* worker threads (hashing, encryption, trees), 0 = 1 */
 	/* called for non-fatal problems (skipped xattrs, ...) */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
@@ -118,6 +138,9 @@ struct es_build_stats {
 	uint64_t image_bytes;		/* whole file, seal included */
 	unsigned int devices;		/* 1 + blobs */
 	uint64_t dict_chunks_reused;	/* chunks found in --chunk-dict images */
+	unsigned int repacked_blobs;	/* dictionary blobs left out by the policy */
+	uint64_t repacked_chunks;	/* ... whose chunks were copied into the new blob */
+	uint64_t repacked_bytes;
 	uint64_t compressed_files;	/* regular files stored compressed */
 	uint64_t compressed_logical;	/* their bytes */
 	uint64_t pclusters;		/* their physical clusters, referenced */
@@ -147,6 +170,8 @@ void es_build_opts_init(struct es_build_opts *o);
 #define ES_BUILD_OPT_KEY_AREA		(1u << 12)
 #define ES_BUILD_OPT_COMPRESS		(1u << 13)
 #define ES_BUILD_OPT_MAX_PCLUSTER	(1u << 14)
+#define ES_BUILD_OPT_REPACK		(1u << 15)
+#define ES_BUILD_OPT_TAR		(1u << 16)
 
 /*
  * Every check of the options es_build() makes before it writes anything:

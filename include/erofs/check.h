@@ -9,6 +9,7 @@
 #include "erofs/image.h"
 
 struct es_check_result;
+struct es_unlocked;
 
 struct es_check_opts {
 	const char *extract_dir;	/* NULL: check only */
@@ -18,7 +19,19 @@ struct es_check_opts {
 	bool preserve_perms;
 	unsigned int umask;
 	bool xattrs;			/* extract xattrs */
-	bool skip_data;			/* check only: do not read file data */
+	/*
+	 * Read (and decode) every file's data when checking; without it
+	 * each file's extents are mapped and their places checked, and no
+	 * data is read (extract_dir reads and writes it all anyway).
+	 */
+	bool check_data;
+	/* every device passed its Merkle tree: check_data needs to read only
+	   the extents that must be decoded to be checked */
+	bool data_proven;
+	/* threads that read (and write) file data; 0 or 1: the walking one */
+	unsigned int nthreads;
+	/* img's decryption stage (an encrypted image): each thread gets a fork */
+	const struct es_unlocked *unlocked;
 	/*
 	 * Extracting without privileges: what only root may do and the
 	 * system refuses (EPERM) is skipped with a warning, not a failure:

@@ -105,6 +105,15 @@ int es_image_open(struct es_image **out, const char *path,
  */
 int es_image_check_device_paths(const struct es_image *img,
 				const struct es_open_opts *opts, struct es_err *err);
+/*
+ * A reader of img for another thread: the same source (which must allow
+ * reads from several threads at once, as the file source does), devices
+ * and settings, and a decompression work area of its own.  Its decryption
+ * stage is still img's, which serves one thread at a time: give it one of
+ * its own (es_unlocked_attach(), es_unlocked_fork()).  img must outlive
+ * it; free it with es_image_close().
+ */
+int es_image_fork(const struct es_image *img, struct es_image **out, struct es_err *err);
 void es_image_close(struct es_image *img);
 #endif
 

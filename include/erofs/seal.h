@@ -22,7 +22,8 @@
 #define ES_SEAL_ALIGN		4096u
 #define ES_LOCATOR_SIZE		4096u
 #define ES_SEAL_VERSION		1u
-#define ES_MANIFEST_MAX_DEVICES	4096u
+/* device 0 and EROFS's limit of 65535 extra devices (a 16-bit count) */
+#define ES_MANIFEST_MAX_DEVICES	65536u
 #define ES_SIGNATURE_MAX	16384u
 #define ES_SEAL_MAX_SIGS	64u
 #define ES_MANIFEST_MAX_SIZE	(1u << 24)
@@ -302,10 +303,16 @@ struct es_seal_delta {
 	uint64_t shared_blob_bytes;	/* NEW's blob bytes OLD already has */
 	uint64_t new_chunk_bytes;	/* stored bytes of NEW's chunks OLD lacks */
 	uint64_t new_chunks, shared_chunks;
+	unsigned int unused_old_blobs;	/* blobs of OLD that NEW does not read */
+	uint64_t unused_old_blob_bytes;
+	bool *is_new;			/* per device of NEW: a blob OLD lacks */
 };
 
+/* Blobs are matched by digest (sorted, so thousands of blobs are cheap).
+ * es_seal_delta_free() releases d->is_new. */
 int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal,
 		  struct es_seal_delta *d, struct es_err *err);
+void es_seal_delta_free(struct es_seal_delta *d);
 
 #endif /* !ES_FREESTANDING */
 

@@ -3,7 +3,7 @@
  * Reading an encrypted image (hosted): once a keyslot gave the table key,
  * the key table is decrypted whole, checked against the signed manifest,
  * and attached to the image as its decryption stage (struct es_decryptor
- * of erofs/image.h).  One thread at a time.
+ * of erofs/image.h).  One thread at a time (another thread takes a fork).
  */
 #ifndef EROFS_UNLOCK_H
 #define EROFS_UNLOCK_H
@@ -27,6 +27,13 @@ struct es_unlocked;
  */
 int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 		     struct es_unlocked **out, struct es_err *err);
+/*
+ * A decryption stage for another thread: u's key table (not copied; u
+ * must outlive the fork), cipher contexts of its own.  Free it with
+ * es_unlocked_free().
+ */
+int es_unlocked_fork(const struct es_unlocked *u, struct es_unlocked **out,
+		     struct es_err *err);
 /* img reads through u from now on; u must outlive that use. */
 void es_unlocked_attach(struct es_unlocked *u, struct es_image *img);
 /* Wipes every key. */

@@ -24,8 +24,10 @@
  *
  * The geometry, descriptor and verifier functions allocate nothing and
  * build with -ffreestanding (with lib/crypto/sha256_portable.c); the
- * builder and es_verity_digest_fd() need a hosted libc and are left out
- * when __STDC_HOSTED__ is 0.
+ * builder and es_verity_digest_fd() need a hosted libc and the
+ * multi-message SHA-256 (erofs/sha256_mb.h); they are left out when
+ * __STDC_HOSTED__ is 0 and in the boot reader's sources (ES_FREESTANDING),
+ * which stay on one-message hashing for size.
  */
 #ifndef EROFS_VERITY_H
 #define EROFS_VERITY_H
@@ -121,7 +123,9 @@ int es_verity_check_leaf(const struct es_verity_geom *g,
 			 uint64_t block_index,
 			 const uint8_t *block_data, size_t block_len);
 
-#if __STDC_HOSTED__
+#if __STDC_HOSTED__ && !defined(ES_FREESTANDING)
+#include "erofs/sha256_mb.h"
+
 /*
  * ---- builder (hosted only) ---------------------------------------------
  *
@@ -147,7 +151,7 @@ int es_verity_check_leaf(const struct es_verity_geom *g,
  */
 struct es_verity_builder {
 	struct es_verity_geom geom;
-	struct es_sha256_ctx hash;
+	struct es_sha256_mb hash;	/* data and tree blocks, several at once */
 	int hash_ready;			/* hash holds an acquired context */
 	int finalized;
 	int error;			/* first failure, sticky */
@@ -210,6 +214,6 @@ void es_verity_builder_free(struct es_verity_builder *b);
 int es_verity_digest_fd(int fd, uint64_t size,
 			uint8_t digest[ES_VERITY_HASH_SIZE],
 			uint8_t **tree, size_t *tree_len);
-#endif /* __STDC_HOSTED__ */
+#endif /* __STDC_HOSTED__ && !ES_FREESTANDING */
 
 #endif

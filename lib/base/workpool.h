@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0 */
 /*
- * Independent jobs on several threads (lib/base/workpool.c): run jobs
- * 0..n-1 on up to nthreads threads, the caller's own included, and return
- * once every job has run.  Jobs are handed out in index order to whichever
- * thread is free, so which thread runs a job is not fixed; a job's result
- * must depend only on its index (the caller places results in index order).
+ * A fixed set of threads that run parallel loops (lib/base/workpool.c):
+ * es_workpool_for() calls fn for every index of [0, n) across the pool's
+ * threads and the calling one, and returns when all calls have returned.
+ * Which thread runs which index is not fixed: callers make each call
+ * depend on its index only, so results do not depend on the thread count.
  * Hosted only (pthreads).
  */
 #ifndef ES_BASE_WORKPOOL_H
@@ -12,23 +12,16 @@
 
 #include <stddef.h>
 
-/* The most threads one run uses; more are clamped to it. */
-#define ES_WORK_MAX_THREADS 64
+struct es_workpool;
 
-/*
- * One job.  worker (0 .. nthreads-1) names the thread running it: no two
- * jobs run at the same time with the same worker number, so per-thread
- * scratch (an encoder, a buffer) can be indexed by it.  Jobs report
- * failure in their own result slots.
- */
-typedef void es_work_fn(void *ctx, size_t job, unsigned int worker);
+/* worker: 0 (the caller) to es_workpool_size() - 1, for per-thread state */
+typedef void (*es_workpool_fn)(void *ctx, unsigned int worker, size_t index);
 
-/*
- * Run fn(ctx, i, worker) for every i in [0, njobs) and wait for all of
- * them.  nthreads 0 or 1, or a single job: the caller runs every job
- * itself.  Threads that cannot be created leave their share to the
- * others (at worst the caller runs everything), so this cannot fail.
- */
-void es_work_run(unsigned int nthreads, size_t njobs, es_work_fn *fn, void *ctx);
+/* nthreads counts the caller: 1 (or 0) starts no thread. */
+int es_workpool_new(unsigned int nthreads, struct es_workpool **out);
+void es_workpool_free(struct es_workpool *p);
+unsigned int es_workpool_size(const struct es_workpool *p);
+/* Not reentrant: one loop at a time per pool. */
+void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx);
 
 #endif

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
  * es_build: source tree -> image.  Layout of what we write:
- *   block 0            superblock (and the device table right after it)
+ *   block 0            superblock (and the device table right after it,
+ *                      when it fits there)
  *   blocks 1..         file data, in depth-first scan order
+ *   then               a device table of more than 23 blobs
  *   meta_blkaddr..     shared xattrs, then inodes with their xattrs,
  *                      chunk tables and inline tails (breadth-first)
  *   then               directory blocks that are not inline
@@ -22,13 +24,10 @@
 #include "erofs/format.h"
 #include "erofs/seal.h"
 #include "erofs/super.h"
-#include "crypto/backend.h"
+#include "base/workpool.h"
 #include "io.h"
 #include "wtree.h"
 #include "zenc.h"
-
-#define DEVT_SLOT_BYTE_OFFSET 1152	/* right after the 128-byte superblock (and
-					   any compression config records) */
 
 void es_build_opts_init(struct es_build_opts *o)
 {
@@ -172,7 +171,10 @@ static int check_distinct_files(const struct es_build_opts *o, unsigned int *cul
 	if (o->blob_dir)
 		named_file_init(&f[n++], "the blob directory", ES_BUILD_OPT_BLOB_DIR,
 				o->blob_dir, true);
-	named_file_init(&f[n++], "the source directory", 0, o->source_dir, false);
+	if (o->source_dir)
+		named_file_init(&f[n++], "the source directory", 0, o->source_dir, false);
+	else if (!o->tar_use_fd)
+		named_file_init(&f[n++], "the tar archive", ES_BUILD_OPT_TAR, o->tar_path, false);
 	for (unsigned int i = 0; i < o->nchunk_dicts; i++)
 		named_file_init(&f[n++], "chunk dictionary", ES_BUILD_OPT_CHUNK_DICTS,
 				o->chunk_dicts[i], false);
@@ -232,8 +234,14 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 	if (!culprits)
 		culprits = &ignored;
 	*culprits = 0;
-	if (!o->image_path || !o->source_dir)
-		return es_fail(err, -EINVAL, "an image path and a source directory are needed");
+	if (!o->image_path || (!o->source_dir && !o->tar_path))
+		return es_fail(err, -EINVAL, "an image path and a source directory or tar "
+			       "archive are needed");
+	if (o->source_dir && o->tar_path) {
+		*culprits = ES_BUILD_OPT_TAR;
+		return es_fail(err, -EINVAL, "the source is a directory or a tar archive, "
+			       "not both");
+	}
 	if (o->blkszbits != 12) {
 		*culprits = ES_BUILD_OPT_BLKSZBITS;
 		return es_fail(err, -EINVAL, "block size %u is not supported: only 4096",
@@ -259,6 +267,16 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 		*culprits = ES_BUILD_OPT_CHUNK_DICTS | ES_BUILD_OPT_BLOB_DIR;
 		return es_fail(err, -EINVAL, "chunk dictionaries need a blob directory: "
 			       "shared chunks live in blobs");
+	}
+	if ((o->repack_below || o->repack_below_bp) && !o->nchunk_dicts) {
+		*culprits = ES_BUILD_OPT_REPACK | ES_BUILD_OPT_CHUNK_DICTS;
+		return es_fail(err, -EINVAL, "a repack policy needs a chunk dictionary: it "
+			       "decides which dictionary blobs to copy from");
+	}
+	if ((o->repack_below && o->repack_below_bp) || o->repack_below_bp > 10000) {
+		*culprits = ES_BUILD_OPT_REPACK;
+		return es_fail(err, -EINVAL, "a repack threshold is a number of bytes or a "
+			       "percentage of at most 100, not both");
 	}
 	if (o->dict_trust && !o->nchunk_dicts) {
 		*culprits = ES_BUILD_OPT_DICT_TRUST | ES_BUILD_OPT_CHUNK_DICTS;
@@ -314,7 +332,7 @@ int es_build_opts_check(const struct es_build_opts *o, unsigned int *culprits,
 	return check_distinct_files(o, culprits, err);
 }
 
-static void free_node(struct wnode *n)
+void wb_wnode_free(struct wnode *n)
 {
 	for (unsigned int i = 0; i < n->nxattrs; i++) {
 		free(n->xattrs[i].suffix);
@@ -337,10 +355,83 @@ void wb_wnode_free_all(struct wbuild *b)
 	while (n) {
 		struct wnode *next = n->next_all;
 
-		free_node(n);
+		wb_wnode_free(n);
 		n = next;
 	}
 	b->all = NULL;
+}
+
+/*
+ * The slot of blob i: its fs-verity digest as the tag (it names the blob:
+ * BLOBDIR/<tag>), its blocks, and where it starts when the filesystem
+ * region and the blobs are concatenated in table order (a flat mount).
+ */
+static void encode_device_table(const struct wbuild *b, uint64_t fs_blocks, uint8_t *table)
+{
+	uint64_t uniaddr = fs_blocks;
+
+	for (unsigned int i = 1; i < b->ndevices; i++) {
+		uint8_t *slot = table + (size_t)(i - 1) * EROFS_DEVT_SLOT_SIZE;
+		uint64_t blocks = (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
+		char hex[65];
+
+		es_hex(b->devices[i].digest, 32, hex);
+		memcpy(slot + DEVT_TAG, hex, 64);
+		es_put32(slot + DEVT_BLOCKS, (uint32_t)blocks);
+		es_put32(slot + DEVT_UNIADDR, (uint32_t)uniaddr);
+		uniaddr += blocks;
+	}
+}
+
+/* A table that does not fit block 0: its own blocks, zero-padded, plain
+ * even in an encrypted image (they lie before the metadata). */
+static int write_device_table(struct wbuild *b, uint64_t fs_blocks)
+{
+	size_t len = (size_t)es_round_up((uint64_t)(b->ndevices - 1) * EROFS_DEVT_SLOT_SIZE,
+					 b->blksz);
+	uint8_t *table = calloc(1, len);
+	int ret;
+
+	if (!table)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	encode_device_table(b, fs_blocks, table);
+	ret = es_pwrite_full(b->image_fd, table, len, b->devt_pos);
+	free(table);
+	if (ret)
+		return es_fail(b->err, ret, "writing the device table: %s", strerror(-ret));
+	return 0;
+}
+
+/* The superblock's compression fields (none when nothing is compressed). */
+void wb_super_compression(const struct wbuild *b, struct es_super *sb)
+{
+	const struct es_build_opts *o = b->opts;
+
+	if (b->uses_compression) {
+		/* compressed bytes end at their pcluster's end, zeros before */
+		sb->feature_incompat |= EROFS_INCOMPAT_ZERO_PADDING;
+		sb->compr_algs = 1u << wz_algorithm(o->compress);
+		sb->lz4_max_distance = WZ_LZ4_MAX_DISTANCE;
+		sb->max_pclusterblks = b->pcluster_max >> b->blkszbits;
+		sb->deflate_windowbits = WZ_DEFLATE_WINDOWBITS;
+		sb->zstd_windowlog = WZ_ZSTD_WINDOWLOG - 10;
+		/* the config records only when LZ4's implicit one does not do */
+		if (b->big_pclusters || o->compress == ES_COMPR_DEFLATE ||
+		    o->compress == ES_COMPR_ZSTD)
+			sb->feature_incompat |= EROFS_INCOMPAT_COMPR_CFGS;
+	}
+}
+
+/* Byte offset of a device table that fits block 0: after the superblock
+ * and its compression config records. */
+uint64_t wb_devt_block0_pos(const struct wbuild *b)
+{
+	struct es_super sb;
+
+	memset(&sb, 0, sizeof(sb));
+	wb_super_compression(b, &sb);
+	return WB_DEVT_BLOCK0_POS +
+	       es_round_up(es_super_compr_cfgs_size(&sb), EROFS_DEVT_SLOT_SIZE);
 }
 
 static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t total)
@@ -358,20 +449,7 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 		sb.feature_incompat |= EROFS_INCOMPAT_CHUNKED_FILE;
 	if (b->crypt)
 		sb.feature_incompat |= ES_INCOMPAT_ENCRYPTED;
-	sb.lz4_max_distance = 0;
-	if (b->uses_compression) {
-		/* compressed bytes end at their pcluster's end, zeros before */
-		sb.feature_incompat |= EROFS_INCOMPAT_ZERO_PADDING;
-		sb.compr_algs = 1u << wz_algorithm(o->compress);
-		sb.lz4_max_distance = WZ_LZ4_MAX_DISTANCE;
-		sb.max_pclusterblks = b->pcluster_max >> b->blkszbits;
-		sb.deflate_windowbits = WZ_DEFLATE_WINDOWBITS;
-		sb.zstd_windowlog = WZ_ZSTD_WINDOWLOG - 10;
-		/* the config records only when LZ4's implicit one does not do */
-		if (b->big_pclusters || o->compress == ES_COMPR_DEFLATE ||
-		    o->compress == ES_COMPR_ZSTD)
-			sb.feature_incompat |= EROFS_INCOMPAT_COMPR_CFGS;
-	}
+	wb_super_compression(b, &sb);
 	sb.blkszbits = b->blkszbits;
 	sb.root_nid = b->root->nid;
 	/* the number of files is nobody's business without a key */
@@ -395,34 +473,17 @@ static int write_superblock(struct wbuild *b, uint64_t meta_blkaddr, uint64_t to
 	if (o->volume_label)
 		memcpy(sb.volume_name, o->volume_label, strlen(o->volume_label));
 	if (b->ndevices > 1) {
-		/* the compression config records come first */
-		uint32_t devt = DEVT_SLOT_BYTE_OFFSET +
-				(uint32_t)es_round_up(es_super_compr_cfgs_size(&sb),
-						      EROFS_DEVT_SLOT_SIZE);
-
-		if (devt + (b->ndevices - 1) * EROFS_DEVT_SLOT_SIZE > b->blksz) {
-			free(block0);
-			return es_fail(b->err, -E2BIG, "the image would need %u blobs; with "
-				       "its compression settings at most %u fit in its device "
-				       "table", b->ndevices - 1,
-				       (b->blksz - devt) / EROFS_DEVT_SLOT_SIZE);
-		}
 		sb.feature_incompat |= EROFS_INCOMPAT_DEVICE_TABLE;
 		sb.extra_devices = (uint16_t)(b->ndevices - 1);
-		sb.devt_slotoff = (uint16_t)(devt / EROFS_DEVT_SLOT_SIZE);
-		for (unsigned int i = 1; i < b->ndevices; i++) {
-			uint8_t *slot = block0 + devt + (i - 1) * EROFS_DEVT_SLOT_SIZE;
-			uint64_t blocks = (b->devices[i].size + b->blksz - 1) >> b->blkszbits;
-			char hex[65];
-
-			/* the blob's fs-verity digest names it: BLOBDIR/<tag> */
-			es_hex(b->devices[i].digest, 32, hex);
-			memcpy(slot + DEVT_TAG, hex, 64);
-			es_put32(slot + DEVT_BLOCKS, (uint32_t)blocks);
-			/* compressed files address their pclusters on blobs
-			   there; so a flat mount of image+blobs concatenated
-			   also works */
-			es_put32(slot + DEVT_UNIADDR, (uint32_t)b->devices[i].mapped_blkaddr);
+		sb.devt_slotoff = (uint16_t)(b->devt_pos / EROFS_DEVT_SLOT_SIZE);
+		if (b->devt_pos >= b->blksz) {
+			ret = write_device_table(b, total);
+			if (ret) {
+				free(block0);
+				return ret;
+			}
+		} else {
+			encode_device_table(b, total, block0 + b->devt_pos);
 		}
 	}
 	memcpy(b->uuid, sb.uuid, 16);
@@ -517,20 +578,32 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		b.blob_fd = blob.fd;
 	}
 	note_outputs(&b, &image, &blob);
+	ret = es_workpool_new(o->nthreads ? o->nthreads : 1, &b.pool);
+	if (ret) {
+		ret = es_fail(err, ret, "cannot start %u worker threads: %s", o->nthreads,
+			      strerror(-ret));
+		goto out;
+	}
 	ret = wb_crypt_init(&b);
 	if (!ret)
 		ret = wb_compress_init(&b);
+	if (!ret)
+		ret = wb_pipe_init(&b);
 	if (ret)
 		goto out;
 	b.data_next = 1;
 	if (o->nchunk_dicts)
 		ret = wb_dicts_load(&b);
 	if (!ret)
-		ret = wb_scan_tree(&b);
+		ret = o->tar_path ? wb_scan_tar(&b) : wb_scan_tree(&b);
+	if (!ret)
+		ret = wb_pipe_flush(&b);
 	if (!ret)
 		ret = wb_compress_flush(&b);
 	if (!ret)
 		ret = wb_poll_cancel(&b);
+	if (!ret)
+		ret = wb_repack(&b);
 	if (!ret)
 		ret = wb_crypt_order_chunks(&b);
 	if (!ret && b.crypt)
@@ -622,6 +695,8 @@ out:
 	}
 	wb_wnode_free_all(&b);
 	wb_compress_free(&b);
+	wb_pipe_free(&b);	/* its lanes before the keys they came from */
+	es_workpool_free(b.pool);
 	wb_crypt_free(&b);
 	wb_dedup_free(b.dedup);
 	if (b.iobuf && o->encrypt)

@@ -16,7 +16,7 @@
 
 #define IOBUF_SIZE WBUILD_IOBUF_SIZE
 
-static bool all_zero(const uint8_t *p, size_t len)
+bool wb_all_zero(const uint8_t *p, size_t len)
 {
 	static const uint8_t zero[256];
 
@@ -62,9 +62,12 @@ static int check_device_space(struct wbuild *b, uint64_t next, const char *what)
  * next free block of device 0 (under the metadata key when encrypted). */
 static int write_tail_block(struct wbuild *b, struct wnode *n, const char *what)
 {
-	uint8_t *blk = calloc(1, b->blksz);
-	int ret;
+	uint8_t *blk;
+	int ret = wb_pipe_flush(b);	/* the chunks before it come first */
 
+	if (ret)
+		return ret;
+	blk = calloc(1, b->blksz);
 	if (!blk)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	memcpy(blk, n->tail, n->tail_len);
@@ -117,10 +120,15 @@ int wb_place_tail_blocks(struct wbuild *b)
 	return ret;
 }
 
-int wb_source_unchanged(struct wbuild *b, int fd, uint64_t size, const char *what)
+int wb_source_unchanged(struct wbuild *b, const struct wsource *src, uint64_t size,
+			const char *what)
 {
 	uint8_t probe;
-	ssize_t n = pread(fd, &probe, 1, (off_t)size);
+	ssize_t n;
+
+	if (src->stream)
+		return 0;	/* a tar entry is as long as its header says */
+	n = pread(src->fd, &probe, 1, (off_t)size);
 
 	if (n > 0)
 		return es_fail(b->err, -EAGAIN, "%s: file grew while it was read "
@@ -128,10 +136,14 @@ int wb_source_unchanged(struct wbuild *b, int fd, uint64_t size, const char *wha
 	return 0;
 }
 
-int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
-		  const char *what)
+int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		  uint64_t off, const char *what)
 {
-	ssize_t got = es_pread_full(fd, buf, len, off);
+	ssize_t got;
+
+	if (src->stream)
+		return wb_stream_read(b, src, buf, len, off, what);
+	got = es_pread_full(src->fd, buf, len, off);
 
 	if (got < 0)
 		return es_fail(b->err, (int)got, "%s: read error: %s", ES_PATH(what),
@@ -142,7 +154,8 @@ int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
 	return 0;
 }
 
-static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *what)
+static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
+		       const char *what)
 {
 	uint64_t size = n->size;
 	uint64_t full = size >> b->blkszbits;
@@ -162,20 +175,20 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 
 		ret = wb_poll_cancel(b);
 		if (!ret)
-			ret = wb_read_exact(b, fd, b->iobuf, len, off, what);
+			ret = wb_read_exact(b, src, b->iobuf, len, off, what);
 		if (ret)
 			return ret;
 		memset(b->iobuf + len, 0, padded - len);
-		ret = es_pwrite_full(b->image_fd, b->iobuf, padded, dst + off);
+		ret = wb_write_data(b, false, b->iobuf, padded, dst + off);
 		if (ret)
-			return es_fail(b->err, ret, "writing the image: %s", strerror(-ret));
+			return ret;
 		off += len;
 	}
 	if (inline_tail) {
 		n->tail = malloc(tail);
 		if (!n->tail)
 			return es_fail(b->err, -ENOMEM, "out of memory");
-		ret = wb_read_exact(b, fd, n->tail, tail, copy, what);
+		ret = wb_read_exact(b, src, n->tail, tail, copy, what);
 		if (ret)
 			return ret;
 		n->tail_len = tail;
@@ -188,28 +201,172 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, int fd, const char *wh
 	n->nblocks = nblocks;
 	b->data_next += nblocks;
 	b->stats->stored_data_bytes += nblocks << b->blkszbits;
-	return wb_source_unchanged(b, fd, size, what);
+	return wb_source_unchanged(b, src, size, what);
 }
 
 /* Where the next data byte at or after off is; size when only holes remain. */
-static uint64_t next_data(int fd, uint64_t off, uint64_t size)
+static uint64_t next_data(const struct wsource *src, uint64_t off, uint64_t size)
 {
-	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+	off_t d;
+
+	if (src->stream)
+		return wb_stream_next_data(src->stream, off, size);
+	d = lseek(src->fd, (off_t)off, SEEK_DATA);
 
 	if (d < 0)
 		return errno == ENXIO ? size : off;
 	return (uint64_t)d;
 }
 
-static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse,
-			  const char *what)
+int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, uint64_t off)
+{
+	int fd = to_blob ? b->blob_fd : b->image_fd;
+	int ret = es_pwrite_full(fd, buf, len, off);
+
+	if (ret)
+		return es_fail(b->err, ret, "writing %s: %s", to_blob ? "the blob" : "the image",
+			       strerror(-ret));
+	es_writeback_note(&b->writeback[to_blob], fd, off, len);
+	return 0;
+}
+
+static void put_entry(struct wbuild *b, struct wnode *n, uint64_t index, uint16_t dev,
+		      uint32_t blkaddr)
+{
+	if (b->blob_fd >= 0) {
+		uint8_t *entry = n->chunk_table + index * EROFS_CHUNK_INDEX_SIZE;
+
+		if (blkaddr != EROFS_NULL_ADDR) {
+			es_put16(entry + CI_STARTBLK_HI, 0);
+			es_put16(entry + CI_DEVICE_ID, dev);
+		}
+		es_put32(entry + CI_STARTBLK_LO, blkaddr);
+	} else {
+		es_put32(n->chunk_table + index * EROFS_BLOCKMAP_ENTRY_SIZE, blkaddr);
+	}
+}
+
+int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t len, bool zero,
+		   const uint8_t digest[32], const uint8_t key[32], const uint8_t *plain,
+		   const char *what, bool *store)
 {
 	const bool to_blob = b->blob_fd >= 0;
-	const int out_fd = to_blob ? b->blob_fd : b->image_fd;
 	uint64_t *next = to_blob ? &b->blob_next : &b->data_next;
+	uint64_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
+	bool found = false, first_use = false;
+	uint16_t dev = to_blob ? 1 : 0;
+	uint32_t blkaddr = (uint32_t)*next;
+	int ret;
+
+	*store = false;
+	if (zero) {
+		b->stats->chunks_holes++;
+		put_entry(b, n, index, 0, EROFS_NULL_ADDR);
+		return 0;
+	}
+	ret = check_device_space(b, *next + nblocks, what);
+	if (ret)
+		return ret;
+	/* encrypted: chunks are known by their keyed identifier, and their
+	   length only in blocks */
+	ret = wb_dedup_insert(b->dedup, key, (uint32_t)nblocks,
+			      b->crypt ? (uint32_t)(nblocks << b->blkszbits) : (uint32_t)len,
+			      &dev, &blkaddr, true, &found, &first_use);
+	if (ret)
+		return es_fail(b->err, ret, "out of memory");
+	/* a dictionary says it holds these bytes: make sure before using it */
+	if (first_use) {
+		ret = b->crypt ?
+		      wb_crypt_dict_chunk(b, dev, blkaddr, (uint32_t)nblocks, digest, len, key,
+					  plain, what) :
+		      wb_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks, (uint32_t)len,
+					   key, what);
+		if (ret)
+			return ret;
+	}
+	if (found) {
+		b->stats->chunks_deduped++;
+	} else {
+		*next += nblocks;
+		*store = true;
+		b->stats->chunks_stored++;
+		b->stats->stored_data_bytes += nblocks << b->blkszbits;
+	}
+	put_entry(b, n, index, dev, blkaddr);
+	return 0;
+}
+
+/*
+ * A chunk larger than the pipeline's window (plain builds only): hashed
+ * while it is copied to the next free blocks, which the next chunk
+ * overwrites when this one turns out to be stored already.
+ */
+static int ingest_large_chunk(struct wbuild *b, struct wnode *n, struct wsource *src, uint64_t index,
+			      uint64_t off, uint64_t len, const char *what)
+{
+	const bool to_blob = b->blob_fd >= 0;
+	uint64_t next = to_blob ? b->blob_next : b->data_next;
+	uint64_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
+	uint64_t dst = next << b->blkszbits;
+	struct es_sha256_ctx sha;
+	uint8_t digest[32];
+	bool zero = true, store;
+	int ret = check_device_space(b, next + nblocks, what);
+
+	if (ret)
+		return ret;
+	ret = es_sha256_init(&sha);
+	if (ret)
+		return es_fail(b->err, ret, "SHA-256 unavailable");
+	for (uint64_t done = 0; done < len;) {
+		size_t piece = len - done < IOBUF_SIZE ? (size_t)(len - done) : IOBUF_SIZE;
+		size_t padded = (size_t)es_round_up(piece, b->blksz);
+
+		ret = wb_read_exact(b, src, b->iobuf, piece, off + done, what);
+		if (!ret) {
+			if (zero)
+				zero = wb_all_zero(b->iobuf, piece);
+			es_sha256_update(&sha, b->iobuf, piece);
+			memset(b->iobuf + piece, 0, padded - piece);
+			ret = wb_write_data(b, to_blob, b->iobuf, padded, dst + done);
+		}
+		if (ret) {
+			es_sha256_release(&sha);
+			return ret;
+		}
+		done += piece;
+	}
+	ret = es_sha256_final(&sha, digest);
+	if (ret)
+		return es_fail(b->err, ret, "SHA-256 failed");
+	return wb_chunk_place(b, n, index, len, zero, digest, digest, NULL, what, &store);
+}
+
+/* Consecutive chunks of a file that lie one after the other in the window
+   too: read with one call. */
+struct read_run {
+	uint8_t *buf;
+	uint64_t off, len;
+};
+
+static int read_run(struct wbuild *b, struct wsource *src, struct read_run *r, const char *what)
+{
+	int ret = r->len ? wb_read_exact(b, src, r->buf, (size_t)r->len, r->off, what) : 0;
+
+	r->len = 0;
+	return ret;
+}
+
+static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src,
+			  bool sparse, const char *what)
+{
+	const bool to_blob = b->blob_fd >= 0;
 	uint64_t chunksize = b->chunksize ? b->chunksize : b->blksz;
 	unsigned int chunkbits = (unsigned int)__builtin_ctzll(chunksize);
 	unsigned int unit = to_blob ? EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
+	/* every chunk of the build, or none, goes through the window: one order */
+	bool windowed = chunksize <= WBUILD_IOBUF_SIZE;
+	struct read_run run = { 0 };
 	uint64_t data_at = 0;
 	int ret = 0;
 
@@ -223,166 +380,85 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, int fd, bool sparse
 			       (unsigned long long)n->nchunks);
 	b->uses_chunks = true;
 	if (sparse)
-		data_at = next_data(fd, 0, n->size);
+		data_at = next_data(src, 0, n->size);
 	for (uint64_t c = 0; c < n->nchunks; c++) {
 		uint64_t off = c << chunkbits;
 		uint64_t len = n->size - off < chunksize ? n->size - off : chunksize;
-		uint64_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
-		uint64_t dst = *next << b->blkszbits;
-		uint8_t *entry = n->chunk_table + c * unit;
-		bool zero = true, found = false, first_use = false, deferred;
-		struct es_sha256_ctx sha;
-		uint8_t digest[32], key[32];
-		uint32_t blkaddr;
-		uint16_t dev;
+		uint8_t *buf;
+		bool store;
 
 		ret = wb_poll_cancel(b);
 		if (ret)
 			return ret;
 		b->stats->chunks++;
 		if (sparse && data_at < off)
-			data_at = next_data(fd, off, n->size);
+			data_at = next_data(src, off, n->size);
 		if (sparse && data_at >= off + len) {
-			zero = true;
-			goto hole;
+			/* a hole: never read, stored as nothing */
+			ret = wb_chunk_place(b, n, c, len, true, NULL, NULL, NULL, what, &store);
+		} else if (windowed) {
+			/* hashed, placed and written when the window is committed */
+			if (!wb_pipe_has_room(b, (uint32_t)len)) {
+				ret = read_run(b, src, &run, what);
+				if (!ret)
+					ret = wb_pipe_flush(b);
+			}
+			if (!ret)
+				ret = wb_pipe_reserve(b, n, c, (uint32_t)len, what, &buf);
+			if (!ret && run.len && buf == run.buf + run.len &&
+			    off == run.off + run.len) {
+				run.len += len;
+			} else if (!ret) {
+				ret = read_run(b, src, &run, what);
+				run = (struct read_run){ buf, off, len };
+			}
+		} else {
+			ret = ingest_large_chunk(b, n, src, c, off, len, what);
 		}
-		ret = check_device_space(b, *next + nblocks, what);
 		if (ret)
 			return ret;
-		ret = es_sha256_init(&sha);
-		if (ret)
-			return es_fail(b->err, ret, "SHA-256 unavailable");
-		/* a chunk that fits the buffer is written only if it is new */
-		deferred = len <= IOBUF_SIZE;
-		for (uint64_t done = 0; done < len;) {
-			size_t piece = len - done < IOBUF_SIZE ? (size_t)(len - done) : IOBUF_SIZE;
-
-			ret = wb_read_exact(b, fd, b->iobuf, piece, off + done, what);
-			if (ret) {
-				es_sha256_release(&sha);
-				return ret;
-			}
-			if (zero)
-				zero = all_zero(b->iobuf, piece);
-			es_sha256_update(&sha, b->iobuf, piece);
-			if (!deferred) {
-				size_t padded = (size_t)es_round_up(piece, b->blksz);
-
-				memset(b->iobuf + piece, 0, padded - piece);
-				ret = es_pwrite_full(out_fd, b->iobuf, padded, dst + done);
-				if (ret) {
-					es_sha256_release(&sha);
-					return es_fail(b->err, ret, "writing data: %s",
-						       strerror(-ret));
-				}
-			}
-			done += piece;
-		}
-		ret = es_sha256_final(&sha, digest);
-		if (ret)
-			return es_fail(b->err, ret, "SHA-256 failed");
-		if (zero)
-			goto hole;
-		dev = to_blob ? 1 : 0;
-		blkaddr = (uint32_t)*next;
-		/* encrypted: chunks are known by their keyed identifier, and
-		   their length only in blocks */
-		if (b->crypt) {
-			ret = wb_crypt_chunk_id(b, digest, len, key);
-			if (ret)
-				return ret;
-		} else {
-			memcpy(key, digest, sizeof(key));
-		}
-		ret = wb_dedup_insert(b->dedup, key, (uint32_t)nblocks,
-				      b->crypt ? (uint32_t)(nblocks << b->blkszbits) :
-						 (uint32_t)len,
-				      &dev, &blkaddr, true, &found, &first_use);
-		if (ret)
-			return es_fail(b->err, ret, "out of memory");
-		/* a dictionary says it holds these bytes: make sure before using it */
-		if (first_use) {
-			ret = b->crypt ?
-			      wb_crypt_dict_chunk(b, dev, blkaddr, (uint32_t)nblocks, digest,
-						  len, key, b->iobuf, what) :
-			      wb_dict_chunk_verify(b, dev, blkaddr, (uint32_t)nblocks,
-						   (uint32_t)len, key, what);
-			if (ret)
-				return ret;
-		}
-		if (found) {
-			b->stats->chunks_deduped++;
-		} else {
-			if (deferred) {
-				size_t padded = (size_t)(nblocks << b->blkszbits);
-
-				memset(b->iobuf + len, 0, padded - len);
-				if (b->crypt) {
-					ret = wb_crypt_chunk(b, digest, len, b->iobuf, nblocks,
-							     wb_dedup_secret(b->dedup, key,
-									     (uint32_t)nblocks));
-					if (ret)
-						return ret;
-				}
-				ret = es_pwrite_full(out_fd, b->iobuf, padded, dst);
-				if (ret)
-					return es_fail(b->err, ret, "writing data: %s",
-						       strerror(-ret));
-			}
-			*next += nblocks;
-			b->stats->chunks_stored++;
-			b->stats->stored_data_bytes += nblocks << b->blkszbits;
-		}
-		if (to_blob) {
-			es_put16(entry + CI_STARTBLK_HI, 0);
-			es_put16(entry + CI_DEVICE_ID, dev);
-			es_put32(entry + CI_STARTBLK_LO, blkaddr);
-		} else {
-			es_put32(entry, blkaddr);
-		}
-		continue;
-hole:
-		b->stats->chunks_holes++;
-		if (to_blob)
-			es_put32(entry + CI_STARTBLK_LO, EROFS_NULL_ADDR);
-		else
-			es_put32(entry, EROFS_NULL_ADDR);
 	}
-	return wb_source_unchanged(b, fd, n->size, what);
+	ret = read_run(b, src, &run, what);
+	return ret ? ret : wb_source_unchanged(b, src, n->size, what);
 }
 
-int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what)
+int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
+		      const char *what)
 {
 	bool sparse = false;
 	struct stat st;
+	int ret;
 
 	b->stats->logical_bytes += n->size;
 	if (!n->size) {
 		n->layout = EROFS_LAYOUT_FLAT_PLAIN;
-		return wb_source_unchanged(b, fd, 0, what);
+		return wb_source_unchanged(b, src, 0, what);
 	}
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
-		off_t hole = lseek(fd, 0, SEEK_HOLE);
+	if (src->stream) {
+		sparse = wb_stream_sparse(src->stream);
+	} else if (fstat(src->fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
+		off_t hole = lseek(src->fd, 0, SEEK_HOLE);
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
-	if (b->zenc && !sparse)
-		return wb_ingest_compressed(b, n, fd, what);
-	/* after what is queued for compression: data lands in scan order */
-	{
-		int ret = wb_compress_flush(b);
-
-		if (ret)
-			return ret;
+	if (b->zenc && !sparse) {
+		ret = wb_pipe_flush(b);	/* the chunks before it come first */
+		return ret ? ret : wb_ingest_compressed(b, n, src, what);
 	}
-	return wb_ingest_plain(b, n, fd, sparse, what);
+	/* after what is queued for compression: data lands in scan order */
+	ret = wb_compress_flush(b);
+	return ret ? ret : wb_ingest_plain(b, n, src, sparse, what);
 }
 
-int wb_ingest_plain(struct wbuild *b, struct wnode *n, int fd, bool sparse, const char *what)
+int wb_ingest_plain(struct wbuild *b, struct wnode *n, struct wsource *src, bool sparse,
+		    const char *what)
 {
+	int ret;
+
 	/* encrypted images keep no file data inline: every byte goes through
 	   the chunk path and its keys */
 	if (b->chunksize || sparse || b->crypt)
-		return ingest_chunked(b, n, fd, sparse, what);
-	return ingest_flat(b, n, fd, what);
+		return ingest_chunked(b, n, src, sparse, what);
+	ret = wb_pipe_flush(b);		/* the chunks before it come first */
+	return ret ? ret : ingest_flat(b, n, src, what);
 }

@@ -111,6 +111,18 @@ void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t
 		e->length = length;
 }
 
+void wb_dedup_relocate(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+		       uint16_t device, uint32_t blkaddr)
+{
+	struct dedup_entry key = make_key(digest, nblocks);
+	struct dedup_entry *e = hmap_find(&m->map, &key);
+
+	if (e) {
+		e->device = device;
+		e->blkaddr = blkaddr;
+	}
+}
+
 void wb_dedup_move(struct dedup_map *m, uint16_t dev, uint32_t base, const uint32_t *remap)
 {
 	struct dedup_entry *e;

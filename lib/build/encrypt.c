@@ -21,18 +21,38 @@
 #include "io.h"
 #include "wtree.h"
 
+/* What one thread needs to encrypt chunks: nothing in it is shared. */
+struct wcrypt_lane {
+	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
+	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
+	struct es_crypto_mac *mac;		/* the derivations' HMAC engine */
+};
+
 struct wcrypt {
 	uint32_t suite;
 	uint8_t domain[ES_DOMAIN_KEY_SIZE];
 	uint8_t meta_key[ES_META_KEY_SIZE];
-	uint8_t chunk_key[ES_CHUNK_KEY_SIZE];	/* scratch */
-	struct es_crypto_xts xts;		/* encrypting; rekeyed per chunk */
-	struct es_crypto_mac *mac;		/* the derivations' HMAC engine */
+	struct wcrypt_lane lane;		/* the building thread's own */
 	uint8_t *scratch;			/* a chunk's ciphertext, for dictionaries */
 	/* the keyslots' credentials, loaded before anything is built */
 	struct es_keyslot_cred **creds;
 	unsigned int ncreds;
 };
+
+static int lane_init(struct wcrypt_lane *l)
+{
+	int ret = es_crypto_xts_init(&l->xts, ES_CRYPTO_ENCRYPT);
+
+	return ret ? ret : es_crypto_mac_new(&l->mac);
+}
+
+/* also for a lane whose lane_init() failed half-way (es_secret_alloc zeroes) */
+static void lane_release(struct wcrypt_lane *l)
+{
+	es_crypto_xts_release(&l->xts);
+	es_crypto_mac_free(l->mac);
+	l->mac = NULL;
+}
 
 int wb_crypt_init(struct wbuild *b)
 {
@@ -53,9 +73,7 @@ int wb_crypt_init(struct wbuild *b)
 		return es_fail(b->err, ret, "cannot draw the metadata key");
 	if (!memcmp(c->meta_key, c->meta_key + 32, 32))
 		return es_fail(b->err, -EIO, "the random generator gave a degenerate key");
-	ret = es_crypto_xts_init(&c->xts, ES_CRYPTO_ENCRYPT);
-	if (!ret)
-		ret = es_crypto_mac_new(&c->mac);
+	ret = lane_init(&c->lane);
 	if (ret)
 		return es_fail(b->err, ret, "AES-256-XTS or HMAC is not available");
 	c->creds = calloc(b->opts->nkeyslots, sizeof(*c->creds));
@@ -79,8 +97,7 @@ void wb_crypt_free(struct wbuild *b)
 
 	if (!c)
 		return;
-	es_crypto_xts_release(&c->xts);
-	es_crypto_mac_free(c->mac);
+	lane_release(&c->lane);
 	free(c->scratch);
 	for (unsigned int i = 0; i < c->ncreds; i++)
 		es_keyslot_cred_free(c->creds[i]);
@@ -89,47 +106,83 @@ void wb_crypt_free(struct wbuild *b)
 	b->crypt = NULL;
 }
 
+int wb_crypt_lane_id(const struct wbuild *b, struct wcrypt_lane *l, const uint8_t h[32],
+		     uint64_t len, uint8_t id[ES_CHUNK_ID_SIZE])
+{
+	return es_derive_chunk_with(l->mac, b->crypt->domain, b->crypt->suite, len, h, NULL, id);
+}
+
 int wb_crypt_chunk_id(struct wbuild *b, const uint8_t h[32], uint64_t len,
 		      uint8_t id[ES_CHUNK_ID_SIZE])
 {
-	int ret = es_derive_chunk_with(b->crypt->mac, b->crypt->domain, b->crypt->suite, len,
-				       h, NULL, id);
+	int ret = wb_crypt_lane_id(b, &b->crypt->lane, h, len, id);
 
 	return ret ? es_fail(b->err, ret, "deriving a chunk identifier failed") : 0;
 }
 
-static int crypt_units(struct wbuild *b, const uint8_t key[ES_CHUNK_KEY_SIZE],
+static int crypt_units(struct wcrypt_lane *l, const uint8_t key[ES_CHUNK_KEY_SIZE],
 		       uint8_t *buf, uint64_t nunits, uint64_t first_tweak)
 {
-	struct wcrypt *c = b->crypt;
 	uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE];
-	int ret = es_crypto_xts_setkey(&c->xts, key);
+	int ret = es_crypto_xts_setkey(&l->xts, key);
 
 	for (uint64_t u = 0; !ret && u < nunits; u++) {
 		es_crypto_xts_tweak(first_tweak + u, tweak);
-		ret = es_crypto_xts_crypt(&c->xts, tweak, buf + u * ES_CRYPTO_XTS_UNIT_SIZE,
+		ret = es_crypto_xts_crypt(&l->xts, tweak, buf + u * ES_CRYPTO_XTS_UNIT_SIZE,
 					  buf + u * ES_CRYPTO_XTS_UNIT_SIZE,
 					  ES_CRYPTO_XTS_UNIT_SIZE);
 	}
 	return ret;
 }
 
+int wb_crypt_lane_chunk(const struct wbuild *b, struct wcrypt_lane *l, const uint8_t h[32],
+			uint64_t len, uint8_t *buf, uint64_t nblocks,
+			uint8_t secret[ES_CHUNK_SECRET_SIZE])
+{
+	const struct wcrypt *c = b->crypt;
+	int ret = es_derive_chunk_with(l->mac, c->domain, c->suite, len, h, secret, NULL);
+
+	if (!ret)
+		ret = es_derive_chunk_key_with(l->mac, secret, c->suite, l->chunk_key);
+	if (!ret)
+		ret = crypt_units(l, l->chunk_key, buf, nblocks, 0);
+	es_crypto_wipe(l->chunk_key, sizeof(l->chunk_key));
+	if (ret)
+		es_crypto_wipe(secret, ES_CHUNK_SECRET_SIZE);
+	return ret;
+}
+
 int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t *buf,
 		   uint64_t nblocks, uint8_t secret[ES_CHUNK_SECRET_SIZE])
 {
-	struct wcrypt *c = b->crypt;
-	int ret = es_derive_chunk_with(c->mac, c->domain, c->suite, len, h, secret, NULL);
+	int ret = wb_crypt_lane_chunk(b, &b->crypt->lane, h, len, buf, nblocks, secret);
 
-	if (!ret)
-		ret = es_derive_chunk_key_with(c->mac, secret, c->suite, c->chunk_key);
-	if (!ret)
-		ret = crypt_units(b, c->chunk_key, buf, nblocks, 0);
-	es_crypto_wipe(c->chunk_key, sizeof(c->chunk_key));
+	return ret ? es_fail(b->err, ret, "encrypting a chunk failed") : 0;
+}
+
+int wb_crypt_lane_new(struct wbuild *b, struct wcrypt_lane **out)
+{
+	struct wcrypt_lane *l = es_secret_alloc(sizeof(*l));
+	int ret;
+
+	*out = NULL;
+	if (!l)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	ret = lane_init(l);
 	if (ret) {
-		es_crypto_wipe(secret, ES_CHUNK_SECRET_SIZE);
-		return es_fail(b->err, ret, "encrypting a chunk failed");
+		wb_crypt_lane_free(l);
+		return es_fail(b->err, ret, "AES-256-XTS or HMAC is not available");
 	}
+	*out = l;
 	return 0;
+}
+
+void wb_crypt_lane_free(struct wcrypt_lane *l)
+{
+	if (l) {
+		lane_release(l);
+		es_secret_free(l, sizeof(*l));
+	}
 }
 
 /*
@@ -196,7 +249,7 @@ int wb_crypt_check_dict(struct wbuild *b, const struct es_seal *s)
 
 int wb_crypt_meta(struct wbuild *b, uint8_t *buf, uint64_t first_block, uint64_t nblocks)
 {
-	int ret = crypt_units(b, b->crypt->meta_key, buf, nblocks, first_block);
+	int ret = crypt_units(&b->crypt->lane, b->crypt->meta_key, buf, nblocks, first_block);
 
 	return ret ? es_fail(b->err, ret, "encrypting metadata failed") : 0;
 }

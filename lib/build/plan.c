@@ -231,6 +231,32 @@ static void pack_free(struct packer *p)
 		free(p->blocks[k]);
 }
 
+/*
+ * Where the device table goes (docs/FORMAT.md §1): block 0 while its
+ * slots fit after the superblock, else whole blocks of its own right after
+ * the data region, which is small when there are blobs (their data is in
+ * the blobs) and must end within devt_slotoff's reach.  Returns the first
+ * block after it.
+ */
+static int plan_device_table(struct wbuild *b, uint64_t *next)
+{
+	uint64_t bytes = (uint64_t)(b->ndevices - 1) * EROFS_DEVT_SLOT_SIZE;
+
+	*next = b->data_next;
+	b->devt_pos = wb_devt_block0_pos(b);
+	if (b->devt_pos + bytes <= b->blksz)
+		return 0;
+	b->devt_pos = b->data_next << b->blkszbits;
+	if (b->devt_pos > WB_DEVT_MAX_POS)
+		return es_fail(b->err, -EFBIG, "the device table of %u blobs must start in "
+			       "the first %llu bytes of the image, but %llu blocks of data "
+			       "precede it", b->ndevices - 1,
+			       (unsigned long long)WB_DEVT_MAX_POS,
+			       (unsigned long long)b->data_next - 1);
+	*next += es_round_up(bytes, b->blksz) >> b->blkszbits;
+	return 0;
+}
+
 int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks)
 {
@@ -240,9 +266,10 @@ int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 	int ret;
 
 	ret = order_nodes(b);
+	if (!ret)
+		ret = plan_device_table(b, meta_blkaddr);
 	if (ret)
 		return ret;
-	*meta_blkaddr = b->data_next;
 	/* shared xattrs first; nid 0 is never used */
 	reserved = es_round_up(b->shared_len ? b->shared_len : EROFS_ISLOT_SIZE,
 			       EROFS_ISLOT_SIZE);

@@ -121,7 +121,7 @@ static bool same_path(const char *pattern, const char *rel)
 	return len && strlen(rel) == len && !memcmp(pattern, rel, len);
 }
 
-static bool excluded(struct wbuild *b, const char *rel)
+bool wb_excluded(struct wbuild *b, const char *rel)
 {
 	const struct es_build_opts *o = b->opts;
 	const char *norm = rel[0] == '/' ? rel + 1 : rel;
@@ -135,7 +135,7 @@ static bool excluded(struct wbuild *b, const char *rel)
 	return false;
 }
 
-static struct wnode *new_node(struct wbuild *b, const struct stat *st)
+struct wnode *wb_new_node(struct wbuild *b, const struct stat *st)
 {
 	const struct es_build_opts *o = b->opts;
 	struct wnode *n = calloc(1, sizeof(*n));
@@ -171,7 +171,7 @@ static struct wnode *new_node(struct wbuild *b, const struct stat *st)
 	return n;
 }
 
-static int name_cmp_qsort(const void *a, const void *b)
+int wb_dentry_cmp(const void *a, const void *b)
 {
 	const struct wdentry *x = a, *y = b;
 
@@ -203,9 +203,15 @@ static int read_symlink(struct wbuild *b, struct wnode *n, int dirfd,
 		return es_fail(b->err, -EAGAIN, "%s: symlink changed during the build",
 			       ES_PATH(what));
 	}
+	return wb_set_symlink(b, n, target, (uint32_t)len, what);
+}
+
+int wb_set_symlink(struct wbuild *b, struct wnode *n, char *target, uint32_t len,
+		   const char *what)
+{
 	n->tail = (uint8_t *)target;
-	n->tail_len = (uint32_t)len;
-	n->size = (uint64_t)len;
+	n->tail_len = len;
+	n->size = len;
 	if (!wb_tail_fits_inline(b, n, n->tail_len))
 		return wb_write_tail_block(b, n, what);
 	n->layout = EROFS_LAYOUT_FLAT_INLINE;
@@ -276,7 +282,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 			return 0;
 		}
 	}
-	n = new_node(b, &st);
+	n = wb_new_node(b, &st);
 	if (!n)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	de->node = n;
@@ -303,7 +309,11 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 			}
 		}
 		n->size = (uint64_t)st.st_size;
-		ret = wb_ingest_regular(b, n, fd, what);
+		{
+			struct wsource src = { .fd = fd, .rewind_to = UINT64_MAX };
+
+			ret = wb_ingest_regular(b, n, &src, what);
+		}
 		close(fd);
 		if (b->opts->progress)
 			b->opts->progress(b->opts->progress_ctx, b->stats);
@@ -383,7 +393,7 @@ static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 	}
 	closedir(dp);
 	if (count)
-		qsort(ents, count, sizeof(*ents), name_cmp_qsort);
+		qsort(ents, count, sizeof(*ents), wb_dentry_cmp);
 	/* drop excluded names before anything is read */
 	for (size_t i = 0, kept = 0; !ret && i <= count; i++) {
 		char *childrel;
@@ -397,7 +407,7 @@ static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 			ret = es_fail(b->err, -ENOMEM, "out of memory");
 			break;
 		}
-		if (excluded(b, childrel))
+		if (wb_excluded(b, childrel))
 			free(ents[i].name);
 		else
 			ents[kept++] = ents[i];
@@ -451,7 +461,7 @@ int wb_scan_tree(struct wbuild *b)
 		close(fd);
 		return ret;
 	}
-	b->root = new_node(b, &st);
+	b->root = wb_new_node(b, &st);
 	if (!b->root) {
 		close(fd);
 		return es_fail(b->err, -ENOMEM, "out of memory");

@@ -22,9 +22,6 @@
 #include "io.h"
 #include "wtree.h"
 
-/* Block 0 holds the superblock and, from byte 1152, the device table. */
-#define WB_MAX_BLOBS ((4096u - 1152u) / EROFS_DEVT_SLOT_SIZE)
-
 /*
  * Chunk dictionaries.  A dictionary is anyone's file: its chunk index says
  * "these bytes are at that place of blob X", and nothing but checks made
@@ -424,10 +421,12 @@ int wb_devices_finalize(struct wbuild *b)
 	}
 	b->ndevices = next;
 	b->new_blob = keep_new;
-	if (b->ndevices - 1 > WB_MAX_BLOBS) {
+	/* provisional ids are 16-bit, so this holds; the manifest's bound */
+	if (b->ndevices > ES_MANIFEST_MAX_DEVICES) {
 		free(remap);
 		return es_fail(b->err, -E2BIG, "the image would need %u blobs; at most %u "
-			       "fit in its device table", b->ndevices - 1, WB_MAX_BLOBS);
+			       "fit in its device table", b->ndevices - 1,
+			       ES_MANIFEST_MAX_DEVICES - 1);
 	}
 	for (unsigned int p = 1; p < nprov; p++)
 		if (remap[p] && remap[p] != p)

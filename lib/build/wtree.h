@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "erofs/build.h"
 #include "erofs/err.h"
 #include "base/hashmap.h"
+#include "io.h"
 
 struct wnode;
 
@@ -81,6 +83,9 @@ struct dedup_map;
 
 /* the builder's buffer for data copies and hashing */
 #define WBUILD_IOBUF_SIZE (1u << 20)
+/* chunks read ahead, hashed and encrypted in parallel (pipeline.c); holds
+   at least one chunk of the largest size it takes (WBUILD_IOBUF_SIZE) */
+#define WPIPE_WINDOW_SIZE (4u << 20)
 
 /* A device of the image being built (index 0 is the filesystem region). */
 struct wdevice {
@@ -103,6 +108,14 @@ struct wfile_id {
 	ino_t ino;
 };
 #define WBUILD_MAX_OUTPUTS 5
+
+/*
+ * The device table: in block 0 right after the superblock while it fits
+ * there (23 slots), else in blocks of its own between the data and the
+ * metadata, where devt_slotoff (16 bits, in 128-byte slots) can reach it.
+ */
+#define WB_DEVT_BLOCK0_POS 1152u
+#define WB_DEVT_MAX_POS ((uint64_t)UINT16_MAX * 128u)
 
 /* Provisional device ids during the scan: 1 = the new blob, 2 + k = dict blob k. */
 #define WDEV_NEW_BLOB 1
@@ -139,8 +152,14 @@ struct wbuild {
 	struct wdevice *devices;
 	unsigned int ndevices;
 	bool new_blob;			/* devices[1] is the blob this build wrote */
+	uint64_t devt_pos;		/* byte offset of the device table (planner) */
 	uint8_t uuid[16];		/* as written to the superblock */
 	struct wcrypt *crypt;		/* NULL unless the image is encrypted */
+	struct wpipe *pipe;		/* chunks read but not yet placed */
+	/* the -j threads, shared by the pipeline and the compressor (one
+	   loop at a time: both run on the building thread's call) */
+	struct es_workpool *pool;
+	struct es_writeback writeback[2];	/* of the image, of the blob */
 	/* compression (zfile.c), NULL without -z */
 	struct wz_encoder *zenc;
 	uint32_t pcluster_max;		/* bytes */
@@ -161,31 +180,102 @@ static inline int wb_poll_cancel(struct wbuild *b)
 	return 0;
 }
 
-int wb_scan_tree(struct wbuild *b);
-int wb_ingest_regular(struct wbuild *b, struct wnode *n, int fd, const char *what);
+bool wb_all_zero(const uint8_t *p, size_t len);
+/* len bytes of file data at byte off of the image or the blob */
+int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, uint64_t off);
 /*
- * len bytes of the source file fd at off into buf; a read error or a file
- * that shrank since the scan is an error naming what (the source changed
- * during the build: -EAGAIN).
+ * The dedup decision for chunk index of n (len bytes, read and identified:
+ * digest, and key = its dedup key): its chunk table entry, a hole when
+ * zero.  *store: it is new, and its blocks go to the next free blocks
+ * (which this reserves).  plain: the bytes, for checking a dictionary.
  */
-int wb_read_exact(struct wbuild *b, int fd, void *buf, size_t len, uint64_t off,
-		  const char *what);
+int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t len, bool zero,
+		   const uint8_t digest[32], const uint8_t key[32], const uint8_t *plain,
+		   const char *what, bool *store);
+
+/* pipeline.c: the window of chunks on their way to the output */
+int wb_pipe_init(struct wbuild *b);
+void wb_pipe_free(struct wbuild *b);
+/* whether a chunk of len bytes fits the window before it is committed */
+bool wb_pipe_has_room(const struct wbuild *b, uint32_t len);
+/* a zero-padded buffer in the window for chunk index of n (len bytes,
+   at most WBUILD_IOBUF_SIZE, with room for it), to read into; the buffers
+   of consecutive reservations follow each other when each is full blocks */
+int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t len,
+		    const char *what, uint8_t **buf);
+/* place and write every chunk in the window, in the order they came;
+   before anything else takes blocks of the data region */
+int wb_pipe_flush(struct wbuild *b);
+/*
+ * Where a regular file's bytes come from: a file of the source tree (read
+ * with pread, holes found with SEEK_DATA), or a tar entry's data, which
+ * arrives once, in order (scan_tar.c).
+ */
+struct wstream;
+struct es_super;
+struct wsource {
+	int fd;				/* -1 for a stream */
+	struct wstream *stream;
+	/* streams: the lowest offset a later read may go back to (the bytes
+	   from there on are kept in memory); UINT64_MAX: forward only */
+	uint64_t rewind_to;
+};
+
+/* A stream keeps at most about this many bytes for a compressed file's
+ * second pass: past it, zfile.c commits the file to being compressed. */
+#define WB_STREAM_REWIND_MAX (16u << 20)
+
+int wb_scan_tree(struct wbuild *b);
+/* scan.c, for both sources: a node with st's attributes (the build's
+   owner and time options applied), on the list of all nodes */
+struct wnode *wb_new_node(struct wbuild *b, const struct stat *st);
+/* n's symlink target (target is n's from then on, len bytes, 1..4095) */
+int wb_set_symlink(struct wbuild *b, struct wnode *n, char *target, uint32_t len,
+		   const char *what);
+/* qsort order of a directory's entries (struct wdentry) */
+int wb_dentry_cmp(const void *a, const void *b);
+/* the --exclude-path/--exclude-regex options match rel (no leading '/') */
+bool wb_excluded(struct wbuild *b, const char *rel);
+/* scan_tar.c: the tree from a tar stream (opts->tar_path or tar_fd) */
+int wb_scan_tar(struct wbuild *b);
+int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
+		      const char *what);
+/*
+ * len bytes of the file at off into buf; a read error, or a file that
+ * shrank since the scan, is an error naming what (the source changed
+ * during the build: -EAGAIN; a truncated tar stream: -EIO).
+ */
+int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		  uint64_t off, const char *what);
+/* scan_tar.c: the stream side of wb_read_exact, and its holes */
+int wb_stream_read(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		   uint64_t off, const char *what);
+bool wb_stream_sparse(const struct wstream *s);
+uint64_t wb_stream_next_data(const struct wstream *s, uint64_t off, uint64_t size);
 /* The ordinary (uncompressed) data path: flat or chunk-based. */
-int wb_ingest_plain(struct wbuild *b, struct wnode *n, int fd, bool sparse, const char *what);
+int wb_ingest_plain(struct wbuild *b, struct wnode *n, struct wsource *src, bool sparse,
+		    const char *what);
 /* -EAGAIN (with a message) when the file grew past size while it was read */
-int wb_source_unchanged(struct wbuild *b, int fd, uint64_t size, const char *what);
+int wb_source_unchanged(struct wbuild *b, const struct wsource *src, uint64_t size,
+			const char *what);
 /* zfile.c: compressed regular files */
 int wb_compress_init(struct wbuild *b);
 void wb_compress_free(struct wbuild *b);
 /*
- * Queue a file for compression (fd is duplicated).  Its layout is known
- * once the queue is flushed: compressed, or, when it does not shrink,
- * stored by wb_ingest_plain() in its turn.
+ * Queue a file for compression (a file descriptor is duplicated; a stream
+ * is read now, as it cannot wait).  Its layout is known once the queue is
+ * flushed: compressed, or, when it does not shrink, stored by
+ * wb_ingest_plain() in its turn.
  */
-int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what);
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *src,
+			 const char *what);
 /* Compress and place everything queued.  Any other write of file data
  * calls it first, so that data lands in scan order. */
 int wb_compress_flush(struct wbuild *b);
+/* build.c: the superblock's compression fields; where a device table that
+ * fits block 0 starts (after the compression config records) */
+void wb_super_compression(const struct wbuild *b, struct es_super *sb);
+uint64_t wb_devt_block0_pos(const struct wbuild *b);
 /* the size of a compressed inode's map (header, padding, lcluster indexes) */
 uint64_t wb_zmap_size(const struct wnode *n);
 /* needs the devices' mapped_blkaddr (wb_devices_map) */
@@ -196,6 +286,8 @@ void wb_zmap_remap(struct wnode *n, uint16_t device, uint32_t base, const uint32
 void wb_zmap_remap_devices(struct wnode *n, const uint16_t *remap, unsigned int nprov);
 int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what);
+int wb_xattr_set(struct wbuild *b, struct wnode *n, const char *name, const void *value,
+		 size_t vlen, const char *what);
 int wb_xattrs_share(struct wbuild *b);
 /* encode a node's xattr body (xattr_isize bytes) */
 void wb_xattrs_encode(const struct wnode *n, uint8_t *out);
@@ -230,6 +322,9 @@ int wb_dedup_insert(struct dedup_map *m, const uint8_t digest[32], uint32_t nblo
 		    bool referenced, bool *found, bool *first_use);
 void wb_dedup_set_length(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
 			 uint32_t length);
+/* the chunk (digest, nblocks) is now at blkaddr of device */
+void wb_dedup_relocate(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks,
+		       uint16_t device, uint32_t blkaddr);
 /* the entries on device dev: blkaddr = remap[blkaddr - base] */
 void wb_dedup_move(struct dedup_map *m, uint16_t dev, uint32_t base, const uint32_t *remap);
 /* every entry this image references; fn may change the device id */
@@ -244,9 +339,11 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
 void wb_wnode_free_all(struct wbuild *b);
+void wb_wnode_free(struct wnode *n);
 
 /* encrypt.c: encrypted builds (b->crypt set by wb_crypt_init) */
 struct es_chunk_rec;
+struct wcrypt_lane;
 int wb_crypt_init(struct wbuild *b);
 void wb_crypt_free(struct wbuild *b);
 /* the dedup key of a chunk in an encrypted image: its keyed identifier */
@@ -254,6 +351,13 @@ int wb_crypt_chunk_id(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8
 /* encrypt a chunk (nblocks zero-padded blocks at buf) in place; its secret */
 int wb_crypt_chunk(struct wbuild *b, const uint8_t h[32], uint64_t len, uint8_t *buf,
 		   uint64_t nblocks, uint8_t secret[32]);
+/* the same for worker threads: a lane each; return a negative errno only */
+int wb_crypt_lane_new(struct wbuild *b, struct wcrypt_lane **out);
+void wb_crypt_lane_free(struct wcrypt_lane *l);
+int wb_crypt_lane_id(const struct wbuild *b, struct wcrypt_lane *l, const uint8_t h[32],
+		     uint64_t len, uint8_t id[32]);
+int wb_crypt_lane_chunk(const struct wbuild *b, struct wcrypt_lane *l, const uint8_t h[32],
+			uint64_t len, uint8_t *buf, uint64_t nblocks, uint8_t secret[32]);
 /* metadata blocks in place: in a buffer, or in the image file */
 int wb_crypt_meta(struct wbuild *b, uint8_t *buf, uint64_t first_block, uint64_t nblocks);
 int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_block);
@@ -286,6 +390,9 @@ int wb_devices_finalize(struct wbuild *b);
 /* Where each device starts in the unified address space: after the
  * filesystem's total blocks, in device order. */
 int wb_devices_map(struct wbuild *b, uint64_t total_blocks);
+/* repack.c: the dictionary blobs the image reads too little of, into the
+   new blob (before the devices are finalized) */
+int wb_repack(struct wbuild *b);
 int wb_blob_finalize(struct wbuild *b, const char *blob_path);
 struct es_outfile;
 int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outfile *sigf);

@@ -50,11 +50,72 @@ static void warn_skipped(struct wbuild *b, const char *what, const char *name)
 	b->opts->warn(b->opts->warn_ctx, msg);
 }
 
+/*
+ * name = value on n, replacing a pair of the same name (a tar header may
+ * repeat one; the last wins); n->xattrs stays sorted.  A name EROFS has no
+ * prefix for is skipped with a warning.
+ */
+int wb_xattr_set(struct wbuild *b, struct wnode *n, const char *name, const void *value,
+		 size_t vlen, const char *what)
+{
+	struct wxattr *x = NULL, *grown;
+	unsigned int index, slen;
+	const char *suffix;
+	uint8_t *copy;
+
+	if (!es_xattr_split(name, &index, &suffix)) {
+		warn_skipped(b, what, name);
+		return 0;
+	}
+	slen = (unsigned int)strnlen(suffix, EROFS_NAME_MAX + 1);
+	if (slen > EROFS_NAME_MAX)
+		return es_fail(b->err, -ENAMETOOLONG, "%s: xattr name %.64s... is too long",
+			       ES_PATH(what), name);
+	if (vlen > EROFS_XATTR_VALUE_MAX)
+		return es_fail(b->err, -E2BIG, "%s: xattr %s value of %zu bytes is larger "
+			       "than EROFS can store (65535)", ES_PATH(what), name, vlen);
+	copy = malloc(vlen + 1);
+	if (!copy)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	memcpy(copy, value, vlen);
+	for (unsigned int i = 0; i < n->nxattrs; i++)
+		if (n->xattrs[i].index == index && n->xattrs[i].suffix_len == slen &&
+		    !memcmp(n->xattrs[i].suffix, suffix, slen))
+			x = &n->xattrs[i];
+	if (x) {
+		free(x->value);
+	} else {
+		grown = realloc(n->xattrs, (n->nxattrs + 1) * sizeof(*grown));
+		if (!grown) {
+			free(copy);
+			return es_fail(b->err, -ENOMEM, "out of memory");
+		}
+		n->xattrs = grown;
+		x = &n->xattrs[n->nxattrs];
+		memset(x, 0, sizeof(*x));
+		x->suffix = malloc(slen + 1);
+		if (!x->suffix) {
+			free(copy);
+			return es_fail(b->err, -ENOMEM, "out of memory");
+		}
+		memcpy(x->suffix, suffix, slen + 1);
+		x->suffix_len = slen;
+		x->index = index;
+		x->shared_id = -1;
+		n->nxattrs++;
+	}
+	x->value = copy;
+	x->value_len = (unsigned int)vlen;
+	if (n->nxattrs > 1)
+		qsort(n->xattrs, n->nxattrs, sizeof(*n->xattrs), xattr_cmp_qsort);
+	return 0;
+}
+
 int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
 		      const char *what)
 {
 	char path[64 + EROFS_NAME_MAX];
-	char *list = NULL;
+	char *list = NULL, *value = NULL;
 	ssize_t len;
 	int ret = 0;
 
@@ -79,20 +140,8 @@ int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 		goto out;
 	}
 	for (char *xn = list; xn < list + len; xn += strlen(xn) + 1) {
-		struct wxattr *x, *grown;
-		const char *suffix;
-		unsigned int index;
-		ssize_t vlen;
+		ssize_t vlen, got;
 
-		if (!es_xattr_split(xn, &index, &suffix)) {
-			warn_skipped(b, what, xn);
-			continue;
-		}
-		if (strlen(suffix) > EROFS_NAME_MAX) {
-			ret = es_fail(b->err, -ENAMETOOLONG, "%s: xattr name %s is too long",
-				      ES_PATH(what), xn);
-			goto out;
-		}
 		vlen = lgetxattr(path, xn, NULL, 0);
 		if (vlen < 0) {
 			ret = es_fail(b->err, -errno, "%s: cannot read xattr %s: %s", ES_PATH(what),
@@ -105,38 +154,24 @@ int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 				      vlen);
 			goto out;
 		}
-		grown = realloc(n->xattrs, (n->nxattrs + 1) * sizeof(*grown));
-		if (!grown) {
+		free(value);
+		value = malloc((size_t)vlen + 1);
+		if (!value) {
 			ret = es_fail(b->err, -ENOMEM, "out of memory");
 			goto out;
 		}
-		n->xattrs = grown;
-		x = &n->xattrs[n->nxattrs];
-		memset(x, 0, sizeof(*x));
-		x->index = index;
-		x->suffix_len = (unsigned int)strlen(suffix);
-		x->suffix = malloc(x->suffix_len + 1);
-		x->value = malloc((size_t)vlen + 1);
-		if (!x->suffix || !x->value) {
-			free(x->suffix);
-			free(x->value);
-			ret = es_fail(b->err, -ENOMEM, "out of memory");
-			goto out;
-		}
-		n->nxattrs++;
-		memcpy(x->suffix, suffix, x->suffix_len + 1);
-		vlen = lgetxattr(path, xn, x->value, (size_t)vlen);
-		if (vlen < 0) {
+		got = lgetxattr(path, xn, value, (size_t)vlen);
+		if (got < 0) {
 			ret = es_fail(b->err, -errno, "%s: xattr %s changed during the build",
 				      ES_PATH(what), xn);
 			goto out;
 		}
-		x->value_len = (unsigned int)vlen;
-		x->shared_id = -1;
+		ret = wb_xattr_set(b, n, xn, value, (size_t)got, what);
+		if (ret)
+			goto out;
 	}
-	if (n->nxattrs > 1)
-		qsort(n->xattrs, n->nxattrs, sizeof(*n->xattrs), xattr_cmp_qsort);
 out:
+	free(value);
 	free(list);
 	return ret;
 }

@@ -68,7 +68,9 @@ struct zextent {
 /* A queued file: its extents so far, and what is not written yet. */
 struct zqfile {
 	struct wnode *n;
-	int fd;				/* a duplicate, open until placed */
+	/* a file: fd is a duplicate, open until placed; a tar member: its
+	   stream, read as jobs are queued (it cannot wait) */
+	struct wsource src;
 	char *what;
 	uint64_t placed;		/* bytes of the file whose extents are in ext */
 	struct zextent *ext;
@@ -134,9 +136,7 @@ int wb_compress_init(struct wbuild *b)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	b->zfile = z;
 	z->b = b;
-	z->nworkers = o->nthreads ? o->nthreads : 1;
-	if (z->nworkers > ES_WORK_MAX_THREADS)
-		z->nworkers = ES_WORK_MAX_THREADS;
+	z->nworkers = es_workpool_size(b->pool);
 	z->segment = extent_max_input(b) * SEGMENT_FACTOR;
 	window = (uint64_t)z->segment * WINDOW_SEGMENTS_PER_WORKER *
 		 (z->nworkers > 2 ? z->nworkers : 2);
@@ -164,8 +164,8 @@ static void zqfile_free(struct wbuild *b, struct zqfile *f)
 {
 	if (!f)
 		return;
-	if (f->fd >= 0)
-		close(f->fd);
+	if (f->src.fd >= 0)
+		close(f->src.fd);
 	free(f->what);
 	free(f->ext);
 	wipe_free(b, f->pending, f->pending_cap);
@@ -265,13 +265,15 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 	}
 	enc = z->enc[worker];
 	wz_encoder_reset(enc);
-	got = es_pread_full(j->f->fd, j->in, j->len, j->off);
-	if (got < 0)
-		return es_fail(&j->err, (int)got, "%s: read error: %s", ES_PATH(j->f->what),
-			       strerror((int)-got));
-	if ((size_t)got != j->len)
-		return es_fail(&j->err, -EAGAIN, "%s: file shrank while it was read "
-			       "(source changed during the build)", ES_PATH(j->f->what));
+	if (!j->f->src.stream) {	/* a stream's segment is read already */
+		got = es_pread_full(j->f->src.fd, j->in, j->len, j->off);
+		if (got < 0)
+			return es_fail(&j->err, (int)got, "%s: read error: %s",
+				       ES_PATH(j->f->what), strerror((int)-got));
+		if ((size_t)got != j->len)
+			return es_fail(&j->err, -EAGAIN, "%s: file shrank while it was read "
+				       "(source changed during the build)", ES_PATH(j->f->what));
+	}
 	while (pos < j->len) {
 		size_t rest = j->len - pos, avail = rest < max_in ? rest : max_in;
 		size_t consumed = 0, clen = 0;
@@ -307,7 +309,7 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 	return 0;
 }
 
-static void run_job(void *ctx, size_t i, unsigned int worker)
+static void run_job(void *ctx, unsigned int worker, size_t i)
 {
 	struct wzfile *z = ctx;
 	struct zjob *j = &z->jobs[i];
@@ -469,6 +471,17 @@ static int place_job(struct wbuild *b, struct zjob *j)
 		}
 	}
 	f->placed += j->len;
+	/* a stream keeps what a second, plain pass would read only up to a
+	   bound: a file that far in is committed to compression (also a rule
+	   of the file alone) */
+	if (f->src.stream && !f->committed && f->placed >= WB_STREAM_REWIND_MAX) {
+		int ret = write_pending(b, f);
+
+		if (ret)
+			return ret;
+		f->committed = true;
+		f->src.rewind_to = UINT64_MAX;
+	}
 	return 0;
 }
 
@@ -492,7 +505,12 @@ static int finish_file(struct wbuild *b, struct zqfile *f)
 	zbytes = (f->pblocks_total << b->blkszbits) + EROFS_FULL_INDEX_START +
 		 ((size + blksz - 1) >> b->blkszbits) * EROFS_FULL_INDEX_SIZE;
 	if (!f->committed && zbytes >= plain_bytes)
-		return wb_ingest_plain(b, n, f->fd, false, f->what);
+	{
+		/* its chunks are placed now, not when the pipeline's window
+		   fills, which depends on what the compression window held */
+		ret = wb_ingest_plain(b, n, &f->src, false, f->what);
+		return ret ? ret : wb_pipe_flush(b);
+	}
 	ret = write_pending(b, f);
 	if (!ret)
 		ret = build_indexes(b, n, f);
@@ -503,7 +521,7 @@ static int finish_file(struct wbuild *b, struct zqfile *f)
 	b->uses_compression = true;
 	b->stats->compressed_files++;
 	b->stats->compressed_logical += size;
-	return wb_source_unchanged(b, f->fd, size, f->what);
+	return wb_source_unchanged(b, &f->src, size, f->what);
 }
 
 /* Compress the window's jobs, then place them in order. */
@@ -514,7 +532,7 @@ static int flush_window(struct wbuild *b)
 	int ret = 0;
 
 	if (z->njobs)
-		es_work_run(z->nworkers, z->njobs, run_job, z);
+		es_workpool_for(b->pool, z->njobs, run_job, z);
 	for (size_t i = 0; i < z->njobs && !ret; i++) {
 		struct zjob *j = &z->jobs[i];
 
@@ -581,6 +599,12 @@ static int add_job(struct wbuild *b, struct zqfile *f, uint64_t off, size_t len)
 			return es_fail(b->err, -ENOMEM, "out of memory");
 		j->in_cap = len;
 	}
+	if (f->src.stream) {
+		int ret = wb_read_exact(b, &f->src, j->in, len, off, f->what);
+
+		if (ret)
+			return ret;
+	}
 	j->f = f;
 	j->off = off;
 	j->len = len;
@@ -593,9 +617,13 @@ static int add_job(struct wbuild *b, struct zqfile *f, uint64_t off, size_t len)
 	return 0;
 }
 
-int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *what)
+int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *src,
+			 const char *what)
 {
 	struct wzfile *z = b->zfile;
+	/* a stream's read-ahead is kept for a second pass: bound it */
+	const uint64_t window_max = src->stream && z->window_max > WB_STREAM_REWIND_MAX ?
+				    WB_STREAM_REWIND_MAX : z->window_max;
 	struct zqfile *f;
 	int ret;
 
@@ -608,11 +636,15 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 	if (!f)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	f->n = n;
-	f->fd = dup(fd);
+	f->src = *src;
+	if (src->stream)
+		f->src.rewind_to = 0;	/* until it is committed */
+	else
+		f->src.fd = dup(src->fd);
 	f->what = strdup(what);
-	if (f->fd < 0 || !f->what) {
-		ret = f->fd < 0 ? es_fail(b->err, -errno, "%s: %s", ES_PATH(what), strerror(errno))
-				: es_fail(b->err, -ENOMEM, "out of memory");
+	if ((!src->stream && f->src.fd < 0) || !f->what) {
+		ret = !f->what ? es_fail(b->err, -ENOMEM, "out of memory") :
+		      es_fail(b->err, -errno, "%s: %s", ES_PATH(what), strerror(errno));
 		zqfile_free(b, f);
 		return ret;
 	}
@@ -620,7 +652,7 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 	for (uint64_t off = 0; off < n->size; off += z->segment) {
 		uint64_t len = n->size - off < z->segment ? n->size - off : z->segment;
 
-		if (z->window_bytes >= z->window_max) {
+		if (z->window_bytes >= window_max) {
 			ret = flush_window(b);
 			if (ret)
 				return ret;
@@ -629,7 +661,8 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, int fd, const char *
 		if (ret)
 			return ret;
 	}
-	return 0;
+	/* a tar member's stream ends with it */
+	return src->stream ? flush_window(b) : 0;
 }
 
 uint64_t wb_zmap_size(const struct wnode *n)

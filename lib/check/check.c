@@ -4,18 +4,28 @@
  * entry types, "." and "..", loops): every xattr and data mapping, the
  * symlink sizes, directory and file link counts; optionally extract as we
  * go, into directories reached by descriptor, never by path.
+ *
+ * File data is read (and written) by jobs on a pool of threads while the
+ * walk goes on: the walk creates every entry, in order, and hands each
+ * regular file over open; a job writes its data, then its owner, xattrs,
+ * mode and times, through that descriptor only.  A directory's own
+ * metadata, set when the walk leaves it, does not depend on what is
+ * written into its files, and a hard link needs only its target's name.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/workq.h"
 #include "erofs/check.h"
 #include "erofs/format.h"
+#include "erofs/unlock.h"
 #include "erofs/walk.h"
 #include "extract.h"
 #include "io.h"
@@ -27,6 +37,9 @@
  * back to it, so the common limit of 1024 descriptors bounds nothing.
  */
 #define EXTRACT_FD_WINDOW 64
+
+/* Data jobs queued per thread: what is in flight (open files) stays bounded. */
+#define JOBS_PER_THREAD 4
 
 /* The directory an extraction created for a directory of the walk. */
 struct out_dir {
@@ -47,10 +60,36 @@ struct checker {
 	unsigned int mode_mask;		/* the mode bits extraction sets */
 	bool warned_owner, warned_xattr;	/* each said once, for the first file */
 	uint8_t *buf;
+	enum es_data_reads reads;	/* of a file that is not extracted */
+	struct es_workq *pool;		/* NULL: data is read by the walking thread */
+	/*
+	 * What the data jobs share with the walk (and each other): res, the
+	 * warned_* flags, the report and warn callbacks, and these.
+	 */
+	pthread_mutex_t lock;
+	struct es_err data_err;		/* the first problem a job found */
+	uint64_t data_problems;
+	int data_fatal;			/* a job failed (I/O): the walk stops */
+	struct es_err fatal_err;
 };
 
-static void warnf(struct checker *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* A regular file whose data is to be read, and written to outfd if >= 0. */
+struct data_job {
+	struct es_inode ino;
+	int outfd;
+	char *path;			/* printable, for messages */
+};
+
+/* What a thread reads file data with. */
+struct reader {
+	const struct es_image *img;
+	struct es_image *own_img;	/* a pool thread's: a fork of the image */
+	struct es_unlocked *own_dec;	/* ... and of its decryption stage */
+	uint8_t *buf;
+};
+
+static void warn_once(struct checker *c, bool *said, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * The failure in e (of a step that may be tolerated) becomes the walk's
@@ -62,37 +101,45 @@ static int keep_error(struct checker *c, int ret, const struct es_err *e)
 	return ret ? es_fail(c->err, ret, "%s", e->msg) : 0;
 }
 
-static void warnf(struct checker *c, const char *fmt, ...)
+/* A warning, once for the kind *said stands for (said may be NULL: always). */
+static void warn_once(struct checker *c, bool *said, const char *fmt, ...)
 {
 	char msg[ES_ERR_MSG_MAX + 256];
 	va_list ap;
 
-	if (!c->o->warn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->o->warn(c->o->report_ctx, msg);
+	pthread_mutex_lock(&c->lock);
+	if (c->o->warn && !(said && *said)) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		c->o->warn(c->o->report_ctx, msg);
+	}
+	if (said)
+		*said = true;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /*
  * Owners of other users cannot be given without privileges: upstream
- * fsck.erofs goes on without them, and so do we, saying so once.
+ * fsck.erofs goes on without them, and so do we, saying so once.  A
+ * failure goes to err (name == NULL: fd is the object, and path prefixes
+ * the message).
  */
 static int set_owner(struct checker *c, int parentfd, const char *name, int fd,
-		     const char *path, const struct es_inode *ino)
+		     const char *path, const struct es_inode *ino, struct es_err *err)
 {
 	struct es_err e = { 0 };
 	int ret = es_extract_owner(parentfd, name, fd, ino, &e);
 
-	if (ret != -EPERM || !c->o->unprivileged)
-		return keep_error(c, ret, &e);
-	if (!c->warned_owner)
-		warnf(c, "%s: owner %u:%u not set, nor any other that is not yours: not "
-		      "permitted without privileges (--no-preserve-owner says so)", path,
-		      ino->uid, ino->gid);
-	c->warned_owner = true;
-	return 0;
+	if (ret == -EPERM && c->o->unprivileged) {
+		warn_once(c, &c->warned_owner, "%s: owner %u:%u not set, nor any other that "
+			  "is not yours: not permitted without privileges "
+			  "(--no-preserve-owner says so)", path, ino->uid, ino->gid);
+		return 0;
+	}
+	if (ret && !name)
+		return es_fail(err, ret, "%s: %s", ES_PATH(path), e.msg);
+	return ret ? es_err_copy(err, &e) : 0;
 }
 
 /* Close the descriptor of the oldest directory in the window when it is
@@ -216,6 +263,7 @@ struct xattr_check {
 	const char *name;		/* NULL: dirfd is the inode itself */
 	const char *path;		/* for messages */
 	bool apply;
+	struct es_err *err;		/* where a failure to set one goes */
 	int ret;
 };
 
@@ -223,25 +271,191 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 		    bool shared)
 {
 	struct xattr_check *xc = ctx;
+	struct es_err e = { 0 };
 
 	(void)shared;
 	if (!xc->apply)
 		return 0;
-	struct es_err e = { 0 };
-
 	xc->ret = es_extract_xattr(xc->dirfd, xc->name, name, value, len, &e);
 	/* trusted.* and security.* need privileges; user.* are the user's own */
 	if (xc->ret == -EPERM && xc->c->o->unprivileged && strncmp(name, "user.", 5)) {
-		if (!xc->c->warned_xattr)
-			warnf(xc->c, "%s: xattr %s not set, nor any other outside user.*: "
-			      "not permitted without privileges", xc->path, name);
-		xc->c->warned_xattr = true;
+		warn_once(xc->c, &xc->c->warned_xattr, "%s: xattr %s not set, nor any other "
+			  "outside user.*: not permitted without privileges", xc->path, name);
 		return xc->ret = 0;
 	}
-	return xc->ret = keep_error(xc->c, xc->ret, &e);
+	if (xc->ret && !xc->name)
+		return xc->ret = es_fail(xc->err, xc->ret, "%s: %s", ES_PATH(xc->path), e.msg);
+	return xc->ret = xc->ret ? es_err_copy(xc->err, &e) : 0;
 }
 
-/* Check (and read) everything of one non-directory inode; extract it. */
+/* ---- file data, on the pool's threads (or the walking one) ------------- */
+
+static void count_file(struct checker *c, const struct es_inode *ino)
+{
+	pthread_mutex_lock(&c->lock);
+	c->res->regular_files++;
+	c->res->data_bytes += ino->size;
+	if (c->o->progress)
+		c->o->progress(c->o->progress_ctx, c->res);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* What a job could not do: a problem of the image, or a failure that stops
+ * the walk. */
+static void job_failed(struct checker *c, const char *path, int ret, const struct es_err *e)
+{
+	pthread_mutex_lock(&c->lock);
+	if (ret == -ES_ECORRUPT || e->code == -ES_ECORRUPT) {
+		char msg[ES_ERR_MSG_MAX + ES_MSG_PATH_MAX + 8];
+
+		snprintf(msg, sizeof(msg), "%s: %s", ES_PATH(path), e->msg);
+		es_fail(&c->data_err, -ES_ECORRUPT, "%s", msg);
+		c->data_problems++;
+		c->res->problems++;
+		if (c->o->report)
+			c->o->report(c->o->report_ctx, msg);
+	} else {
+		es_fail(&c->fatal_err, ret, "%s: %s", ES_PATH(path), e->msg);
+		if (!c->data_fatal)
+			c->data_fatal = ret;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int data_fatal(struct checker *c)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = c->data_fatal;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/*
+ * After its data, what an extracted file gets through its descriptor, in
+ * this order: a write would drop a security.capability xattr set before
+ * it, and chown() the set-user-ID bit of a mode set before it.  Closes fd.
+ */
+static int finish_file(struct checker *c, const struct reader *r, int fd, const char *path,
+		       const struct es_inode *ino, struct es_err *e)
+{
+	struct xattr_check xc = { .c = c, .dirfd = fd, .path = path, .apply = c->o->xattrs,
+				  .err = e };
+	struct es_err ie = { 0 };
+	int ret = 0;
+
+	if (c->o->preserve_owner)
+		ret = set_owner(c, -1, NULL, fd, path, ino, e);
+	/* a damaged xattr area is the walk's to report: it read it too */
+	if (!ret && xc.apply) {
+		es_xattr_iterate(r->img, ino, xattr_cb, &xc, &ie);
+		ret = xc.ret;
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return es_extract_finish(-1, path, fd, ino, c->mode_mask, e);
+}
+
+static void run_job(void *ctx, void *state, void *p)
+{
+	struct checker *c = ctx;
+	const struct reader *r = state;
+	struct data_job *job = p;
+	struct es_err e = { 0 };
+	int ret;
+
+	if (!data_fatal(c)) {
+		ret = es_extract_data(r->img, &job->ino, job->outfd,
+				      job->outfd >= 0 ? ES_READ_ALL : c->reads, r->buf, &e);
+		if (!ret) {
+			count_file(c, &job->ino);
+			if (job->outfd >= 0) {
+				ret = finish_file(c, r, job->outfd, job->path, &job->ino, &e);
+				job->outfd = -1;
+			}
+		}
+		if (ret)
+			job_failed(c, job->path, ret, &e);
+	}
+	if (job->outfd >= 0)
+		close(job->outfd);
+	free(job->path);
+	free(job);
+}
+
+static int reader_init(void *ctx, unsigned int i, void **state, struct es_err *err)
+{
+	struct checker *c = ctx;
+	struct reader *r = calloc(1, sizeof(*r));
+	int ret;
+
+	(void)i;
+	if (!r)
+		return es_fail(err, -ENOMEM, "out of memory");
+	*state = r;
+	r->buf = malloc(ES_EXTRACT_BUF_SIZE);
+	if (!r->buf)
+		return es_fail(err, -ENOMEM, "out of memory");
+	ret = es_image_fork(c->img, &r->own_img, err);
+	if (!ret && c->o->unlocked) {
+		ret = es_unlocked_fork(c->o->unlocked, &r->own_dec, err);
+		if (!ret)
+			es_unlocked_attach(r->own_dec, r->own_img);
+	}
+	r->img = r->own_img;
+	return ret;
+}
+
+static void reader_fini(void *ctx, void *state)
+{
+	struct reader *r = state;
+
+	(void)ctx;
+	es_image_close(r->own_img);
+	es_unlocked_free(r->own_dec);
+	free(r->buf);
+	free(r);
+}
+
+static const struct es_workq_ops pool_ops = {
+	.thread_init = reader_init,
+	.run = run_job,
+	.thread_fini = reader_fini,
+};
+
+/* Read (and write) a regular file's data: on the pool, or now. */
+static int submit_data(struct checker *c, const struct es_walk_entry *we, int outfd)
+{
+	struct data_job *job = calloc(1, sizeof(*job));
+	int ret = data_fatal(c);
+
+	if (!ret && (!job || !(job->path = strdup(we->path))))
+		ret = es_fail(c->err, -ENOMEM, "out of memory");
+	if (ret) {
+		if (outfd >= 0)
+			close(outfd);
+		free(job);
+		return ret;
+	}
+	job->ino = *we->ino;
+	job->outfd = outfd;
+	if (c->pool) {
+		es_workq_push(c->pool, job);
+	} else {
+		struct reader self = { .img = c->img, .buf = c->buf };
+
+		run_job(c, &self, job);
+	}
+	return data_fatal(c);
+}
+
+/*
+ * Check everything of one non-directory inode and extract it; a regular
+ * file's data goes to a data job (which finishes the extracted file).
+ */
 static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *parent,
 		      const struct es_walk_entry *we)
 {
@@ -250,9 +464,9 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	bool extract = parent->fd >= 0;
 	const char *name;
 	struct es_err e = { 0 };
-	struct xattr_check xc = { .c = c };
+	struct xattr_check xc = { .c = c, .err = c->err };
 	char *cname = NULL;
-	int outfd = -1, ret;
+	int outfd = -1, ret = 0;
 
 	if (extract) {
 		cname = malloc(we->name_len + 1);
@@ -269,82 +483,82 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 			uint32_t major, minor;
 
 			es_decode_rdev(ino->raw_u, &major, &minor);
-			warnf(c, "%s: %s device %u:%u not created: making device nodes is "
-			      "not permitted without privileges", path,
-			      S_ISCHR(ino->mode) ? "character" : "block", major, minor);
+			warn_once(c, NULL, "%s: %s device %u:%u not created: making device "
+				  "nodes is not permitted without privileges", path,
+				  S_ISCHR(ino->mode) ? "character" : "block", major, minor);
 			extract = false;
 			es_err_clear(&e);
 		} else if (ret) {
 			free(cname);
 			return keep_error(c, ret, &e);
 		}
+		/* further names of the inode become hard links to this one */
+		we->rec->user = strdup(we->relpath);
+		if (!we->rec->user) {
+			ret = es_fail(c->err, -ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	if (S_ISLNK(ino->mode) && (ino->size == 0 || ino->size > 4095)) {
 		es_walk_problemf(w, path, "symlink target of %llu bytes",
 				 (unsigned long long)ino->size);
-		goto done;
+		goto out;
 	}
-	if ((S_ISREG(ino->mode) || S_ISLNK(ino->mode)) && !(c->o->skip_data && !extract)) {
-		ret = es_extract_data(c->img, ino, outfd, c->buf, &e);
-		if (ret) {
-			if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT)
-				es_walk_problem(w, path, &e);
-			else {
-				es_fail(c->err, ret, "%s: %s", ES_PATH(path), e.msg);
-				if (outfd >= 0)
-					close(outfd);
-				free(cname);
-				return ret;
-			}
-			goto done;
+	if (S_ISREG(ino->mode) || S_ISLNK(ino->mode)) {
+		/*
+		 * Every extent mapped here, in walk order, whatever the jobs
+		 * read later: a problem is reported once, in order, and a
+		 * missing device stops the walk here (a job would look for
+		 * it in the source, which serves one thread).  A symlink's
+		 * target is read: it is small.
+		 */
+		ret = es_extract_data(c->img, ino, -1, S_ISLNK(ino->mode) ? ES_READ_ALL :
+				      ES_READ_NONE, c->buf, &e);
+		if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT) {
+			es_walk_problem(w, path, &e);
+			ret = 0;
+			goto out;
 		}
-		if (S_ISREG(ino->mode)) {
-			c->res->regular_files++;
-			c->res->data_bytes += ino->size;
-			if (c->o->progress)
-				c->o->progress(c->o->progress_ctx, c->res);
+		if (ret) {
+			es_fail(c->err, ret, "%s: %s", ES_PATH(path), e.msg);
+			goto out;
+		}
+		if (S_ISREG(ino->mode) && (outfd >= 0 || c->reads != ES_READ_NONE)) {
+			ret = submit_data(c, we, outfd);
+			outfd = -1;
+			if (ret)
+				goto out;
+		} else if (S_ISREG(ino->mode)) {
+			count_file(c, ino);
 		}
 		if (extract && S_ISLNK(ino->mode)) {
 			ret = es_extract_symlink(c->img, ino, parent->fd, name, c->o->overwrite,
 						 c->buf, c->err);
 			if (ret)
-				goto fatal;
+				goto out;
 		}
 	}
+	/* a data job sets an extracted file's owner and xattrs after its data */
 	xc.dirfd = parent->fd;
 	xc.name = name;
 	xc.path = path;
-	xc.apply = extract && c->o->xattrs;
-	if (extract && c->o->preserve_owner) {
-		ret = set_owner(c, parent->fd, name, outfd, path, ino);
+	xc.apply = extract && c->o->xattrs && !S_ISREG(ino->mode);
+	if (extract && c->o->preserve_owner && !S_ISREG(ino->mode)) {
+		ret = set_owner(c, parent->fd, name, -1, path, ino, c->err);
 		if (ret)
-			goto fatal;
+			goto out;
 	}
 	ret = es_xattr_iterate(c->img, ino, xattr_cb, &xc, &e);
 	if (xc.ret) {
 		ret = xc.ret;
-		goto fatal;
+		goto out;
 	}
 	if (ret)
 		es_walk_problem(w, path, &e);
-	if (extract) {
-		ret = es_extract_finish(parent->fd, name, outfd, ino, c->mode_mask, c->err);
-		outfd = -1;
-		if (ret)
-			goto fatal;
-		/* further names of the inode become hard links to this one */
-		we->rec->user = strdup(we->relpath);
-		if (!we->rec->user) {
-			ret = es_fail(c->err, -ENOMEM, "out of memory");
-			goto fatal;
-		}
-	}
-done:
-	if (outfd >= 0)
-		close(outfd);
-	free(cname);
-	return 0;
-fatal:
+	ret = 0;
+	if (extract && !S_ISREG(ino->mode))
+		ret = es_extract_finish(parent->fd, name, -1, ino, c->mode_mask, c->err);
+out:
 	if (outfd >= 0)
 		close(outfd);
 	free(cname);
@@ -422,8 +636,10 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	struct checker *c = ctx;
 	struct out_dir *parent;
 	char *cname;
-	int ret;
+	int ret = data_fatal(c);
 
+	if (ret)
+		return ret;	/* a data job failed: the walk stops there */
 	if (we->depth == 0)
 		return S_ISDIR(we->ino->mode) ? visit_root(c, we) : visit_top_file(c, w, we);
 	ret = out_dir_at(c, w, we->depth - 1, &parent);
@@ -461,7 +677,7 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_entry *we)
 {
 	struct checker *c = ctx;
-	struct xattr_check xc = { .c = c, .name = NULL, .path = we->path };
+	struct xattr_check xc = { .c = c, .name = NULL, .path = we->path, .err = c->err };
 	struct es_err e = { 0 };
 	struct out_dir *od;
 	bool apply;
@@ -475,7 +691,7 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	xc.dirfd = od->fd;
 	xc.apply = apply && c->o->xattrs;
 	if (apply && c->o->preserve_owner) {
-		ret = set_owner(c, od->fd, NULL, od->fd, we->path, we->ino);
+		ret = set_owner(c, od->fd, NULL, od->fd, we->path, we->ino, c->err);
 		if (ret)
 			return ret;
 	}
@@ -485,10 +701,10 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	if (ret)
 		es_walk_problem(w, we->path, &e);
 	if (apply) {
-		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->mode_mask, c->err);
+		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->mode_mask, &e);
 		od->fd = -1;	/* es_extract_finish closed it */
 		if (ret)
-			return ret;
+			return es_fail(c->err, ret, "%s: %s", ES_PATH(we->path), e.msg);
 	}
 	if (we->ino->nlink != 2 + we->subdirs)
 		es_walk_problemf(w, we->path, "directory nlink is %u but it has %u "
@@ -516,9 +732,11 @@ static void check_report(void *ctx, const char *msg)
 {
 	struct checker *c = ctx;
 
+	pthread_mutex_lock(&c->lock);
 	c->res->problems++;
 	if (c->o->report)
 		c->o->report(c->o->report_ctx, msg);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void es_check_opts_init(struct es_check_opts *o)
@@ -547,10 +765,28 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 		res = &local;
 	memset(res, 0, sizeof(*res));
 	c.res = res;
-	c.buf = malloc(1u << 20);
+	c.reads = !o->check_data ? ES_READ_NONE : o->data_proven ? ES_READ_ENCODED : ES_READ_ALL;
+	c.buf = malloc(ES_EXTRACT_BUF_SIZE);
 	if (!c.buf)
 		return es_fail(err, -ENOMEM, "out of memory");
-	ret = es_walk_from(img, o->subtree ? o->subtree_nid : img->sb.root_nid, &ops, &c, err);
+	pthread_mutex_init(&c.lock, NULL);
+	ret = 0;
+	if (o->nthreads > 1 && (o->extract_dir || c.reads != ES_READ_NONE))
+		ret = es_workq_start(&c.pool, o->nthreads, (size_t)o->nthreads * JOBS_PER_THREAD,
+				     &pool_ops, &c, err);
+	if (!ret)
+		ret = es_walk_from(img, o->subtree ? o->subtree_nid : img->sb.root_nid, &ops, &c,
+				   err);
+	/* the jobs still queued write into directories the walk has left:
+	   through their own descriptors, as they would have anyway */
+	es_workq_finish(c.pool);
+	if (c.data_fatal && (!ret || ret == -ES_ECORRUPT || ret == c.data_fatal)) {
+		es_err_clear(err);
+		ret = es_err_copy(err, &c.fatal_err);
+	} else if (c.data_problems && !ret) {
+		ret = es_err_copy(err, &c.data_err);
+	}
+	pthread_mutex_destroy(&c.lock);
 	while (c.ndirs)
 		pop_out_dir(&c);
 	free(c.dirs);

@@ -12,8 +12,6 @@
 #include "extract.h"
 #include "io.h"
 
-#define EXTRACT_BUF_SIZE (1u << 20)
-
 int es_extract_root(const char *dir, int *fd, bool *created, struct es_err *err)
 {
 	*created = mkdir(dir, 0700) == 0;
@@ -187,26 +185,33 @@ static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off)
 }
 
 int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
-		    uint8_t *buf, struct es_err *err)
+		    enum es_data_reads reads, uint8_t *buf, struct es_err *err)
 {
 	uint64_t off = 0;
 	int ret;
 
+	if (outfd >= 0 && reads != ES_READ_ALL)
+		return es_fail(err, -EINVAL, "internal error: extracting without reading");
 	while (off < ino->size) {
 		struct es_extent ext;
 		uint64_t end;
 
-		ret = es_map_run(img, ino, off, 64u * EXTRACT_BUF_SIZE, &ext, err);
+		ret = es_map_run(img, ino, off, 64u * ES_EXTRACT_BUF_SIZE, &ext, err);
 		if (ret)
 			return ret;
 		end = ext.lstart + ext.llen;
-		if (!(ext.flags & ES_EXTENT_MAPPED)) {
+		/* a device that was not given: said now, as reading it would say */
+		if ((ext.flags & ES_EXTENT_MAPPED) && !(ext.flags & ES_EXTENT_INLINE) &&
+		    ext.device < img->ndevices && !img->devices[ext.device].present)
+			return es_dev_read(img, ext.device, ext.pstart, buf, 0, err);
+		if (!(ext.flags & ES_EXTENT_MAPPED) || reads == ES_READ_NONE ||
+		    (reads == ES_READ_ENCODED && !(ext.flags & ES_EXTENT_ENCODED))) {
 			off = end;
 			continue;
 		}
 		while (off < end) {
-			size_t n = end - off < EXTRACT_BUF_SIZE ? (size_t)(end - off)
-								 : EXTRACT_BUF_SIZE;
+			size_t n = end - off < ES_EXTRACT_BUF_SIZE ? (size_t)(end - off)
+								    : ES_EXTRACT_BUF_SIZE;
 
 			ret = es_extent_read(img, ino, &ext, off - ext.lstart, buf, n, err);
 			if (ret)
@@ -318,9 +323,10 @@ int es_extract_owner(int parentfd, const char *name, int fd, const struct es_ino
 		      : fchown(fd, ino->uid, ino->gid);
 
 	if (rc < 0)
-		return es_fail(err, -errno, "%s: cannot set owner %u:%u: %s",
-			       ES_PATH(name ? name : "directory"), ino->uid, ino->gid,
-			       strerror(errno));
+		return name ? es_fail(err, -errno, "%s: cannot set owner %u:%u: %s",
+				      ES_PATH(name), ino->uid, ino->gid, strerror(errno))
+			    : es_fail(err, -errno, "cannot set owner %u:%u: %s", ino->uid,
+				      ino->gid, strerror(errno));
 	return 0;
 }
 
@@ -338,8 +344,10 @@ int es_extract_xattr(int parentfd, const char *name, const char *xname,
 		rc = fsetxattr(parentfd, xname, value, len, 0);
 	}
 	if (rc < 0)
-		return es_fail(err, -errno, "%s: cannot set xattr %s: %s",
-			       ES_PATH(name ? name : "directory"), xname, strerror(errno));
+		return name ? es_fail(err, -errno, "%s: cannot set xattr %s: %s", ES_PATH(name),
+				      xname, strerror(errno))
+			    : es_fail(err, -errno, "cannot set xattr %s: %s", xname,
+				      strerror(errno));
 	return 0;
 }
 
@@ -350,19 +358,21 @@ int es_extract_finish(int parentfd, const char *name, int fd, const struct es_in
 		{ .tv_sec = ino->mtime, .tv_nsec = ino->mtime_nsec },
 		{ .tv_sec = ino->mtime, .tv_nsec = ino->mtime_nsec },
 	};
-	const char *what = name ? name : "directory";
+	const char *what = name ? name : "";
+	const char *colon = name ? ": " : "";
 	mode_t mode = ino->mode & 07777 & mode_mask;
 	int ret = 0;
 
 	if (fd >= 0) {
 		if (fchmod(fd, mode) < 0)
-			ret = es_fail(err, -errno, "%s: cannot set mode: %s", ES_PATH(what),
+			ret = es_fail(err, -errno, "%s%scannot set mode: %s", ES_PATH(what), colon,
 				      strerror(errno));
 		if (!ret && futimens(fd, times) < 0)
-			ret = es_fail(err, -errno, "%s: cannot set times: %s", ES_PATH(what),
+			ret = es_fail(err, -errno, "%s%scannot set times: %s", ES_PATH(what), colon,
 				      strerror(errno));
+		/* the data written by close() may fail to reach the disk (NFS, quota) */
 		if (close(fd) < 0 && !ret)
-			ret = es_fail(err, -errno, "%s: %s", ES_PATH(what), strerror(errno));
+			ret = es_fail(err, -errno, "%s%s%s", ES_PATH(what), colon, strerror(errno));
 		return ret;
 	}
 	/* a device node, FIFO or socket: never through a symlink put in its place */

@@ -26,21 +26,39 @@ int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 /* Create a non-directory (regular files get *outfd open for writing). */
 int es_extract_create(int parentfd, const char *name, const struct es_inode *ino,
 		      bool overwrite, int *outfd, struct es_err *err);
-/* Read (and so check) all data of a file; write it to outfd if >= 0. */
+/* How much of a file's stored bytes es_extract_data() reads. */
+enum es_data_reads {
+	ES_READ_NONE,		/* map every extent (its range checked), read none */
+	ES_READ_ENCODED,	/* read (decode) only compressed extents: the others'
+				   bytes were checked already, against the seal */
+	ES_READ_ALL,
+};
+
+/*
+ * Map every extent of a file (a device that was not given is an error
+ * whatever reads says) and read what reads says (and so check it);
+ * with outfd >= 0 (and ES_READ_ALL) write the file there, holes and
+ * all-zero blocks left as holes.  buf: ES_EXTRACT_BUF_SIZE bytes.
+ */
+#define ES_EXTRACT_BUF_SIZE (1u << 20)
 int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
-		    uint8_t *buf, struct es_err *err);
+		    enum es_data_reads reads, uint8_t *buf, struct es_err *err);
 int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
 		       int parentfd, const char *name, bool overwrite, uint8_t *buf,
 		       struct es_err *err);
 /* target_rel: path of the first name below rootfd, walked component-wise */
 int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char *name,
 		    bool overwrite, struct es_err *err);
-/* name == NULL: fd is the object itself (a directory) */
+/* name == NULL: fd is the object itself (an open directory or file) */
 int es_extract_owner(int parentfd, const char *name, int fd, const struct es_inode *ino,
 		     struct es_err *err);
+/* name == NULL: parentfd is the object itself */
 int es_extract_xattr(int parentfd, const char *name, const char *xname,
 		     const uint8_t *value, size_t len, struct es_err *err);
-/* Mode (the bits of mode_mask) and times; closes fd if it is >= 0. */
+/*
+ * Mode (the bits of mode_mask) and times; closes fd if it is >= 0 (name,
+ * which may then be NULL, only names it in messages).
+ */
 int es_extract_finish(int parentfd, const char *name, int fd, const struct es_inode *ino,
 		      unsigned int mode_mask, struct es_err *err);
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "crypto/hashpool.h"
-#include "erofs/sha256.h"
+#include "erofs/sha256_mb.h"
 #include "erofs/verity.h"
 #include "io.h"
 
@@ -31,14 +31,14 @@ static void *hash_range(void *arg)
 {
 	struct hash_job *job = arg;
 	uint8_t *buf = malloc(HASH_READ_SIZE);
-	struct es_sha256_ctx ctx;
+	struct es_sha256_mb mb;
 	int ret;
 
 	if (!buf) {
 		job->ret = -ENOMEM;
 		return NULL;
 	}
-	ret = es_sha256_init(&ctx);
+	ret = es_sha256_mb_init(&mb, 0);
 	for (uint64_t blk = job->first_block; !ret && blk < job->end_block;) {
 		uint64_t off = blk * ES_VERITY_BLOCK_SIZE;
 		uint64_t want = (job->end_block - blk) * ES_VERITY_BLOCK_SIZE;
@@ -70,12 +70,11 @@ static void *hash_range(void *arg)
 			memset(buf + n, 0, pad);
 			n += pad;
 		}
-		for (size_t i = 0; !ret && i < n; i += ES_VERITY_BLOCK_SIZE, blk++) {
-			es_sha256_update(&ctx, buf + i, ES_VERITY_BLOCK_SIZE);
-			ret = es_sha256_final_reset(&ctx, job->digests + blk * ES_VERITY_HASH_SIZE);
-		}
+		ret = es_sha256_mb_blocks(&mb, buf, n / ES_VERITY_BLOCK_SIZE, ES_VERITY_BLOCK_SIZE,
+					  job->digests + blk * ES_VERITY_HASH_SIZE);
+		blk += n / ES_VERITY_BLOCK_SIZE;
 	}
-	es_sha256_release(&ctx);
+	es_sha256_mb_release(&mb);
 	free(buf);
 	job->ret = ret;
 	return NULL;

@@ -308,7 +308,7 @@ int es_verity_check_leaf(const struct es_verity_geom *g,
 	return digests_equal(digest, expected) ? 0 : -EBADMSG;
 }
 
-#if __STDC_HOSTED__
+#if __STDC_HOSTED__ && !defined(ES_FREESTANDING)
 /* ---- builder -------------------------------------------------------- */
 
 int es_verity_builder_init(struct es_verity_builder *b, uint64_t data_size)
@@ -328,7 +328,7 @@ int es_verity_builder_init(struct es_verity_builder *b, uint64_t data_size)
 		if (!b->tree)
 			return -ENOMEM;
 	}
-	ret = es_sha256_init(&b->hash);
+	ret = es_sha256_mb_init(&b->hash, 0);
 	if (ret) {
 		free(b->tree);
 		b->tree = NULL;
@@ -336,6 +336,13 @@ int es_verity_builder_init(struct es_verity_builder *b, uint64_t data_size)
 	}
 	b->hash_ready = 1;
 	return 0;
+}
+
+/* Digests of n whole 4096-byte blocks laid end to end. */
+static int hash_blocks(struct es_verity_builder *b, const uint8_t *blocks,
+		       size_t n, uint8_t *digests)
+{
+	return es_sha256_mb_blocks(&b->hash, blocks, n, BLOCK_SIZE, digests);
 }
 
 /*
@@ -364,24 +371,35 @@ static int store_digest(struct es_verity_builder *b, unsigned int level,
 		if ((index + 1) & (ES_VERITY_ARITY - 1))
 			return 0;	/* tree block not full yet */
 
-		ret = hash_padded_block(&b->hash, level_start +
-				((index >> ES_VERITY_LOG_ARITY) <<
-				 ES_VERITY_LOG_BLOCK_SIZE),
-				BLOCK_SIZE, carry);
+		ret = hash_blocks(b, level_start +
+				  ((index >> ES_VERITY_LOG_ARITY) <<
+				   ES_VERITY_LOG_BLOCK_SIZE), 1, carry);
 		if (ret)
 			return ret;
 		level++;
 	}
 }
 
-static int hash_data_block(struct es_verity_builder *b, const uint8_t *data)
+/*
+ * n consecutive whole data blocks, hashed a batch at a time so that the
+ * multi-message code gets several at once.
+ */
+static int hash_data_blocks(struct es_verity_builder *b, const uint8_t *data,
+			    size_t n)
 {
-	uint8_t digest[HASH_SIZE];
-	int ret;
+	enum { BATCH = 32 };
+	uint8_t digests[BATCH * HASH_SIZE];
+	int ret = 0;
 
-	ret = hash_padded_block(&b->hash, data, BLOCK_SIZE, digest);
-	if (!ret)
-		ret = store_digest(b, 0, digest);
+	while (!ret && n) {
+		size_t k = n < BATCH ? n : BATCH;
+
+		ret = hash_blocks(b, data, k, digests);
+		for (size_t i = 0; !ret && i < k; i++)
+			ret = store_digest(b, 0, digests + i * HASH_SIZE);
+		data += k * BLOCK_SIZE;
+		n -= k;
+	}
 	if (ret)
 		b->error = ret;
 	return ret;
@@ -424,16 +442,18 @@ int es_verity_builder_update(struct es_verity_builder *b,
 		if (b->partial_len < BLOCK_SIZE)
 			return 0;
 		b->partial_len = 0;
-		ret = hash_data_block(b, b->partial_block);
+		ret = hash_data_blocks(b, b->partial_block, 1);
 		if (ret)
 			return ret;
 	}
 
 	/* whole blocks straight from the caller's buffer */
-	for (; len >= BLOCK_SIZE; bytes += BLOCK_SIZE, len -= BLOCK_SIZE) {
-		ret = hash_data_block(b, bytes);
+	if (len >= BLOCK_SIZE) {
+		ret = hash_data_blocks(b, bytes, len / BLOCK_SIZE);
 		if (ret)
 			return ret;
+		bytes += len - len % BLOCK_SIZE;
+		len %= BLOCK_SIZE;
 	}
 
 	if (len) {
@@ -473,7 +493,7 @@ static int builder_finish(struct es_verity_builder *b)
 		memset(b->partial_block + b->partial_len, 0,
 		       BLOCK_SIZE - b->partial_len);
 		b->partial_len = 0;
-		ret = hash_data_block(b, b->partial_block);
+		ret = hash_data_blocks(b, b->partial_block, 1);
 		if (ret)
 			return ret;
 	}
@@ -485,11 +505,9 @@ static int builder_finish(struct es_verity_builder *b)
 
 		if (!(fill & (ES_VERITY_ARITY - 1)))
 			continue;	/* already hashed when it filled up */
-		ret = hash_padded_block(&b->hash, b->tree +
-				b->geom.level_offset[level] +
-				((fill >> ES_VERITY_LOG_ARITY) <<
-				 ES_VERITY_LOG_BLOCK_SIZE),
-				BLOCK_SIZE, digest);
+		ret = hash_blocks(b, b->tree + b->geom.level_offset[level] +
+				  ((fill >> ES_VERITY_LOG_ARITY) <<
+				   ES_VERITY_LOG_BLOCK_SIZE), 1, digest);
 		if (!ret)
 			ret = store_digest(b, level + 1, digest);
 		if (ret)
@@ -526,7 +544,7 @@ int es_verity_builder_final(struct es_verity_builder *b,
 				b->error = ret;
 			return ret;
 		}
-		es_sha256_release(&b->hash);
+		es_sha256_mb_release(&b->hash);
 		b->hash_ready = 0;
 		b->finalized = 1;
 	}
@@ -563,7 +581,7 @@ void es_verity_builder_free(struct es_verity_builder *b)
 	if (!b)
 		return;
 	if (b->hash_ready)
-		es_sha256_release(&b->hash);
+		es_sha256_mb_release(&b->hash);
 	b->hash_ready = 0;
 	free(b->tree);
 	b->tree = NULL;
@@ -625,4 +643,4 @@ out:
 	es_verity_builder_free(&b);
 	return ret;
 }
-#endif /* __STDC_HOSTED__ */
+#endif /* __STDC_HOSTED__ && !ES_FREESTANDING */

@@ -48,11 +48,8 @@ struct keydec {
 	struct es_ka_geom g;
 	struct es_keytable_info info;
 	uint8_t tk[ES_TABLE_KEY_SIZE];
-	struct es_crypto_xts meta, data;
-	bool ciphers;			/* meta and data were initialised */
-	bool data_keyed;		/* data holds the key of this chunk: */
-	unsigned int data_dev;
-	uint64_t data_block;
+	struct es_unit_ciphers c;
+	bool ciphers;			/* c.meta and c.data were initialised */
 	uint64_t seg_per_group, ngroups;
 	bool have_seg;			/* u.run.seg holds segment seg, open */
 	uint64_t seg;
@@ -73,28 +70,6 @@ struct keydec {
 _Static_assert(sizeof(struct keydec) <= ES_KEYDEC_MEM_SIZE, "ES_KEYDEC_MEM_SIZE holds it");
 _Static_assert(_Alignof(struct keydec) <= ES_KEYDEC_MEM_ALIGN, "ES_KEYDEC_MEM_ALIGN aligns it");
 _Static_assert(D_PIECE % ES_SHA256_DIGEST_SIZE == 0, "whole D_k per piece");
-
-/* ---- one unit (shared with the hosted unlock.c) ------------------------------ */
-
-int es_unit_decrypt(struct es_crypto_xts *x, uint64_t index, uint8_t *block)
-{
-	uint8_t tweak[ES_CRYPTO_XTS_TWEAK_SIZE];
-
-	es_crypto_xts_tweak(index, tweak);
-	return es_crypto_xts_crypt(x, tweak, block, block, ES_CRYPTO_XTS_UNIT_SIZE);
-}
-
-int es_unit_key_chunk(struct es_crypto_xts *x, struct es_crypto_mac *m,
-		      const uint8_t entry[ES_KT_ENTRY_SIZE])
-{
-	uint8_t key[ES_CHUNK_KEY_SIZE];
-	int ret = es_derive_chunk_key_with(m, entry, ES_SUITE_XTS_V1, key);
-
-	if (!ret)
-		ret = es_crypto_xts_setkey(x, key);
-	es_crypto_wipe(key, sizeof(key));
-	return ret;
-}
 
 /* ---- unlocking -------------------------------------------------------------- */
 
@@ -241,7 +216,7 @@ static int scan_table(struct keydec *k, struct es_err *err)
 			break;
 		n = seg_entries(k, s, &first);
 		if (s == 0) {
-			ret = es_crypto_xts_setkey(&k->meta, k->u.run.seg);
+			ret = es_crypto_xts_setkey(&k->c.meta, k->u.run.seg);
 			if (ret) {
 				ret = es_fail(err, ret, "key table: the metadata key is unusable");
 				break;
@@ -389,10 +364,8 @@ static int find_entry(struct keydec *k, unsigned int dev, uint64_t block,
 			lo = mid + 1;
 	}
 found:
-	if (!*entry)
-		return es_fail(err, -ES_ECORRUPT, "device %u, block %llu: a chunk the key table "
-			       "has no secret for", dev, (unsigned long long)block);
-	return es_keytable_check_entry(*entry, dev, block, err);
+	/* none: es_unit_ciphers_chunk says so */
+	return *entry ? es_keytable_check_entry(*entry, dev, block, err) : 0;
 }
 
 /* ---- the decryption stage ------------------------------------------------------- */
@@ -400,36 +373,23 @@ found:
 static int dec_meta(void *ctx, uint64_t blkno, uint8_t *block, struct es_err *err)
 {
 	struct keydec *k = ctx;
-	int ret = es_unit_decrypt(&k->meta, blkno, block);
 
-	return ret ? es_fail(err, ret, "block %llu: decryption failed",
-			     (unsigned long long)blkno) : 0;
+	return es_unit_ciphers_meta(&k->c, blkno, block, err);
 }
 
 static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t unit,
 		     uint8_t *block, struct es_err *err)
 {
 	struct keydec *k = ctx;
-	int ret;
+	const uint8_t *e = NULL;
 
-	if (!k->data_keyed || k->data_dev != dev || k->data_block != chunk_block) {
-		const uint8_t *e;
+	if (!es_unit_ciphers_keyed_for(&k->c, dev, chunk_block)) {
+		int ret = find_entry(k, dev, chunk_block, &e, err);
 
-		k->data_keyed = false;
-		ret = find_entry(k, dev, chunk_block, &e, err);
 		if (ret)
 			return ret;
-		ret = es_unit_key_chunk(&k->data, NULL, e);
-		if (ret)
-			return es_fail(err, ret, "device %u, block %llu: cannot key the chunk's "
-				       "cipher", dev, (unsigned long long)chunk_block);
-		k->data_keyed = true;
-		k->data_dev = dev;
-		k->data_block = chunk_block;
 	}
-	ret = es_unit_decrypt(&k->data, unit, block);
-	return ret ? es_fail(err, ret, "device %u, block %llu: decryption failed", dev,
-			     (unsigned long long)(chunk_block + unit)) : 0;
+	return es_unit_ciphers_chunk(&k->c, e, dev, chunk_block, unit, block, err);
 }
 
 /* ---- opening and closing ------------------------------------------------------- */
@@ -475,11 +435,11 @@ int es_keydec_open(void *mem, size_t mem_len, const struct es_keyarea_dev *area,
 	es_ka_table_info(&k->hdr, &k->info);
 	k->seg_per_group = (k->g.nseg + ES_KEYDEC_GROUPS - 1) / ES_KEYDEC_GROUPS;
 	k->ngroups = (k->g.nseg + k->seg_per_group - 1) / k->seg_per_group;
-	ret = es_crypto_xts_init(&k->meta, ES_CRYPTO_DECRYPT);
+	ret = es_crypto_xts_init(&k->c.meta, ES_CRYPTO_DECRYPT);
 	if (!ret) {
-		ret = es_crypto_xts_init(&k->data, ES_CRYPTO_DECRYPT);
+		ret = es_crypto_xts_init(&k->c.data, ES_CRYPTO_DECRYPT);
 		if (ret)
-			es_crypto_xts_release(&k->meta);
+			es_crypto_xts_release(&k->c.meta);
 	}
 	if (ret) {
 		ret = es_fail(err, ret, "cannot set up AES-256-XTS");
@@ -505,8 +465,8 @@ void es_keydec_close(void *mem)
 	if (!k)
 		return;
 	if (k->ciphers) {
-		es_crypto_xts_release(&k->meta);
-		es_crypto_xts_release(&k->data);
+		es_crypto_xts_release(&k->c.meta);
+		es_crypto_xts_release(&k->c.data);
 	}
 	es_crypto_wipe(k, sizeof(*k));
 }

@@ -30,12 +30,8 @@ struct es_unlocked {
 	uint8_t *table;			/* entries * ES_KT_ENTRY_SIZE, plaintext */
 	size_t table_len;
 	uint64_t entries;
-	struct es_crypto_xts meta;	/* keyed once with the metadata key */
-	struct es_crypto_xts data;	/* keyed with the current chunk's key */
-	struct es_crypto_mac *mac;	/* derives chunk keys without a fetch each */
-	bool have_chunk;
-	unsigned int chunk_dev;
-	uint64_t chunk_block;
+	struct es_unit_ciphers c;	/* c.mac: chunk keys without a fetch each */
+	bool borrowed_table;		/* a fork: the table is its parent's */
 };
 
 static uint64_t entry_block(const uint8_t *e)
@@ -74,37 +70,37 @@ static const uint8_t *find_entry(const struct es_unlocked *u, unsigned int dev,
 static int dec_meta(void *ctx, uint64_t blkno, uint8_t *block, struct es_err *err)
 {
 	struct es_unlocked *u = ctx;
-	int ret = es_unit_decrypt(&u->meta, blkno, block);
 
-	return ret ? es_fail(err, ret, "block %llu: decryption failed",
-			     (unsigned long long)blkno) : 0;
+	return es_unit_ciphers_meta(&u->c, blkno, block, err);
 }
 
 static int dec_chunk(void *ctx, unsigned int dev, uint64_t chunk_block, uint64_t unit,
 		     uint8_t *block, struct es_err *err)
 {
 	struct es_unlocked *u = ctx;
-	int ret;
+	const uint8_t *e = es_unit_ciphers_keyed_for(&u->c, dev, chunk_block) ? NULL :
+			   find_entry(u, dev, chunk_block);
 
-	if (!u->have_chunk || u->chunk_dev != dev || u->chunk_block != chunk_block) {
-		const uint8_t *e = find_entry(u, dev, chunk_block);
+	return es_unit_ciphers_chunk(&u->c, e, dev, chunk_block, unit, block, err);
+}
 
-		u->have_chunk = false;
-		if (!e)
-			return es_fail(err, -ES_ECORRUPT, "device %u, block %llu: a chunk "
-				       "the key table has no secret for", dev,
-				       (unsigned long long)chunk_block);
-		ret = es_unit_key_chunk(&u->data, u->mac, e);
-		if (ret)
-			return es_fail(err, ret, "device %u, block %llu: cannot key the "
-				       "chunk's cipher", dev, (unsigned long long)chunk_block);
-		u->have_chunk = true;
-		u->chunk_dev = dev;
-		u->chunk_block = chunk_block;
-	}
-	ret = es_unit_decrypt(&u->data, unit, block);
-	return ret ? es_fail(err, ret, "device %u, block %llu: decryption failed", dev,
-			     (unsigned long long)(chunk_block + unit)) : 0;
+/* The cipher contexts and the decryption stage of u, keyed from its table. */
+static int key_ciphers(struct es_unlocked *u, struct es_err *err)
+{
+	int ret = es_crypto_xts_init(&u->c.meta, ES_CRYPTO_DECRYPT);
+
+	if (!ret)
+		ret = es_crypto_xts_setkey(&u->c.meta, u->table);
+	if (!ret)
+		ret = es_crypto_xts_init(&u->c.data, ES_CRYPTO_DECRYPT);
+	if (!ret)
+		ret = es_crypto_mac_new(&u->c.mac);
+	if (ret)
+		return es_fail(err, ret, "key table: the metadata key is unusable");
+	u->dec.meta = dec_meta;
+	u->dec.chunk = dec_chunk;
+	u->dec.ctx = u;
+	return 0;
 }
 
 int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
@@ -160,25 +156,36 @@ int es_unlocked_open(const struct es_seal *s, struct es_keyarea *ka,
 			goto fail;
 		}
 	}
-	ret = es_crypto_xts_init(&u->meta, ES_CRYPTO_DECRYPT);
-	if (!ret)
-		ret = es_crypto_xts_setkey(&u->meta, u->table);
-	if (!ret)
-		ret = es_crypto_xts_init(&u->data, ES_CRYPTO_DECRYPT);
-	if (!ret)
-		ret = es_crypto_mac_new(&u->mac);
-	if (ret) {
-		ret = es_fail(err, ret, "key table: the metadata key is unusable");
+	ret = key_ciphers(u, err);
+	if (ret)
 		goto fail;
-	}
-	u->dec.meta = dec_meta;
-	u->dec.chunk = dec_chunk;
-	u->dec.ctx = u;
 	*out = u;
 	return 0;
 fail:
 	es_unlocked_free(u);
 	return ret;
+}
+
+int es_unlocked_fork(const struct es_unlocked *parent, struct es_unlocked **out,
+		     struct es_err *err)
+{
+	struct es_unlocked *u = calloc(1, sizeof(*u));
+	int ret;
+
+	*out = NULL;
+	if (!u)
+		return es_fail(err, -ENOMEM, "out of memory");
+	u->entries = parent->entries;
+	u->table = parent->table;
+	u->table_len = parent->table_len;
+	u->borrowed_table = true;
+	ret = key_ciphers(u, err);
+	if (ret) {
+		es_unlocked_free(u);
+		return ret;
+	}
+	*out = u;
+	return 0;
 }
 
 void es_unlocked_attach(struct es_unlocked *u, struct es_image *img)
@@ -190,10 +197,11 @@ void es_unlocked_free(struct es_unlocked *u)
 {
 	if (!u)
 		return;
-	es_crypto_xts_release(&u->meta);
-	es_crypto_xts_release(&u->data);
-	es_crypto_mac_free(u->mac);
-	es_secret_free(u->table, u->table_len);
+	es_crypto_xts_release(&u->c.meta);
+	es_crypto_xts_release(&u->c.data);
+	es_crypto_mac_free(u->c.mac);
+	if (!u->borrowed_table)
+		es_secret_free(u->table, u->table_len);
 	es_crypto_wipe(u, sizeof(*u));
 	free(u);
 }

@@ -281,6 +281,36 @@ int es_image_open_io(struct es_image **out, const struct es_io *io, struct es_er
 	return ret;
 }
 
+int es_image_fork(const struct es_image *img, struct es_image **out, struct es_err *err)
+{
+	struct es_image *f = malloc(sizeof(*f));
+	int ret;
+
+	*out = NULL;
+	if (!f)
+		return es_fail(err, -ENOMEM, "out of memory");
+	*f = *img;
+	f->owns_io = false;
+	f->owns_decoder = false;
+	f->devices = malloc(img->ndevices * sizeof(*f->devices));
+	if (!f->devices) {
+		free(f);
+		return es_fail(err, -ENOMEM, "out of memory");
+	}
+	memcpy(f->devices, img->devices, img->ndevices * sizeof(*f->devices));
+	if (img->decoder) {
+		ret = es_decoder_new(&f->decoder, err);
+		if (ret) {
+			f->decoder = NULL;
+			es_image_close(f);
+			return ret;
+		}
+		f->owns_decoder = true;
+	}
+	*out = f;
+	return 0;
+}
+
 void es_image_close(struct es_image *img)
 {
 	if (!img)

@@ -500,30 +500,61 @@ static int digest_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
+/* The blob digests of s (devices 1..), sorted; NULL when out of memory. */
+static uint8_t *sorted_blob_digests(const struct es_seal *s)
+{
+	uint8_t *v = malloc(s->ndevices * 32u);
+
+	if (!v)
+		return NULL;
+	for (unsigned int i = 1; i < s->ndevices; i++)
+		memcpy(v + 32 * (i - 1), s->devices[i].digest, 32);
+	if (s->ndevices > 2)
+		qsort(v, s->ndevices - 1, 32, digest_cmp);
+	return v;
+}
+
+static bool has_digest(const uint8_t *sorted, unsigned int n, const uint8_t digest[32])
+{
+	return n && bsearch(digest, sorted, n, 32, digest_cmp);
+}
+
 int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal,
 		  struct es_seal_delta *d, struct es_err *err)
 {
 	uint8_t *have = malloc((old_seal->nchunks ? old_seal->nchunks : 1) * 32);
+	uint8_t *old_blobs = sorted_blob_digests(old_seal);
+	uint8_t *new_blobs = sorted_blob_digests(new_seal);
 	uint64_t n = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (!have)
+	d->is_new = calloc(new_seal->ndevices, sizeof(*d->is_new));
+	if (!have || !old_blobs || !new_blobs || !d->is_new) {
+		free(have);
+		free(old_blobs);
+		free(new_blobs);
+		es_seal_delta_free(d);
 		return es_fail(err, -ENOMEM, "out of memory");
+	}
 	/* chunks OLD keeps in blobs (not in its own filesystem region) */
 	for (uint64_t i = 0; i < old_seal->nchunks; i++)
 		if (old_seal->chunks[i].device)
 			memcpy(have + 32 * n++, old_seal->chunks[i].digest, 32);
 	qsort(have, n, 32, digest_cmp);
 	for (unsigned int i = 1; i < new_seal->ndevices; i++) {
-		bool known = false;
-
-		for (unsigned int j = 1; j < old_seal->ndevices && !known; j++)
-			known = !memcmp(new_seal->devices[i].digest, old_seal->devices[j].digest, 32);
-		if (known) {
+		if (has_digest(old_blobs, old_seal->ndevices - 1, new_seal->devices[i].digest)) {
 			d->shared_blob_bytes += new_seal->devices[i].size;
 		} else {
+			d->is_new[i] = true;
 			d->new_blobs++;
 			d->new_blob_bytes += new_seal->devices[i].size;
+		}
+	}
+	/* the other way round: OLD's blobs NEW no longer reads */
+	for (unsigned int i = 1; i < old_seal->ndevices; i++) {
+		if (!has_digest(new_blobs, new_seal->ndevices - 1, old_seal->devices[i].digest)) {
+			d->unused_old_blobs++;
+			d->unused_old_blob_bytes += old_seal->devices[i].size;
 		}
 	}
 	for (uint64_t i = 0; i < new_seal->nchunks; i++) {
@@ -539,5 +570,13 @@ int es_seal_delta(const struct es_seal *old_seal, const struct es_seal *new_seal
 		}
 	}
 	free(have);
+	free(old_blobs);
+	free(new_blobs);
 	return 0;
+}
+
+void es_seal_delta_free(struct es_seal_delta *d)
+{
+	free(d->is_new);
+	d->is_new = NULL;
 }

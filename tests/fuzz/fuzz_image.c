@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t nid;
 
 		es_check_opts_init(&o);
+		o.check_data = true;
 		es_err_clear(&err);
 		es_check(img, &o, NULL, &err);
 		es_err_clear(&err);

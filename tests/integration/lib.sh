@@ -161,6 +161,14 @@ runcmd() {
 	return 0
 }
 
+# sanitized_build: true when MKFS was built with ASan/UBSan.  Their CPU
+# cost is several-fold, so a test that repeats a build many times to show
+# a property at scale shows it at full scale in the plain pass and runs
+# the same paths fewer times under the sanitizers.
+sanitized_build() {
+	ldd "$MKFS" 2>/dev/null | grep -q 'libasan\|libubsan'
+}
+
 # crashed RC: true when RC means "killed by a signal" (or a sanitizer abort)
 crashed() { [ "$1" -ge 128 ]; }
 

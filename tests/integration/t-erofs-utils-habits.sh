@@ -72,7 +72,7 @@ unsupported() {
 M=(mkfs.erofs)
 # -z and -C are ours too (t-compress)
 for o in "-m 4096" --max-extent-bytes=1 --compress-hints=f \
-	--zfeature-bits=1 --zD --zD=1 --MZ --tar --tar=f --aufs --ovlfs-strip=1 --gzip \
+	--zfeature-bits=1 --zD --zD=1 --MZ --ovlfs-strip=1 --gzip \
 	--ungzip --gzinfo --unlzma --unxz --oci --s3=x --incremental --incremental=data \
 	--ignore-mtime --uid-offset=1 --gid-offset=1 --file-contexts=f --mount-point=/x \
 	--product-out=d --fs-config-file=f --offset=1 --root-xattr-isize=1 --sort=none \
@@ -86,6 +86,9 @@ for o in "-m 4096" --max-extent-bytes=1 --compress-hints=f \
 	unsupported mkfs.erofs "$name" "${words[@]}" "$T/u.img" "$SRC"
 done
 unsupported mkfs.erofs --clean=rvsp --clean=rvsp "$T/u.img" "$SRC"
+# --tar is ours (t-tar); its index-only modes are not
+unsupported mkfs.erofs --tar=i --tar=i "$T/u.img" "$SRC"
+unsupported mkfs.erofs --tar=headerball --tar=headerball "$T/u.img" "$SRC"
 for e in dedupe fragments all-fragments ztailpacking legacy-compress noinline_data \
 	force-inode-compact force-inode-extended nosbcrc 48bit xattr-name-filter \
 	plain-xattr-prefixes; do

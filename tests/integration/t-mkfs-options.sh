@@ -94,6 +94,10 @@ usage_case "power of two" --chunksize=3000
 usage_case "needs a chunk size.*(see --blobdev, --chunksize)" --blobdev="$T/blob"
 usage_case "invalid UUID" -U nope
 usage_case "need a blob directory.*(see --chunk-dict, --blob-dir)" --chunk-dict="$T/own.img"
+usage_case "needs a chunk dictionary.*(see --repack-below, --chunk-dict)" --repack-below=5%
+for v in 0 0% 101% 1.234% 5.% 12X -3 1%% 99999999999999G; do
+	usage_case "invalid --repack-below '$v'" --repack-below="$v"
+done
 # (grep reads all of it: grep -q would stop early and, under pipefail, a
 # help text longer than one pipe write would then fail with SIGPIPE)
 "$MKFS" --help | grep -- '--chunksize' >/dev/null || fail "--help lacks --chunksize"

@@ -80,6 +80,14 @@ for size in 0 1 4095 4096 4097 524288 524289 16777217; do
 	check_size "$size"
 done
 
+# the same edge cases with SHA-NI masked off: the one-by-one hashing that
+# CPUs without it get (on those the run above already was)
+export ES_SHA256_NO_SHANI=1
+for size in 0 1 4095 4096 4097 524289; do
+	check_size "$size"
+done
+unset ES_SHA256_NO_SHANI
+
 # 20 random sizes: 10 below 1 MiB (mostly shallow trees), 10 up to 80 MiB
 # (up to three levels)
 i=0

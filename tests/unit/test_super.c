@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for lib/super.c: CRC-32C, superblock encode/decode/validation. */
+/* Unit tests for lib/super.c: CRC-32C, superblock encode/decode/validation,
+ * and the device table wherever devt_slotoff puts it (lib/read/image.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <errno.h>
 #include <string.h>
 #include <cmocka.h>
 #include "erofs/format.h"
+#include "erofs/image.h"
+#include "erofs/io.h"
 #include "erofs/super.h"
 
 static void test_crc32c_check_value(void **state)
@@ -168,6 +172,82 @@ static void test_rejects_bad_fields(void **state)
 	assert_int_equal(es_super_decode(&out, block, 1100, &err), -ES_ECORRUPT);
 }
 
+/*
+ * An image of 8 blocks with n blobs whose table starts at byte pos: slot i
+ * holds the tag "blob i", i blocks and uniaddr 100 + i.
+ */
+static void make_devt_image(uint8_t *img, size_t len, unsigned int n, uint64_t pos)
+{
+	struct es_super sb;
+
+	memset(img, 0, len);
+	make_sb(&sb);
+	sb.feature_incompat = EROFS_INCOMPAT_DEVICE_TABLE;
+	sb.extra_devices = (uint16_t)n;
+	sb.devt_slotoff = (uint16_t)(pos / EROFS_DEVT_SLOT_SIZE);
+	for (unsigned int i = 1; i <= n; i++) {
+		uint8_t *slot = img + pos + (i - 1) * EROFS_DEVT_SLOT_SIZE;
+
+		snprintf((char *)slot + DEVT_TAG, DEVT_TAG_SIZE, "blob %u", i);
+		es_put32(slot + DEVT_BLOCKS, i);
+		es_put32(slot + DEVT_UNIADDR, 100 + i);
+	}
+	es_super_encode(&sb, img);
+}
+
+/* 30 slots do not fit block 0: a table in block 1 is read from there. */
+static void test_device_table_past_block0(void **state)
+{
+	static uint8_t img[8 * 4096];
+	static struct es_device devices[31];
+	struct es_io_mem_dev dev0 = { img, sizeof(img) };
+	struct es_io_mem mem;
+	struct es_image image;
+	struct es_err err = { 0 };
+	struct es_io io;
+
+	(void)state;
+	make_devt_image(img, sizeof(img), 30, 4096);
+	es_io_mem_init(&io, &mem, &dev0, 1);
+	assert_int_equal(es_image_read_super(&image, &io, &err), 0);
+	assert_int_equal(image.sb.devt_slotoff, 32);
+	assert_int_equal(es_image_read_devices(&image, devices, &err), 0);
+	assert_int_equal(image.ndevices, 31);
+	for (unsigned int i = 1; i <= 30; i++) {
+		char want[DEVT_TAG_SIZE];
+
+		snprintf(want, sizeof(want), "blob %u", i);
+		assert_string_equal((const char *)devices[i].tag, want);
+		assert_int_equal(devices[i].table_blocks, i);
+		assert_int_equal(devices[i].uniaddr, 100 + i);
+	}
+}
+
+/* A table whose last slot would lie past the filesystem is refused. */
+static void test_device_table_past_fs_end(void **state)
+{
+	static uint8_t img[8 * 4096];
+	static struct es_device devices[40];
+	struct es_io_mem_dev dev0 = { img, sizeof(img) };
+	struct es_io_mem mem;
+	struct es_image image;
+	struct es_err err = { 0 };
+	struct es_io io;
+
+	(void)state;
+	/* slots from the last block: 32 fit, the 33rd does not */
+	make_devt_image(img, sizeof(img), 32, 7 * 4096);
+	es_io_mem_init(&io, &mem, &dev0, 1);
+	assert_int_equal(es_image_read_super(&image, &io, &err), 0);
+	assert_int_equal(es_image_read_devices(&image, devices, &err), 0);
+	image.sb.extra_devices = 39;
+	es_super_encode(&image.sb, img);
+	assert_int_equal(es_image_read_super(&image, &io, &err), 0);
+	assert_int_equal(image.sb.extra_devices, 39);
+	assert_int_equal(es_image_read_devices(&image, devices, &err), -ES_ECORRUPT);
+	assert_non_null(strstr(err.msg, "device table slot 33"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +256,8 @@ int main(void)
 		cmocka_unit_test(test_checksum_covers_block0),
 		cmocka_unit_test(test_rejects_bad_fields),
 		cmocka_unit_test(test_compr_cfgs),
+		cmocka_unit_test(test_device_table_past_block0),
+		cmocka_unit_test(test_device_table_past_fs_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
