@@ -22,8 +22,9 @@ run_suite() {
 	fi
 	# One line per test: with VERBOSE=1 automake repeats the result line
 	# of every failed test when it prints test-suite.log, so keep the first
+	# (and only result lines: a log may hold "SKIP: reason" lines too)
 	# line for each name only.
-	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR): ' "$ES_TOP/$dir/check.out" |
+	grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR): tests/' "$ES_TOP/$dir/check.out" |
 		awk '!seen[$2]++ { print $1, $2 }' >"$ES_TOP/$dir/check.results" || true
 	sed "s/^/[$name] /" "$ES_TOP/$dir/check.results"
 	# show the logs of what failed
