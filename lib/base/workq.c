@@ -97,13 +97,7 @@ int es_workq_start(struct es_workq **out, unsigned int nthreads, size_t depth,
 	}
 	if (ret) {
 		/* the threads that did start find the queue closed and empty */
-		pthread_mutex_lock(&q->lock);
-		q->closing = true;
-		pthread_cond_broadcast(&q->not_empty);
-		pthread_mutex_unlock(&q->lock);
-		for (unsigned int i = 0; i < q->started; i++)
-			pthread_join(q->tids[i], NULL);
-		free_queue(q);
+		es_workq_finish(q);
 		return ret;
 	}
 	*out = q;
