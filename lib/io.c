@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,10 +188,104 @@ static int check_replaceable(const char *path, struct es_err *err)
 		       "of a regular file", ES_PATH(path), file_kind(st.st_mode));
 }
 
-static void start_writeback(int fd, uint64_t from, uint64_t to)
+struct es_flusher {
+	int fd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	unsigned long asked, done;	/* steps asked for, synced */
+	bool stopping;
+	int error;			/* the first failure */
+};
+
+static void *flusher_main(void *arg)
 {
+	struct es_flusher *f = arg;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		unsigned long asked;
+		int ret = 0;
+
+		while (!f->stopping && f->done == f->asked)
+			pthread_cond_wait(&f->wake, &f->lock);
+		if (f->done == f->asked)
+			break;		/* stopping: the final fsync does the rest */
+		asked = f->asked;
+		pthread_mutex_unlock(&f->lock);
+		if (fdatasync(f->fd) < 0)
+			ret = -errno;
+		pthread_mutex_lock(&f->lock);
+		if (ret && !f->error)
+			f->error = ret;
+		f->done = asked;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+int es_writeback_start(struct es_writeback *w, int fd)
+{
+	struct es_flusher *f = calloc(1, sizeof(*f));
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	f->fd = fd;
+	if (pthread_mutex_init(&f->lock, NULL)) {
+		free(f);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&f->wake, NULL)) {
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		return -ENOMEM;
+	}
+	ret = -pthread_create(&f->thread, NULL, flusher_main, f);
+	if (ret) {
+		pthread_cond_destroy(&f->wake);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		return ret;
+	}
+	w->flusher = f;
+	return 0;
+}
+
+int es_writeback_stop(struct es_writeback *w)
+{
+	struct es_flusher *f = w->flusher;
+	int ret;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	f->stopping = true;
+	pthread_cond_signal(&f->wake);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->thread, NULL);
+	ret = f->error;
+	pthread_cond_destroy(&f->wake);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	w->flusher = NULL;
+	return ret;
+}
+
+static void start_writeback(struct es_writeback *w, int fd, uint64_t from, uint64_t to)
+{
+	struct es_flusher *f = w->flusher;
+
 	/* a hint: where the kernel cannot, the final fsync does it all */
 	(void)sync_file_range(fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+	w->unsynced += to - from;
+	if (f && w->unsynced >= ES_WRITEBACK_STEP) {
+		w->unsynced = 0;
+		pthread_mutex_lock(&f->lock);
+		f->asked++;
+		pthread_cond_signal(&f->wake);
+		pthread_mutex_unlock(&f->lock);
+	}
 }
 
 void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t len)
@@ -198,12 +293,12 @@ void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t le
 	if (off != w->to) {
 		/* a jump: what gathered so far is handed over as it is */
 		if (w->to > w->from)
-			start_writeback(fd, w->from, w->to);
+			start_writeback(w, fd, w->from, w->to);
 		w->from = off;
 	}
 	w->to = off + len;
 	if (w->to - w->from >= ES_WRITEBACK_STEP) {
-		start_writeback(fd, w->from, w->to);
+		start_writeback(w, fd, w->from, w->to);
 		w->from = w->to;
 	}
 }

@@ -46,12 +46,27 @@ void es_outfile_abort(struct es_outfile *of);
  * ES_WRITEBACK_STEP bytes of consecutive writes have gathered, the kernel
  * is asked to start writing them out (without waiting), so that the final
  * fsync finds little left.  Only a hint: the fsync still reports errors.
+ *
+ * Where the storage below caches writes itself (a virtual disk), what
+ * the final fsync waits for is its cache flush, whatever was written back
+ * before.  es_writeback_start() adds a thread that calls fdatasync() after
+ * each step, while the build goes on, so that the final fsync flushes the
+ * last step only; es_writeback_stop() joins it and returns the first error
+ * it met (the final fsync may not see it again: an error is reported once
+ * per open file).
  */
 #define ES_WRITEBACK_STEP (16u << 20)
+struct es_flusher;
 struct es_writeback {
 	uint64_t from, to;		/* the range not yet handed over */
+	uint64_t unsynced;		/* handed over since the last fdatasync */
+	struct es_flusher *flusher;	/* NULL: hints only */
 };
 void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t len);
+/* 0, or a negative errno when the thread cannot start (hints only then). */
+int es_writeback_start(struct es_writeback *w, int fd);
+/* 0, or the first error of a background fdatasync(); safe without a start. */
+int es_writeback_stop(struct es_writeback *w);
 
 /* An unnamed temporary file in the folder of path (scratch space as large
  * as an output); a negative errno with a message otherwise. */

@@ -515,6 +515,19 @@ static void note_outputs(struct wbuild *b, const struct es_outfile *image,
 		b->outputs[b->noutputs++] = (struct wfile_id){ st.st_dev, st.st_ino };
 }
 
+/* The background syncs of the outputs are over, and went well. */
+static int stop_writeback(struct wbuild *b)
+{
+	int ret = es_writeback_stop(&b->writeback[0]);
+
+	if (ret)
+		return es_fail(b->err, ret, "cannot sync the image: %s", strerror(-ret));
+	ret = es_writeback_stop(&b->writeback[1]);
+	if (ret)
+		return es_fail(b->err, ret, "cannot sync the blob: %s", strerror(-ret));
+	return 0;
+}
+
 int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	     struct es_err *err)
 {
@@ -578,6 +591,10 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		b.blob_fd = blob.fd;
 	}
 	note_outputs(&b, &image, &blob);
+	/* without the threads, the final fsync does it all */
+	(void)es_writeback_start(&b.writeback[0], image.fd);
+	if (blob.fd >= 0)
+		(void)es_writeback_start(&b.writeback[1], blob.fd);
 	ret = es_workpool_new(o->nthreads ? o->nthreads : 1, &b.pool);
 	if (ret) {
 		ret = es_fail(err, ret, "cannot start %u worker threads: %s", o->nthreads,
@@ -665,6 +682,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	/* the last point where a signal stops the build: past it, outputs
 	 * are renamed into place and the build completes */
 	ret = wb_poll_cancel(&b);
+	if (!ret)
+		ret = stop_writeback(&b);
 	if (ret)
 		goto out;
 	if (b.new_blob) {
@@ -693,6 +712,7 @@ out:
 			regfree(&((regex_t *)b.regexes)[i]);
 		free(b.regexes);
 	}
+	stop_writeback(&b);
 	wb_wnode_free_all(&b);
 	wb_compress_free(&b);
 	wb_pipe_free(&b);	/* its lanes before the keys they came from */
