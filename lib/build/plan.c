@@ -257,6 +257,25 @@ static int plan_device_table(struct wbuild *b, uint64_t *next)
 	return 0;
 }
 
+uint64_t wb_meta_record_size(const struct wnode *n)
+{
+	uint64_t need = (n->extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE) +
+			n->xattr_isize;
+
+	if (n->layout == EROFS_LAYOUT_CHUNK_BASED) {
+		unsigned int unit = (n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES) ?
+			EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
+
+		/* the table is unit-aligned; records start 32-aligned */
+		need = es_round_up(need, unit) + n->nchunks * unit;
+	} else if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL) {
+		need = es_round_up(need, EROFS_ZMAP_HEADER_ALIGN) + wb_zmap_size(n);
+	}
+	if (n->tail_inline)
+		need += n->tail_len;
+	return need;
+}
+
 int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks)
 {
@@ -277,8 +296,6 @@ int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 	ret = pack_push(&pk, pk.end / blksz - 1, (uint32_t)(pk.end - reserved));
 	for (uint64_t i = 0; !ret && i < b->nnodes; i++) {
 		struct wnode *n = b->order[i];
-		uint32_t isize, body;
-		uint64_t need;
 
 		choose_inode_format(b, n);
 		if (S_ISDIR(n->mode)) {
@@ -286,21 +303,7 @@ int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 			if (ret)
 				break;
 		}
-		isize = n->extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE;
-		body = isize + n->xattr_isize;
-		need = body;
-		if (n->layout == EROFS_LAYOUT_CHUNK_BASED) {
-			unsigned int unit = (n->chunkfmt & EROFS_CHUNK_FORMAT_INDEXES) ?
-				EROFS_CHUNK_INDEX_SIZE : EROFS_BLOCKMAP_ENTRY_SIZE;
-
-			/* the table is unit-aligned; records start 32-aligned */
-			need = es_round_up(need, unit) + n->nchunks * unit;
-		} else if (n->layout == EROFS_LAYOUT_COMPRESSED_FULL) {
-			need = es_round_up(need, EROFS_ZMAP_HEADER_ALIGN) + wb_zmap_size(n);
-		}
-		if (n->tail_inline)
-			need += n->tail_len;
-		ret = pack_place(&pk, need, &n->meta_pos);
+		ret = pack_place(&pk, wb_meta_record_size(n), &n->meta_pos);
 		if (ret)
 			ret = es_fail(b->err, ret, "out of memory");
 		n->nid = n->meta_pos >> EROFS_ISLOT_BITS;

@@ -338,6 +338,8 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
  */
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
+/* the bytes of n's metadata record: inode, xattrs, chunk table or map, inline tail */
+uint64_t wb_meta_record_size(const struct wnode *n);
 void wb_wnode_free_all(struct wbuild *b);
 void wb_wnode_free(struct wnode *n);
 
