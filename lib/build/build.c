@@ -612,7 +612,11 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (o->nchunk_dicts)
 		ret = wb_dicts_load(&b);
 	if (!ret)
+		ret = wb_copy_start(&b);
+	if (!ret)
 		ret = o->tar_path ? wb_scan_tar(&b) : wb_scan_tree(&b);
+	if (!ret)
+		ret = wb_copy_drain(&b);
 	if (!ret)
 		ret = wb_pipe_flush(&b);
 	if (!ret)
@@ -713,6 +717,7 @@ out:
 		free(b.regexes);
 	}
 	stop_writeback(&b);
+	wb_copy_free(&b);	/* its jobs write into nodes */
 	wb_wnode_free_all(&b);
 	wb_compress_free(&b);
 	wb_pipe_free(&b);	/* its lanes before the keys they came from */

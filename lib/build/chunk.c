@@ -123,15 +123,30 @@ int wb_place_tail_blocks(struct wbuild *b)
 int wb_source_unchanged(struct wbuild *b, const struct wsource *src, uint64_t size,
 			const char *what)
 {
+	struct wsource fd_only = { .fd = src->fd };
 	uint8_t probe;
-	ssize_t n;
 
 	if (src->stream)
 		return 0;	/* a tar entry is as long as its header says */
-	n = pread(src->fd, &probe, 1, (off_t)size);
+	return wb_read_checked(b, &fd_only, &probe, 0, 1, size, b->err, what);
+}
 
-	if (n > 0)
-		return es_fail(b->err, -EAGAIN, "%s: file grew while it was read "
+int wb_read_checked(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		    size_t probe, uint64_t off, struct es_err *err, const char *what)
+{
+	ssize_t got;
+
+	if (src->stream)
+		return wb_stream_read(b, src, buf, len, off, what);
+	got = es_pread_full(src->fd, buf, len + probe, off);
+	if (got < 0)
+		return es_fail(err, (int)got, "%s: read error: %s", ES_PATH(what),
+			       strerror((int)-got));
+	if ((size_t)got < len)
+		return es_fail(err, -EAGAIN, "%s: file shrank while it was read "
+			       "(source changed during the build)", ES_PATH(what));
+	if ((size_t)got > len)
+		return es_fail(err, -EAGAIN, "%s: file grew while it was read "
 			       "(source changed during the build)", ES_PATH(what));
 	return 0;
 }
@@ -139,19 +154,7 @@ int wb_source_unchanged(struct wbuild *b, const struct wsource *src, uint64_t si
 int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
 		  uint64_t off, const char *what)
 {
-	ssize_t got;
-
-	if (src->stream)
-		return wb_stream_read(b, src, buf, len, off, what);
-	got = es_pread_full(src->fd, buf, len, off);
-
-	if (got < 0)
-		return es_fail(b->err, (int)got, "%s: read error: %s", ES_PATH(what),
-			       strerror((int)-got));
-	if ((size_t)got != len)
-		return es_fail(b->err, -EAGAIN, "%s: file shrank while it was read "
-			       "(source changed during the build)", ES_PATH(what));
-	return 0;
+	return wb_read_checked(b, src, buf, len, 0, off, b->err, what);
 }
 
 static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
@@ -163,34 +166,19 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
 	bool inline_tail = wb_tail_fits_inline(b, n, tail);
 	uint64_t copy = inline_tail ? full << b->blkszbits : size;
 	uint64_t nblocks = (copy + b->blksz - 1) >> b->blkszbits;
-	uint64_t dst = b->data_next << b->blkszbits;
+	struct wcopy_plan plan = {
+		.n = n, .dst = b->data_next << b->blkszbits, .copy = copy, .size = size,
+		.tail = inline_tail ? tail : 0,
+	};
 	int ret;
 
 	ret = check_device_space(b, b->data_next + nblocks, what);
 	if (ret)
 		return ret;
-	for (uint64_t off = 0; off < copy;) {
-		size_t len = copy - off < IOBUF_SIZE ? (size_t)(copy - off) : IOBUF_SIZE;
-		size_t padded = (size_t)es_round_up(len, b->blksz);
-
-		ret = wb_poll_cancel(b);
-		if (!ret)
-			ret = wb_read_exact(b, src, b->iobuf, len, off, what);
-		if (ret)
-			return ret;
-		memset(b->iobuf + len, 0, padded - len);
-		ret = wb_write_data(b, false, b->iobuf, padded, dst + off);
-		if (ret)
-			return ret;
-		off += len;
-	}
 	if (inline_tail) {
-		n->tail = malloc(tail);
+		n->tail = malloc(tail + 1);	/* and a byte to see the file grow */
 		if (!n->tail)
 			return es_fail(b->err, -ENOMEM, "out of memory");
-		ret = wb_read_exact(b, src, n->tail, tail, copy, what);
-		if (ret)
-			return ret;
 		n->tail_len = tail;
 		n->tail_inline = true;
 		n->layout = EROFS_LAYOUT_FLAT_INLINE;
@@ -201,7 +189,7 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
 	n->nblocks = nblocks;
 	b->data_next += nblocks;
 	b->stats->stored_data_bytes += nblocks << b->blkszbits;
-	return wb_source_unchanged(b, src, size, what);
+	return wb_copy_submit(b, &plan, src, what);
 }
 
 /* Where the next data byte at or after off is; size when only holes remain. */
@@ -442,8 +430,11 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
 		sparse = hole >= 0 && (uint64_t)hole < n->size;
 	}
 	if (b->zenc && !sparse) {
+		struct wsource kept = *src;	/* its copy must not give the fd away */
+
+		kept.give_fd = false;
 		ret = wb_pipe_flush(b);	/* the chunks before it come first */
-		return ret ? ret : wb_ingest_compressed(b, n, src, what);
+		return ret ? ret : wb_ingest_compressed(b, n, &kept, what);
 	}
 	/* after what is queued for compression: data lands in scan order */
 	ret = wb_compress_flush(b);

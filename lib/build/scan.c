@@ -310,11 +310,14 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 		}
 		n->size = (uint64_t)st.st_size;
 		{
-			struct wsource src = { .fd = fd, .rewind_to = UINT64_MAX };
+			struct wsource src = {
+				.fd = fd, .rewind_to = UINT64_MAX, .give_fd = true,
+			};
 
 			ret = wb_ingest_regular(b, n, &src, what);
+			if (src.fd >= 0)
+				close(src.fd);
 		}
-		close(fd);
 		if (b->opts->progress)
 			b->opts->progress(b->opts->progress_ctx, b->stats);
 		return ret;

@@ -166,18 +166,25 @@ struct wbuild {
 	bool uses_compression;		/* some file is stored compressed */
 	bool big_pclusters;		/* pcluster_max > one block */
 	struct wzfile *zfile;		/* the current file's extents and pclusters */
+	struct wcopy *copy;		/* flat files copied in the background */
 	/* shared xattrs, encoded */
 	uint8_t *shared_area;
 	uint64_t shared_len;
 };
 
-/* -ECANCELED (with a message) once the front end asked the build to stop. */
-static inline int wb_poll_cancel(struct wbuild *b)
+/* -ECANCELED (with a message in err) once the front end asked the build
+ * to stop; any thread may ask. */
+static inline int wb_cancel_check(const struct es_build_opts *o, struct es_err *err)
 {
-	if (b->opts->cancel && *b->opts->cancel)
-		return es_fail(b->err, -ECANCELED, "interrupted: the build was stopped "
+	if (o->cancel && *o->cancel)
+		return es_fail(err, -ECANCELED, "interrupted: the build was stopped "
 			       "and its temporary files removed");
 	return 0;
+}
+
+static inline int wb_poll_cancel(struct wbuild *b)
+{
+	return wb_cancel_check(b->opts, b->err);
 }
 
 bool wb_all_zero(const uint8_t *p, size_t len);
@@ -219,6 +226,9 @@ struct wsource {
 	/* streams: the lowest offset a later read may go back to (the bytes
 	   from there on are kept in memory); UINT64_MAX: forward only */
 	uint64_t rewind_to;
+	/* fd may be taken over (then set to -1): the caller closes it only
+	   while it is still there */
+	bool give_fd;
 };
 
 /* A stream keeps at most about this many bytes for a compressed file's
@@ -247,6 +257,36 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
  */
 int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
 		  uint64_t off, const char *what);
+/*
+ * The same into err, from any thread for a descriptor (a stream is read
+ * on the building thread only, and fails into b->err); with probe (1),
+ * buf has a byte more of room and a byte found past len means the file
+ * grew: -EAGAIN.
+ */
+int wb_read_checked(struct wbuild *b, struct wsource *src, void *buf, size_t len,
+		    size_t probe, uint64_t off, struct es_err *err, const char *what);
+
+/*
+ * copy.c: a flat file's bytes, placed by the scan: copy bytes to dst in
+ * the image (the last block zero-padded), then tail bytes into n->tail
+ * (allocated with a byte more).
+ */
+struct wcopy_plan {
+	struct wnode *n;
+	uint64_t dst, copy, size;
+	uint32_t tail;
+};
+/* Background copies when the build has helper threads (-j > 1). */
+int wb_copy_start(struct wbuild *b);
+/* Copy now, or queue the copy when src's descriptor can be given away. */
+int wb_copy_submit(struct wbuild *b, const struct wcopy_plan *p, struct wsource *src,
+		   const char *what);
+/* Wait for every queued copy; the first failure, in queue order. */
+int wb_copy_drain(struct wbuild *b);
+void wb_copy_free(struct wbuild *b);
+/* The copy itself, into buf (WBUILD_IOBUF_SIZE and a block), on any thread. */
+int wb_copy_file(struct wbuild *b, const struct wcopy_plan *p, struct wsource *src,
+		 uint8_t *buf, struct es_err *err, const char *what);
 /* scan_tar.c: the stream side of wb_read_exact, and its holes */
 int wb_stream_read(struct wbuild *b, struct wsource *src, void *buf, size_t len,
 		   uint64_t off, const char *what);
@@ -298,6 +338,8 @@ int wb_write_tail_block(struct wbuild *b, struct wnode *n, const char *what);
 int wb_place_tail_blocks(struct wbuild *b);
 int wb_plan_layout(struct wbuild *b, uint64_t *meta_blkaddr, uint64_t *meta_len,
 		   uint64_t *total_blocks);
+/* the bytes of n's metadata record: inode, xattrs, chunk table or map, inline tail */
+uint64_t wb_meta_record_size(const struct wnode *n);
 int wb_write_metadata(struct wbuild *b, uint64_t meta_blkaddr, uint64_t meta_len);
 
 /* directory encoding helpers */
@@ -338,8 +380,6 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
  */
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
-/* the bytes of n's metadata record: inode, xattrs, chunk table or map, inline tail */
-uint64_t wb_meta_record_size(const struct wnode *n);
 void wb_wnode_free_all(struct wbuild *b);
 void wb_wnode_free(struct wnode *n);
 
