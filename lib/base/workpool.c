@@ -22,6 +22,7 @@ struct es_workpool {
 	unsigned long generation;
 	bool shutdown;
 	unsigned int busy;		/* helpers still in the current loop */
+	bool started_loop;		/* published, not yet waited for */
 	/* the current loop */
 	es_workpool_fn fn;
 	void *ctx;
@@ -121,6 +122,7 @@ void es_workpool_free(struct es_workpool *p)
 {
 	if (!p)
 		return;
+	es_workpool_wait(p);
 	pthread_mutex_lock(&p->lock);
 	p->shutdown = true;
 	pthread_cond_broadcast(&p->wake);
@@ -139,16 +141,9 @@ unsigned int es_workpool_size(const struct es_workpool *p)
 	return p->started + 1;
 }
 
-void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
+/* Publish a loop to the helpers (which exist). */
+static void publish(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
 {
-	if (!n)
-		return;
-	/* one item, or no helpers: not worth waking anyone */
-	if (n == 1 || !p->started) {
-		for (size_t i = 0; i < n; i++)
-			fn(ctx, 0, i);
-		return;
-	}
 	pthread_mutex_lock(&p->lock);
 	p->fn = fn;
 	p->ctx = ctx;
@@ -158,9 +153,46 @@ void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *c
 	p->generation++;
 	pthread_cond_broadcast(&p->wake);
 	pthread_mutex_unlock(&p->lock);
-	run_items(p, 0);
+}
+
+void es_workpool_wait(struct es_workpool *p)
+{
+	if (!p->started_loop)
+		return;
 	pthread_mutex_lock(&p->lock);
 	while (p->busy)
 		pthread_cond_wait(&p->idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
+	p->started_loop = false;
+}
+
+void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
+{
+	es_workpool_wait(p);
+	if (!n)
+		return;
+	/* one item, or no helpers: not worth waking anyone */
+	if (n == 1 || !p->started) {
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, 0, i);
+		return;
+	}
+	publish(p, n, fn, ctx);
+	run_items(p, 0);
+	p->started_loop = true;
+	es_workpool_wait(p);
+}
+
+void es_workpool_start(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
+{
+	es_workpool_wait(p);
+	if (!n)
+		return;
+	if (!p->started) {
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, 0, i);
+		return;
+	}
+	publish(p, n, fn, ctx);
+	p->started_loop = true;
 }

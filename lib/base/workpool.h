@@ -21,7 +21,15 @@ typedef void (*es_workpool_fn)(void *ctx, unsigned int worker, size_t index);
 int es_workpool_new(unsigned int nthreads, struct es_workpool **out);
 void es_workpool_free(struct es_workpool *p);
 unsigned int es_workpool_size(const struct es_workpool *p);
-/* Not reentrant: one loop at a time per pool. */
+/* Not reentrant: one loop at a time per pool (it waits for a started one). */
 void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx);
+/*
+ * A loop on the pool's threads alone, while the caller does something
+ * else: returns at once (without helper threads, after running it).
+ * es_workpool_wait() returns once every call has returned; the next loop
+ * waits for it too.
+ */
+void es_workpool_start(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx);
+void es_workpool_wait(struct es_workpool *p);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* lib/base/workpool.c: every index runs exactly once, whatever the pool. */
+/* lib/base/workpool.c: every index runs exactly once, whatever the pool,
+ * in a loop run with the caller (for) or without it (start, wait). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,7 +47,14 @@ static void run_pool(unsigned int nthreads)
 		l.by_worker = calloc(l.nworkers, sizeof(*l.by_worker));
 		assert_non_null(l.calls);
 		assert_non_null(l.by_worker);
-		es_workpool_for(p, n, count, &l);
+		/* a started loop every third round: waited for explicitly, or by
+		   the next loop's own wait (the check comes after it) */
+		if (round % 3 == 0) {
+			es_workpool_start(p, n, count, &l);
+			es_workpool_wait(p);
+		} else {
+			es_workpool_for(p, n, count, &l);
+		}
 		for (size_t i = 0; i < n; i++)
 			assert_int_equal(l.calls[i], 1);
 		assert_int_equal(l.calls[n], 0);
@@ -85,12 +93,34 @@ static void test_free_idle(void **state)
 	es_workpool_free(NULL);
 }
 
+static void test_free_started(void **state)
+{
+	struct loop l = { .nworkers = 4 };
+	struct es_workpool *p;
+
+	(void)state;
+	/* freeing a pool waits for the loop it started */
+	l.calls = calloc(5000, sizeof(*l.calls));
+	l.by_worker = calloc(l.nworkers, sizeof(*l.by_worker));
+	assert_non_null(l.calls);
+	assert_non_null(l.by_worker);
+	assert_int_equal(es_workpool_new(4, &p), 0);
+	es_workpool_start(p, 5000, count, &l);
+	es_workpool_free(p);
+	for (size_t i = 0; i < 5000; i++)
+		assert_int_equal(l.calls[i], 1);
+	assert_int_equal(l.by_worker[0], 0);	/* the caller did not take part */
+	free(l.calls);
+	free(l.by_worker);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_thread),
 		cmocka_unit_test(test_several_threads),
 		cmocka_unit_test(test_free_idle),
+		cmocka_unit_test(test_free_started),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
