@@ -389,7 +389,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src
 			if (!wb_pipe_has_room(b, (uint32_t)len)) {
 				ret = read_run(b, src, &run, what);
 				if (!ret)
-					ret = wb_pipe_flush(b);
+					ret = wb_pipe_rotate(b);
 			}
 			if (!ret)
 				ret = wb_pipe_reserve(b, n, c, (uint32_t)len, what, &buf);

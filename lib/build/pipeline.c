@@ -9,8 +9,11 @@
  * run in parallel and each depends on its chunk alone, so the image is the
  * same byte for byte whatever the thread count.
  *
- * Memory: the window (WPIPE_WINDOW_SIZE) and one slot record per block of
- * it, whatever the size of the files.
+ * With helper threads the building thread reads the next window while the
+ * helpers identify the full one (wb_pipe_rotate).
+ *
+ * Memory: the window (WPIPE_WINDOW_SIZE; two with helper threads) and one
+ * slot record per block of it, whatever the size of the files.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,21 +46,47 @@ struct wlane {
 	bool sha_ready;
 };
 
-struct wpipe {
-	struct wbuild *b;
-	struct es_workpool *pool;
-	struct wlane *lanes;		/* one per pool thread */
-	unsigned int nlanes;
+/* A window of chunks. */
+struct wwin {
+	struct wpipe *p;
 	uint8_t *window;
 	size_t used;			/* bytes of the window taken */
 	struct wslot *slots;
-	size_t nslots, max_slots;
+	size_t nslots;
 	size_t *stored;			/* the slots of new chunks, in order */
 	size_t nstored;
 	char **names;			/* the files the window's slots come from */
 	size_t nnames;
 	const struct wnode *last;	/* the file of names[nnames - 1] */
 };
+
+/*
+ * With helper threads there are two windows: while the helpers identify
+ * the chunks of a full one, the building thread reads into the other.
+ */
+struct wpipe {
+	struct wbuild *b;
+	struct es_workpool *pool;
+	struct wlane *lanes;		/* one per pool thread */
+	unsigned int nlanes;
+	size_t max_slots;
+	struct wwin win[2];
+	unsigned int nwin;		/* 1, or 2 with helper threads */
+	unsigned int cur;		/* the window being filled */
+	bool pending;			/* the other one is being identified */
+};
+
+static int win_init(struct wpipe *p, struct wwin *w)
+{
+	w->p = p;
+	w->window = malloc(WPIPE_WINDOW_SIZE);
+	w->slots = calloc(p->max_slots, sizeof(*w->slots));
+	w->stored = calloc(p->max_slots, sizeof(*w->stored));
+	w->names = calloc(p->max_slots, sizeof(*w->names));
+	if (!w->window || !w->slots || !w->stored || !w->names)
+		return es_fail(p->b->err, -ENOMEM, "out of memory");
+	return 0;
+}
 
 int wb_pipe_init(struct wbuild *b)
 {
@@ -69,17 +98,17 @@ int wb_pipe_init(struct wbuild *b)
 	b->pipe = p;
 	p->b = b;
 	p->max_slots = WPIPE_WINDOW_SIZE >> b->blkszbits;
-	p->window = malloc(WPIPE_WINDOW_SIZE);
-	p->slots = calloc(p->max_slots, sizeof(*p->slots));
-	p->stored = calloc(p->max_slots, sizeof(*p->stored));
-	p->names = calloc(p->max_slots, sizeof(*p->names));
-	if (!p->window || !p->slots || !p->stored || !p->names)
-		return es_fail(b->err, -ENOMEM, "out of memory");
 	p->pool = b->pool;
-	p->lanes = calloc(es_workpool_size(p->pool), sizeof(*p->lanes));
+	p->nlanes = es_workpool_size(p->pool);
+	p->nwin = p->nlanes > 1 ? 2 : 1;
+	for (unsigned int i = 0; i < p->nwin; i++) {
+		ret = win_init(p, &p->win[i]);
+		if (ret)
+			return ret;
+	}
+	p->lanes = calloc(p->nlanes, sizeof(*p->lanes));
 	if (!p->lanes)
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	p->nlanes = es_workpool_size(p->pool);
 	for (unsigned int i = 0; i < p->nlanes; i++) {
 		ret = es_sha256_init(&p->lanes[i].sha);
 		if (ret)
@@ -94,12 +123,24 @@ int wb_pipe_init(struct wbuild *b)
 	return 0;
 }
 
-static void forget_names(struct wpipe *p)
+static void forget_names(struct wwin *w)
 {
-	for (size_t i = 0; i < p->nnames; i++)
-		free(p->names[i]);
-	p->nnames = 0;
-	p->last = NULL;
+	for (size_t i = 0; i < w->nnames; i++)
+		free(w->names[i]);
+	w->nnames = 0;
+	w->last = NULL;
+}
+
+static void win_free(const struct wbuild *b, struct wwin *w)
+{
+	if (w->window && b->crypt)
+		es_crypto_wipe(w->window, WPIPE_WINDOW_SIZE);	/* plaintext */
+	free(w->window);
+	free(w->slots);
+	free(w->stored);
+	if (w->names)
+		forget_names(w);
+	free(w->names);
 }
 
 void wb_pipe_free(struct wbuild *b)
@@ -108,20 +149,15 @@ void wb_pipe_free(struct wbuild *b)
 
 	if (!p)
 		return;
-	for (unsigned int i = 0; i < p->nlanes; i++) {
+	es_workpool_wait(p->pool);	/* a window being identified */
+	for (unsigned int i = 0; p->lanes && i < p->nlanes; i++) {
 		if (p->lanes[i].sha_ready)
 			es_sha256_release(&p->lanes[i].sha);
 		wb_crypt_lane_free(p->lanes[i].crypt);
 	}
 	free(p->lanes);
-	if (p->window && b->crypt)
-		es_crypto_wipe(p->window, WPIPE_WINDOW_SIZE);	/* plaintext */
-	free(p->window);
-	free(p->slots);
-	free(p->stored);
-	if (p->names)
-		forget_names(p);
-	free(p->names);
+	for (unsigned int i = 0; i < 2; i++)
+		win_free(b, &p->win[i]);
 	free(p);
 	b->pipe = NULL;
 }
@@ -129,15 +165,17 @@ void wb_pipe_free(struct wbuild *b)
 bool wb_pipe_has_room(const struct wbuild *b, uint32_t len)
 {
 	const struct wpipe *p = b->pipe;
+	const struct wwin *w = &p->win[p->cur];
 	size_t padded = (size_t)es_round_up(len, b->blksz);
 
-	return p->used + padded <= WPIPE_WINDOW_SIZE && p->nslots < p->max_slots;
+	return w->used + padded <= WPIPE_WINDOW_SIZE && w->nslots < p->max_slots;
 }
 
 int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t len,
 		    const char *what, uint8_t **buf)
 {
 	struct wpipe *p = b->pipe;
+	struct wwin *w = &p->win[p->cur];
 	uint32_t nblocks = (len + b->blksz - 1) >> b->blkszbits;
 	size_t padded = (size_t)nblocks << b->blkszbits;
 	struct wslot *s;
@@ -145,22 +183,22 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
 	if (!wb_pipe_has_room(b, len))
 		return es_fail(b->err, -EINVAL, "%s: internal error: no room for a chunk of "
 			       "%u bytes", ES_PATH(what), len);
-	if (n != p->last) {
-		p->names[p->nnames] = strdup(what ? what : "");
-		if (!p->names[p->nnames])
+	if (n != w->last) {
+		w->names[w->nnames] = strdup(what ? what : "");
+		if (!w->names[w->nnames])
 			return es_fail(b->err, -ENOMEM, "out of memory");
-		p->nnames++;
-		p->last = n;
+		w->nnames++;
+		w->last = n;
 	}
-	s = &p->slots[p->nslots++];
+	s = &w->slots[w->nslots++];
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->index = index;
 	s->len = len;
 	s->nblocks = nblocks;
-	s->buf = p->window + p->used;
-	s->name = (unsigned int)(p->nnames - 1);
-	p->used += padded;
+	s->buf = w->window + w->used;
+	s->name = (unsigned int)(w->nnames - 1);
+	w->used += padded;
 	memset(s->buf + len, 0, padded - len);
 	*buf = s->buf;
 	return 0;
@@ -169,10 +207,10 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
 /* On a worker: what the dedup decision needs. */
 static void identify(void *ctx, unsigned int worker, size_t i)
 {
-	struct wpipe *p = ctx;
-	const struct wbuild *b = p->b;
-	struct wlane *l = &p->lanes[worker];
-	struct wslot *s = &p->slots[i];
+	struct wwin *w = ctx;
+	const struct wbuild *b = w->p->b;
+	struct wlane *l = &w->p->lanes[worker];
+	struct wslot *s = &w->slots[i];
 
 	s->zero = wb_all_zero(s->buf, s->len);
 	if (s->zero)
@@ -188,48 +226,46 @@ static void identify(void *ctx, unsigned int worker, size_t i)
 /* On a worker: a new chunk of an encrypted image, in place. */
 static void encrypt(void *ctx, unsigned int worker, size_t i)
 {
-	struct wpipe *p = ctx;
-	struct wslot *s = &p->slots[p->stored[i]];
+	struct wwin *w = ctx;
+	struct wslot *s = &w->slots[w->stored[i]];
 
-	s->ret = wb_crypt_lane_chunk(p->b, p->lanes[worker].crypt, s->digest, s->len, s->buf,
-				     s->nblocks, s->secret);
+	s->ret = wb_crypt_lane_chunk(w->p->b, w->p->lanes[worker].crypt, s->digest, s->len,
+				     s->buf, s->nblocks, s->secret);
 }
 
 /* The new chunks' blocks, packed together, at block first of the output. */
-static int write_stored(struct wpipe *p, uint64_t first)
+static int write_stored(struct wwin *w, uint64_t first)
 {
-	struct wbuild *b = p->b;
+	struct wbuild *b = w->p->b;
 	const bool to_blob = b->blob_fd >= 0;
-	uint8_t *end = p->window;
+	uint8_t *end = w->window;
 
 	/* in order, so each one moves down (or stays) */
-	for (size_t i = 0; i < p->nstored; i++) {
-		const struct wslot *s = &p->slots[p->stored[i]];
+	for (size_t i = 0; i < w->nstored; i++) {
+		const struct wslot *s = &w->slots[w->stored[i]];
 		size_t size = (size_t)s->nblocks << b->blkszbits;
 
 		if (s->buf != end)
 			memmove(end, s->buf, size);
 		end += size;
 	}
-	if (end == p->window)
+	if (end == w->window)
 		return 0;
-	return wb_write_data(b, to_blob, p->window, (size_t)(end - p->window),
+	return wb_write_data(b, to_blob, w->window, (size_t)(end - w->window),
 			     first << b->blkszbits);
 }
 
-int wb_pipe_flush(struct wbuild *b)
+/* Place, encrypt and write an identified window; it is empty after. */
+static int commit(struct wwin *w)
 {
-	struct wpipe *p = b->pipe;
+	struct wbuild *b = w->p->b;
 	uint64_t first = b->blob_fd >= 0 ? b->blob_next : b->data_next;
 	int ret = 0;
 
-	if (!p || !p->nslots)
-		return 0;
-	es_workpool_for(p->pool, p->nslots, identify, p);
-	p->nstored = 0;
-	for (size_t i = 0; i < p->nslots && !ret; i++) {
-		struct wslot *s = &p->slots[i];
-		const char *what = p->names[s->name];
+	w->nstored = 0;
+	for (size_t i = 0; i < w->nslots && !ret; i++) {
+		struct wslot *s = &w->slots[i];
+		const char *what = w->names[s->name];
 		bool store = false;
 
 		if (s->ret)
@@ -240,32 +276,75 @@ int wb_pipe_flush(struct wbuild *b)
 			ret = wb_chunk_place(b, s->n, s->index, s->len, s->zero, s->digest,
 					     s->key, s->buf, what, &store);
 		if (store)
-			p->stored[p->nstored++] = i;
+			w->stored[w->nstored++] = i;
 	}
 	if (!ret && b->crypt) {
 		/* after every insertion: the map may have moved its entries */
-		for (size_t i = 0; i < p->nstored; i++) {
-			struct wslot *s = &p->slots[p->stored[i]];
+		for (size_t i = 0; i < w->nstored; i++) {
+			struct wslot *s = &w->slots[w->stored[i]];
 
 			s->secret = wb_dedup_secret(b->dedup, s->key, s->nblocks);
 			if (!s->secret)
 				ret = es_fail(b->err, -EINVAL, "%s: internal error: a new chunk "
-					      "has no index entry", ES_PATH(p->names[s->name]));
+					      "has no index entry", ES_PATH(w->names[s->name]));
 		}
 		if (!ret)
-			es_workpool_for(p->pool, p->nstored, encrypt, p);
-		for (size_t i = 0; i < p->nstored && !ret; i++) {
-			const struct wslot *s = &p->slots[p->stored[i]];
+			es_workpool_for(w->p->pool, w->nstored, encrypt, w);
+		for (size_t i = 0; i < w->nstored && !ret; i++) {
+			const struct wslot *s = &w->slots[w->stored[i]];
 
 			if (s->ret)
 				ret = es_fail(b->err, s->ret, "%s: encrypting a chunk failed",
-					      ES_PATH(p->names[s->name]));
+					      ES_PATH(w->names[s->name]));
 		}
 	}
 	if (!ret)
-		ret = write_stored(p, first);
-	p->nslots = 0;
-	p->used = 0;
-	forget_names(p);
+		ret = write_stored(w, first);
+	w->nslots = 0;
+	w->used = 0;
+	forget_names(w);
 	return ret;
+}
+
+/* The window the helpers were identifying, committed. */
+static int finish_pending(struct wpipe *p)
+{
+	if (!p->pending)
+		return 0;
+	es_workpool_wait(p->pool);
+	p->pending = false;
+	return commit(&p->win[p->cur ^ 1]);
+}
+
+int wb_pipe_flush(struct wbuild *b)
+{
+	struct wpipe *p = b->pipe;
+	struct wwin *w;
+	int ret;
+
+	if (!p)
+		return 0;
+	ret = finish_pending(p);
+	w = &p->win[p->cur];
+	if (ret || !w->nslots)
+		return ret;
+	es_workpool_for(p->pool, w->nslots, identify, w);
+	return commit(w);
+}
+
+int wb_pipe_rotate(struct wbuild *b)
+{
+	struct wpipe *p = b->pipe;
+	int ret;
+
+	if (p->nwin == 1)
+		return wb_pipe_flush(b);
+	/* the window before this one is placed first: chunks keep their order */
+	ret = finish_pending(p);
+	if (ret)
+		return ret;
+	es_workpool_start(p->pool, p->win[p->cur].nslots, identify, &p->win[p->cur]);
+	p->pending = true;
+	p->cur ^= 1;
+	return 0;
 }

@@ -213,6 +213,9 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
 /* place and write every chunk in the window, in the order they came;
    before anything else takes blocks of the data region */
 int wb_pipe_flush(struct wbuild *b);
+/* a full window: identified while the next one is filled (helper threads),
+   or flushed */
+int wb_pipe_rotate(struct wbuild *b);
 /*
  * Where a regular file's bytes come from: a file of the source tree (read
  * with pread, holes found with SEEK_DATA), or a tar entry's data, which
