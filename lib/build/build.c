@@ -703,6 +703,9 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	}
 	ret = es_outfile_commit(&image, err);
 out:
+	/* nothing may write to or sync an output once it is closed */
+	wb_copy_free(&b);
+	stop_writeback(&b);
 	if (ret) {
 		if (image.tmp_path)
 			es_outfile_abort(&image);
@@ -716,8 +719,6 @@ out:
 			regfree(&((regex_t *)b.regexes)[i]);
 		free(b.regexes);
 	}
-	stop_writeback(&b);
-	wb_copy_free(&b);	/* its jobs write into nodes */
 	wb_wnode_free_all(&b);
 	wb_compress_free(&b);
 	wb_pipe_free(&b);	/* its lanes before the keys they came from */
