@@ -14,16 +14,18 @@
 #include "erofs/image.h"
 #include "io.h"
 
-/* Read until len bytes or end of file, at off (positional) or at the
- * descriptor's position; EINTR is retried. */
-static ssize_t read_full(int fd, void *buf, size_t len, bool positional, uint64_t off)
+/* Read until at least min bytes (at most max, and at least one call when
+ * max is not 0) or end of file, at off
+ * (positional) or at the descriptor's position; EINTR is retried. */
+static ssize_t read_full(int fd, void *buf, size_t min, size_t max, bool positional,
+			 uint64_t off)
 {
 	size_t done = 0;
 
-	while (done < len) {
-		ssize_t n = positional ? pread(fd, (char *)buf + done, len - done,
+	while (done < max) {
+		ssize_t n = positional ? pread(fd, (char *)buf + done, max - done,
 					       (off_t)(off + done)) :
-					 read(fd, (char *)buf + done, len - done);
+					 read(fd, (char *)buf + done, max - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -33,18 +35,25 @@ static ssize_t read_full(int fd, void *buf, size_t len, bool positional, uint64_
 		if (n == 0)
 			break;
 		done += (size_t)n;
+		if (done >= min)
+			break;
 	}
 	return (ssize_t)done;
 }
 
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	return read_full(fd, buf, len, true, off);
+	return read_full(fd, buf, len, len, true, off);
+}
+
+ssize_t es_pread_atleast(int fd, void *buf, size_t min, size_t max, uint64_t off)
+{
+	return read_full(fd, buf, min, max, true, off);
 }
 
 ssize_t es_read_full(int fd, void *buf, size_t len)
 {
-	return read_full(fd, buf, len, false, 0);
+	return read_full(fd, buf, len, len, false, 0);
 }
 
 int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)

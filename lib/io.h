@@ -21,6 +21,9 @@ int es_input_size(int fd, const char *path, uint64_t *size, bool *blockdev,
 
 /* pread until len bytes or EOF; returns bytes read or -errno. */
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* pread until at least min bytes (never more than max) or EOF: a short
+ * read (end of file) ends it, without a second call to see the EOF. */
+ssize_t es_pread_atleast(int fd, void *buf, size_t min, size_t max, uint64_t off);
 /* pwrite all of buf; returns 0 or -errno. */
 int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 /* read until len bytes or EOF; returns bytes read or -errno. */

@@ -138,7 +138,8 @@ int wb_read_checked(struct wbuild *b, struct wsource *src, void *buf, size_t len
 
 	if (src->stream)
 		return wb_stream_read(b, src, buf, len, off, what);
-	got = es_pread_full(src->fd, buf, len + probe, off);
+	/* a regular file's short read is its end: one call sees both */
+	got = es_pread_atleast(src->fd, buf, len, len + probe, off);
 	if (got < 0)
 		return es_fail(err, (int)got, "%s: read error: %s", ES_PATH(what),
 			       strerror((int)-got));
@@ -424,7 +425,11 @@ int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,
 	}
 	if (src->stream) {
 		sparse = wb_stream_sparse(src->stream);
-	} else if (fstat(src->fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < n->size) {
+	} else if (!src->have_blocks && fstat(src->fd, &st) == 0) {
+		src->have_blocks = true;
+		src->blocks = (uint64_t)st.st_blocks;
+	}
+	if (src->have_blocks && src->blocks * 512 < n->size) {
 		off_t hole = lseek(src->fd, 0, SEEK_HOLE);
 
 		sparse = hole >= 0 && (uint64_t)hole < n->size;

@@ -257,7 +257,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	struct wnode *dir = lvl->dir;
 	int ret, fd, dirfd = lvl->fd;
 	struct link_entry *link = NULL;
-	struct stat st;
+	struct stat st, now;
 	struct wnode *n;
 
 	ret = wb_poll_cancel(b);
@@ -298,20 +298,17 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 		if (fd < 0)
 			return es_fail(b->err, -errno, "%s: cannot open: %s", ES_PATH(what),
 				       strerror(errno));
-		{
-			struct stat now;
-
-			if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
-			    now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
-				close(fd);
-				return es_fail(b->err, -EAGAIN, "%s: replaced during the "
-					       "build", ES_PATH(what));
-			}
+		if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
+		    now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
+			close(fd);
+			return es_fail(b->err, -EAGAIN, "%s: replaced during the build",
+				       ES_PATH(what));
 		}
 		n->size = (uint64_t)st.st_size;
 		{
 			struct wsource src = {
 				.fd = fd, .rewind_to = UINT64_MAX, .give_fd = true,
+				.have_blocks = true, .blocks = (uint64_t)now.st_blocks,
 			};
 
 			ret = wb_ingest_regular(b, n, &src, what);

@@ -232,6 +232,9 @@ struct wsource {
 	/* fd may be taken over (then set to -1): the caller closes it only
 	   while it is still there */
 	bool give_fd;
+	/* the descriptor's st_blocks, when the caller has them (no fstat) */
+	bool have_blocks;
+	uint64_t blocks;
 };
 
 /* A stream keeps at most about this many bytes for a compressed file's
