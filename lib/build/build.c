@@ -342,7 +342,8 @@ void wb_wnode_free(struct wnode *n)
 	for (size_t i = 0; i < n->nchildren; i++)
 		free(n->children[i].name);
 	free(n->children);
-	free(n->tail);
+	if (!n->tail_in_arena)
+		free(n->tail);
 	free(n->chunk_table);
 	free(n->zdevs);
 	free(n);
@@ -720,6 +721,7 @@ out:
 		free(b.regexes);
 	}
 	wb_wnode_free_all(&b);
+	wb_tail_arena_free(&b);
 	wb_compress_free(&b);
 	wb_pipe_free(&b);	/* its lanes before the keys they came from */
 	es_workpool_free(b.pool);

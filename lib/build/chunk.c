@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/format.h"
@@ -158,6 +159,57 @@ int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
 	return wb_read_checked(b, src, buf, len, 0, off, b->err, what);
 }
 
+/*
+ * Inline tails (megabytes of them: a tail is up to a block) come from
+ * chunks mapped and populated with one call each: on some hosts a page
+ * fault costs more than filling the page, and malloc'd tails fault once
+ * per page.
+ */
+#define WTAIL_CHUNK (2u << 20)
+
+struct wtail_chunk {
+	struct wtail_chunk *next;
+	uint8_t *mem;
+	size_t used;
+};
+
+static uint8_t *tail_alloc(struct wbuild *b, size_t len)
+{
+	struct wtail_chunk *c = b->tail_arena;
+	uint8_t *p;
+
+	if (!c || c->used + len > WTAIL_CHUNK) {
+		void *mem = mmap(NULL, WTAIL_CHUNK, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+		if (mem == MAP_FAILED)
+			return NULL;
+		c = malloc(sizeof(*c));
+		if (!c) {
+			munmap(mem, WTAIL_CHUNK);
+			return NULL;
+		}
+		c->mem = mem;
+		c->used = 0;
+		c->next = b->tail_arena;
+		b->tail_arena = c;
+	}
+	p = c->mem + c->used;
+	c->used += len;
+	return p;
+}
+
+void wb_tail_arena_free(struct wbuild *b)
+{
+	while (b->tail_arena) {
+		struct wtail_chunk *c = b->tail_arena;
+
+		b->tail_arena = c->next;
+		munmap(c->mem, WTAIL_CHUNK);
+		free(c);
+	}
+}
+
 static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
 		       const char *what)
 {
@@ -177,9 +229,10 @@ static int ingest_flat(struct wbuild *b, struct wnode *n, struct wsource *src,
 	if (ret)
 		return ret;
 	if (inline_tail) {
-		n->tail = malloc(tail + 1);	/* and a byte to see the file grow */
+		n->tail = tail_alloc(b, tail + 1);	/* and a byte to see the file grow */
 		if (!n->tail)
 			return es_fail(b->err, -ENOMEM, "out of memory");
+		n->tail_in_arena = true;
 		n->tail_len = tail;
 		n->tail_inline = true;
 		n->layout = EROFS_LAYOUT_FLAT_INLINE;

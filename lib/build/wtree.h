@@ -60,6 +60,7 @@ struct wnode {
 	uint32_t tail_len;
 	bool tail_inline;		/* tail lives next to the inode */
 	bool tail_deferred;		/* its block is placed after the file data */
+	bool tail_in_arena;		/* tail lies in the build's tail arena */
 	uint32_t startblk;		/* FLAT: first data block */
 	uint64_t nblocks;		/* FLAT: blocks outside the inode */
 
@@ -167,6 +168,7 @@ struct wbuild {
 	bool big_pclusters;		/* pcluster_max > one block */
 	struct wzfile *zfile;		/* the current file's extents and pclusters */
 	struct wcopy *copy;		/* flat files copied in the background */
+	struct wtail_chunk *tail_arena;	/* inline tails of flat files */
 	/* shared xattrs, encoded */
 	uint8_t *shared_area;
 	uint64_t shared_len;
@@ -387,6 +389,8 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
 void wb_wnode_free_all(struct wbuild *b);
+/* chunk.c: the memory of the inline tails */
+void wb_tail_arena_free(struct wbuild *b);
 void wb_wnode_free(struct wnode *n);
 
 /* encrypt.c: encrypted builds (b->crypt set by wb_crypt_init) */
