@@ -242,7 +242,9 @@ static int scan_subdir(struct wbuild *b, struct scan_level *lvl, struct wnode *n
 		return es_fail(b->err, -EAGAIN, "%s: replaced during the build", ES_PATH(what));
 	}
 	release_far_ancestor(&child);
-	ret = scan_dir(b, &child, rel);
+	ret = wb_xattrs_collect(b, n, -1, NULL, child.fd, what);
+	if (!ret)
+		ret = scan_dir(b, &child, rel);
 	if (!ret && lvl->fd < 0)
 		ret = reopen_level(b, lvl, child.fd);
 	if (child.fd >= 0)
@@ -288,9 +290,12 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	de->node = n;
 	if (link)
 		link->node = n;
-	ret = wb_xattrs_collect(b, n, dirfd, name, what);
-	if (ret)
-		return ret;
+	/* regular files and directories: from the descriptor, once open */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		ret = wb_xattrs_collect(b, n, dirfd, name, -1, what);
+		if (ret)
+			return ret;
+	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
 		b->stats->regular_files++;
@@ -305,6 +310,11 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 				       ES_PATH(what));
 		}
 		n->size = (uint64_t)st.st_size;
+		ret = wb_xattrs_collect(b, n, -1, NULL, fd, what);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
 		{
 			struct wsource src = {
 				.fd = fd, .rewind_to = UINT64_MAX, .give_fd = true,
@@ -468,7 +478,7 @@ int wb_scan_tree(struct wbuild *b)
 	}
 	b->root->parent = b->root;
 	b->stats->directories++;
-	ret = wb_xattrs_collect(b, b->root, fd, ".", src);
+	ret = wb_xattrs_collect(b, b->root, -1, NULL, fd, src);
 	if (!ret) {
 		struct scan_level root = { .dir = b->root, .fd = fd, .what = src };
 

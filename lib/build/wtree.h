@@ -332,8 +332,9 @@ void wb_zmap_encode(const struct wbuild *b, const struct wnode *n, uint8_t *out)
 void wb_zmap_remap(struct wnode *n, uint16_t device, uint32_t base, const uint32_t *remap);
 /* provisional device ids of the heads -> final ones (remap has nprov entries) */
 void wb_zmap_remap_devices(struct wnode *n, const uint16_t *remap, unsigned int nprov);
+/* n's xattrs from fd, or (fd < 0) from name in dirfd */
 int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
-		      const char *what);
+		      int fd, const char *what);
 int wb_xattr_set(struct wbuild *b, struct wnode *n, const char *name, const void *value,
 		 size_t vlen, const char *what);
 int wb_xattrs_share(struct wbuild *b);

@@ -111,18 +111,37 @@ int wb_xattr_set(struct wbuild *b, struct wnode *n, const char *name, const void
 	return 0;
 }
 
-int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
-		      const char *what)
-{
+/* The xattr calls on an open file (fd), or on name in dirfd (a path
+ * through /proc: there is no listxattrat, and a path walk costs more). */
+struct xsource {
+	int fd;
 	char path[64 + EROFS_NAME_MAX];
+};
+
+static ssize_t x_list(const struct xsource *x, char *list, size_t size)
+{
+	return x->fd >= 0 ? flistxattr(x->fd, list, size) : llistxattr(x->path, list, size);
+}
+
+static ssize_t x_get(const struct xsource *x, const char *name, void *value, size_t size)
+{
+	return x->fd >= 0 ? fgetxattr(x->fd, name, value, size) :
+			    lgetxattr(x->path, name, value, size);
+}
+
+int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *name,
+		      int fd, const char *what)
+{
+	struct xsource x = { .fd = fd };
 	char *list = NULL, *value = NULL;
 	ssize_t len;
 	int ret = 0;
 
 	if (b->opts->xattr_share_threshold < 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
-	len = llistxattr(path, NULL, 0);
+	if (fd < 0)
+		snprintf(x.path, sizeof(x.path), "/proc/self/fd/%d/%s", dirfd, name);
+	len = x_list(&x, NULL, 0);
 	if (len < 0) {
 		if (errno == ENOTSUP || errno == ENODATA)
 			return 0;
@@ -134,7 +153,7 @@ int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 	list = malloc((size_t)len);
 	if (!list)
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	len = llistxattr(path, list, (size_t)len);
+	len = x_list(&x, list, (size_t)len);
 	if (len < 0) {
 		ret = es_fail(b->err, -errno, "%s: xattrs changed during the build", ES_PATH(what));
 		goto out;
@@ -142,7 +161,7 @@ int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 	for (char *xn = list; xn < list + len; xn += strlen(xn) + 1) {
 		ssize_t vlen, got;
 
-		vlen = lgetxattr(path, xn, NULL, 0);
+		vlen = x_get(&x, xn, NULL, 0);
 		if (vlen < 0) {
 			ret = es_fail(b->err, -errno, "%s: cannot read xattr %s: %s", ES_PATH(what),
 				      xn, strerror(errno));
@@ -160,7 +179,7 @@ int wb_xattrs_collect(struct wbuild *b, struct wnode *n, int dirfd, const char *
 			ret = es_fail(b->err, -ENOMEM, "out of memory");
 			goto out;
 		}
-		got = lgetxattr(path, xn, value, (size_t)vlen);
+		got = x_get(&x, xn, value, (size_t)vlen);
 		if (got < 0) {
 			ret = es_fail(b->err, -errno, "%s: xattr %s changed during the build",
 				      ES_PATH(what), xn);
