@@ -22,6 +22,7 @@ struct es_workpool {
 	unsigned long generation;
 	bool shutdown;
 	unsigned int busy;		/* helpers still in the current loop */
+	bool started_loop;		/* es_workpool_start() without its wait */
 	/* the current loop */
 	es_workpool_fn fn;
 	void *ctx;
@@ -139,28 +140,42 @@ unsigned int es_workpool_size(const struct es_workpool *p)
 	return p->started + 1;
 }
 
-void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
+void es_workpool_start(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
 {
-	if (!n)
-		return;
-	/* one item, or no helpers: not worth waking anyone */
-	if (n == 1 || !p->started) {
-		for (size_t i = 0; i < n; i++)
-			fn(ctx, 0, i);
-		return;
-	}
-	pthread_mutex_lock(&p->lock);
 	p->fn = fn;
 	p->ctx = ctx;
 	p->n = n;
 	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+	p->started_loop = true;
+	if (!n || !p->started)
+		return;
+	pthread_mutex_lock(&p->lock);
 	p->busy = p->started;
 	p->generation++;
 	pthread_cond_broadcast(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void es_workpool_wait(struct es_workpool *p)
+{
+	if (!p->started_loop)
+		return;
+	p->started_loop = false;
 	run_items(p, 0);
 	pthread_mutex_lock(&p->lock);
 	while (p->busy)
 		pthread_cond_wait(&p->idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx)
+{
+	/* one item, or no helpers: not worth waking anyone */
+	if (n <= 1 || !p->started) {
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, 0, i);
+		return;
+	}
+	es_workpool_start(p, n, fn, ctx);
+	es_workpool_wait(p);
 }

@@ -23,5 +23,14 @@ void es_workpool_free(struct es_workpool *p);
 unsigned int es_workpool_size(const struct es_workpool *p);
 /* Not reentrant: one loop at a time per pool. */
 void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx);
+/*
+ * The same loop in two halves, so that the caller can do other work while
+ * the helpers run it: es_workpool_start() returns at once (with no helpers,
+ * nothing runs yet), es_workpool_wait() runs what is left on the calling
+ * thread as worker 0 and returns when all calls have returned.  Between
+ * the two, the caller must not touch what fn touches, nor use the pool.
+ */
+void es_workpool_start(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx);
+void es_workpool_wait(struct es_workpool *p);
 
 #endif
