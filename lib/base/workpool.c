@@ -159,6 +159,8 @@ void es_workpool_wait(struct es_workpool *p)
 {
 	if (!p->started_loop)
 		return;
+	/* the caller is free now: it takes what the helpers have not begun */
+	run_items(p, 0);
 	pthread_mutex_lock(&p->lock);
 	while (p->busy)
 		pthread_cond_wait(&p->idle, &p->lock);

@@ -26,8 +26,9 @@ void es_workpool_for(struct es_workpool *p, size_t n, es_workpool_fn fn, void *c
 /*
  * A loop on the pool's threads alone, while the caller does something
  * else: returns at once (without helper threads, after running it).
- * es_workpool_wait() returns once every call has returned; the next loop
- * waits for it too.
+ * es_workpool_wait() runs the calls no helper has begun on the caller (as
+ * worker 0) and returns once every call has returned; the next loop waits
+ * for it too.
  */
 void es_workpool_start(struct es_workpool *p, size_t n, es_workpool_fn fn, void *ctx);
 void es_workpool_wait(struct es_workpool *p);

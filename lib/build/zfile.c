@@ -13,9 +13,10 @@
  * the indexes address them in the unified address space (FORMAT.md §6.3).
  *
  * Segments are compressed on every worker thread: files are queued as
- * segment jobs, a window of jobs is compressed (and hashed) in parallel,
- * then placed in queue order by this thread, which alone touches the
- * image, the dedup map, the keys and the statistics.  Extent boundaries
+ * segment jobs, a window of jobs is compressed (and hashed) in parallel
+ * while this thread scans and queues the next window, then placed in
+ * queue order by this thread, which alone touches the image, the dedup
+ * map, the keys and the statistics.  Extent boundaries
  * depend only on the segment (never on another segment, nor on which
  * thread ran it), and every other write of file data waits for the queue
  * (wb_compress_flush), so the output is the same whatever the thread
@@ -49,8 +50,9 @@
 /* a window holds at most this many files (each keeps its descriptor open
  * until placed) ... */
 #define WINDOW_MAX_FILES 128
-/* ... and about this many segments per worker, at most WINDOW_MAX_BYTES */
-#define WINDOW_SEGMENTS_PER_WORKER 2
+/* ... and about this many segments per worker, at most WINDOW_MAX_BYTES
+   (two windows: one compressed while the other is queued) */
+#define WINDOW_SEGMENTS_PER_WORKER 1
 #define WINDOW_MAX_BYTES (256u << 20)
 
 struct zextent {
@@ -61,8 +63,9 @@ struct zextent {
 	uint16_t dev;			/* provisional device id (wtree.h) */
 	bool raw;
 	uint8_t digest[32];		/* SHA-256 of the stored blocks */
-	size_t data_off;		/* its stored bytes: in the job's out, then
-					   in the file's pending, until written */
+	uint8_t *data;			/* its stored bytes until written: in the
+					   window's output arena, or, once the
+					   window moves on, in the file's carry */
 };
 
 /* A queued file: its extents so far, and what is not written yet. */
@@ -76,21 +79,25 @@ struct zqfile {
 	struct zextent *ext;
 	size_t next, cap;
 	size_t first_unwritten;
-	uint8_t *pending;		/* stored blocks of unwritten pclusters */
-	size_t pending_len, pending_cap;
+	size_t pending_len;		/* stored bytes of unwritten pclusters */
+	uint8_t *carry;			/* those of them that outlived a window */
+	size_t carry_cap;
 	uint64_t pblocks_total;
 	uint64_t owned;			/* blocks written for this file */
 	bool committed;			/* some pcluster is written */
 };
 
-/* One segment, compressed and hashed by a worker. */
+/* One segment, compressed and hashed by a worker: what the worker needs of
+ * its file is copied here, as this thread goes on queuing that file. */
 struct zjob {
 	struct zqfile *f;
+	int fd;				/* -1: a stream's, read at queuing */
+	const char *what;
 	uint64_t off;
 	size_t len;
-	uint8_t *in;			/* the segment */
-	size_t in_cap;
-	uint8_t *out;			/* stored blocks of its pclusters, in order */
+	uint8_t *in;			/* the segment, in the input arena */
+	uint8_t *out;			/* stored blocks of its pclusters, in order,
+					   in the output arena */
 	size_t out_len, out_cap;
 	struct zextent *ext;
 	size_t next, cap;
@@ -98,12 +105,30 @@ struct zjob {
 	struct es_err err;
 };
 
+/*
+ * A window of jobs.  There are two: while the workers compress one, this
+ * thread scans and queues the next.  Its segments and pclusters live in
+ * two arenas allocated once: no allocation, and no fresh pages to fault
+ * in, per file or per window.
+ */
+struct zwindow {
+	struct wzfile *z;
+	struct zjob *jobs;
+	size_t njobs, jobs_cap;
+	size_t nfiles;			/* files whose queuing began in it */
+	uint8_t *in_arena, *out_arena;
+	size_t in_used, out_used;
+	uint64_t bytes;
+};
+
 struct wzfile {
 	struct zqfile **files;		/* queue order; the last may be partly queued */
 	size_t nfiles;
-	struct zjob *jobs;
-	size_t njobs, jobs_cap;
-	uint64_t window_bytes, window_max;
+	struct zwindow win[2];
+	unsigned int filling;		/* the window being queued */
+	bool in_flight;			/* the other one is with the workers */
+	size_t in_cap, out_cap;		/* of each window's arenas */
+	uint64_t window_max;
 	size_t segment;
 	unsigned int nworkers;
 	struct wz_encoder **enc;	/* per worker, made on first use */
@@ -143,9 +168,23 @@ int wb_compress_init(struct wbuild *b)
 	z->window_max = window < WINDOW_MAX_BYTES ? window : WINDOW_MAX_BYTES;
 	z->enc = calloc(z->nworkers, sizeof(*z->enc));
 	z->scratch = calloc(z->nworkers, sizeof(*z->scratch));
-	z->files = calloc(WINDOW_MAX_FILES, sizeof(*z->files));
+	/* both windows' files, and one spanning them */
+	z->files = calloc(2 * WINDOW_MAX_FILES + 1, sizeof(*z->files));
+	z->in_cap = (size_t)z->window_max + z->segment;
+	/* a segment's pclusters take at most one block more than its input
+	   (job_out_bound); a window that fills this first is handed on early */
+	z->out_cap = z->in_cap + (WINDOW_MAX_FILES + 16) * 2 * (size_t)b->blksz;
 	if (!z->enc || !z->scratch || !z->files)
 		return es_fail(b->err, -ENOMEM, "out of memory");
+	for (unsigned int i = 0; i < 2; i++) {
+		struct zwindow *w = &z->win[i];
+
+		w->z = z;
+		w->in_arena = malloc(z->in_cap);
+		w->out_arena = malloc(z->out_cap);
+		if (!w->in_arena || !w->out_arena)
+			return es_fail(b->err, -ENOMEM, "out of memory");
+	}
 	ret = wz_encoder_new(o->compress, o->compress_level, &z->enc[0], b->err);
 	if (ret)
 		return ret;
@@ -168,7 +207,7 @@ static void zqfile_free(struct wbuild *b, struct zqfile *f)
 		close(f->src.fd);
 	free(f->what);
 	free(f->ext);
-	wipe_free(b, f->pending, f->pending_cap);
+	wipe_free(b, f->carry, f->carry_cap);
 	free(f);
 }
 
@@ -179,6 +218,9 @@ void wb_compress_free(struct wbuild *b)
 	b->zenc = NULL;
 	if (!z)
 		return;
+	/* a failed build may leave a window with the workers */
+	if (z->in_flight)
+		es_workpool_wait(b->pool);
 	for (unsigned int w = 0; w < z->nworkers; w++) {
 		if (z->enc)
 			wz_encoder_free(z->enc[w]);
@@ -187,12 +229,21 @@ void wb_compress_free(struct wbuild *b)
 	}
 	for (size_t i = 0; i < z->nfiles; i++)
 		zqfile_free(b, z->files[i]);
-	for (size_t i = 0; i < z->jobs_cap; i++) {
-		wipe_free(b, z->jobs[i].in, z->jobs[i].in_cap);
-		wipe_free(b, z->jobs[i].out, z->jobs[i].out_cap);
-		free(z->jobs[i].ext);
+	for (unsigned int i = 0; i < 2; i++) {
+		struct zwindow *w = &z->win[i];
+
+		for (size_t k = 0; k < w->jobs_cap; k++)
+			free(w->jobs[k].ext);
+		free(w->jobs);
+		if (b->opts->encrypt) {		/* a window not placed */
+			if (w->in_arena)
+				es_crypto_wipe(w->in_arena, w->in_used);
+			if (w->out_arena)
+				es_crypto_wipe(w->out_arena, w->out_used);
+		}
+		free(w->in_arena);
+		free(w->out_arena);
 	}
-	free(z->jobs);
 	free(z->files);
 	free(z->enc);
 	free(z->scratch);
@@ -227,16 +278,23 @@ static int job_add_extent(struct wbuild *b, struct zjob *j, uint64_t la, uint32_
 	uint8_t *at;
 	int ret;
 
-	if (grow((void **)&j->ext, &j->cap, j->next + 1, sizeof(*j->ext), 64) ||
-	    grow((void **)&j->out, &j->out_cap, j->out_len + stored, 1, 1u << 20))
+	if (j->out_len + stored > j->out_cap)	/* job_out_bound is wrong */
+		return es_fail(&j->err, -EOVERFLOW, "%s: internal error: a segment's "
+			       "pclusters outgrow their bound", ES_PATH(j->what));
+	if (grow((void **)&j->ext, &j->cap, j->next + 1, sizeof(*j->ext), 64))
 		return es_fail(&j->err, -ENOMEM, "out of memory");
+	at = j->out + j->out_len;
 	e = &j->ext[j->next++];
 	*e = (struct zextent){ .la = la, .len = len, .pblocks = pblocks, .raw = raw,
-			       .data_off = j->out_len };
-	at = j->out + j->out_len;
+			       .data = at };
 	/* raw: the bytes from the block's start; compressed: right-aligned */
-	memset(at, 0, stored);
-	memcpy(at + (raw ? 0 : stored - datalen), data, datalen);
+	if (raw) {
+		memcpy(at, data, datalen);
+		memset(at + datalen, 0, stored - datalen);
+	} else {
+		memset(at, 0, stored - datalen);
+		memcpy(at + stored - datalen, data, datalen);
+	}
 	j->out_len += stored;
 	ret = es_sha256(at, stored, e->digest);
 	return ret ? es_fail(&j->err, ret, "SHA-256 failed") : 0;
@@ -265,14 +323,14 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 	}
 	enc = z->enc[worker];
 	wz_encoder_reset(enc);
-	if (!j->f->src.stream) {	/* a stream's segment is read already */
-		got = es_pread_full(j->f->src.fd, j->in, j->len, j->off);
+	if (j->fd >= 0) {	/* a stream's segment is read already */
+		got = es_pread_full(j->fd, j->in, j->len, j->off);
 		if (got < 0)
 			return es_fail(&j->err, (int)got, "%s: read error: %s",
-				       ES_PATH(j->f->what), strerror((int)-got));
+				       ES_PATH(j->what), strerror((int)-got));
 		if ((size_t)got != j->len)
 			return es_fail(&j->err, -EAGAIN, "%s: file shrank while it was read "
-				       "(source changed during the build)", ES_PATH(j->f->what));
+				       "(source changed during the build)", ES_PATH(j->what));
 	}
 	while (pos < j->len) {
 		size_t rest = j->len - pos, avail = rest < max_in ? rest : max_in;
@@ -311,13 +369,29 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 
 static void run_job(void *ctx, unsigned int worker, size_t i)
 {
-	struct wzfile *z = ctx;
-	struct zjob *j = &z->jobs[i];
+	struct zwindow *w = ctx;
 
-	j->ret = compress_segment(z, j, worker);
+	w->jobs[i].ret = compress_segment(w->z, &w->jobs[i], worker);
 }
 
 /* ---- this thread: placing the extents in queue order -------------------- */
+
+/* New pclusters that follow each other in memory and on the device go
+ * out in one write. */
+struct wrun {
+	const uint8_t *p;
+	size_t len;
+	uint64_t off;
+};
+
+static int run_flush(struct wbuild *b, struct wrun *r, int fd, bool to_blob)
+{
+	int ret = r->len ? es_pwrite_full(fd, r->p, r->len, r->off) : 0;
+
+	r->len = 0;
+	return ret ? es_fail(b->err, ret, "writing %s: %s",
+			     to_blob ? "the blob" : "the image", strerror(-ret)) : 0;
+}
 
 /* Store the pending pclusters: each once (dedup by content). */
 static int write_pending(struct wbuild *b, struct zqfile *f)
@@ -325,31 +399,36 @@ static int write_pending(struct wbuild *b, struct zqfile *f)
 	const bool to_blob = b->blob_fd >= 0;
 	const int out_fd = to_blob ? b->blob_fd : b->image_fd;
 	uint64_t *next = to_blob ? &b->blob_next : &b->data_next;
+	struct wrun run = { 0 };
+	int ret = 0;
 
-	for (size_t i = f->first_unwritten; i < f->next; i++) {
+	for (size_t i = f->first_unwritten; i < f->next && !ret; i++) {
 		struct zextent *e = &f->ext[i];
 		size_t stored = (size_t)e->pblocks << b->blkszbits;
-		uint8_t *buf = f->pending + e->data_off;
+		uint8_t *buf = e->data;
 		uint8_t key[32];
 		bool found = false, first_use = false;
 		uint32_t blkaddr = (uint32_t)*next;
 		uint16_t dev = to_blob ? WDEV_NEW_BLOB : 0;
-		int ret;
 
-		if (*next + e->pblocks > UINT32_MAX)
-			return es_fail(b->err, -EFBIG, "%s: the %s would exceed 2^32 blocks",
-				       ES_PATH(f->what), to_blob ? "blob" : "image");
+		if (*next + e->pblocks > UINT32_MAX) {
+			ret = es_fail(b->err, -EFBIG, "%s: the %s would exceed 2^32 blocks",
+				      ES_PATH(f->what), to_blob ? "blob" : "image");
+			break;
+		}
 		if (b->crypt) {
 			ret = wb_crypt_chunk_id(b, e->digest, stored, key);
 			if (ret)
-				return ret;
+				break;
 		} else {
 			memcpy(key, e->digest, sizeof(key));
 		}
 		ret = wb_dedup_insert(b->dedup, key, e->pblocks, (uint32_t)stored, &dev, &blkaddr,
 				      true, &found, &first_use);
-		if (ret)
-			return es_fail(b->err, ret, "out of memory");
+		if (ret) {
+			ret = es_fail(b->err, ret, "out of memory");
+			break;
+		}
 		/* a dictionary says it holds these bytes: make sure before using it */
 		if (first_use) {
 			ret = b->crypt ?
@@ -358,7 +437,7 @@ static int write_pending(struct wbuild *b, struct zqfile *f)
 			      wb_dict_chunk_verify(b, dev, blkaddr, e->pblocks, (uint32_t)stored,
 						   key, f->what);
 			if (ret)
-				return ret;
+				break;
 		}
 		b->stats->pclusters++;
 		if (found) {
@@ -368,12 +447,19 @@ static int write_pending(struct wbuild *b, struct zqfile *f)
 				ret = wb_crypt_chunk(b, e->digest, stored, buf, e->pblocks,
 						     wb_dedup_secret(b->dedup, key, e->pblocks));
 				if (ret)
-					return ret;
+					break;
 			}
-			ret = es_pwrite_full(out_fd, buf, stored, *next << b->blkszbits);
-			if (ret)
-				return es_fail(b->err, ret, "writing %s: %s",
-					       to_blob ? "the blob" : "the image", strerror(-ret));
+			if (run.len && (run.p + run.len != buf ||
+					run.off + run.len != *next << b->blkszbits)) {
+				ret = run_flush(b, &run, out_fd, to_blob);
+				if (ret)
+					break;
+			}
+			if (!run.len) {
+				run.p = buf;
+				run.off = *next << b->blkszbits;
+			}
+			run.len += stored;
 			*next += e->pblocks;
 			f->owned += e->pblocks;
 			b->stats->pclusters_stored++;
@@ -383,6 +469,10 @@ static int write_pending(struct wbuild *b, struct zqfile *f)
 		e->pblk = blkaddr;
 		e->dev = dev;
 	}
+	if (!ret)
+		ret = run_flush(b, &run, out_fd, to_blob);
+	if (ret)
+		return ret;
 	f->first_unwritten = f->next;
 	f->pending_len = 0;
 	return 0;
@@ -448,29 +538,27 @@ static int place_job(struct wbuild *b, struct zjob *j)
 {
 	struct zqfile *f = j->f;
 
-	if (grow((void **)&f->ext, &f->cap, f->next + j->next, sizeof(*f->ext), 64) ||
-	    grow((void **)&f->pending, &f->pending_cap, f->pending_len + j->out_len, 1,
-		 1u << 20))
+	if (grow((void **)&f->ext, &f->cap, f->next + j->next, sizeof(*f->ext), 64))
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < j->next; i++) {
 		struct zextent *e = &f->ext[f->next++];
-		size_t stored = (size_t)j->ext[i].pblocks << b->blkszbits;
 
 		*e = j->ext[i];
-		memcpy(f->pending + f->pending_len, j->out + e->data_off, stored);
-		e->data_off = f->pending_len;
-		f->pending_len += stored;
+		f->pending_len += (size_t)e->pblocks << b->blkszbits;
 		f->pblocks_total += e->pblocks;
 		/* the rule depends on the extents only, not on the window */
-		if (f->pending_len >= PENDING_MAX) {
-			int ret = write_pending(b, f);
-
-			if (ret)
-				return ret;
+		if (f->pending_len >= PENDING_MAX)
 			f->committed = true;
-		}
 	}
 	f->placed += j->len;
+	/* a committed file's pclusters are written as they come (the order of
+	   writes is the queue's either way) */
+	if (f->committed) {
+		int ret = write_pending(b, f);
+
+		if (ret)
+			return ret;
+	}
 	/* a stream keeps what a second, plain pass would read only up to a
 	   bound: a file that far in is committed to compression (also a rule
 	   of the file alone) */
@@ -524,17 +612,50 @@ static int finish_file(struct wbuild *b, struct zqfile *f)
 	return wb_source_unchanged(b, &f->src, size, f->what);
 }
 
-/* Compress the window's jobs, then place them in order. */
-static int flush_window(struct wbuild *b)
+/* The window's arenas are about to be reused: a file still being placed
+ * keeps its unwritten pclusters in its own carry buffer. */
+static int carry_pending(struct wbuild *b, struct zqfile *f)
+{
+	size_t cap = f->pending_len, at = 0;
+	uint8_t *nc;
+
+	if (f->first_unwritten == f->next)
+		return 0;
+	nc = malloc(cap);
+	if (!nc)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	/* what an earlier window carried is copied again, from the old carry:
+	   rare (files larger than a window not yet known to shrink), and
+	   bounded by PENDING_MAX */
+	for (size_t i = f->first_unwritten; i < f->next; i++) {
+		struct zextent *e = &f->ext[i];
+		size_t stored = (size_t)e->pblocks << b->blkszbits;
+
+		memcpy(nc + at, e->data, stored);
+		e->data = nc + at;
+		at += stored;
+	}
+	wipe_free(b, f->carry, f->carry_cap);
+	f->carry = nc;
+	f->carry_cap = cap;
+	return 0;
+}
+
+/* Wait for the window the workers have, then place its jobs in queue
+ * order. */
+static int place_window(struct wbuild *b)
 {
 	struct wzfile *z = b->zfile;
+	struct zwindow *w = &z->win[!z->filling];
 	size_t done_files = 0;
 	int ret = 0;
 
-	if (z->njobs)
-		es_workpool_for(b->pool, z->njobs, run_job, z);
-	for (size_t i = 0; i < z->njobs && !ret; i++) {
-		struct zjob *j = &z->jobs[i];
+	if (!z->in_flight)
+		return 0;
+	es_workpool_wait(b->pool);
+	z->in_flight = false;
+	for (size_t i = 0; i < w->njobs && !ret; i++) {
+		struct zjob *j = &w->jobs[i];
 
 		if (j->ret == -ECANCELED && wb_poll_cancel(b)) {
 			ret = -ECANCELED;
@@ -550,16 +671,22 @@ static int flush_window(struct wbuild *b)
 			done_files++;
 		}
 	}
-	for (size_t i = 0; i < z->njobs; i++) {
-		if (b->opts->encrypt) {
-			es_crypto_wipe(z->jobs[i].in, z->jobs[i].len);
-			es_crypto_wipe(z->jobs[i].out, z->jobs[i].out_len);
-		}
-		z->jobs[i].out_len = 0;
-		z->jobs[i].next = 0;
+	/* the file of the window's last job may go on in the next window */
+	if (!ret && w->njobs) {
+		struct zqfile *last = w->jobs[w->njobs - 1].f;
+
+		if (last->placed < last->n->size)
+			ret = carry_pending(b, last);
 	}
-	z->njobs = 0;
-	z->window_bytes = 0;
+	if (b->opts->encrypt) {
+		es_crypto_wipe(w->in_arena, w->in_used);
+		es_crypto_wipe(w->out_arena, w->out_used);
+	}
+	w->njobs = 0;
+	w->nfiles = 0;
+	w->bytes = 0;
+	w->in_used = 0;
+	w->out_used = 0;
 	if (ret)
 		return ret;
 	/* finished files are a prefix of the queue */
@@ -570,35 +697,71 @@ static int flush_window(struct wbuild *b)
 	return wb_poll_cancel(b);
 }
 
+/* The filling window is full: the one before it is placed first (placing
+ * may take the plain path, which uses the pool), then this one goes to
+ * the workers while this thread queues the next. */
+static int hand_on(struct wbuild *b)
+{
+	struct wzfile *z = b->zfile;
+	struct zwindow *w = &z->win[z->filling];
+	int ret = place_window(b);
+
+	if (ret || !w->njobs)
+		return ret;
+	es_workpool_start(b->pool, w->njobs, run_job, w);
+	z->in_flight = true;
+	z->filling = !z->filling;
+	return 0;
+}
+
 int wb_compress_flush(struct wbuild *b)
 {
-	return b->zfile ? flush_window(b) : 0;
+	int ret;
+
+	if (!b->zfile)
+		return 0;
+	ret = hand_on(b);
+	return ret ? ret : place_window(b);
+}
+
+/* The most stored bytes a segment of len bytes can take: a compressed
+ * extent takes fewer blocks than its input spans, a raw one one block per
+ * block of input, so only a raw partial block at the end adds one. */
+static size_t job_out_bound(const struct wbuild *b, size_t len)
+{
+	return ((len + b->blksz - 1) & ~((size_t)b->blksz - 1)) + b->blksz;
 }
 
 static int add_job(struct wbuild *b, struct zqfile *f, uint64_t off, size_t len)
 {
 	struct wzfile *z = b->zfile;
+	const size_t out_need = job_out_bound(b, len);
+	struct zwindow *w = &z->win[z->filling];
 	struct zjob *j;
 
-	if (z->njobs == z->jobs_cap) {
-		size_t ncap = z->jobs_cap ? z->jobs_cap * 2 : 64;
-		struct zjob *nj = realloc(z->jobs, ncap * sizeof(*nj));
+	if (w->in_used + len > z->in_cap || w->out_used + out_need > z->out_cap) {
+		int ret = hand_on(b);
+
+		if (ret)
+			return ret;
+		w = &z->win[z->filling];
+	}
+	if (w->njobs == w->jobs_cap) {
+		size_t ncap = w->jobs_cap ? w->jobs_cap * 2 : 64;
+		struct zjob *nj = realloc(w->jobs, ncap * sizeof(*nj));
 
 		if (!nj)
 			return es_fail(b->err, -ENOMEM, "out of memory");
-		memset(nj + z->jobs_cap, 0, (ncap - z->jobs_cap) * sizeof(*nj));
-		z->jobs = nj;
-		z->jobs_cap = ncap;
+		memset(nj + w->jobs_cap, 0, (ncap - w->jobs_cap) * sizeof(*nj));
+		w->jobs = nj;
+		w->jobs_cap = ncap;
 	}
-	j = &z->jobs[z->njobs];
-	if (j->in_cap < len) {
-		wipe_free(b, j->in, j->in_cap);
-		j->in_cap = 0;
-		j->in = malloc(len);
-		if (!j->in)
-			return es_fail(b->err, -ENOMEM, "out of memory");
-		j->in_cap = len;
-	}
+	j = &w->jobs[w->njobs];
+	j->in = w->in_arena + w->in_used;
+	j->out = w->out_arena + w->out_used;
+	j->out_cap = out_need;
+	w->in_used += len;
+	w->out_used += out_need;
 	if (f->src.stream) {
 		int ret = wb_read_exact(b, &f->src, j->in, len, off, f->what);
 
@@ -606,14 +769,16 @@ static int add_job(struct wbuild *b, struct zqfile *f, uint64_t off, size_t len)
 			return ret;
 	}
 	j->f = f;
+	j->fd = f->src.stream ? -1 : f->src.fd;
+	j->what = f->what;
 	j->off = off;
 	j->len = len;
 	j->out_len = 0;
 	j->next = 0;
 	j->ret = 0;
 	memset(&j->err, 0, sizeof(j->err));
-	z->njobs++;
-	z->window_bytes += len;
+	w->njobs++;
+	w->bytes += len;
 	return 0;
 }
 
@@ -627,8 +792,8 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *src,
 	struct zqfile *f;
 	int ret;
 
-	if (z->nfiles == WINDOW_MAX_FILES) {
-		ret = flush_window(b);
+	if (z->win[z->filling].nfiles == WINDOW_MAX_FILES) {
+		ret = hand_on(b);
 		if (ret)
 			return ret;
 	}
@@ -649,11 +814,12 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *src,
 		return ret;
 	}
 	z->files[z->nfiles++] = f;
+	z->win[z->filling].nfiles++;
 	for (uint64_t off = 0; off < n->size; off += z->segment) {
 		uint64_t len = n->size - off < z->segment ? n->size - off : z->segment;
 
-		if (z->window_bytes >= window_max) {
-			ret = flush_window(b);
+		if (z->win[z->filling].bytes >= window_max) {
+			ret = hand_on(b);
 			if (ret)
 				return ret;
 		}
@@ -662,7 +828,7 @@ int wb_ingest_compressed(struct wbuild *b, struct wnode *n, struct wsource *src,
 			return ret;
 	}
 	/* a tar member's stream ends with it */
-	return src->stream ? flush_window(b) : 0;
+	return src->stream ? wb_compress_flush(b) : 0;
 }
 
 uint64_t wb_zmap_size(const struct wnode *n)

@@ -82,6 +82,56 @@ static void test_several_threads(void **state)
 	run_pool(8);
 }
 
+/* Started loops: the caller may work between start and wait, every index
+ * still runs once; loops alternate with ordinary ones on the same pool. */
+static void run_started(unsigned int nthreads)
+{
+	static const size_t sizes[] = { 0, 1, 2, 5, 300, 4097 };
+	struct es_workpool *p;
+
+	assert_int_equal(es_workpool_new(nthreads, &p), 0);
+	for (unsigned int round = 0; round < 24; round++) {
+		size_t n = sizes[round % (sizeof(sizes) / sizeof(sizes[0]))];
+		struct loop l = { .nworkers = es_workpool_size(p) };
+		volatile unsigned long busywork = 0;
+		unsigned int total = 0;
+
+		l.calls = calloc(n + 1, sizeof(*l.calls));
+		l.by_worker = calloc(l.nworkers, sizeof(*l.by_worker));
+		assert_non_null(l.calls);
+		assert_non_null(l.by_worker);
+		es_workpool_start(p, n, count, &l);
+		for (unsigned long k = 0; k < 10000; k++)	/* the caller's own work */
+			busywork += k;
+		es_workpool_wait(p);
+		es_workpool_wait(p);	/* a second wait has nothing to wait for */
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(l.calls[i], 1);
+		assert_int_equal(l.calls[n], 0);
+		assert_int_equal(l.bad_worker, 0);
+		for (unsigned int w = 0; w < l.nworkers; w++)
+			total += l.by_worker[w];
+		assert_int_equal(total, n);
+		if (round % 2) {	/* an ordinary loop in between */
+			memset(l.calls, 0, (n + 1) * sizeof(*l.calls));
+			es_workpool_for(p, n, count, &l);
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal(l.calls[i], 1);
+		}
+		free(l.calls);
+		free(l.by_worker);
+	}
+	es_workpool_free(p);
+}
+
+static void test_started_loops(void **state)
+{
+	(void)state;
+	run_started(1);
+	run_started(2);
+	run_started(8);
+}
+
 static void test_free_idle(void **state)
 {
 	struct es_workpool *p;
@@ -121,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_several_threads),
 		cmocka_unit_test(test_free_idle),
 		cmocka_unit_test(test_free_started),
+		cmocka_unit_test(test_started_loops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
