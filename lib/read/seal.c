@@ -652,4 +652,34 @@ int es_seal_load_tree(const struct es_io *io, const struct es_seal *s,
 	*len = g.tree_size;
 	return 0;
 }
+
+int es_seal_compare_tree(const struct es_io *io, const struct es_seal *s, unsigned int dev,
+			 const uint8_t *tree, size_t len, struct es_err *err)
+{
+	enum { PIECE = 64 * 1024 };
+	struct es_err io_err = { 0 };
+	struct es_verity_geom g;
+	uint8_t *buf;
+	int ret = 0;
+
+	es_verity_geometry(s->devices[dev].size, &g);
+	if (len != g.tree_size)
+		return 1;
+	if (!len)
+		return 0;
+	buf = malloc(PIECE);
+	if (!buf)
+		return es_fail(err, -ENOMEM, "out of memory for the tree of device %u", dev);
+	for (size_t off = 0; !ret && off < len; off += PIECE) {
+		size_t n = len - off < PIECE ? len - off : PIECE;
+
+		if (es_io_read(io, 0, s->trees_sec.off + s->devices[dev].tree_offset + off, buf,
+			       n, &io_err))
+			ret = es_fail(err, -EIO, "cannot read the tree of device %u", dev);
+		else if (memcmp(buf, tree + off, n))
+			ret = 1;
+	}
+	free(buf);
+	return ret;
+}
 #endif
