@@ -17,8 +17,9 @@
 void es_prefault(void *buf, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
-	/* a page fault costs ~10 us under some hypervisors, one madvise()
-	 * maps the whole range for a fraction of that per page */
+	/* a first touch costs ~20 us a page under some hypervisors (this
+	 * bench machine's); mapped beforehand with one madvise(), about
+	 * half of that: new memory stays dear, reusing it is what helps */
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t start, end;
 
