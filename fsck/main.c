@@ -355,7 +355,7 @@ int main(int argc, char **argv)
 	struct es_check_result res = { 0 };
 	struct es_err err = { 0 };
 	struct es_image *img;
-	struct es_io io;
+	struct es_io io, file_io;
 	struct es_verify_report vr = { 0 };
 	struct es_verify_opts vo = { .check_devices = true, .open_image = true };
 	struct cli_verify_progress vprogress = { .done = 0 };
@@ -515,6 +515,16 @@ int main(int argc, char **argv)
 		es_trust_free(trust);
 		return ret == -ES_ECORRUPT ? EXIT_CORRUPT : EXIT_OPERATIONAL;
 	}
+	/* the file source itself, for --device reordering; io closes it */
+	file_io = io;
+	file_io.close = NULL;
+	if (!co.extract_dir) {
+		/* a check reads metadata in small pieces: whole blocks, once
+		 * (without the cache, if there is no memory for it) */
+		struct es_err cache_err = { 0 };
+
+		(void)es_io_cache_wrap(&io, &cache_err);
+	}
 	if (!threads)
 		threads = cli_default_threads();
 	/*
@@ -530,7 +540,7 @@ int main(int argc, char **argv)
 		vo.progress_ctx = &vprogress;
 	}
 	ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
-	if (!ret && reorder_devices(&io, &vr, &devices, threads)) {
+	if (!ret && reorder_devices(&file_io, &vr, &devices, threads)) {
 		es_verify_report_free(&vr);
 		ret = es_verify_image(&io, anchored ? trust : NULL, &vo, &vr, &err);
 	}

@@ -19,6 +19,13 @@ char *es_path_join(const char *parent, const uint8_t *name, size_t len);
 int es_input_size(int fd, const char *path, uint64_t *size, bool *blockdev,
 		  struct es_err *err);
 
+/*
+ * Map every page of a large new buffer (malloc(), calloc()) now, in one
+ * system call, instead of one page fault per page on first touch; the
+ * contents are unchanged.  Best effort: nothing is reported.
+ */
+void es_prefault(void *buf, size_t len);
+
 /* pread until len bytes or EOF; returns bytes read or -errno. */
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* pread until at least min bytes (never more than max) or EOF: a short

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,6 +566,14 @@ int main(int argc, char **argv)
 
 	cli_set_prog_name(argv, prog);
 	cli_raise_fd_limit();
+	/*
+	 * The buffers of one device (the chunk index, trees, read buffers:
+	 * a few MiB) are allocated one after another: from the heap, a new
+	 * one takes the pages an old one left, while a mapping of its own
+	 * would be new pages, each costing a fault (~10 us in a VM) again.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	while ((c = getopt_long(argc, argv, "hVj:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

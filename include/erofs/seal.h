@@ -148,6 +148,12 @@ void es_seal_free(struct es_seal *s);
 /* The stored tree of device dev (malloc'ed; NULL/0 for 0 or 1 block). */
 int es_seal_load_tree(const struct es_io *io, const struct es_seal *s,
 		      unsigned int dev, uint8_t **tree, size_t *len, struct es_err *err);
+/*
+ * Whether the stored tree of device dev is tree (len bytes), read in
+ * pieces: 0 when it is, 1 when it is not, -EIO or -ENOMEM.
+ */
+int es_seal_compare_tree(const struct es_io *io, const struct es_seal *s, unsigned int dev,
+			 const uint8_t *tree, size_t len, struct es_err *err);
 
 /*
  * Verify the bytes of device dev of io against the manifest digest, and

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "hashmap.h"
 #include "crypto/backend.h"
+#include "io.h"
 
 #define HMAP_DEFAULT_SLOTS 16
 
@@ -101,6 +102,9 @@ static int grow(struct hmap *m)
 		hmap_free(&bigger);
 		return -ENOMEM;
 	}
+	/* filled to 3/8 at once (or sized for what is coming), its entries
+	 * touch every page: one system call maps them all */
+	es_prefault(bigger.entries, ncap * esize);
 	for (size_t i = 0; i < m->cap; i++) {
 		const uint8_t *e = entry_at(m, i);
 		size_t j;

@@ -40,6 +40,7 @@ struct es_walk {
 	struct es_err *err;		/* the first problem, or what stopped the walk */
 	uint64_t problems;
 	struct hmap inodes;		/* nid -> struct es_walk_inode */
+	struct hmap_type inode_type;	/* inode_type, sized for the image */
 	struct frame *stack;
 	size_t depth, cap;
 	bool subtree;			/* started below the root: the top ".." is not known */
@@ -59,6 +60,24 @@ static const struct hmap_type inode_type = {
 	.hash = nid_hash,
 	.initial_slots = 1024,
 };
+
+/*
+ * The map sized at once for the inodes the superblock counts, so that it
+ * is not copied and faulted in again at each doubling on the way there.
+ * A hint only: the count is bounded by what the image could hold (a
+ * 32-byte inode each) and by a fixed cap, and the map still grows past it.
+ */
+static size_t initial_inode_slots(const struct es_image *img)
+{
+	uint64_t n = img->sb.inos, fit = ((uint64_t)img->sb.blocks << img->sb.blkszbits) / 32;
+	size_t slots = inode_type.initial_slots;
+
+	if (n > fit)
+		n = fit;
+	while (slots < ((size_t)1 << 20) && (n + 1) * 4 > (uint64_t)slots * 3)
+		slots *= 2;
+	return slots;
+}
 
 void es_walk_problem(struct es_walk *w, const char *path, const struct es_err *e)
 {
@@ -365,7 +384,9 @@ int es_walk_from(const struct es_image *img, uint64_t top_nid, const struct es_w
 	size_t pos = 0;
 	int ret;
 
-	hmap_init(&w.inodes, &inode_type);
+	w.inode_type = inode_type;
+	w.inode_type.initial_slots = initial_inode_slots(img);
+	hmap_init(&w.inodes, &w.inode_type);
 	ret = start(&w, top_nid);
 	while (!ret && w.depth) {
 		struct frame *f = &w.stack[w.depth - 1];

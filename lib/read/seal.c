@@ -451,6 +451,7 @@ int es_seal_chunk_record(const struct es_seal *s, const uint8_t *buf, uint64_t i
 #ifndef ES_FREESTANDING
 /* ---- hosted: the seal in allocated memory -------------------------------- */
 #include <stdlib.h>
+#include "io.h"
 
 void es_seal_free(struct es_seal *s)
 {
@@ -474,6 +475,7 @@ static int read_section(const struct es_io *io, const struct es_seal_section *se
 	*out = malloc(sec->len ? sec->len : 1);
 	if (!*out)
 		return es_fail(err, -ENOMEM, "out of memory reading the %s", what);
+	es_prefault(*out, sec->len);
 	ret = read_image_bytes(io, sec->off, *out, sec->len, what, err);
 	if (ret) {
 		free(*out);
@@ -547,6 +549,8 @@ static int read_chunk_index(const struct es_io *io, struct es_seal *s, struct es
 		s->chunks = calloc(count ? count : 1, sizeof(*s->chunks));
 		if (!s->chunks)
 			ret = es_fail(err, -ENOMEM, "out of memory");
+		else
+			es_prefault(s->chunks, count * sizeof(*s->chunks));
 	}
 	for (uint64_t i = 0; !ret && i < count; i++)
 		ret = es_seal_chunk_record(s, buf, i, &s->chunks[i], err);
@@ -638,6 +642,7 @@ int es_seal_load_tree(const struct es_io *io, const struct es_seal *s,
 	*tree = malloc(g.tree_size);
 	if (!*tree)
 		return es_fail(err, -ENOMEM, "out of memory for the tree of device %u", dev);
+	es_prefault(*tree, g.tree_size);
 	if (es_io_read(io, 0, s->trees_sec.off + s->devices[dev].tree_offset, *tree,
 		       g.tree_size, &io_err)) {
 		free(*tree);
@@ -646,5 +651,35 @@ int es_seal_load_tree(const struct es_io *io, const struct es_seal *s,
 	}
 	*len = g.tree_size;
 	return 0;
+}
+
+int es_seal_compare_tree(const struct es_io *io, const struct es_seal *s, unsigned int dev,
+			 const uint8_t *tree, size_t len, struct es_err *err)
+{
+	enum { PIECE = 64 * 1024 };
+	struct es_err io_err = { 0 };
+	struct es_verity_geom g;
+	uint8_t *buf;
+	int ret = 0;
+
+	es_verity_geometry(s->devices[dev].size, &g);
+	if (len != g.tree_size)
+		return 1;
+	if (!len)
+		return 0;
+	buf = malloc(PIECE);
+	if (!buf)
+		return es_fail(err, -ENOMEM, "out of memory for the tree of device %u", dev);
+	for (size_t off = 0; !ret && off < len; off += PIECE) {
+		size_t n = len - off < PIECE ? len - off : PIECE;
+
+		if (es_io_read(io, 0, s->trees_sec.off + s->devices[dev].tree_offset + off, buf,
+			       n, &io_err))
+			ret = es_fail(err, -EIO, "cannot read the tree of device %u", dev);
+		else if (memcmp(buf, tree + off, n))
+			ret = 1;
+	}
+	free(buf);
+	return ret;
 }
 #endif

@@ -105,11 +105,20 @@ int es_seal_verify_device(const struct es_io *io, const struct es_seal *s,
 		es_err_prefix(err, "%s: ", name);
 		return ret;
 	}
+	es_verity_geometry(d->size, &g);
+	if (!memcmp(digest, d->digest, 32)) {
+		/* the usual case: the stored tree compared piece by piece,
+		 * not loaded whole into new memory */
+		ret = es_seal_compare_tree(io, s, dev, computed, computed_len, err);
+		if (ret > 0)
+			ret = es_fail(err, -ES_ECORRUPT, "%s: the stored Merkle tree is "
+				      "damaged (the data itself matches the manifest)", name);
+		goto out;
+	}
 	ret = es_seal_load_tree(io, s, dev, &stored, &stored_len, err);
 	if (ret)
 		goto out;
-	es_verity_geometry(d->size, &g);
-	if (memcmp(digest, d->digest, 32)) {
+	{
 		/* say which block: compare level 0 of the computed tree with the
 		 * stored one, if the stored one is itself intact */
 		uint8_t root[32];
@@ -141,12 +150,6 @@ int es_seal_verify_device(const struct es_io *io, const struct es_seal *s,
 		else
 			ret = es_fail(err, -EBADMSG, "%s: content does not match the "
 				      "manifest digest", name);
-		goto out;
-	}
-	if (stored_len != computed_len || (stored_len && memcmp(stored, computed, stored_len))) {
-		ret = es_fail(err, -ES_ECORRUPT, "%s: the stored Merkle tree is damaged "
-			      "(the data itself matches the manifest)", name);
-		goto out;
 	}
 out:
 	free(computed);
