@@ -208,6 +208,7 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 #include <stdlib.h>
 
 #define MCACHE_SLOTS 64u
+#define MCACHE_READAHEAD 8u	/* blocks read at once */
 
 struct es_meta_cache {
 	uint64_t tag[MCACHE_SLOTS];	/* block + 1; 0: empty */
@@ -254,12 +255,22 @@ static int cached_meta_read(const struct es_image *img, uint64_t off, void *buf,
 	    (es_image_encrypted(img) && !img->dec))
 		return -EAGAIN;
 	if (c->tag[slot] != blk + 1) {
-		int ret = es_image_encrypted(img) ?
-			  es_dev_read_decrypted(img, 0, blk << bits, block, (size_t)1 << bits,
-						ES_META_BLOCKS, 0, &ignored) :
-			  es_dev_read(img, 0, blk << bits, block, (size_t)1 << bits, &ignored);
+		/* the blocks after it too, in the same read: the inodes of a
+		   directory's entries, a file's inode and its chunk table, lie
+		   mostly one after the other */
+		uint64_t n = MCACHE_READAHEAD, left = (img->devices[0].size >> bits) - blk;
+		int ret;
 
-		c->tag[slot] = ret ? 0 : blk + 1;
+		if (n > MCACHE_SLOTS - slot)
+			n = MCACHE_SLOTS - slot;
+		if (n > left)
+			n = left;
+		ret = es_image_encrypted(img) ?
+		      es_dev_read_decrypted(img, 0, blk << bits, block, (size_t)n << bits,
+					    ES_META_BLOCKS, 0, &ignored) :
+		      es_dev_read(img, 0, blk << bits, block, (size_t)n << bits, &ignored);
+		for (uint64_t i = 0; i < n; i++)
+			c->tag[slot + i] = ret ? 0 : blk + i + 1;
 		if (ret)
 			return -EAGAIN;
 	}

@@ -171,7 +171,9 @@ static int check_blocks(const struct es_vread *v, struct vdev *d, unsigned int d
 	uint8_t digests[HASH_GROUP * HASH_SIZE];
 	struct es_sha256_mb mb = { .shani = v->shani };
 	size_t whole = n >> BLOCK_BITS, done = 0;
-	int ret = es_sha256_init(&mb.seq);
+	/* the one-by-one context only where SHA-NI is not used: acquiring it
+	   is costly with some backends, and reads are many */
+	int ret = mb.shani ? 0 : es_sha256_init(&mb.seq);
 
 	while (!ret && done < whole) {
 		size_t k = whole - done < HASH_GROUP ? whole - done : HASH_GROUP;
@@ -187,7 +189,8 @@ static int check_blocks(const struct es_vread *v, struct vdev *d, unsigned int d
 		}
 		done += k;
 	}
-	es_sha256_mb_release(&mb);
+	if (!mb.shani)
+		es_sha256_mb_release(&mb);
 	if (!ret && (n & (BLOCK_SIZE - 1))) {
 		ret = es_verity_block_digest(data + (whole << BLOCK_BITS), n & (BLOCK_SIZE - 1),
 					     digests);
