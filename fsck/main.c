@@ -11,6 +11,7 @@
 #include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sign.h"
+#include "erofs/verified_read.h"
 #include "erofs/verify.h"
 #include "../progs/cli.h"
 #include "../progs/progress.h"
@@ -102,15 +103,21 @@ static void usage(FILE *f)
 "error (exit 4): it cannot be authenticated.  Without them, fsck still\n"
 "checks everything but trusts nothing.\n"
 "\n"
-"--extract runs only after the whole seal check, and writes nothing (DIR is\n"
-"not even created) when the seal check found a problem, when a device of\n"
-"the seal could not be checked (exit 8), or, with anchors, when the seal was\n"
-"not authenticated; the rest of the image is still checked.  Without\n"
-"anchors the extracted content is said on standard error to be not\n"
-"authenticated.  An existing DIR keeps its own mode, owner, xattrs and\n"
-"times (but for the mtime that adding entries changes) unless --overwrite\n"
-"is given.  Without privileges, what only root may do is left out with a\n"
-"warning: device nodes, other users' owners, xattrs outside user.*.\n"
+"--extract runs only after the seal check, and writes nothing (DIR is not\n"
+"even created) when the seal check found a problem, when a device of the\n"
+"seal could not be checked (exit 8), or, with anchors, when the seal was\n"
+"not authenticated; the rest of the image is still checked.  Blobs found\n"
+"with --blob-dir are the exception: their stored trees are checked first,\n"
+"their blocks as extraction reads them (and the blocks no file read, after\n"
+"it), and the seal line comes at the end.  A block that fails stops the\n"
+"extraction (exit 4): no byte of it is written, the file that needed it is\n"
+"removed, and the files extracted before it, each of which passed its\n"
+"tree, stay.  Without anchors the extracted content is said on standard\n"
+"error to be not authenticated.  An existing DIR keeps its own mode,\n"
+"owner, xattrs and times (but for the mtime that adding entries changes)\n"
+"unless --overwrite is given.  Without privileges, what only root may do\n"
+"is left out with a warning: device nodes, other users' owners, xattrs\n"
+"outside user.*.\n"
 "\n"
 "Nothing is ever written outside DIR: every name is checked and every file\n"
 "is created relative to its directory without following symlinks;\n"
@@ -308,6 +315,112 @@ static void print_unlocked(const struct es_verify_report *vr, const struct es_se
 	printf("\n");
 }
 
+/*
+ * Extraction reads every blob anyway: instead of hashing each one whole
+ * first, its blocks are checked against its tree as extraction reads
+ * them (erofs/verified_read.h), and those it did not read afterwards.
+ * Here each blob's stored tree is checked against the manifest, and the
+ * report says what became of it; one that passed is counted as checked
+ * (finish_blob_checks() says otherwise if a block fails).  Returns how
+ * many blobs are checked on read, or a negative code (out of memory).
+ */
+static int defer_blob_checks(struct es_verify_report *vr, const struct es_io *io,
+			     struct es_vread **out)
+{
+	struct es_vread *v = NULL;
+	struct es_err err = { 0 };
+	int added = 0, ret;
+
+	*out = NULL;
+	if (!vr->seal || vr->parse_status || !vr->devices || vr->ndevices < 2 || !vr->img)
+		return 0;
+	ret = es_vread_new(&v, io, vr->seal, &err);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return ret;
+	}
+	for (unsigned int i = 1; i < vr->ndevices; i++) {
+		struct es_verify_device *d = &vr->devices[i];
+
+		es_err_clear(&err);
+		ret = es_vread_add(v, i, &err);
+		if (ret == -ENOMEM) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			es_vread_free(v);
+			return ret;
+		}
+		if (ret == -ENODEV)
+			continue;	/* the source has no way to find it */
+		es_err_clear(&d->err);
+		d->state = !ret ? ES_VERIFY_VERIFIED : ret == -ENOENT ? ES_VERIFY_MISSING
+			 : ES_VERIFY_FAILED;
+		if (ret)
+			es_err_copy(&d->err, &err);
+		else
+			added++;
+	}
+	if (!added) {
+		es_vread_free(v);
+		return 0;
+	}
+	/* the image (and each reader's fork of it) reads through the checks */
+	es_vread_io(v, &vr->img->io);
+	*out = v;
+	return added;
+}
+
+/* Nothing was read: the verdict, without the blobs left to check on read. */
+static void blobs_unchecked(struct es_vread **v, int added, struct es_seal_summary *sum)
+{
+	if (!*v)
+		return;
+	sum->devices_checked -= (unsigned int)added;
+	sum->authenticated = false;
+	print_seal_verdict(sum);
+	es_vread_free(*v);
+	*v = NULL;
+}
+
+/*
+ * After the walk: the blocks no file read are checked, and a block that
+ * failed on read or now makes the seal fail (sum, seal_ret).  ret: what the
+ * walk returned; a failure of a block it had is taken out of it.  Returns
+ * 0, or an operational failure (its message printed).
+ */
+static int finish_blob_checks(struct es_vread *v, int *ret, struct es_err *err,
+			      unsigned int added, struct es_seal_summary *sum, int *seal_ret)
+{
+	struct es_err e = { 0 };
+	int vret = es_vread_failure(v, &e);
+
+	if (vret && *ret == vret) {
+		/* the extraction stopped at it: said as the seal's failure, with
+		   the file that read it */
+		*ret = 0;
+		es_err_copy(&e, err);
+		es_err_clear(err);
+	} else if (!vret && (!*ret || *ret == -ES_ECORRUPT)) {
+		vret = es_vread_check_rest(v, &e);
+	} else if (!vret) {
+		/* the walk stopped early: the rest of the blobs was not checked */
+		sum->devices_checked -= added;
+		sum->authenticated = false;
+		return 0;
+	}
+	if (vret && vret != -EBADMSG && vret != -ES_ECORRUPT) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		return vret;
+	}
+	if (vret) {
+		fprintf(stderr, "%s: seal: %s\n", prog, e.msg);
+		sum->devices_checked--;
+		sum->authenticated = false;
+		sum->problems++;
+		*seal_ret = -ES_ECORRUPT;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -361,7 +474,9 @@ int main(int argc, char **argv)
 	struct cli_verify_progress vprogress = { .done = 0 };
 	struct cli_progress xprogress;
 	struct es_trust *trust = NULL;
-	struct es_seal_summary sum;
+	struct es_seal_summary sum, unlock_sum;
+	struct es_vread *vread = NULL;
+	int vread_added = 0;
 	unsigned int threads = 0;
 	const bool superuser = geteuid() == 0;
 	bool force = false, preserve_given = false, quiet = false;
@@ -534,6 +649,8 @@ int main(int argc, char **argv)
 	 */
 	vo.nthreads = threads;
 	vo.parse_unverified = !anchored;
+	/* blobs found by their digest are checked as extraction reads them */
+	vo.defer_blobs = co.extract_dir && !devices.n;
 	cli_progress_init(&vprogress.line, prog, "devices verified", quiet);
 	if (vprogress.line.on) {
 		vo.progress = cli_verify_progress_cb;
@@ -548,6 +665,11 @@ int main(int argc, char **argv)
 	img = vr.img;
 	if (!ret && img)
 		ret = es_image_check_device_paths(img, &oo, &err);
+	if (!ret && vo.defer_blobs) {
+		vread_added = defer_blob_checks(&vr, &io, &vread);
+		if (vread_added < 0)
+			goto operational;
+	}
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto operational;
@@ -576,7 +698,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: internal error: the image was not read\n", prog);
 		goto operational;
 	}
-	print_seal_verdict(&sum);
+	/* with blobs checked on read, the verdict is said once they were */
+	if (!vread)
+		print_seal_verdict(&sum);
 	/* verify before transform: bytes that failed their tree are not
 	   handed to a decompressor (they are reported, not decoded) */
 	if (img && sum.sealed && seal_ret)
@@ -598,12 +722,15 @@ int main(int argc, char **argv)
 			ret = es_image_unlock(img, vr.seal, &uo, &unlocked, &ur, &err);
 			if (ret) {
 				fprintf(stderr, "%s: %s\n", prog, err.msg);
+				blobs_unchecked(&vread, vread_added, &sum);
 				es_verify_report_free(&vr);
 				es_io_close(&io);
 				es_trust_free(trust);
 				return unlock_exit_code(ret);
 			}
-			print_unlocked(&vr, &sum, &ur);
+			unlock_sum = sum;
+			if (!vread)
+				print_unlocked(&vr, &sum, &ur);
 		}
 	}
 	fflush(stdout);
@@ -636,6 +763,7 @@ int main(int argc, char **argv)
 	}
 	if (ret == -ENOENT || ret == -ENOTDIR) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		blobs_unchecked(&vread, vread_added, &sum);
 		es_verify_report_free(&vr);
 		es_unlocked_free(unlocked);
 		es_io_close(&io);
@@ -662,8 +790,18 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = img && !locked ? es_check(img, &co, &res, &err) : 0;
 	cli_progress_end(&xprogress);
+	if (vread) {
+		if (finish_blob_checks(vread, &ret, &err, (unsigned int)vread_added, &sum,
+				       &seal_ret))
+			goto operational;
+		print_seal_verdict(&sum);
+		if (unlocked)
+			print_unlocked(&vr, &unlock_sum, &ur);
+		fflush(stdout);
+	}
 	es_verify_report_free(&vr);
 	es_unlocked_free(unlocked);
+	es_vread_free(vread);
 	es_io_close(&io);
 	es_trust_free(trust);
 	if (ret && ret != -ES_ECORRUPT)
@@ -687,6 +825,7 @@ int main(int argc, char **argv)
 operational:
 	es_verify_report_free(&vr);
 	es_unlocked_free(unlocked);
+	es_vread_free(vread);
 	es_io_close(&io);
 	es_trust_free(trust);
 	return EXIT_OPERATIONAL;

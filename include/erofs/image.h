@@ -46,6 +46,15 @@ struct es_image {
 #endif
 	/* the stored bytes failed their Merkle tree: none reaches a decoder */
 	bool decode_refused;
+#ifndef ES_FREESTANDING
+	/*
+	 * The last metadata blocks read (decrypted, in an encrypted image),
+	 * so that the many small reads of one block (an inode, its xattrs
+	 * and inline data, a chunk table) fetch and decrypt it once: NULL
+	 * for none.  Each image (and each fork, one per thread) has its own.
+	 */
+	struct es_meta_cache *mcache;
+#endif
 };
 
 static inline bool es_image_encrypted(const struct es_image *img)

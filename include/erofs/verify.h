@@ -59,6 +59,10 @@ struct es_verify_opts {
 	/* check device 0 and every blob the source has against their trees
 	 * (false: read and authenticate the seal only, as dump -s does) */
 	bool check_devices;
+	/* with check_devices: only device 0 is hashed whole; the blobs
+	 * are left NOT_CHECKED, for a caller that checks them as it reads
+	 * them (erofs/verified_read.h) */
+	bool defer_blobs;
 	/* tell the source it may close each blob once checked (a verifier
 	 * that reads nothing afterwards: one blob open at a time) */
 	bool release_blobs;

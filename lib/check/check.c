@@ -41,11 +41,22 @@
 /* Data jobs queued per thread: what is in flight (open files) stays bounded. */
 #define JOBS_PER_THREAD 4
 
+/*
+ * Small files go to the pool in batches, one hand-over (a lock, a wake-up)
+ * for many files: at most this many files, and a batch that reached this
+ * many bytes goes at once.
+ */
+#define BATCH_FILES 16
+#define BATCH_BYTES (1u << 20)
+
 /* The directory an extraction created for a directory of the walk. */
 struct out_dir {
 	int fd;				/* -1: not extracting, or out of the window */
 	dev_t dev;
 	ino_t ino;
+	uid_t uid;			/* its owner when it was entered */
+	gid_t gid;
+	bool setgid;			/* what is made in it gets its group */
 };
 
 struct checker {
@@ -59,9 +70,16 @@ struct checker {
 	bool keep_root_meta;		/* DIR existed: its own metadata stays */
 	unsigned int mode_mask;		/* the mode bits extraction sets */
 	bool warned_owner, warned_xattr;	/* each said once, for the first file */
+	uid_t euid;			/* who owns what extraction creates */
+	gid_t egid;
+	int umask;			/* the process's, -1: not known */
 	uint8_t *buf;
 	enum es_data_reads reads;	/* of a file that is not extracted */
 	struct es_workq *pool;		/* NULL: data is read by the walking thread */
+	struct data_job *batch;		/* what the walk gathers for the pool ... */
+	struct data_job **batch_tail;
+	unsigned int batch_files;	/* ... how many files, */
+	uint64_t batch_bytes;		/* ... of how many bytes */
 	/*
 	 * What the data jobs share with the walk (and each other): res, the
 	 * warned_* flags, the report and warn callbacks, and these.
@@ -77,7 +95,12 @@ struct checker {
 struct data_job {
 	struct es_inode ino;
 	int outfd;
+	bool owner_set;			/* outfd was created with the right owner */
+	bool mode_set;			/* ... and with its final mode */
 	char *path;			/* printable, for messages */
+	char *relpath;			/* below the extraction root, or NULL */
+	uint8_t *tail;			/* its inline tail, read by the walk, or NULL */
+	struct data_job *next;		/* the next of its batch */
 };
 
 /* What a thread reads file data with. */
@@ -243,6 +266,9 @@ static int push_out_dir(struct checker *c, const char *path, int fd)
 			return es_fail(c->err, -errno, "%s: %s", path, strerror(errno));
 		od->dev = st.st_dev;
 		od->ino = st.st_ino;
+		od->uid = st.st_uid;
+		od->gid = st.st_gid;
+		od->setgid = st.st_mode & S_ISGID;
 		trim_held_fds(c);
 	}
 	c->res->directories++;
@@ -337,15 +363,17 @@ static int data_fatal(struct checker *c)
  * this order: a write would drop a security.capability xattr set before
  * it, and chown() the set-user-ID bit of a mode set before it.  Closes fd.
  */
-static int finish_file(struct checker *c, const struct reader *r, int fd, const char *path,
-		       const struct es_inode *ino, struct es_err *e)
+static int finish_file(struct checker *c, const struct reader *r, const struct data_job *job,
+		       int fd, struct es_err *e)
 {
+	const char *path = job->path;
+	const struct es_inode *ino = &job->ino;
 	struct xattr_check xc = { .c = c, .dirfd = fd, .path = path, .apply = c->o->xattrs,
 				  .err = e };
 	struct es_err ie = { 0 };
 	int ret = 0;
 
-	if (c->o->preserve_owner)
+	if (c->o->preserve_owner && !job->owner_set)
 		ret = set_owner(c, -1, NULL, fd, path, ino, e);
 	/* a damaged xattr area is the walk's to report: it read it too */
 	if (!ret && xc.apply) {
@@ -356,34 +384,67 @@ static int finish_file(struct checker *c, const struct reader *r, int fd, const 
 		close(fd);
 		return ret;
 	}
-	return es_extract_finish(-1, path, fd, ino, c->mode_mask, e);
+	return es_extract_finish(-1, path, fd, ino, c->mode_mask, !job->mode_set, e);
 }
 
-static void run_job(void *ctx, void *state, void *p)
+/* An extracted file that did not get all of its data goes (see extract.h). */
+static void discard(struct checker *c, struct data_job *job)
 {
-	struct checker *c = ctx;
-	const struct reader *r = state;
-	struct data_job *job = p;
+	struct es_err e = { 0 };
+	int ret = es_extract_discard(c->rootfd, job->relpath ? job->relpath + 1 : NULL,
+				     job->outfd, &e);
+
+	if (ret)
+		warn_once(c, NULL, "%s", e.msg);
+	close(job->outfd);
+	job->outfd = -1;
+}
+
+static void run_one(struct checker *c, const struct reader *r, struct data_job *job)
+{
 	struct es_err e = { 0 };
 	int ret;
 
 	if (!data_fatal(c)) {
 		ret = es_extract_data(r->img, &job->ino, job->outfd,
-				      job->outfd >= 0 ? ES_READ_ALL : c->reads, r->buf, &e);
+				      job->outfd >= 0 ? ES_READ_ALL : c->reads, job->tail, r->buf,
+				      &e);
 		if (!ret) {
 			count_file(c, &job->ino);
 			if (job->outfd >= 0) {
-				ret = finish_file(c, r, job->outfd, job->path, &job->ino, &e);
+				ret = finish_file(c, r, job, job->outfd, &e);
 				job->outfd = -1;
 			}
 		}
 		if (ret)
 			job_failed(c, job->path, ret, &e);
+		/* a fatal failure stops the extraction: the file is not left
+		   behind with part of its data */
+		if (ret && ret != -ES_ECORRUPT && e.code != -ES_ECORRUPT && job->outfd >= 0)
+			discard(c, job);
+	} else if (job->outfd >= 0) {
+		/* the extraction stopped before this file got its data */
+		discard(c, job);
 	}
 	if (job->outfd >= 0)
 		close(job->outfd);
 	free(job->path);
+	free(job->relpath);
+	free(job->tail);
 	free(job);
+}
+
+/* A batch of files, in the order the walk met them. */
+static void run_job(void *ctx, void *state, void *p)
+{
+	struct data_job *job = p;
+
+	while (job) {
+		struct data_job *next = job->next;
+
+		run_one(ctx, state, job);
+		job = next;
+	}
 }
 
 static int reader_init(void *ctx, unsigned int i, void **state, struct es_err *err)
@@ -426,24 +487,61 @@ static const struct es_workq_ops pool_ops = {
 	.thread_fini = reader_fini,
 };
 
+/* Hand the files gathered so far to the pool. */
+static void submit_batch(struct checker *c)
+{
+	if (!c->batch)
+		return;
+	es_workq_push(c->pool, c->batch);
+	c->batch = NULL;
+	c->batch_tail = &c->batch;
+	c->batch_files = 0;
+	c->batch_bytes = 0;
+}
+
 /* Read (and write) a regular file's data: on the pool, or now. */
-static int submit_data(struct checker *c, const struct es_walk_entry *we, int outfd)
+static int submit_data(struct checker *c, const struct es_walk_entry *we, int outfd,
+		       bool owner_set, bool mode_set)
 {
 	struct data_job *job = calloc(1, sizeof(*job));
 	int ret = data_fatal(c);
 
-	if (!ret && (!job || !(job->path = strdup(we->path))))
+	if (!ret && (!job || !(job->path = strdup(we->path)) ||
+		     (outfd >= 0 && we->depth > 0 && !(job->relpath = strdup(we->relpath)))))
 		ret = es_fail(c->err, -ENOMEM, "out of memory");
 	if (ret) {
 		if (outfd >= 0)
 			close(outfd);
+		if (job)
+			free(job->path);
 		free(job);
 		return ret;
 	}
 	job->ino = *we->ino;
 	job->outfd = outfd;
+	/*
+	 * A written file's inline tail sits in the block of its inode, which
+	 * the walk just read: copied from there, the data thread need not
+	 * read that block again (if this fails, the thread reads it).
+	 */
+	if (outfd >= 0 && c->pool && job->ino.layout == EROFS_LAYOUT_FLAT_INLINE &&
+	    job->ino.tail_len && (job->tail = malloc(job->ino.tail_len))) {
+		struct es_err ignored = { 0 };
+
+		if (es_meta_read(c->img, job->ino.tail_pos, job->tail, job->ino.tail_len,
+				 &ignored)) {
+			free(job->tail);
+			job->tail = NULL;
+		}
+	}
+	job->owner_set = owner_set;
+	job->mode_set = mode_set;
 	if (c->pool) {
-		es_workq_push(c->pool, job);
+		*c->batch_tail = job;
+		c->batch_tail = &job->next;
+		c->batch_bytes += job->ino.size;
+		if (++c->batch_files >= BATCH_FILES || c->batch_bytes >= BATCH_BYTES)
+			submit_batch(c);
 	} else {
 		struct reader self = { .img = c->img, .buf = c->buf };
 
@@ -467,6 +565,18 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	struct xattr_check xc = { .c = c, .err = c->err };
 	char *cname = NULL;
 	int outfd = -1, ret = 0;
+	/*
+	 * What extraction creates is ours, with the group of its folder if
+	 * that is set-group-ID: when that is what the image says, there is
+	 * no owner to set; and a regular file whose owner needs no change
+	 * can be made with its final mode (the umask leaving it alone, no
+	 * set-ID bit that chown would clear), which then needs no chmod.
+	 */
+	bool owner_set = extract && (!c->o->preserve_owner ||
+		(ino->uid == c->euid && ino->gid == (parent->setgid ? parent->gid : c->egid)));
+	mode_t final = ino->mode & 07777 & c->mode_mask;
+	bool mode_set = owner_set && S_ISREG(ino->mode) && !(final & 07000) && c->umask >= 0 &&
+			!(final & (mode_t)c->umask);
 
 	if (extract) {
 		cname = malloc(we->name_len + 1);
@@ -477,7 +587,8 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	}
 	name = cname;
 	if (extract) {
-		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite, &outfd, &e);
+		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite,
+					mode_set ? final : 0600, &outfd, &e);
 		if (ret == -EPERM && c->o->unprivileged &&
 		    (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))) {
 			uint32_t major, minor;
@@ -513,7 +624,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		 * target is read: it is small.
 		 */
 		ret = es_extract_data(c->img, ino, -1, S_ISLNK(ino->mode) ? ES_READ_ALL :
-				      ES_READ_NONE, c->buf, &e);
+				      ES_READ_NONE, NULL, c->buf, &e);
 		if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT) {
 			es_walk_problem(w, path, &e);
 			ret = 0;
@@ -524,7 +635,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 			goto out;
 		}
 		if (S_ISREG(ino->mode) && (outfd >= 0 || c->reads != ES_READ_NONE)) {
-			ret = submit_data(c, we, outfd);
+			ret = submit_data(c, we, outfd, owner_set, mode_set);
 			outfd = -1;
 			if (ret)
 				goto out;
@@ -543,7 +654,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	xc.name = name;
 	xc.path = path;
 	xc.apply = extract && c->o->xattrs && !S_ISREG(ino->mode);
-	if (extract && c->o->preserve_owner && !S_ISREG(ino->mode)) {
+	if (extract && c->o->preserve_owner && !owner_set && !S_ISREG(ino->mode)) {
 		ret = set_owner(c, parent->fd, name, -1, path, ino, c->err);
 		if (ret)
 			goto out;
@@ -557,7 +668,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		es_walk_problem(w, path, &e);
 	ret = 0;
 	if (extract && !S_ISREG(ino->mode))
-		ret = es_extract_finish(parent->fd, name, -1, ino, c->mode_mask, c->err);
+		ret = es_extract_finish(parent->fd, name, -1, ino, c->mode_mask, true, c->err);
 out:
 	if (outfd >= 0)
 		close(outfd);
@@ -595,6 +706,7 @@ static int visit_top_file(struct checker *c, struct es_walk *w,
 {
 	struct out_dir parent = { .fd = -1 };
 	struct es_walk_entry leaf = *we;
+	struct stat st;
 	char *dir_copy = NULL, *base_copy = NULL;
 	int ret;
 
@@ -615,10 +727,13 @@ static int visit_top_file(struct checker *c, struct es_walk *w,
 			goto out;
 		}
 		parent.fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (parent.fd < 0) {
+		if (parent.fd < 0 || fstat(parent.fd, &st) < 0) {
 			ret = es_fail(c->err, -errno, "%s: %s", ES_PATH(dir_copy), strerror(errno));
 			goto out;
 		}
+		/* the group a file made there gets */
+		parent.gid = st.st_gid;
+		parent.setgid = st.st_mode & S_ISGID;
 		leaf.name = (const uint8_t *)base;
 		leaf.name_len = (unsigned int)strlen(base);
 	}
@@ -690,7 +805,8 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	apply = od->fd >= 0 && !(we->depth == 0 && c->keep_root_meta);
 	xc.dirfd = od->fd;
 	xc.apply = apply && c->o->xattrs;
-	if (apply && c->o->preserve_owner) {
+	/* the owner it had when entered: ours, or an existing folder's */
+	if (apply && c->o->preserve_owner && (od->uid != we->ino->uid || od->gid != we->ino->gid)) {
 		ret = set_owner(c, od->fd, NULL, od->fd, we->path, we->ino, c->err);
 		if (ret)
 			return ret;
@@ -701,7 +817,7 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	if (ret)
 		es_walk_problem(w, we->path, &e);
 	if (apply) {
-		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->mode_mask, &e);
+		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->mode_mask, true, &e);
 		od->fd = -1;	/* es_extract_finish closed it */
 		if (ret)
 			return es_fail(c->err, ret, "%s: %s", ES_PATH(we->path), e.msg);
@@ -739,6 +855,28 @@ static void check_report(void *ctx, const char *msg)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * The umask files are created with, without changing it (umask() would,
+ * for a moment, for every thread): -1 when the kernel does not say.
+ */
+static int process_umask(void)
+{
+	char line[128];
+	unsigned int mask;
+	int found = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &mask) == 1) {
+			found = (int)(mask & 0777);
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
 void es_check_opts_init(struct es_check_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -765,6 +903,10 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 		res = &local;
 	memset(res, 0, sizeof(*res));
 	c.res = res;
+	c.batch_tail = &c.batch;
+	c.euid = geteuid();
+	c.egid = getegid();
+	c.umask = process_umask();
 	c.reads = !o->check_data ? ES_READ_NONE : o->data_proven ? ES_READ_ENCODED : ES_READ_ALL;
 	c.buf = malloc(ES_EXTRACT_BUF_SIZE);
 	if (!c.buf)
@@ -779,6 +921,8 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 				   err);
 	/* the jobs still queued write into directories the walk has left:
 	   through their own descriptors, as they would have anyway */
+	if (c.pool)
+		submit_batch(&c);
 	es_workq_finish(c.pool);
 	if (c.data_fatal && (!ret || ret == -ES_ECORRUPT || ret == c.data_fatal)) {
 		es_err_clear(err);

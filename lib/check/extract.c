@@ -104,14 +104,14 @@ int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 }
 
 static int create_once(int parentfd, const char *name, const struct es_inode *ino,
-		       int *outfd)
+		       mode_t perm, int *outfd)
 {
 	uint32_t major, minor;
 
 	switch (ino->mode & S_IFMT) {
 	case S_IFREG:
 		*outfd = openat(parentfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				O_CLOEXEC, 0600);
+				O_CLOEXEC, perm);
 		return *outfd < 0 ? -errno : 0;
 	case S_IFCHR:
 	case S_IFBLK:
@@ -128,17 +128,18 @@ static int create_once(int parentfd, const char *name, const struct es_inode *in
 }
 
 int es_extract_create(int parentfd, const char *name, const struct es_inode *ino,
-		      bool overwrite, int *outfd, struct es_err *err)
+		      bool overwrite, mode_t perm, int *outfd, struct es_err *err)
 {
 	int ret;
 
 	*outfd = -1;
-	ret = create_once(parentfd, name, ino, outfd);
+	perm &= 0777;
+	ret = create_once(parentfd, name, ino, perm, outfd);
 	if (ret == -EEXIST) {
 		ret = make_room(parentfd, name, overwrite, err);
 		if (ret)
 			return ret;
-		ret = create_once(parentfd, name, ino, outfd);
+		ret = create_once(parentfd, name, ino, perm, outfd);
 	}
 	if (ret)
 		return es_fail(err, ret, "%s: cannot create: %s", ES_PATH(name), strerror(-ret));
@@ -155,9 +156,10 @@ static bool block_is_zero(const uint8_t *p, size_t len)
 /*
  * Write buf at off, leaving all-zero 4 KiB blocks as holes: images made by
  * other tools store holes as zero blocks, and a 4 GiB sparse file should
- * not come out as 4 GiB on disk.  The caller sets the final size.
+ * not come out as 4 GiB on disk.  *end: past the last byte written, if
+ * that is further.  The caller sets the final size if no write reached it.
  */
-static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off)
+static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off, uint64_t *end)
 {
 	const size_t blk = 4096;
 	size_t i = 0;
@@ -180,13 +182,35 @@ static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off)
 
 		if (ret)
 			return ret;
+		if (off + i > *end)
+			*end = off + i;
 	}
 	return 0;
 }
 
-int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
-		    enum es_data_reads reads, uint8_t *buf, struct es_err *err)
+/* What es_extract_data() has read but not written yet: buf[0, len) is the
+ * file's [off, off + len). */
+struct pending {
+	uint64_t off;
+	size_t len;
+	uint64_t end;			/* past the last byte written */
+};
+
+static int flush(int outfd, const uint8_t *buf, struct pending *p, struct es_err *err)
 {
+	int ret = 0;
+
+	if (outfd >= 0 && p->len)
+		ret = write_sparse(outfd, buf, p->len, p->off, &p->end);
+	p->len = 0;
+	return ret ? es_fail(err, ret, "writing extracted data: %s", strerror(-ret)) : 0;
+}
+
+int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
+		    enum es_data_reads reads, const uint8_t *tail, uint8_t *buf,
+		    struct es_err *err)
+{
+	struct pending p = { 0 };
 	uint64_t off = 0;
 	int ret;
 
@@ -209,23 +233,38 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 			off = end;
 			continue;
 		}
+		/*
+		 * Consecutive extents (a flat file's blocks and its inline
+		 * tail, runs of chunks) gather in buf and go out in one write.
+		 */
 		while (off < end) {
-			size_t n = end - off < ES_EXTRACT_BUF_SIZE ? (size_t)(end - off)
-								    : ES_EXTRACT_BUF_SIZE;
+			size_t room, n;
 
-			ret = es_extent_read(img, ino, &ext, off - ext.lstart, buf, n, err);
-			if (ret)
-				return ret;
-			if (outfd >= 0) {
-				ret = write_sparse(outfd, buf, n, off);
+			if (p.len && (p.off + p.len != off || p.len == ES_EXTRACT_BUF_SIZE)) {
+				ret = flush(outfd, buf, &p, err);
 				if (ret)
-					return es_fail(err, ret, "writing extracted data: %s",
-						       strerror(-ret));
+					return ret;
 			}
+			if (!p.len)
+				p.off = off;
+			room = ES_EXTRACT_BUF_SIZE - p.len;
+			n = end - off < room ? (size_t)(end - off) : room;
+			if (tail && (ext.flags & ES_EXTENT_INLINE) &&
+			    ino->layout == EROFS_LAYOUT_FLAT_INLINE)
+				memcpy(buf + p.len, tail + (off - ext.lstart), n);
+			else if ((ret = es_extent_read(img, ino, &ext, off - ext.lstart,
+						       buf + p.len, n, err)))
+				return ret;
+			/* only checking: nothing to gather */
+			p.len = outfd >= 0 ? p.len + n : 0;
 			off += n;
 		}
 	}
-	if (outfd >= 0 && ftruncate(outfd, (off_t)ino->size) < 0)
+	ret = flush(outfd, buf, &p, err);
+	if (ret)
+		return ret;
+	/* a file that ends in a hole or in zeros: its size is set, not written */
+	if (outfd >= 0 && p.end < ino->size && ftruncate(outfd, (off_t)ino->size) < 0)
 		return es_fail(err, -errno, "sizing extracted file: %s", strerror(errno));
 	return 0;
 }
@@ -316,6 +355,32 @@ int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char
 	return ret;
 }
 
+int es_extract_discard(int rootfd, const char *target_rel, int fd, struct es_err *err)
+{
+	const char *base = NULL;
+	struct stat mine, there;
+	int dirfd = -1, ret = 0;
+
+	/* emptied first: a hard link made to it meanwhile keeps nothing */
+	if (ftruncate(fd, 0) < 0)
+		return es_fail(err, -errno, "%s: cannot empty: %s", ES_PATH(target_rel),
+			       strerror(errno));
+	if (rootfd < 0 || !target_rel)
+		return 0;
+	ret = open_parent(rootfd, target_rel, &dirfd, &base, err);
+	if (ret)
+		return ret;
+	/* the name is removed only while it is still this file */
+	if (fstat(fd, &mine) == 0 && fstatat(dirfd, base, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    mine.st_dev == there.st_dev && mine.st_ino == there.st_ino &&
+	    unlinkat(dirfd, base, 0) < 0)
+		ret = es_fail(err, -errno, "%s: cannot remove: %s", ES_PATH(target_rel),
+			      strerror(errno));
+	if (dirfd != rootfd)
+		close(dirfd);
+	return ret;
+}
+
 int es_extract_owner(int parentfd, const char *name, int fd, const struct es_inode *ino,
 		     struct es_err *err)
 {
@@ -352,7 +417,7 @@ int es_extract_xattr(int parentfd, const char *name, const char *xname,
 }
 
 int es_extract_finish(int parentfd, const char *name, int fd, const struct es_inode *ino,
-		      unsigned int mode_mask, struct es_err *err)
+		      unsigned int mode_mask, bool set_mode, struct es_err *err)
 {
 	struct timespec times[2] = {
 		{ .tv_sec = ino->mtime, .tv_nsec = ino->mtime_nsec },
@@ -364,7 +429,7 @@ int es_extract_finish(int parentfd, const char *name, int fd, const struct es_in
 	int ret = 0;
 
 	if (fd >= 0) {
-		if (fchmod(fd, mode) < 0)
+		if (set_mode && fchmod(fd, mode) < 0)
 			ret = es_fail(err, -errno, "%s%scannot set mode: %s", ES_PATH(what), colon,
 				      strerror(errno));
 		if (!ret && futimens(fd, times) < 0)

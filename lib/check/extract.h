@@ -23,9 +23,12 @@ int es_extract_reopen_dir(int parentfd, const char *name, dev_t dev, ino_t ino,
 			  const char *what, int *fd, struct es_err *err);
 int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
 		     struct es_err *err);
-/* Create a non-directory (regular files get *outfd open for writing). */
+/*
+ * Create a non-directory (regular files get *outfd open for writing, made
+ * with the permission bits of perm, less the umask; others with 0600).
+ */
 int es_extract_create(int parentfd, const char *name, const struct es_inode *ino,
-		      bool overwrite, int *outfd, struct es_err *err);
+		      bool overwrite, mode_t perm, int *outfd, struct es_err *err);
 /* How much of a file's stored bytes es_extract_data() reads. */
 enum es_data_reads {
 	ES_READ_NONE,		/* map every extent (its range checked), read none */
@@ -38,17 +41,26 @@ enum es_data_reads {
  * Map every extent of a file (a device that was not given is an error
  * whatever reads says) and read what reads says (and so check it);
  * with outfd >= 0 (and ES_READ_ALL) write the file there, holes and
- * all-zero blocks left as holes.  buf: ES_EXTRACT_BUF_SIZE bytes.
+ * all-zero blocks left as holes.  buf: ES_EXTRACT_BUF_SIZE bytes.  tail:
+ * a flat file's inline tail (ino->tail_len bytes) when the caller read it
+ * already (the walk, whose metadata cache holds the inode's block), or NULL.
  */
 #define ES_EXTRACT_BUF_SIZE (1u << 20)
 int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
-		    enum es_data_reads reads, uint8_t *buf, struct es_err *err);
+		    enum es_data_reads reads, const uint8_t *tail, uint8_t *buf,
+		    struct es_err *err);
 int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
 		       int parentfd, const char *name, bool overwrite, uint8_t *buf,
 		       struct es_err *err);
 /* target_rel: path of the first name below rootfd, walked component-wise */
 int es_extract_link(int rootfd, const char *target_rel, int parentfd, const char *name,
 		    bool overwrite, struct es_err *err);
+/*
+ * A regular file whose data could not be written whole: emptied through
+ * fd and, if target_rel (as for es_extract_link()) still names it below
+ * rootfd (>= 0), removed.
+ */
+int es_extract_discard(int rootfd, const char *target_rel, int fd, struct es_err *err);
 /* name == NULL: fd is the object itself (an open directory or file) */
 int es_extract_owner(int parentfd, const char *name, int fd, const struct es_inode *ino,
 		     struct es_err *err);
@@ -56,10 +68,11 @@ int es_extract_owner(int parentfd, const char *name, int fd, const struct es_ino
 int es_extract_xattr(int parentfd, const char *name, const char *xname,
 		     const uint8_t *value, size_t len, struct es_err *err);
 /*
- * Mode (the bits of mode_mask) and times; closes fd if it is >= 0 (name,
- * which may then be NULL, only names it in messages).
+ * Mode (the bits of mode_mask; with fd >= 0 only if set_mode: a file
+ * created with its final mode needs none) and times; closes fd if it is
+ * >= 0 (name, which may then be NULL, only names it in messages).
  */
 int es_extract_finish(int parentfd, const char *name, int fd, const struct es_inode *ino,
-		      unsigned int mode_mask, struct es_err *err);
+		      unsigned int mode_mask, bool set_mode, struct es_err *err);
 
 #endif

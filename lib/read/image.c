@@ -204,12 +204,95 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 	return ret;
 }
 
+#ifndef ES_FREESTANDING
+#include <stdlib.h>
+
+#define MCACHE_SLOTS 64u
+#define MCACHE_READAHEAD 8u	/* blocks read at once */
+
+struct es_meta_cache {
+	uint64_t tag[MCACHE_SLOTS];	/* block + 1; 0: empty */
+	uint8_t *blocks;		/* MCACHE_SLOTS blocks */
+};
+
+static struct es_meta_cache *mcache_new(unsigned int blkszbits)
+{
+	struct es_meta_cache *c = calloc(1, sizeof(*c));
+
+	if (c && !(c->blocks = malloc((size_t)MCACHE_SLOTS << blkszbits))) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+static void mcache_free(struct es_meta_cache *c, unsigned int blkszbits)
+{
+	if (!c)
+		return;
+	/* decrypted metadata is not left in freed memory */
+	es_crypto_wipe(c->blocks, (size_t)MCACHE_SLOTS << blkszbits);
+	free(c->blocks);
+	free(c);
+}
+
+/*
+ * A read inside one block of device 0, through the cache; -EAGAIN when it
+ * cannot be (then the caller reads as without one, and says why it fails).
+ */
+static int cached_meta_read(const struct es_image *img, uint64_t off, void *buf, size_t len,
+			    struct es_err *err)
+{
+	struct es_meta_cache *c = img->mcache;
+	const unsigned int bits = img->sb.blkszbits;
+	const uint64_t blk = off >> bits;
+	unsigned int slot = (unsigned int)(blk % MCACHE_SLOTS);
+	uint8_t *block = c->blocks + ((size_t)slot << bits);
+	struct es_err ignored = { 0 };
+
+	(void)err;
+	if (!len || (off + len - 1) >> bits != blk || ((blk + 1) << bits) > img->devices[0].size ||
+	    (es_image_encrypted(img) && !img->dec))
+		return -EAGAIN;
+	if (c->tag[slot] != blk + 1) {
+		/* the blocks after it too, in the same read: the inodes of a
+		   directory's entries, a file's inode and its chunk table, lie
+		   mostly one after the other */
+		uint64_t n = MCACHE_READAHEAD, left = (img->devices[0].size >> bits) - blk;
+		int ret;
+
+		if (n > MCACHE_SLOTS - slot)
+			n = MCACHE_SLOTS - slot;
+		if (n > left)
+			n = left;
+		ret = es_image_encrypted(img) ?
+		      es_dev_read_decrypted(img, 0, blk << bits, block, (size_t)n << bits,
+					    ES_META_BLOCKS, 0, &ignored) :
+		      es_dev_read(img, 0, blk << bits, block, (size_t)n << bits, &ignored);
+		for (uint64_t i = 0; i < n; i++)
+			c->tag[slot + i] = ret ? 0 : blk + i + 1;
+		if (ret)
+			return -EAGAIN;
+	}
+	memcpy(buf, block + (off & (((uint64_t)1 << bits) - 1)), len);
+	return 0;
+}
+#endif
+
 int es_meta_read(const struct es_image *img, uint64_t off, void *buf,
 		 size_t len, struct es_err *err)
 {
 	uint64_t limit;
 
 	if (img->devices && img->devices[0].present) {
+#ifndef ES_FREESTANDING
+		if (img->mcache) {
+			int ret = cached_meta_read(img, off, buf, len, err);
+
+			if (ret != -EAGAIN)
+				return ret;
+		}
+#endif
 		if (es_image_encrypted(img) && off + len > (1u << img->sb.blkszbits))
 			return es_dev_read_decrypted(img, 0, off, buf, len, ES_META_BLOCKS, 0, err);
 		return es_dev_read(img, 0, off, buf, len, err);
@@ -247,6 +330,7 @@ int es_image_load(struct es_image **out, const struct es_io *io, bool take_io,
 	img->owns_io = take_io;
 	if (ret)
 		goto fail;
+	img->mcache = mcache_new(img->sb.blkszbits);	/* none: reads go uncached */
 	devices = calloc(1u + img->sb.extra_devices, sizeof(*devices));
 	if (!devices) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
@@ -292,6 +376,7 @@ int es_image_fork(const struct es_image *img, struct es_image **out, struct es_e
 	*f = *img;
 	f->owns_io = false;
 	f->owns_decoder = false;
+	f->mcache = mcache_new(img->sb.blkszbits);
 	f->devices = malloc(img->ndevices * sizeof(*f->devices));
 	if (!f->devices) {
 		free(f);
@@ -320,6 +405,7 @@ void es_image_close(struct es_image *img)
 	if (img->owns_decoder)
 		es_decoder_free(img->decoder);
 	free(img->devices);
+	mcache_free(img->mcache, img->sb.blkszbits);
 	free(img);
 }
 #endif

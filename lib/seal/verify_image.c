@@ -136,7 +136,8 @@ int es_verify_image(const struct es_io *io, const struct es_trust *t,
 	if (region_verified || o->parse_unverified)
 		read_structures(io, r, parsed);
 	/* 6. the blobs */
-	for (unsigned int i = 1; parsed && o->check_devices && i < r->ndevices; i++) {
+	for (unsigned int i = 1; parsed && o->check_devices && !o->defer_blobs &&
+	     i < r->ndevices; i++) {
 		ret = verify_device(io, r, i, o, err);
 		if (ret)
 			return ret;

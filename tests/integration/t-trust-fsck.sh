@@ -8,10 +8,12 @@
 #                  cannot be authenticated"), nothing extracted; without
 #                  anchors it is checked (exit 0) and called not
 #                  authenticated
-#  seal-failed     one byte of the filesystem region edited, a blob edited,
-#                  a signer that is not trusted, a blob not given: exit 4 (8
-#                  for the missing blob), DIR not created, an existing DIR
-#                  left exactly as it was
+#  seal-failed     one byte of the filesystem region edited, a blob edited
+#                  (given with --device), a signer that is not trusted, a
+#                  blob not given: exit 4 (8 for the missing blob), DIR not
+#                  created, an existing DIR left exactly as it was; a blob
+#                  edited and found with --blob-dir (checked on read):
+#                  exit 4, its block named, only whole files in DIR
 #  authenticated   a good image with --cert extracts equal to its source;
 #                  without anchors it extracts too but stderr says the
 #                  content was not authenticated
@@ -38,7 +40,7 @@ _lib=$(dirname "$0")/lib.sh
 
 need_root
 need_progs MKFS FSCK DUMP VERIFY TREECMP GENTREE
-need_cmd openssl od dd truncate getfattr setfattr mknod stat
+need_cmd openssl od dd truncate getfattr setfattr mknod stat cmp
 
 cd "$T" || fail "cannot enter $T"
 
@@ -160,14 +162,32 @@ after=$(stat -c '%a %u %g %Y' x-keep; ls -A x-keep)
 fsck_rc 4 untrusted --cert=good-cert.pem --extract=x-untrusted U.img
 absent untrusted x-untrusted
 
-# a blob that fails its tree
+# a blob that fails its tree: found by --blob-dir, it is checked as
+# extraction reads it (verify on read): exit 4, the block named, and no
+# regular file in DIR that is not whole and equal to the source; given by
+# --device, it is checked whole first and nothing is extracted
 mkdir badblobs
 cp "blobs/$blob" badblobs/
 flip_bit "badblobs/$blob" 100 3
-fsck_rc 4 blob-bad --cert=good-cert.pem --blob-dir=badblobs --extract=x-blob-bad B.img
-absent blob-bad x-blob-bad
-fsck_rc 4 blob-bad-noanchor --blob-dir=badblobs --extract=x-blob-bad-noanchor B.img
-absent blob-bad-noanchor x-blob-bad-noanchor
+# only_whole_files NAME DIR: every regular file below DIR equals the source
+only_whole_files() {
+	local f
+	while IFS= read -r -d '' f; do
+		cmp -s "$2/$f" "src/$f" || bad "$1: $2/$f is not the source's"
+	done < <(cd "$2" && find . -type f -print0)
+	rm -rf "$2"
+}
+for anchor in --cert=good-cert.pem ""; do
+	name=blob-bad${anchor:+-anchored}
+	if fsck_rc 4 "$name" $anchor --blob-dir=badblobs --extract=x-"$name" B.img; then
+		says "$name" "$name.err" "blob 1: block 0 fails its Merkle tree" "which block failed"
+		says "$name" "$name.out" "^seal: .*not authenticated" "'not authenticated'"
+	fi
+	only_whole_files "$name" x-"$name"
+done
+fsck_rc 4 blob-bad-device --cert=good-cert.pem --device="badblobs/$blob" \
+	--extract=x-blob-bad-device B.img
+absent blob-bad-device x-blob-bad-device
 # a blob that is not given cannot be checked: nothing is extracted
 if fsck_rc 8 blob-unchecked --cert=good-cert.pem --extract=x-blob-unchecked B.img; then
 	says blob-unchecked blob-unchecked.err "not checked|could not be checked" \
