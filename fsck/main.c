@@ -633,13 +633,6 @@ int main(int argc, char **argv)
 	/* the file source itself, for --device reordering; io closes it */
 	file_io = io;
 	file_io.close = NULL;
-	if (!co.extract_dir) {
-		/* a check reads metadata in small pieces: whole blocks, once
-		 * (without the cache, if there is no memory for it) */
-		struct es_err cache_err = { 0 };
-
-		(void)es_io_cache_wrap(&io, &cache_err);
-	}
 	if (!threads)
 		threads = cli_default_threads();
 	/*

@@ -129,17 +129,6 @@ void es_io_mem_init(struct es_io *io, struct es_io_mem *mem,
 		    const struct es_io_mem_dev *devs, unsigned int ndevs);
 
 #ifndef ES_FREESTANDING
-/* ---- a block cache (hosted, lib/io_cache.c) ----------------------------- */
-
-/*
- * Put a cache of whole 4 KiB blocks in front of io for small reads of
- * device 0 (metadata): io becomes the cache, which owns the former io and
- * closes it with itself.  Every other call goes to the former io.  The
- * bytes must not change underneath while the cache is used.  -ENOMEM, or
- * stat()'s error for device 0; io is unchanged then.
- */
-int es_io_cache_wrap(struct es_io *io, struct es_err *err);
-
 /* ---- files and block devices (hosted, lib/io_file.c) ------------------- */
 
 /*
