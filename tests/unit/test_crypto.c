@@ -24,6 +24,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "seeded_rng.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,12 +60,7 @@ static uint64_t prng_state = 0x243f6a8885a308d3ull;
 
 static void fill_prng(uint8_t *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		prng_state ^= prng_state >> 12;
-		prng_state ^= prng_state << 25;
-		prng_state ^= prng_state >> 27;
-		buf[i] = (uint8_t)((prng_state * 0x2545f4914f6cdd1dull) >> 56);
-	}
+	seeded_fill(&prng_state, buf, len);
 }
 
 /* ---- wipe and constant-time compare (both backends) ------------------- */

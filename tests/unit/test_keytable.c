@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "seeded_rng.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -79,12 +80,7 @@ static uint64_t prng_state = 0x9e3779b97f4a7c15ull;
 
 static void fill_prng(uint8_t *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		prng_state ^= prng_state >> 12;
-		prng_state ^= prng_state << 25;
-		prng_state ^= prng_state >> 27;
-		buf[i] = (uint8_t)((prng_state * 0x2545f4914f6cdd1dull) >> 56);
-	}
+	seeded_fill(&prng_state, buf, len);
 }
 
 /* ---- test vectors --------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "seeded_rng.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,10 +42,7 @@ static uint64_t rng_state = 20261202;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
+	return seeded_rng(&rng_state);
 }
 
 static int setup(void **state)

@@ -29,6 +29,20 @@ static void count(void *ctx, unsigned int worker, size_t i)
 		__atomic_fetch_add(&l->by_worker[worker], 1, __ATOMIC_RELAXED);
 }
 
+/* every index once, on a worker that exists */
+static void check_loop(const struct loop *l, size_t n)
+{
+	unsigned int total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(l->calls[i], 1);
+	assert_int_equal(l->calls[n], 0);
+	assert_int_equal(l->bad_worker, 0);
+	for (unsigned int w = 0; w < l->nworkers; w++)
+		total += l->by_worker[w];
+	assert_int_equal(total, n);
+}
+
 static void run_pool(unsigned int nthreads)
 {
 	static const size_t sizes[] = { 0, 1, 2, 3, 64, 1000, 4097 };
@@ -41,7 +55,6 @@ static void run_pool(unsigned int nthreads)
 	for (unsigned int round = 0; round < 50; round++) {
 		size_t n = sizes[round % (sizeof(sizes) / sizeof(sizes[0]))];
 		struct loop l = { .nworkers = es_workpool_size(p) };
-		unsigned int total = 0;
 
 		l.calls = calloc(n + 1, sizeof(*l.calls));
 		l.by_worker = calloc(l.nworkers, sizeof(*l.by_worker));
@@ -55,13 +68,7 @@ static void run_pool(unsigned int nthreads)
 		} else {
 			es_workpool_for(p, n, count, &l);
 		}
-		for (size_t i = 0; i < n; i++)
-			assert_int_equal(l.calls[i], 1);
-		assert_int_equal(l.calls[n], 0);
-		assert_int_equal(l.bad_worker, 0);
-		for (unsigned int w = 0; w < l.nworkers; w++)
-			total += l.by_worker[w];
-		assert_int_equal(total, n);
+		check_loop(&l, n);
 		free(l.calls);
 		free(l.by_worker);
 	}
@@ -94,7 +101,6 @@ static void run_started(unsigned int nthreads)
 		size_t n = sizes[round % (sizeof(sizes) / sizeof(sizes[0]))];
 		struct loop l = { .nworkers = es_workpool_size(p) };
 		volatile unsigned long busywork = 0;
-		unsigned int total = 0;
 
 		l.calls = calloc(n + 1, sizeof(*l.calls));
 		l.by_worker = calloc(l.nworkers, sizeof(*l.by_worker));
@@ -105,13 +111,7 @@ static void run_started(unsigned int nthreads)
 			busywork += k;
 		es_workpool_wait(p);
 		es_workpool_wait(p);	/* a second wait has nothing to wait for */
-		for (size_t i = 0; i < n; i++)
-			assert_int_equal(l.calls[i], 1);
-		assert_int_equal(l.calls[n], 0);
-		assert_int_equal(l.bad_worker, 0);
-		for (unsigned int w = 0; w < l.nworkers; w++)
-			total += l.by_worker[w];
-		assert_int_equal(total, n);
+		check_loop(&l, n);
 		if (round % 2) {	/* an ordinary loop in between */
 			memset(l.calls, 0, (n + 1) * sizeof(*l.calls));
 			es_workpool_for(p, n, count, &l);
