@@ -618,15 +618,20 @@ static void test_hostile_fields(void **state)
 	assert_non_null(strstr(err.msg, "lcluster 1: extent offset 4096"));
 	release(&f);
 
-	/* the first extent's pcluster past the image */
+	/* the first extent's pcluster past the image (the bytes change before
+	   the image is opened: its metadata cache would not see them after) */
 	build(&f, full);
-	assert_int_equal(open_image(&f, full, &err), 0);
 	es_put32(f.disk + maph + 16 + ZI_BLKADDR, 0x7fffffff);
+	assert_int_equal(open_image(&f, full, &err), 0);
 	es_err_clear(&err);
 	assert_int_equal(es_map(f.img, &f.ino, 0, &ext, &err), -ES_ECORRUPT);
 	assert_non_null(strstr(err.msg, "past the end"));
+	release(&f);
 	/* a PARTIAL_REF head (dedupe): unsupported */
+	build(&f, full);
+	es_put32(f.disk + maph + 16 + ZI_BLKADDR, 0x7fffffff);
 	es_put16(f.disk + maph + 16 + ZI_ADVISE, EROFS_LCLUSTER_HEAD1 | EROFS_LI_PARTIAL_REF);
+	assert_int_equal(open_image(&f, full, &err), 0);
 	es_err_clear(&err);
 	assert_int_equal(es_map(f.img, &f.ino, 0, &ext, &err), -EOPNOTSUPP);
 	release(&f);
