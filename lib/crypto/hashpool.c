@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /*
  * fs-verity digests with several threads.  The data blocks (all but ~1/128
- * of the work) are split into large contiguous ranges, one per thread, each
- * a whole number of level-0 tree blocks (128 data blocks): a thread reads
- * its range into a small reused buffer (it stays in cache between the copy
- * and the hashing, and is faulted in once), hashes the blocks two at a time
- * with the multi-message code straight into their slots of level 0 of the
- * tree, then hashes its own level-0 tree blocks into level 1 the same way.
- * The calling thread hashes the first range itself, then the few upper
- * levels, each level as one multi-message batch.  No thread waits on
- * another before the end, and the tree and digest are the same whatever
- * the thread count.
+ * of the work) are cut into pieces of a few level-0 tree blocks (128 data
+ * blocks each) that the threads claim in turn from one counter: a thread
+ * reads its piece into a small reused buffer (it stays in cache between the
+ * copy and the hashing, and is faulted in once), hashes the blocks two at a
+ * time with the multi-message code straight into their slots of level 0 of
+ * the tree, then hashes the piece's level-0 tree blocks into level 1 the
+ * same way.  Claiming pieces rather than owning one fixed range means a
+ * thread that starts late or runs slower (the caller's thread starts after
+ * the helpers; a shared machine steals time) leaves no tail for the others
+ * to wait on.  The calling thread hashes too, then the few upper levels,
+ * each level as one multi-message batch.  The tree and digest are the same
+ * whatever the thread count and whoever hashes which piece.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "crypto/hashpool.h"
@@ -27,47 +30,53 @@
 #define ES_MAX_THREADS 64
 /* No thread gets fewer level-0 tree blocks than this (8 MiB of data). */
 #define MIN_GROUPS_PER_THREAD 16u
+/* Level-0 tree blocks a thread claims at a time (2 MiB of data): small
+ * enough that the last piece adds little to the wall time, large enough
+ * that the counter is touched a few hundred times per GiB. */
+#define GROUPS_PER_PIECE 4u
 
-struct hash_job {
+/* What the threads share; next is the only field they write. */
+struct hash_shared {
 	int fd;
 	const volatile sig_atomic_t *stop;
 	const struct es_verity_geom *g;
 	uint8_t *tree;
-	uint64_t first_group, end_group;	/* level-0 tree blocks */
+	uint64_t groups;		/* level-0 tree blocks in all */
+	atomic_uint_fast64_t next;	/* first level-0 tree block not claimed */
+	atomic_int failed;		/* set by the first thread that fails */
+};
+
+struct hash_job {
+	struct hash_shared *sh;
 	int ret;
 };
 
-/* Level-0 digests of the job's data blocks, then their level-1 digests. */
-static int hash_range(struct hash_job *job)
+/* Level-0 digests of the data blocks of level-0 tree blocks
+ * [first_group, end_group), then their level-1 digests. */
+static int hash_piece(const struct hash_shared *sh, struct es_sha256_mb *mb, uint8_t *buf,
+		      uint64_t first_group, uint64_t end_group)
 {
-	const struct es_verity_geom *g = job->g;
-	uint64_t first = job->first_group << ES_VERITY_LOG_ARITY;
-	uint64_t end = job->end_group << ES_VERITY_LOG_ARITY;
-	uint8_t *level0 = job->tree + g->level_offset[0];
-	struct es_sha256_mb mb;
-	uint8_t *buf;
-	int ret;
+	const struct es_verity_geom *g = sh->g;
+	uint64_t first = first_group << ES_VERITY_LOG_ARITY;
+	uint64_t end = end_group << ES_VERITY_LOG_ARITY;
+	uint8_t *level0 = sh->tree + g->level_offset[0];
+	int ret = 0;
 
 	if (end > g->data_blocks)
 		end = g->data_blocks;
-	if (posix_memalign((void **)&buf, ES_VERITY_BLOCK_SIZE,
-			   HASH_READ_BLOCKS * ES_VERITY_BLOCK_SIZE))
-		return -ENOMEM;
-	es_prefault(buf, HASH_READ_BLOCKS * ES_VERITY_BLOCK_SIZE);
-	ret = es_sha256_mb_init(&mb, 0);
 	for (uint64_t blk = first; !ret && blk < end;) {
 		uint64_t off = blk * ES_VERITY_BLOCK_SIZE;
 		uint64_t n = end - blk < HASH_READ_BLOCKS ? end - blk : HASH_READ_BLOCKS;
 		uint64_t want = n * ES_VERITY_BLOCK_SIZE;
 		ssize_t got;
 
-		if (job->stop && *job->stop) {
+		if (sh->stop && *sh->stop) {
 			ret = -ECANCELED;
 			break;
 		}
 		if (off + want > g->data_size)
 			want = g->data_size - off;
-		got = es_pread_full(job->fd, buf, (size_t)want, off);
+		got = es_pread_full(sh->fd, buf, (size_t)want, off);
 		if (got < 0) {
 			ret = (int)got;
 			break;
@@ -79,17 +88,43 @@ static int hash_range(struct hash_job *job)
 		/* zero-pad the last partial block, as fs-verity does */
 		if (want % ES_VERITY_BLOCK_SIZE)
 			memset(buf + want, 0, ES_VERITY_BLOCK_SIZE - want % ES_VERITY_BLOCK_SIZE);
-		ret = es_sha256_mb_blocks(&mb, buf, (size_t)n, ES_VERITY_BLOCK_SIZE,
+		ret = es_sha256_mb_blocks(mb, buf, (size_t)n, ES_VERITY_BLOCK_SIZE,
 					  level0 + blk * ES_VERITY_HASH_SIZE);
 		blk += n;
 	}
-	/* the level-0 tree blocks of this range are complete: level 1 */
+	/* the level-0 tree blocks of this piece are complete: level 1 */
 	if (!ret && g->levels > 1)
-		ret = es_sha256_mb_blocks(&mb, level0 + (job->first_group << ES_VERITY_LOG_BLOCK_SIZE),
-					  (size_t)(job->end_group - job->first_group),
-					  ES_VERITY_BLOCK_SIZE,
-					  job->tree + g->level_offset[1] +
-					  job->first_group * ES_VERITY_HASH_SIZE);
+		ret = es_sha256_mb_blocks(mb, level0 + (first_group << ES_VERITY_LOG_BLOCK_SIZE),
+					  (size_t)(end_group - first_group), ES_VERITY_BLOCK_SIZE,
+					  sh->tree + g->level_offset[1] +
+					  first_group * ES_VERITY_HASH_SIZE);
+	return ret;
+}
+
+/* Pieces claimed from the shared counter until none is left or a thread fails. */
+static int hash_pieces(struct hash_shared *sh)
+{
+	struct es_sha256_mb mb;
+	uint8_t *buf;
+	int ret;
+
+	if (posix_memalign((void **)&buf, ES_VERITY_BLOCK_SIZE,
+			   HASH_READ_BLOCKS * ES_VERITY_BLOCK_SIZE))
+		return -ENOMEM;
+	es_prefault(buf, HASH_READ_BLOCKS * ES_VERITY_BLOCK_SIZE);
+	ret = es_sha256_mb_init(&mb, 0);
+	while (!ret && !atomic_load_explicit(&sh->failed, memory_order_relaxed)) {
+		uint64_t first = atomic_fetch_add_explicit(&sh->next, GROUPS_PER_PIECE,
+							   memory_order_relaxed);
+
+		if (first >= sh->groups)
+			break;
+		ret = hash_piece(sh, &mb, buf, first,
+				 sh->groups - first < GROUPS_PER_PIECE ? sh->groups
+								       : first + GROUPS_PER_PIECE);
+	}
+	if (ret)
+		atomic_store_explicit(&sh->failed, 1, memory_order_relaxed);
 	es_sha256_mb_release(&mb);
 	free(buf);
 	return ret;
@@ -99,7 +134,7 @@ static void *hash_thread(void *arg)
 {
 	struct hash_job *job = arg;
 
-	job->ret = hash_range(job);
+	job->ret = hash_pieces(job->sh);
 	return NULL;
 }
 
@@ -144,6 +179,7 @@ int es_verity_digest_fd_stoppable(int fd, uint64_t size, unsigned int nthreads,
 {
 	struct hash_job jobs[ES_MAX_THREADS];
 	pthread_t tids[ES_MAX_THREADS];
+	struct hash_shared sh;
 	struct es_verity_geom g;
 	uint8_t root[ES_VERITY_HASH_SIZE];
 	uint8_t *t;
@@ -177,21 +213,19 @@ int es_verity_digest_fd_stoppable(int fd, uint64_t size, unsigned int nthreads,
 	if (nthreads > groups / MIN_GROUPS_PER_THREAD)
 		nthreads = groups / MIN_GROUPS_PER_THREAD ? (unsigned int)(groups /
 							       MIN_GROUPS_PER_THREAD) : 1;
+	sh = (struct hash_shared){ .fd = fd, .stop = stop, .g = &g, .tree = t, .groups = groups };
+	atomic_init(&sh.next, 0);
+	atomic_init(&sh.failed, 0);
 	for (unsigned int i = 0; i < nthreads; i++)
-		jobs[i] = (struct hash_job){
-			.fd = fd, .stop = stop, .g = &g, .tree = t,
-			.first_group = groups * i / nthreads,
-			.end_group = groups * (i + 1) / nthreads,
-		};
-	/* the calling thread takes the first range itself */
+		jobs[i] = (struct hash_job){ .sh = &sh };
+	/* the calling thread hashes pieces too, once the helpers are started;
+	 * a helper that cannot be started only leaves more pieces to the rest */
 	for (unsigned int i = 1; i < nthreads; i++) {
 		if (pthread_create(&tids[i], NULL, hash_thread, &jobs[i]))
 			break;
 		started++;
 	}
-	ret = started == nthreads - 1 ? 0 : -EAGAIN;
-	jobs[0].ret = ret ? ret : hash_range(&jobs[0]);
-	ret = jobs[0].ret;
+	ret = jobs[0].ret = hash_pieces(&sh);
 	for (unsigned int i = 1; i <= started; i++) {
 		pthread_join(tids[i], NULL);
 		if (!ret)
