@@ -49,6 +49,15 @@
 #define BATCH_FILES 16
 #define BATCH_BYTES (1u << 20)
 
+/*
+ * A file larger than this goes to the pool in pieces of PIECE_BYTES, which
+ * threads read (decrypt, check) and write at once: otherwise one large
+ * file met late in the walk (minbase's 50 MB apt list) keeps one thread
+ * busy long after the others ran out of work.
+ */
+#define SPLIT_BYTES (8u << 20)
+#define PIECE_BYTES (4u << 20)
+
 /* The directory an extraction created for a directory of the walk. */
 struct out_dir {
 	int fd;				/* -1: not extracting, or out of the window */
@@ -76,8 +85,8 @@ struct checker {
 	uint8_t *buf;
 	enum es_data_reads reads;	/* of a file that is not extracted */
 	struct es_workq *pool;		/* NULL: data is read by the walking thread */
-	struct data_job *batch;		/* what the walk gathers for the pool ... */
-	struct data_job **batch_tail;
+	struct piece *batch;		/* what the walk gathers for the pool ... */
+	struct piece **batch_tail;
 	unsigned int batch_files;	/* ... how many files, */
 	uint64_t batch_bytes;		/* ... of how many bytes */
 	/*
@@ -91,6 +100,15 @@ struct checker {
 	struct es_err fatal_err;
 };
 
+struct data_job;
+
+/* What a pool thread is given: a file's bytes [from, to). */
+struct piece {
+	struct data_job *job;
+	uint64_t from, to;
+	struct piece *next;		/* the next of its batch */
+};
+
 /* A regular file whose data is to be read, and written to outfd if >= 0. */
 struct data_job {
 	struct es_inode ino;
@@ -100,7 +118,14 @@ struct data_job {
 	char *path;			/* printable, for messages */
 	char *relpath;			/* below the extraction root, or NULL */
 	uint8_t *tail;			/* its inline tail, read by the walk, or NULL */
-	struct data_job *next;		/* the next of its batch */
+	struct piece whole;		/* the only piece of a file not split */
+	/* a split file: what its pieces found, under the checker's lock;
+	   the last piece to end finishes the file */
+	unsigned int pieces_left;
+	bool skipped;			/* a piece was not read (the walk stopped) */
+	uint64_t written_end;
+	int piece_ret;
+	struct es_err piece_err;
 };
 
 /* What a thread reads file data with. */
@@ -400,27 +425,29 @@ static void discard(struct checker *c, struct data_job *job)
 	job->outfd = -1;
 }
 
-static void run_one(struct checker *c, const struct reader *r, struct data_job *job)
+/*
+ * A file whose data was read (ran: its pieces all ran; ret: the first
+ * failure, end: past the last byte written): finish it, or what is left
+ * of it.
+ */
+static void end_file(struct checker *c, const struct reader *r, struct data_job *job, bool ran,
+		     int ret, struct es_err *e, uint64_t end)
 {
-	struct es_err e = { 0 };
-	int ret;
-
-	if (!data_fatal(c)) {
-		ret = es_extract_data(r->img, &job->ino, job->outfd,
-				      job->outfd >= 0 ? ES_READ_ALL : c->reads, job->tail, r->buf,
-				      &e);
+	if (ran) {
+		if (!ret)
+			ret = es_extract_size(job->outfd, &job->ino, end, e);
 		if (!ret) {
 			count_file(c, &job->ino);
 			if (job->outfd >= 0) {
-				ret = finish_file(c, r, job, job->outfd, &e);
+				ret = finish_file(c, r, job, job->outfd, e);
 				job->outfd = -1;
 			}
 		}
 		if (ret)
-			job_failed(c, job->path, ret, &e);
+			job_failed(c, job->path, ret, e);
 		/* a fatal failure stops the extraction: the file is not left
 		   behind with part of its data */
-		if (ret && ret != -ES_ECORRUPT && e.code != -ES_ECORRUPT && job->outfd >= 0)
+		if (ret && ret != -ES_ECORRUPT && e->code != -ES_ECORRUPT && job->outfd >= 0)
 			discard(c, job);
 	} else if (job->outfd >= 0) {
 		/* the extraction stopped before this file got its data */
@@ -434,16 +461,49 @@ static void run_one(struct checker *c, const struct reader *r, struct data_job *
 	free(job);
 }
 
-/* A batch of files, in the order the walk met them. */
+static void run_one(struct checker *c, const struct reader *r, struct piece *pc)
+{
+	struct data_job *job = pc->job;
+	struct es_err e = { 0 };
+	uint64_t end = 0;
+	bool ran = !data_fatal(c), last;
+	int ret = 0;
+
+	if (ran)
+		ret = es_extract_range(r->img, &job->ino, job->outfd,
+				       job->outfd >= 0 ? ES_READ_ALL : c->reads, job->tail, r->buf,
+				       pc->from, pc->to, &end, &e);
+	if (pc == &job->whole) {
+		end_file(c, r, job, ran, ret, &e, end);
+		return;
+	}
+	free(pc);
+	pthread_mutex_lock(&c->lock);
+	if (!ran)
+		job->skipped = true;
+	else if (ret && !job->piece_ret) {
+		job->piece_ret = ret;
+		es_err_copy(&job->piece_err, &e);
+	}
+	if (end > job->written_end)
+		job->written_end = end;
+	last = --job->pieces_left == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		end_file(c, r, job, !job->skipped, job->piece_ret, &job->piece_err,
+			 job->written_end);
+}
+
+/* A batch of pieces, in the order the walk met them. */
 static void run_job(void *ctx, void *state, void *p)
 {
-	struct data_job *job = p;
+	struct piece *pc = p;
 
-	while (job) {
-		struct data_job *next = job->next;
+	while (pc) {
+		struct piece *next = pc->next;
 
-		run_one(ctx, state, job);
-		job = next;
+		run_one(ctx, state, pc);
+		pc = next;
 	}
 }
 
@@ -536,16 +596,48 @@ static int submit_data(struct checker *c, const struct es_walk_entry *we, int ou
 	}
 	job->owner_set = owner_set;
 	job->mode_set = mode_set;
+	job->whole = (struct piece){ .job = job, .from = 0, .to = job->ino.size };
+	if (c->pool && job->ino.size > SPLIT_BYTES) {
+		uint64_t n = (job->ino.size + PIECE_BYTES - 1) / PIECE_BYTES;
+
+		/* counted whole first: no piece may end the file while the
+		   walk is still handing out the others */
+		job->pieces_left = (unsigned int)n;
+		for (uint64_t i = 0; i < n; i++) {
+			struct piece *pc = malloc(sizeof(*pc));
+
+			if (!pc) {
+				bool last;
+
+				/* the pieces not made are not read: the file is
+				   discarded by the last piece, or here */
+				pthread_mutex_lock(&c->lock);
+				job->skipped = true;
+				job->pieces_left -= (unsigned int)(n - i);
+				last = !job->pieces_left;
+				pthread_mutex_unlock(&c->lock);
+				if (last)
+					end_file(c, NULL, job, false, 0, NULL, 0);
+				return es_fail(c->err, -ENOMEM, "out of memory");
+			}
+			*pc = (struct piece){ .job = job, .from = i * PIECE_BYTES,
+					      .to = (i + 1) * PIECE_BYTES };
+			*c->batch_tail = pc;
+			c->batch_tail = &pc->next;
+			submit_batch(c);
+		}
+		return data_fatal(c);
+	}
 	if (c->pool) {
-		*c->batch_tail = job;
-		c->batch_tail = &job->next;
+		*c->batch_tail = &job->whole;
+		c->batch_tail = &job->whole.next;
 		c->batch_bytes += job->ino.size;
 		if (++c->batch_files >= BATCH_FILES || c->batch_bytes >= BATCH_BYTES)
 			submit_batch(c);
 	} else {
 		struct reader self = { .img = c->img, .buf = c->buf };
 
-		run_job(c, &self, job);
+		run_job(c, &self, &job->whole);
 	}
 	return data_fatal(c);
 }

@@ -206,24 +206,27 @@ static int flush(int outfd, const uint8_t *buf, struct pending *p, struct es_err
 	return ret ? es_fail(err, ret, "writing extracted data: %s", strerror(-ret)) : 0;
 }
 
-int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
-		    enum es_data_reads reads, const uint8_t *tail, uint8_t *buf,
-		    struct es_err *err)
+int es_extract_range(const struct es_image *img, const struct es_inode *ino, int outfd,
+		     enum es_data_reads reads, const uint8_t *tail, uint8_t *buf, uint64_t from,
+		     uint64_t to, uint64_t *written_end, struct es_err *err)
 {
 	struct pending p = { 0 };
-	uint64_t off = 0;
+	uint64_t off = from;
 	int ret;
 
+	*written_end = 0;
 	if (outfd >= 0 && reads != ES_READ_ALL)
 		return es_fail(err, -EINVAL, "internal error: extracting without reading");
-	while (off < ino->size) {
+	if (to > ino->size)
+		to = ino->size;
+	while (off < to) {
 		struct es_extent ext;
 		uint64_t end;
 
 		ret = es_map_run(img, ino, off, 64u * ES_EXTRACT_BUF_SIZE, &ext, err);
 		if (ret)
 			return ret;
-		end = ext.lstart + ext.llen;
+		end = ext.lstart + ext.llen < to ? ext.lstart + ext.llen : to;
 		/* a device that was not given: said now, as reading it would say */
 		if ((ext.flags & ES_EXTENT_MAPPED) && !(ext.flags & ES_EXTENT_INLINE) &&
 		    ext.device < img->ndevices && !img->devices[ext.device].present)
@@ -261,12 +264,27 @@ int es_extract_data(const struct es_image *img, const struct es_inode *ino, int 
 		}
 	}
 	ret = flush(outfd, buf, &p, err);
-	if (ret)
-		return ret;
+	*written_end = p.end;
+	return ret;
+}
+
+int es_extract_size(int outfd, const struct es_inode *ino, uint64_t written_end,
+		    struct es_err *err)
+{
 	/* a file that ends in a hole or in zeros: its size is set, not written */
-	if (outfd >= 0 && p.end < ino->size && ftruncate(outfd, (off_t)ino->size) < 0)
+	if (outfd >= 0 && written_end < ino->size && ftruncate(outfd, (off_t)ino->size) < 0)
 		return es_fail(err, -errno, "sizing extracted file: %s", strerror(errno));
 	return 0;
+}
+
+int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
+		    enum es_data_reads reads, const uint8_t *tail, uint8_t *buf,
+		    struct es_err *err)
+{
+	uint64_t end;
+	int ret = es_extract_range(img, ino, outfd, reads, tail, buf, 0, ino->size, &end, err);
+
+	return ret ? ret : es_extract_size(outfd, ino, end, err);
 }
 
 int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,

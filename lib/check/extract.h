@@ -45,9 +45,22 @@ enum es_data_reads {
  * a flat file's inline tail (ino->tail_len bytes) when the caller read it
  * already (the walk, whose metadata cache holds the inode's block), or NULL.
  */
-#define ES_EXTRACT_BUF_SIZE (1u << 20)
+/* small enough that each thread's buffer is few pages to fault in (costly
+   in VMs that hand freed memory back), large enough for few writes */
+#define ES_EXTRACT_BUF_SIZE (1u << 18)
 int es_extract_data(const struct es_image *img, const struct es_inode *ino, int outfd,
 		    enum es_data_reads reads, const uint8_t *tail, uint8_t *buf,
+		    struct es_err *err);
+/*
+ * es_extract_data() in pieces, which threads may do at once: the file's
+ * bytes [from, to) (whatever extents they cross), *written_end past the
+ * last byte written (0: none); once every piece is done,
+ * es_extract_size() gives the file its size if no write reached it.
+ */
+int es_extract_range(const struct es_image *img, const struct es_inode *ino, int outfd,
+		     enum es_data_reads reads, const uint8_t *tail, uint8_t *buf, uint64_t from,
+		     uint64_t to, uint64_t *written_end, struct es_err *err);
+int es_extract_size(int outfd, const struct es_inode *ino, uint64_t written_end,
 		    struct es_err *err);
 int es_extract_symlink(const struct es_image *img, const struct es_inode *ino,
 		       int parentfd, const char *name, bool overwrite, uint8_t *buf,

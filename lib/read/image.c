@@ -208,10 +208,23 @@ int es_dev_read_decrypted(const struct es_image *img, unsigned int dev, uint64_t
 #include <stdlib.h>
 
 #define MCACHE_SLOTS 64u
-#define MCACHE_READAHEAD 8u	/* blocks read at once */
+#define MCACHE_READAHEAD 16u	/* at most, blocks read at once */
+_Static_assert(MCACHE_SLOTS <= 64 && MCACHE_READAHEAD < 64, "a 64-bit mask of slots");
 
+/*
+ * The readahead adapts to what it bought: a miss right after the blocks
+ * last read (a directory, a run of inodes) doubles it, and otherwise it
+ * becomes about twice what the blocks read ahead last time served.  In
+ * images whose inodes lie scattered among their data (as erofs-utils lays
+ * out flat files) most blocks read ahead are never used, and each would
+ * cost a copy; in dense metadata one read serves many lookups.
+ */
 struct es_meta_cache {
 	uint64_t tag[MCACHE_SLOTS];	/* block + 1; 0: empty */
+	uint64_t ahead;			/* slots read ahead and not used yet */
+	uint64_t next;			/* the block after the last read */
+	unsigned int ra;		/* blocks the next read takes */
+	unsigned int served;		/* blocks read ahead that were used since */
 	uint8_t *blocks;		/* MCACHE_SLOTS blocks */
 };
 
@@ -223,6 +236,8 @@ static struct es_meta_cache *mcache_new(unsigned int blkszbits)
 		free(c);
 		c = NULL;
 	}
+	if (c)
+		c->ra = MCACHE_READAHEAD / 2;
 	return c;
 }
 
@@ -255,12 +270,15 @@ static int cached_meta_read(const struct es_image *img, uint64_t off, void *buf,
 	    (es_image_encrypted(img) && !img->dec))
 		return -EAGAIN;
 	if (c->tag[slot] != blk + 1) {
-		/* the blocks after it too, in the same read: the inodes of a
-		   directory's entries, a file's inode and its chunk table, lie
-		   mostly one after the other */
-		uint64_t n = MCACHE_READAHEAD, left = (img->devices[0].size >> bits) - blk;
+		uint64_t n, left = (img->devices[0].size >> bits) - blk, mask;
 		int ret;
 
+		if (blk == c->next)
+			c->ra = c->ra * 2 > MCACHE_READAHEAD ? MCACHE_READAHEAD : c->ra * 2;
+		else
+			c->ra = c->served * 2 + 1 > MCACHE_READAHEAD ? MCACHE_READAHEAD
+								     : c->served * 2 + 1;
+		n = c->ra;
 		if (n > MCACHE_SLOTS - slot)
 			n = MCACHE_SLOTS - slot;
 		if (n > left)
@@ -271,8 +289,15 @@ static int cached_meta_read(const struct es_image *img, uint64_t off, void *buf,
 		      es_dev_read(img, 0, blk << bits, block, (size_t)n << bits, &ignored);
 		for (uint64_t i = 0; i < n; i++)
 			c->tag[slot + i] = ret ? 0 : blk + i + 1;
+		mask = ((1ull << n) - 1) << slot;
+		c->ahead = (c->ahead & ~mask) | (ret ? 0 : mask & ~(1ull << slot));
+		c->next = blk + n;
+		c->served = 0;
 		if (ret)
 			return -EAGAIN;
+	} else if (c->ahead & (1ull << slot)) {
+		c->ahead &= ~(1ull << slot);
+		c->served++;
 	}
 	memcpy(buf, block + (off & (((uint64_t)1 << bits) - 1)), len);
 	return 0;

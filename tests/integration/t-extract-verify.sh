@@ -8,7 +8,8 @@
 #  good      a sealed image with a blob, plain and encrypted + signed
 #            (--unlock keyfile, --pubkey): -j 1, 2 and 8 extract the source
 #            tree, and the seal line says both devices were checked
-#  tampered  one bit flipped in a middle block of the blob: exit 4, "blob 1:
+#            (src/big, over 8 MiB, is read in pieces by several threads)
+#  tampered  one bit flipped in a middle block of the blob (src/big's): exit 4, "blob 1:
 #            block K fails its Merkle tree", "not authenticated" on the
 #            seal line; every regular file left in DIR is whole and equal to
 #            the source (none holds a byte of the bad block, none is cut
@@ -32,6 +33,7 @@ rnd 3000 >src/a/small
 rnd 20000 >src/a/mid
 for i in 1 2 3 4 5 6; do rnd $((40000 + i * 4096)) >"src/b/c/f$i"; done
 rnd 400000 >src/b/zlast
+rnd $((10 * 1048576 + 1234)) >src/big
 rnd 32 >domain.key
 rnd 64 >slot.key
 openssl genpkey -algorithm ed25519 -out sign.pem 2>/dev/null || fail "openssl genpkey"
