@@ -321,6 +321,10 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 		if (!z->scratch[worker])
 			return es_fail(&j->err, -ENOMEM, "out of memory");
 	}
+	/* a whole file of a block or less takes no fewer blocks compressed:
+	   it goes to the ordinary path (finish_file), which reads it itself */
+	if (!j->off && j->len <= blksz)
+		return 0;
 	enc = z->enc[worker];
 	wz_encoder_reset(enc);
 	if (j->fd >= 0) {	/* a stream's segment is read already */
@@ -340,10 +344,13 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 
 		if (b->opts->cancel && *b->opts->cancel)
 			return -ECANCELED;
-		ret = wz_compress_fit(enc, src, avail, z->scratch[worker], b->pcluster_max,
-				      avail < blksz ? avail : blksz, &consumed, &clen, &j->err);
-		if (ret)
-			return ret;
+		/* a block or less left: no pcluster could take fewer blocks */
+		if (rest > blksz) {
+			ret = wz_compress_fit(enc, src, avail, z->scratch[worker], b->pcluster_max,
+					      blksz, &consumed, &clen, &j->err);
+			if (ret)
+				return ret;
+		}
 		/* an extent reaches the next lcluster, or ends the segment (whose
 		   end is a block boundary or the end of the file) */
 		if (consumed && (consumed >= blksz || consumed == rest)) {
@@ -592,7 +599,7 @@ static int finish_file(struct wbuild *b, struct zqfile *f)
 		plain_bytes = (size + blksz - 1) >> b->blkszbits << b->blkszbits;
 	zbytes = (f->pblocks_total << b->blkszbits) + EROFS_FULL_INDEX_START +
 		 ((size + blksz - 1) >> b->blkszbits) * EROFS_FULL_INDEX_SIZE;
-	if (!f->committed && zbytes >= plain_bytes)
+	if (!f->committed && (zbytes >= plain_bytes || size <= blksz))
 	{
 		/* its chunks are placed now, not when the pipeline's window
 		   fills, which depends on what the compression window held */
