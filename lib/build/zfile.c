@@ -14,9 +14,9 @@
  *
  * Segments are compressed on every worker thread: files are queued as
  * segment jobs, a window of jobs is compressed (and hashed) in parallel
- * while this thread scans and queues the next window, then placed in
- * queue order by this thread, which alone touches the image, the dedup
- * map, the keys and the statistics.  Extent boundaries
+ * while this thread places the window before it and scans and queues the
+ * next, then placed in queue order by this thread, which alone touches
+ * the image, the dedup map, the keys and the statistics.  Extent boundaries
  * depend only on the segment (never on another segment, nor on which
  * thread ran it), and every other write of file data waits for the queue
  * (wb_compress_flush), so the output is the same whatever the thread
