@@ -14,9 +14,9 @@
  *
  * Segments are compressed on every worker thread: files are queued as
  * segment jobs, a window of jobs is compressed (and hashed) in parallel
- * while this thread scans and queues the next window, then placed in
- * queue order by this thread, which alone touches the image, the dedup
- * map, the keys and the statistics.  Extent boundaries
+ * while this thread places the window before it and scans and queues the
+ * next, then placed in queue order by this thread, which alone touches
+ * the image, the dedup map, the keys and the statistics.  Extent boundaries
  * depend only on the segment (never on another segment, nor on which
  * thread ran it), and every other write of file data waits for the queue
  * (wb_compress_flush), so the output is the same whatever the thread
@@ -321,6 +321,10 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 		if (!z->scratch[worker])
 			return es_fail(&j->err, -ENOMEM, "out of memory");
 	}
+	/* a whole file of a block or less takes no fewer blocks compressed:
+	   it goes to the ordinary path (finish_file), which reads it itself */
+	if (!j->off && j->len <= blksz)
+		return 0;
 	enc = z->enc[worker];
 	wz_encoder_reset(enc);
 	if (j->fd >= 0) {	/* a stream's segment is read already */
@@ -340,10 +344,13 @@ static int compress_segment(struct wzfile *z, struct zjob *j, unsigned int worke
 
 		if (b->opts->cancel && *b->opts->cancel)
 			return -ECANCELED;
-		ret = wz_compress_fit(enc, src, avail, z->scratch[worker], b->pcluster_max,
-				      avail < blksz ? avail : blksz, &consumed, &clen, &j->err);
-		if (ret)
-			return ret;
+		/* a block or less left: no pcluster could take fewer blocks */
+		if (rest > blksz) {
+			ret = wz_compress_fit(enc, src, avail, z->scratch[worker], b->pcluster_max,
+					      blksz, &consumed, &clen, &j->err);
+			if (ret)
+				return ret;
+		}
 		/* an extent reaches the next lcluster, or ends the segment (whose
 		   end is a block boundary or the end of the file) */
 		if (consumed && (consumed >= blksz || consumed == rest)) {
@@ -592,7 +599,7 @@ static int finish_file(struct wbuild *b, struct zqfile *f)
 		plain_bytes = (size + blksz - 1) >> b->blkszbits << b->blkszbits;
 	zbytes = (f->pblocks_total << b->blkszbits) + EROFS_FULL_INDEX_START +
 		 ((size + blksz - 1) >> b->blkszbits) * EROFS_FULL_INDEX_SIZE;
-	if (!f->committed && zbytes >= plain_bytes)
+	if (!f->committed && (zbytes >= plain_bytes || size <= blksz))
 	{
 		/* its chunks are placed now, not when the pipeline's window
 		   fills, which depends on what the compression window held */
@@ -641,19 +648,13 @@ static int carry_pending(struct wbuild *b, struct zqfile *f)
 	return 0;
 }
 
-/* Wait for the window the workers have, then place its jobs in queue
- * order. */
-static int place_window(struct wbuild *b)
+/* Place the jobs of a window the workers are done with, in queue order. */
+static int place_window(struct wbuild *b, struct zwindow *w)
 {
 	struct wzfile *z = b->zfile;
-	struct zwindow *w = &z->win[!z->filling];
 	size_t done_files = 0;
 	int ret = 0;
 
-	if (!z->in_flight)
-		return 0;
-	es_workpool_wait(b->pool);
-	z->in_flight = false;
 	for (size_t i = 0; i < w->njobs && !ret; i++) {
 		struct zjob *j = &w->jobs[i];
 
@@ -689,7 +690,8 @@ static int place_window(struct wbuild *b)
 	w->out_used = 0;
 	if (ret)
 		return ret;
-	/* finished files are a prefix of the queue */
+	/* finished files are a prefix of the queue (the window with the
+	   workers holds only later ones) */
 	for (size_t i = 0; i < done_files; i++)
 		zqfile_free(b, z->files[i]);
 	memmove(z->files, z->files + done_files, (z->nfiles - done_files) * sizeof(*z->files));
@@ -697,21 +699,34 @@ static int place_window(struct wbuild *b)
 	return wb_poll_cancel(b);
 }
 
-/* The filling window is full: the one before it is placed first (placing
- * may take the plain path, which uses the pool), then this one goes to
- * the workers while this thread queues the next. */
+/*
+ * The filling window goes to the workers, and the one they had is placed
+ * while they compress it: placing (writes, the plain path for a file that
+ * does not shrink) is this thread's alone, and no longer leaves the
+ * workers idle.  A plain path that uses the pool waits for the window in
+ * flight first (es_workpool_for and _start do), which costs time, not
+ * order: the pool runs one loop at a time, and jobs touch only their own
+ * job.  Then the placed window's arenas are the next to fill.
+ */
 static int hand_on(struct wbuild *b)
 {
 	struct wzfile *z = b->zfile;
-	struct zwindow *w = &z->win[z->filling];
-	int ret = place_window(b);
+	struct zwindow *w = &z->win[z->filling], *done = &z->win[!z->filling];
+	const bool placing = z->in_flight;
+	int ret = 0;
 
-	if (ret || !w->njobs)
-		return ret;
-	es_workpool_start(b->pool, w->njobs, run_job, w);
-	z->in_flight = true;
-	z->filling = !z->filling;
-	return 0;
+	if (placing) {
+		es_workpool_wait(b->pool);
+		z->in_flight = false;
+	}
+	if (w->njobs) {
+		es_workpool_start(b->pool, w->njobs, run_job, w);
+		z->in_flight = true;
+		z->filling = !z->filling;
+	}
+	if (placing)
+		ret = place_window(b, done);
+	return ret;
 }
 
 int wb_compress_flush(struct wbuild *b)
@@ -720,8 +735,10 @@ int wb_compress_flush(struct wbuild *b)
 
 	if (!b->zfile)
 		return 0;
+	/* the filling window to the workers, then (nothing left to fill) it
+	   is waited for and placed */
 	ret = hand_on(b);
-	return ret ? ret : place_window(b);
+	return ret ? ret : hand_on(b);
 }
 
 /* The most stored bytes a segment of len bytes can take: a compressed

@@ -167,6 +167,49 @@ static void test_zstd(void **state)
 	fit_roundtrip(ES_COMPR_ZSTD, 10, 262144);
 }
 
+/*
+ * A searched encoder's guesses learn from its earlier calls (the last
+ * ratio, LZ4's fit): after a reset, a call gives what a new encoder's
+ * first call gives, whatever came before (the image must not depend on
+ * which worker compressed what).
+ */
+static void reset_repeats(enum es_compr_kind kind, int level)
+{
+	struct wz_encoder *fresh, *used;
+	struct es_err err = { 0 };
+	uint8_t *text = text_input(), *rnd = random_input();
+	uint8_t a[4096], b[4096];
+	size_t ca, oa, cb, ob;
+
+	assert_int_equal(wz_encoder_new(kind, level, &fresh, &err), 0);
+	assert_int_equal(wz_encoder_new(kind, level, &used, &err), 0);
+	for (size_t off = 0; off < 8 * 4096; off += 4096) {
+		const uint8_t *src = off & 4096 ? rnd + off : text + off;
+
+		assert_int_equal(wz_compress_fit(used, src, INPUT_SIZE - off, b, sizeof(b), 4096,
+						 &cb, &ob, &err), 0);
+	}
+	wz_encoder_reset(used);
+	assert_int_equal(wz_compress_fit(fresh, text + 7, INPUT_SIZE - 7, a, sizeof(a), 4096,
+					 &ca, &oa, &err), 0);
+	assert_int_equal(wz_compress_fit(used, text + 7, INPUT_SIZE - 7, b, sizeof(b), 4096,
+					 &cb, &ob, &err), 0);
+	assert_int_equal(ca, cb);
+	assert_int_equal(oa, ob);
+	assert_memory_equal(a, b, oa);
+	wz_encoder_free(fresh);
+	wz_encoder_free(used);
+	free(text);
+	free(rnd);
+}
+
+static void test_reset(void **state)
+{
+	(void)state;
+	reset_repeats(ES_COMPR_DEFLATE, 6);
+	reset_repeats(ES_COMPR_ZSTD, 3);
+}
+
 static void test_parse(void **state)
 {
 	struct es_err err = { 0 };
@@ -204,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_lz4hc),
 		cmocka_unit_test(test_deflate),
 		cmocka_unit_test(test_zstd),
+		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_parse),
 	};
 
