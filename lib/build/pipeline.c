@@ -5,20 +5,31 @@
  * identifiers derived) on the worker pool; then the dedup decisions and
  * block placement are made one chunk at a time in input order, exactly as
  * a one-thread build makes them; then the new chunks are encrypted on the
- * pool and written with one write.  Only the hashing and the encryption
- * run in parallel and each depends on its chunk alone, so the image is the
- * same byte for byte whatever the thread count.
+ * pool and written, in runs of consecutive blocks (one gathering write
+ * each).  Only the hashing, the encryption and the writes run in parallel
+ * with the rest, each depends on its chunk alone and every chunk's place
+ * is fixed before, so the image is the same byte for byte whatever the
+ * thread count.
  *
  * With helper threads the building thread reads the next window while the
- * helpers identify the full one (wb_pipe_rotate).
+ * helpers identify the full one (wb_pipe_rotate), and a writer thread
+ * writes the window before: copying the bytes into the page cache costs as
+ * much CPU as hashing them, and would otherwise be the building thread's.
+ * (One writer: buffered writes to one file take its inode lock, so more
+ * would only wait for each other.)  Writes retire in order on the building
+ * thread, which reports the first failure and notes the write-back.
  *
- * Memory: the window (WPIPE_WINDOW_SIZE; two with helper threads) and one
- * slot record per block of it, whatever the size of the files.
+ * Memory: the window (WPIPE_WINDOW_SIZE; three with helper threads) and
+ * one slot record per block of it, whatever the size of the files.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include "base/workpool.h"
+#include "base/workq.h"
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/sha256.h"
@@ -46,6 +57,16 @@ struct wlane {
 	bool sha_ready;
 };
 
+/* Consecutive new chunks (stored[from..to)), written with one pwritev. */
+struct wrun {
+	size_t from, to;
+	uint64_t blk;			/* where the first one goes */
+};
+
+/* A run ends at this many bytes or chunks (well below IOV_MAX). */
+#define WRUN_BYTES (256u << 10)
+#define WRUN_CHUNKS 64
+
 /* A window of chunks. */
 struct wwin {
 	struct wpipe *p;
@@ -55,14 +76,23 @@ struct wwin {
 	size_t nslots;
 	size_t *stored;			/* the slots of new chunks, in order */
 	size_t nstored;
+	struct wrun *runs;		/* the new chunks cut into runs */
+	size_t nruns;
+	struct iovec *iov;		/* one per new chunk, run after run */
+	uint64_t first;			/* block of the first new chunk */
+	uint64_t nblocks;		/* of the new chunks */
+	bool queued;			/* its write is not retired yet */
+	bool writing;			/* the writer has it (under wlock) */
+	int write_ret;			/* of that write (under wlock) */
 	char **names;			/* the files the window's slots come from */
 	size_t nnames;
 	const struct wnode *last;	/* the file of names[nnames - 1] */
 };
 
 /*
- * With helper threads there are two windows: while the helpers identify
- * the chunks of a full one, the building thread reads into the other.
+ * With helper threads there are three windows: while the helpers identify
+ * the chunks of a full one, the building thread reads into the next and
+ * the writer writes the one before.
  */
 struct wpipe {
 	struct wbuild *b;
@@ -70,10 +100,15 @@ struct wpipe {
 	struct wlane *lanes;		/* one per pool thread */
 	unsigned int nlanes;
 	size_t max_slots;
-	struct wwin win[2];
-	unsigned int nwin;		/* 1, or 2 with helper threads */
+	struct wwin win[3];
+	unsigned int nwin;		/* 1, or 3 with helper threads */
 	unsigned int cur;		/* the window being filled */
-	bool pending;			/* the other one is being identified */
+	unsigned int pending_win;	/* the window being identified */
+	bool pending;			/* one is */
+	struct es_workq *writer;	/* with helper threads */
+	pthread_mutex_t wlock;
+	pthread_cond_t written;		/* a window's write is done */
+	bool wsync_ready;
 };
 
 static int win_init(struct wpipe *p, struct wwin *w)
@@ -83,9 +118,76 @@ static int win_init(struct wpipe *p, struct wwin *w)
 	w->slots = calloc(p->max_slots, sizeof(*w->slots));
 	w->stored = calloc(p->max_slots, sizeof(*w->stored));
 	w->names = calloc(p->max_slots, sizeof(*w->names));
-	if (!w->window || !w->slots || !w->stored || !w->names)
+	w->runs = calloc(p->max_slots, sizeof(*w->runs));
+	w->iov = calloc(p->max_slots, sizeof(*w->iov));
+	if (!w->window || !w->slots || !w->stored || !w->names || !w->runs || !w->iov)
 		return es_fail(p->b->err, -ENOMEM, "out of memory");
 	return 0;
+}
+
+/* Write a committed window's runs; 0 or -errno. */
+static int write_runs(const struct wwin *w)
+{
+	const struct wbuild *b = w->p->b;
+	int fd = b->blob_fd >= 0 ? b->blob_fd : b->image_fd;
+
+	for (size_t i = 0; i < w->nruns; i++) {
+		const struct wrun *r = &w->runs[i];
+		int ret = es_pwritev_full(fd, &w->iov[r->from], (int)(r->to - r->from),
+					  r->blk << b->blkszbits);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* On the writer thread: one window. */
+static void writer_run(void *ctx, void *state, void *job)
+{
+	struct wpipe *p = ctx;
+	struct wwin *w = job;
+	int ret = write_runs(w);
+
+	(void)state;
+	pthread_mutex_lock(&p->wlock);
+	w->write_ret = ret;
+	w->writing = false;
+	pthread_cond_broadcast(&p->written);
+	pthread_mutex_unlock(&p->wlock);
+}
+
+static int writer_init(void *ctx, unsigned int i, void **state, struct es_err *err)
+{
+	(void)ctx;
+	(void)i;
+	(void)err;
+	*state = NULL;
+	return 0;
+}
+
+static void writer_fini(void *ctx, void *state)
+{
+	(void)ctx;
+	(void)state;
+}
+
+static const struct es_workq_ops writer_ops = {
+	.thread_init = writer_init,
+	.run = writer_run,
+	.thread_fini = writer_fini,
+};
+
+static int start_writer(struct wpipe *p)
+{
+	if (pthread_mutex_init(&p->wlock, NULL))
+		return es_fail(p->b->err, -ENOMEM, "out of memory");
+	if (pthread_cond_init(&p->written, NULL)) {
+		pthread_mutex_destroy(&p->wlock);
+		return es_fail(p->b->err, -ENOMEM, "out of memory");
+	}
+	p->wsync_ready = true;
+	return es_workq_start(&p->writer, 1, 3, &writer_ops, p, p->b->err);
 }
 
 int wb_pipe_init(struct wbuild *b)
@@ -100,9 +202,14 @@ int wb_pipe_init(struct wbuild *b)
 	p->max_slots = WPIPE_WINDOW_SIZE >> b->blkszbits;
 	p->pool = b->pool;
 	p->nlanes = es_workpool_size(p->pool);
-	p->nwin = p->nlanes > 1 ? 2 : 1;
+	p->nwin = p->nlanes > 1 ? 3 : 1;
 	for (unsigned int i = 0; i < p->nwin; i++) {
 		ret = win_init(p, &p->win[i]);
+		if (ret)
+			return ret;
+	}
+	if (p->nwin > 1) {
+		ret = start_writer(p);
 		if (ret)
 			return ret;
 	}
@@ -138,6 +245,8 @@ static void win_free(const struct wbuild *b, struct wwin *w)
 	free(w->window);
 	free(w->slots);
 	free(w->stored);
+	free(w->runs);
+	free(w->iov);
 	if (w->names)
 		forget_names(w);
 	free(w->names);
@@ -150,13 +259,19 @@ void wb_pipe_free(struct wbuild *b)
 	if (!p)
 		return;
 	es_workpool_wait(p->pool);	/* a window being identified */
+	if (p->writer)
+		es_workq_finish(p->writer);	/* the windows being written */
+	if (p->wsync_ready) {
+		pthread_cond_destroy(&p->written);
+		pthread_mutex_destroy(&p->wlock);
+	}
 	for (unsigned int i = 0; p->lanes && i < p->nlanes; i++) {
 		if (p->lanes[i].sha_ready)
 			es_sha256_release(&p->lanes[i].sha);
 		wb_crypt_lane_free(p->lanes[i].crypt);
 	}
 	free(p->lanes);
-	for (unsigned int i = 0; i < 2; i++)
+	for (unsigned int i = 0; i < 3; i++)
 		win_free(b, &p->win[i]);
 	free(p);
 	b->pipe = NULL;
@@ -223,6 +338,34 @@ static void identify(void *ctx, unsigned int worker, size_t i)
 		memcpy(s->key, s->digest, sizeof(s->key));
 }
 
+/* Cut the new chunks into runs; each run's iovecs point at its chunks. */
+static void cut_runs(struct wwin *w)
+{
+	const struct wbuild *b = w->p->b;
+	uint64_t blk = w->first;
+	size_t bytes = 0;
+
+	w->nruns = 0;
+	for (size_t i = 0; i < w->nstored; i++) {
+		const struct wslot *s = &w->slots[w->stored[i]];
+		size_t size = (size_t)s->nblocks << b->blkszbits;
+		struct wrun *r = w->nruns ? &w->runs[w->nruns - 1] : NULL;
+
+		if (!r || bytes >= WRUN_BYTES || r->to - r->from >= WRUN_CHUNKS) {
+			r = &w->runs[w->nruns++];
+			r->from = i;
+			r->blk = blk;
+			bytes = 0;
+		}
+		r->to = i + 1;
+		w->iov[i].iov_base = s->buf;
+		w->iov[i].iov_len = size;
+		bytes += size;
+		blk += s->nblocks;
+	}
+	w->nblocks = blk - w->first;
+}
+
 /* On a worker: a new chunk of an encrypted image, in place. */
 static void encrypt(void *ctx, unsigned int worker, size_t i)
 {
@@ -233,35 +376,63 @@ static void encrypt(void *ctx, unsigned int worker, size_t i)
 				     s->buf, s->nblocks, s->secret);
 }
 
-/* The new chunks' blocks, packed together, at block first of the output. */
-static int write_stored(struct wwin *w, uint64_t first)
+/* A window's write done (ret): failure reported, write-back noted. */
+static int written(struct wwin *w, int ret)
 {
 	struct wbuild *b = w->p->b;
 	const bool to_blob = b->blob_fd >= 0;
-	uint8_t *end = w->window;
 
-	/* in order, so each one moves down (or stays) */
-	for (size_t i = 0; i < w->nstored; i++) {
-		const struct wslot *s = &w->slots[w->stored[i]];
-		size_t size = (size_t)s->nblocks << b->blkszbits;
+	if (ret)
+		return es_fail(b->err, ret, "writing %s: %s", to_blob ? "the blob" : "the image",
+			       strerror(-ret));
+	es_writeback_note(&b->writeback[to_blob], to_blob ? b->blob_fd : b->image_fd,
+			  w->first << b->blkszbits, w->nblocks << b->blkszbits);
+	return 0;
+}
 
-		if (s->buf != end)
-			memmove(end, s->buf, size);
-		end += size;
-	}
-	if (end == w->window)
+/* The new chunks written: by the writer thread, or now without one. */
+static int write_stored(struct wwin *w)
+{
+	struct wpipe *p = w->p;
+
+	if (!w->nstored)
 		return 0;
-	return wb_write_data(b, to_blob, w->window, (size_t)(end - w->window),
-			     first << b->blkszbits);
+	cut_runs(w);
+	if (!p->writer)
+		return written(w, write_runs(w));
+	pthread_mutex_lock(&p->wlock);
+	w->writing = true;
+	w->write_ret = 0;
+	pthread_mutex_unlock(&p->wlock);
+	w->queued = true;
+	es_workq_push(p->writer, w);
+	return 0;
+}
+
+/* Wait until window w may be filled again: its write retired. */
+static int wait_written(struct wwin *w)
+{
+	struct wpipe *p = w->p;
+	int ret;
+
+	if (!w->queued)
+		return 0;
+	pthread_mutex_lock(&p->wlock);
+	while (w->writing)
+		pthread_cond_wait(&p->written, &p->wlock);
+	ret = w->write_ret;
+	pthread_mutex_unlock(&p->wlock);
+	w->queued = false;
+	return written(w, ret);
 }
 
 /* Place, encrypt and write an identified window; it is empty after. */
 static int commit(struct wwin *w)
 {
 	struct wbuild *b = w->p->b;
-	uint64_t first = b->blob_fd >= 0 ? b->blob_next : b->data_next;
 	int ret = 0;
 
+	w->first = b->blob_fd >= 0 ? b->blob_next : b->data_next;
 	w->nstored = 0;
 	for (size_t i = 0; i < w->nslots && !ret; i++) {
 		struct wslot *s = &w->slots[i];
@@ -299,7 +470,7 @@ static int commit(struct wwin *w)
 		}
 	}
 	if (!ret)
-		ret = write_stored(w, first);
+		ret = write_stored(w);
 	w->nslots = 0;
 	w->used = 0;
 	forget_names(w);
@@ -313,7 +484,22 @@ static int finish_pending(struct wpipe *p)
 		return 0;
 	es_workpool_wait(p->pool);
 	p->pending = false;
-	return commit(&p->win[p->cur ^ 1]);
+	return commit(&p->win[p->pending_win]);
+}
+
+/* Every window written and retired, in order. */
+static int wait_all_written(struct wpipe *p)
+{
+	int ret = 0;
+
+	/* the oldest first: the one after the window being filled */
+	for (unsigned int k = 1; k <= p->nwin; k++) {
+		int r = wait_written(&p->win[(p->cur + k) % p->nwin]);
+
+		if (!ret)
+			ret = r;
+	}
+	return ret;
 }
 
 int wb_pipe_flush(struct wbuild *b)
@@ -326,10 +512,13 @@ int wb_pipe_flush(struct wbuild *b)
 		return 0;
 	ret = finish_pending(p);
 	w = &p->win[p->cur];
-	if (ret || !w->nslots)
-		return ret;
-	es_workpool_for(p->pool, w->nslots, identify, w);
-	return commit(w);
+	if (!ret && w->nslots) {
+		es_workpool_for(p->pool, w->nslots, identify, w);
+		ret = commit(w);
+	}
+	if (!ret)
+		ret = wait_all_written(p);
+	return ret;
 }
 
 int wb_pipe_rotate(struct wbuild *b)
@@ -345,6 +534,8 @@ int wb_pipe_rotate(struct wbuild *b)
 		return ret;
 	es_workpool_start(p->pool, p->win[p->cur].nslots, identify, &p->win[p->cur]);
 	p->pending = true;
-	p->cur ^= 1;
-	return 0;
+	p->pending_win = p->cur;
+	p->cur = (p->cur + 1) % p->nwin;
+	/* the window to fill next may still be being written */
+	return wait_written(&p->win[p->cur]);
 }

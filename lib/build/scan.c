@@ -265,18 +265,44 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	ret = wb_poll_cancel(b);
 	if (ret)
 		return ret;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	/*
+	 * What the directory says is a regular file is opened at once and
+	 * stat'ed through its descriptor: one system call less per file than
+	 * a stat by name, then an open, then a stat of the descriptor to see
+	 * that the open found the same file.  O_NONBLOCK: should it have been
+	 * replaced by a FIFO meanwhile, the open does not wait for a writer.
+	 * Anything else (or a failed open) takes the way by name below.
+	 */
+	if (de->dtype == DT_REG) {
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+			    O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+	} else {
+		fd = -1;
+	}
+	if (fd < 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return es_fail(b->err, -errno, "%s: cannot stat: %s", ES_PATH(what),
 			       strerror(errno));
-	if (b->noutputs && is_output(b, &st))
+	if (b->noutputs && is_output(b, &st)) {
+		if (fd >= 0)
+			close(fd);
 		return SCAN_SKIP;
+	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		struct link_entry key = { .dev = st.st_dev, .ino = st.st_ino };
 		bool added;
 
-		if (hmap_find_or_add(&b->links, &key, (void **)&link, &added))
+		if (hmap_find_or_add(&b->links, &key, (void **)&link, &added)) {
+			if (fd >= 0)
+				close(fd);
 			return es_fail(b->err, -ENOMEM, "out of memory");
+		}
 		if (!added) {
+			if (fd >= 0)
+				close(fd);
 			n = link->node;
 			n->nlink++;
 			de->node = n;
@@ -285,8 +311,11 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 		}
 	}
 	n = wb_new_node(b, &st);
-	if (!n)
+	if (!n) {
+		if (fd >= 0)
+			close(fd);
 		return es_fail(b->err, -ENOMEM, "out of memory");
+	}
 	de->node = n;
 	if (link)
 		link->node = n;
@@ -299,15 +328,19 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
 		b->stats->regular_files++;
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			return es_fail(b->err, -errno, "%s: cannot open: %s", ES_PATH(what),
-				       strerror(errno));
-		if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
-		    now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
-			close(fd);
-			return es_fail(b->err, -EAGAIN, "%s: replaced during the build",
-				       ES_PATH(what));
+		if (fd >= 0) {
+			now = st;	/* opened first: st is the descriptor's */
+		} else {
+			fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+			if (fd < 0)
+				return es_fail(b->err, -errno, "%s: cannot open: %s",
+					       ES_PATH(what), strerror(errno));
+			if (fstat(fd, &now) < 0 || now.st_ino != st.st_ino ||
+			    now.st_dev != st.st_dev || !S_ISREG(now.st_mode)) {
+				close(fd);
+				return es_fail(b->err, -EAGAIN, "%s: replaced during the build",
+					       ES_PATH(what));
+			}
 		}
 		n->size = (uint64_t)st.st_size;
 		ret = wb_xattrs_collect(b, n, -1, NULL, fd, what);
@@ -398,6 +431,7 @@ static int scan_dir(struct wbuild *b, struct scan_level *lvl, const char *rel)
 		}
 		memcpy(ents[count].name, d->d_name, len + 1);
 		ents[count].len = (unsigned int)len;
+		ents[count].dtype = d->d_type;
 		ents[count].node = NULL;
 		count++;
 	}

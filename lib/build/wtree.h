@@ -31,6 +31,7 @@ struct wxattr {
 struct wdentry {
 	uint8_t *name;
 	unsigned int len;
+	uint8_t dtype;			/* a directory scan's d_type hint, or DT_UNKNOWN */
 	struct wnode *node;
 };
 
