@@ -33,6 +33,7 @@
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/sha256.h"
+#include "erofs/sha256_mb.h"
 #include "io.h"
 #include "wtree.h"
 
@@ -48,6 +49,10 @@ struct wslot {
 	uint8_t digest[32];		/* SHA-256 of the len bytes */
 	uint8_t key[32];		/* the dedup key: digest, or keyed id */
 	uint8_t *secret;		/* encrypted and new: its dedup slot */
+	struct wdict_use dict;		/* a dictionary chunk's first use */
+	int dict_fd;			/* where its bytes are */
+	uint64_t dict_off;
+	uint8_t dict_secret[32];	/* its secret, once checked */
 };
 
 /* What one thread owns. */
@@ -55,6 +60,10 @@ struct wlane {
 	struct wcrypt_lane *crypt;	/* encrypted builds */
 	struct es_sha256_ctx sha;
 	bool sha_ready;
+	struct es_sha256_mb mb;		/* two chunks at once */
+	bool mb_ready;
+	uint8_t *dict_ct, *dict_read;	/* a dictionary chunk: ours, its bytes */
+	size_t dict_cap;		/* of each */
 };
 
 /* Consecutive new chunks (stored[from..to)), written with one pwritev. */
@@ -76,6 +85,8 @@ struct wwin {
 	size_t nslots;
 	size_t *stored;			/* the slots of new chunks, in order */
 	size_t nstored;
+	size_t *dicts;			/* the slots of dictionary chunks to check */
+	size_t ndicts;
 	struct wrun *runs;		/* the new chunks cut into runs */
 	size_t nruns;
 	struct iovec *iov;		/* one per new chunk, run after run */
@@ -118,9 +129,11 @@ static int win_init(struct wpipe *p, struct wwin *w)
 	w->slots = calloc(p->max_slots, sizeof(*w->slots));
 	w->stored = calloc(p->max_slots, sizeof(*w->stored));
 	w->names = calloc(p->max_slots, sizeof(*w->names));
+	w->dicts = calloc(p->max_slots, sizeof(*w->dicts));
 	w->runs = calloc(p->max_slots, sizeof(*w->runs));
 	w->iov = calloc(p->max_slots, sizeof(*w->iov));
-	if (!w->window || !w->slots || !w->stored || !w->names || !w->runs || !w->iov)
+	if (!w->window || !w->slots || !w->stored || !w->names || !w->dicts || !w->runs ||
+	    !w->iov)
 		return es_fail(p->b->err, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -221,6 +234,10 @@ int wb_pipe_init(struct wbuild *b)
 		if (ret)
 			return es_fail(b->err, ret, "SHA-256 unavailable");
 		p->lanes[i].sha_ready = true;
+		ret = es_sha256_mb_init(&p->lanes[i].mb, 0);
+		if (ret)
+			return es_fail(b->err, ret, "SHA-256 unavailable");
+		p->lanes[i].mb_ready = true;
 		if (b->crypt) {
 			ret = wb_crypt_lane_new(b, &p->lanes[i].crypt);
 			if (ret)
@@ -245,6 +262,7 @@ static void win_free(const struct wbuild *b, struct wwin *w)
 	free(w->window);
 	free(w->slots);
 	free(w->stored);
+	free(w->dicts);
 	free(w->runs);
 	free(w->iov);
 	if (w->names)
@@ -268,7 +286,11 @@ void wb_pipe_free(struct wbuild *b)
 	for (unsigned int i = 0; p->lanes && i < p->nlanes; i++) {
 		if (p->lanes[i].sha_ready)
 			es_sha256_release(&p->lanes[i].sha);
+		if (p->lanes[i].mb_ready)
+			es_sha256_mb_release(&p->lanes[i].mb);
 		wb_crypt_lane_free(p->lanes[i].crypt);
+		free(p->lanes[i].dict_ct);
+		free(p->lanes[i].dict_read);
 	}
 	free(p->lanes);
 	for (unsigned int i = 0; i < 3; i++)
@@ -319,23 +341,68 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
 	return 0;
 }
 
-/* On a worker: what the dedup decision needs. */
-static void identify(void *ctx, unsigned int worker, size_t i)
+/* A slot's dedup key from its digest: the digest, or its keyed id. */
+static void slot_key(const struct wbuild *b, struct wlane *l, struct wslot *s)
 {
-	struct wwin *w = ctx;
-	const struct wbuild *b = w->p->b;
-	struct wlane *l = &w->p->lanes[worker];
-	struct wslot *s = &w->slots[i];
-
-	s->zero = wb_all_zero(s->buf, s->len);
-	if (s->zero)
-		return;
-	es_sha256_update(&l->sha, s->buf, s->len);
-	s->ret = es_sha256_final_reset(&l->sha, s->digest);
 	if (!s->ret && b->crypt)
 		s->ret = wb_crypt_lane_id(b, l->crypt, s->digest, s->len, s->key);
 	else
 		memcpy(s->key, s->digest, sizeof(s->key));
+}
+
+/* One slot's digest and key (its zero flag already set). */
+static void identify_one(const struct wbuild *b, struct wlane *l, struct wslot *s)
+{
+	if (s->zero)
+		return;
+	es_sha256_update(&l->sha, s->buf, s->len);
+	s->ret = es_sha256_final_reset(&l->sha, s->digest);
+	slot_key(b, l, s);
+}
+
+/*
+ * On a worker: what the dedup decision needs, for slots 2k and 2k + 1.
+ * Two chunks of one length (most are a whole chunk) are hashed together,
+ * their SHA-256 rounds interleaved (erofs/sha256_mb.h): one stream leaves
+ * most of the SHA unit idle.
+ */
+static void identify(void *ctx, unsigned int worker, size_t k)
+{
+	struct wwin *w = ctx;
+	const struct wbuild *b = w->p->b;
+	struct wlane *l = &w->p->lanes[worker];
+	struct wslot *x = &w->slots[2 * k];
+	struct wslot *y = 2 * k + 1 < w->nslots ? &w->slots[2 * k + 1] : NULL;
+
+	x->zero = wb_all_zero(x->buf, x->len);
+	if (y)
+		y->zero = wb_all_zero(y->buf, y->len);
+	if (y && !x->zero && !y->zero && x->len == y->len) {
+		x->ret = y->ret = es_sha256_mb_x2(&l->mb, x->buf, y->buf, x->len, x->digest,
+						  y->digest);
+		slot_key(b, l, x);
+		slot_key(b, l, y);
+		return;
+	}
+	identify_one(b, l, x);
+	if (y)
+		identify_one(b, l, y);
+}
+
+/* identify()'s calls for a window */
+static size_t identify_calls(const struct wwin *w)
+{
+	return (w->nslots + 1) / 2;
+}
+
+/* On a worker: a new chunk of an encrypted image, in place. */
+static void encrypt(void *ctx, unsigned int worker, size_t i)
+{
+	struct wwin *w = ctx;
+	struct wslot *s = &w->slots[w->stored[i]];
+
+	s->ret = wb_crypt_lane_chunk(w->p->b, w->p->lanes[worker].crypt, s->digest, s->len,
+				     s->buf, s->nblocks, s->secret);
 }
 
 /* Cut the new chunks into runs; each run's iovecs point at its chunks. */
@@ -364,16 +431,6 @@ static void cut_runs(struct wwin *w)
 		blk += s->nblocks;
 	}
 	w->nblocks = blk - w->first;
-}
-
-/* On a worker: a new chunk of an encrypted image, in place. */
-static void encrypt(void *ctx, unsigned int worker, size_t i)
-{
-	struct wwin *w = ctx;
-	struct wslot *s = &w->slots[w->stored[i]];
-
-	s->ret = wb_crypt_lane_chunk(w->p->b, w->p->lanes[worker].crypt, s->digest, s->len,
-				     s->buf, s->nblocks, s->secret);
 }
 
 /* A window's write done (ret): failure reported, write-back noted. */
@@ -426,6 +483,89 @@ static int wait_written(struct wwin *w)
 	return written(w, ret);
 }
 
+/*
+ * On a worker: an encrypted build's first use of a dictionary chunk.  Its
+ * secret comes from the source's plaintext (never from the dictionary), and
+ * the dictionary's bytes must be the ciphertext it gives.  Any failure is
+ * redone by the caller on its own thread, which says what went wrong.
+ */
+static void dict_check(void *ctx, unsigned int worker, size_t i)
+{
+	struct wwin *w = ctx;
+	const struct wbuild *b = w->p->b;
+	struct wlane *l = &w->p->lanes[worker];
+	struct wslot *s = &w->slots[w->dicts[i]];
+	size_t padded = (size_t)s->nblocks << b->blkszbits;
+	ssize_t got;
+
+	memcpy(l->dict_ct, s->buf, padded);	/* zero-padded by the reader */
+	s->ret = wb_crypt_lane_chunk(b, l->crypt, s->digest, s->len, l->dict_ct, s->nblocks,
+				     s->dict_secret);
+	if (s->ret)
+		return;
+	got = es_pread_full(s->dict_fd, l->dict_read, padded, s->dict_off);
+	if (got != (ssize_t)padded || memcmp(l->dict_read, l->dict_ct, padded))
+		s->ret = -EBADMSG;
+}
+
+/* Check the window's first uses of dictionary chunks, on the pool. */
+static int check_dicts(struct wwin *w)
+{
+	struct wpipe *p = w->p;
+	struct wbuild *b = p->b;
+	size_t max = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < w->ndicts; i++) {
+		struct wslot *s = &w->slots[w->dicts[i]];
+		size_t padded = (size_t)s->nblocks << b->blkszbits;
+
+		ret = wb_dict_chunk_locate(b, s->dict.dev, s->dict.blkaddr, s->nblocks, s->key,
+					   w->names[s->name], &s->dict_fd, &s->dict_off);
+		if (ret)
+			return ret;
+		if (padded > max)
+			max = padded;
+	}
+	for (unsigned int i = 0; i < p->nlanes; i++) {
+		struct wlane *l = &p->lanes[i];
+
+		if (l->dict_cap < max) {
+			free(l->dict_ct);
+			free(l->dict_read);
+			l->dict_ct = malloc(max);
+			l->dict_read = malloc(max);
+			l->dict_cap = l->dict_ct && l->dict_read ? max : 0;
+			if (!l->dict_cap)
+				return es_fail(b->err, -ENOMEM, "out of memory");
+		}
+	}
+	es_workpool_for(p->pool, w->ndicts, dict_check, w);
+	for (size_t i = 0; i < w->ndicts && !ret; i++) {
+		struct wslot *s = &w->slots[w->dicts[i]];
+		uint8_t *secret;
+
+		if (s->ret) {
+			/* again, here: the message says which check failed */
+			ret = wb_crypt_dict_chunk(b, s->dict.dev, s->dict.blkaddr, s->nblocks,
+						  s->digest, s->len, s->key, s->buf,
+						  w->names[s->name]);
+			if (!ret)
+				continue;
+			break;
+		}
+		secret = wb_dedup_secret(b->dedup, s->key, s->nblocks);
+		if (!secret)
+			ret = es_fail(b->err, -EINVAL, "%s: internal error: a dictionary chunk "
+				      "has no index entry", ES_PATH(w->names[s->name]));
+		else
+			memcpy(secret, s->dict_secret, sizeof(s->dict_secret));
+	}
+	for (size_t i = 0; i < w->ndicts; i++)
+		es_crypto_wipe(w->slots[w->dicts[i]].dict_secret, 32);
+	return ret;
+}
+
 /* Place, encrypt and write an identified window; it is empty after. */
 static int commit(struct wwin *w)
 {
@@ -434,6 +574,7 @@ static int commit(struct wwin *w)
 
 	w->first = b->blob_fd >= 0 ? b->blob_next : b->data_next;
 	w->nstored = 0;
+	w->ndicts = 0;
 	for (size_t i = 0; i < w->nslots && !ret; i++) {
 		struct wslot *s = &w->slots[i];
 		const char *what = w->names[s->name];
@@ -445,10 +586,15 @@ static int commit(struct wwin *w)
 						 "SHA-256");
 		else
 			ret = wb_chunk_place(b, s->n, s->index, s->len, s->zero, s->digest,
-					     s->key, s->buf, what, &store);
+					     s->key, s->buf, what, &store, &s->dict);
 		if (store)
 			w->stored[w->nstored++] = i;
+		if (s->dict.pending)
+			w->dicts[w->ndicts++] = i;
 	}
+	/* after every insertion, as the secrets go into the map */
+	if (!ret && w->ndicts)
+		ret = check_dicts(w);
 	if (!ret && b->crypt) {
 		/* after every insertion: the map may have moved its entries */
 		for (size_t i = 0; i < w->nstored; i++) {
@@ -513,7 +659,7 @@ int wb_pipe_flush(struct wbuild *b)
 	ret = finish_pending(p);
 	w = &p->win[p->cur];
 	if (!ret && w->nslots) {
-		es_workpool_for(p->pool, w->nslots, identify, w);
+		es_workpool_for(p->pool, identify_calls(w), identify, w);
 		ret = commit(w);
 	}
 	if (!ret)
@@ -532,7 +678,7 @@ int wb_pipe_rotate(struct wbuild *b)
 	ret = finish_pending(p);
 	if (ret)
 		return ret;
-	es_workpool_start(p->pool, p->win[p->cur].nslots, identify, &p->win[p->cur]);
+	es_workpool_start(p->pool, identify_calls(&p->win[p->cur]), identify, &p->win[p->cur]);
 	p->pending = true;
 	p->pending_win = p->cur;
 	p->cur = (p->cur + 1) % p->nwin;
