@@ -48,11 +48,11 @@ struct wslot {
 	bool zero;
 	uint8_t digest[32];		/* SHA-256 of the len bytes */
 	uint8_t key[32];		/* the dedup key: digest, or keyed id */
-	uint8_t *secret;		/* encrypted and new: its dedup slot */
 	struct wdict_use dict;		/* a dictionary chunk's first use */
 	int dict_fd;			/* where its bytes are */
 	uint64_t dict_off;
-	uint8_t dict_secret[32];	/* its secret, once checked */
+	uint8_t secret_out[32];		/* encrypted, new or a dictionary's: its
+					   secret, until it goes into the map */
 };
 
 /* What one thread owns. */
@@ -95,6 +95,8 @@ struct wwin {
 	bool queued;			/* its write is not retired yet */
 	bool writing;			/* the writer has it (under wlock) */
 	int write_ret;			/* of that write (under wlock) */
+	size_t crypt_failed;		/* the stored chunk it could not encrypt,
+					   or nstored (under wlock) */
 	char **names;			/* the files the window's slots come from */
 	size_t nnames;
 	const struct wnode *last;	/* the file of names[nnames - 1] */
@@ -117,6 +119,7 @@ struct wpipe {
 	unsigned int pending_win;	/* the window being identified */
 	bool pending;			/* one is */
 	struct es_workq *writer;	/* with helper threads */
+	struct wcrypt_lane *wcrypt;	/* the writer's, encrypted builds */
 	pthread_mutex_t wlock;
 	pthread_cond_t written;		/* a window's write is done */
 	bool wsync_ready;
@@ -160,10 +163,25 @@ static void writer_run(void *ctx, void *state, void *job)
 {
 	struct wpipe *p = ctx;
 	struct wwin *w = job;
-	int ret = write_runs(w);
+	size_t failed = w->nstored;
+	int ret = 0;
 
 	(void)state;
+	/* encrypted builds: the new chunks first, in place */
+	for (size_t i = 0; p->wcrypt && i < w->nstored; i++) {
+		struct wslot *s = &w->slots[w->stored[i]];
+
+		ret = wb_crypt_lane_chunk(p->b, p->wcrypt, s->digest, s->len, s->buf,
+					  s->nblocks, s->secret_out);
+		if (ret) {
+			failed = i;
+			break;
+		}
+	}
+	if (!ret)
+		ret = write_runs(w);
 	pthread_mutex_lock(&p->wlock);
+	w->crypt_failed = failed;
 	w->write_ret = ret;
 	w->writing = false;
 	pthread_cond_broadcast(&p->written);
@@ -200,6 +218,12 @@ static int start_writer(struct wpipe *p)
 		return es_fail(p->b->err, -ENOMEM, "out of memory");
 	}
 	p->wsync_ready = true;
+	if (p->b->crypt) {
+		int ret = wb_crypt_lane_new(p->b, &p->wcrypt);
+
+		if (ret)
+			return ret;
+	}
 	return es_workq_start(&p->writer, 1, 3, &writer_ops, p, p->b->err);
 }
 
@@ -279,6 +303,7 @@ void wb_pipe_free(struct wbuild *b)
 	es_workpool_wait(p->pool);	/* a window being identified */
 	if (p->writer)
 		es_workq_finish(p->writer);	/* the windows being written */
+	wb_crypt_lane_free(p->wcrypt);
 	if (p->wsync_ready) {
 		pthread_cond_destroy(&p->written);
 		pthread_mutex_destroy(&p->wlock);
@@ -402,7 +427,7 @@ static void encrypt(void *ctx, unsigned int worker, size_t i)
 	struct wslot *s = &w->slots[w->stored[i]];
 
 	s->ret = wb_crypt_lane_chunk(w->p->b, w->p->lanes[worker].crypt, s->digest, s->len,
-				     s->buf, s->nblocks, s->secret);
+				     s->buf, s->nblocks, s->secret_out);
 }
 
 /* Cut the new chunks into runs; each run's iovecs point at its chunks. */
@@ -466,10 +491,33 @@ static int write_stored(struct wwin *w)
 	return 0;
 }
 
+/* Encrypted builds: the secrets of n chunks (slots idx[0..n)) into the
+ * map, once every insertion is made (entries move when it grows). */
+static int put_secrets(struct wwin *w, const size_t *idx, size_t n)
+{
+	struct wbuild *b = w->p->b;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct wslot *s = &w->slots[idx[i]];
+		uint8_t *secret = ret ? NULL : wb_dedup_secret(b->dedup, s->key, s->nblocks);
+
+		if (!ret && !secret)
+			ret = es_fail(b->err, -EINVAL, "%s: internal error: a chunk has no "
+				      "index entry", ES_PATH(w->names[s->name]));
+		else if (secret)
+			memcpy(secret, s->secret_out, sizeof(s->secret_out));
+		es_crypto_wipe(s->secret_out, sizeof(s->secret_out));
+	}
+	return ret;
+}
+
 /* Wait until window w may be filled again: its write retired. */
 static int wait_written(struct wwin *w)
 {
 	struct wpipe *p = w->p;
+	struct wbuild *b = p->b;
+	size_t failed;
 	int ret;
 
 	if (!w->queued)
@@ -478,9 +526,22 @@ static int wait_written(struct wwin *w)
 	while (w->writing)
 		pthread_cond_wait(&p->written, &p->wlock);
 	ret = w->write_ret;
+	failed = w->crypt_failed;
 	pthread_mutex_unlock(&p->wlock);
 	w->queued = false;
-	return written(w, ret);
+	if (failed < w->nstored)
+		ret = es_fail(b->err, ret, "%s: encrypting a chunk failed",
+			      ES_PATH(w->names[w->slots[w->stored[failed]].name]));
+	else
+		ret = written(w, ret);
+	if (b->crypt) {
+		int r = put_secrets(w, w->stored, w->nstored);
+
+		if (!ret)
+			ret = r;
+	}
+	forget_names(w);	/* kept for the messages */
+	return ret;
 }
 
 /*
@@ -500,7 +561,7 @@ static void dict_check(void *ctx, unsigned int worker, size_t i)
 
 	memcpy(l->dict_ct, s->buf, padded);	/* zero-padded by the reader */
 	s->ret = wb_crypt_lane_chunk(b, l->crypt, s->digest, s->len, l->dict_ct, s->nblocks,
-				     s->dict_secret);
+				     s->secret_out);
 	if (s->ret)
 		return;
 	got = es_pread_full(s->dict_fd, l->dict_read, padded, s->dict_off);
@@ -559,10 +620,10 @@ static int check_dicts(struct wwin *w)
 			ret = es_fail(b->err, -EINVAL, "%s: internal error: a dictionary chunk "
 				      "has no index entry", ES_PATH(w->names[s->name]));
 		else
-			memcpy(secret, s->dict_secret, sizeof(s->dict_secret));
+			memcpy(secret, s->secret_out, sizeof(s->secret_out));
 	}
 	for (size_t i = 0; i < w->ndicts; i++)
-		es_crypto_wipe(w->slots[w->dicts[i]].dict_secret, 32);
+		es_crypto_wipe(w->slots[w->dicts[i]].secret_out, 32);
 	return ret;
 }
 
@@ -595,18 +656,10 @@ static int commit(struct wwin *w)
 	/* after every insertion, as the secrets go into the map */
 	if (!ret && w->ndicts)
 		ret = check_dicts(w);
-	if (!ret && b->crypt) {
-		/* after every insertion: the map may have moved its entries */
-		for (size_t i = 0; i < w->nstored; i++) {
-			struct wslot *s = &w->slots[w->stored[i]];
-
-			s->secret = wb_dedup_secret(b->dedup, s->key, s->nblocks);
-			if (!s->secret)
-				ret = es_fail(b->err, -EINVAL, "%s: internal error: a new chunk "
-					      "has no index entry", ES_PATH(w->names[s->name]));
-		}
-		if (!ret)
-			es_workpool_for(w->p->pool, w->nstored, encrypt, w);
+	/* encrypted, without a writer thread: the new chunks now, on the pool
+	   (a writer encrypts them itself, before it writes them) */
+	if (!ret && b->crypt && !w->p->writer) {
+		es_workpool_for(w->p->pool, w->nstored, encrypt, w);
 		for (size_t i = 0; i < w->nstored && !ret; i++) {
 			const struct wslot *s = &w->slots[w->stored[i]];
 
@@ -614,12 +667,15 @@ static int commit(struct wwin *w)
 				ret = es_fail(b->err, s->ret, "%s: encrypting a chunk failed",
 					      ES_PATH(w->names[s->name]));
 		}
+		if (!ret)
+			ret = put_secrets(w, w->stored, w->nstored);
 	}
 	if (!ret)
 		ret = write_stored(w);
 	w->nslots = 0;
 	w->used = 0;
-	forget_names(w);
+	if (!w->queued)
+		forget_names(w);
 	return ret;
 }
 
