@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include "erofs/image.h"
@@ -92,6 +93,31 @@ int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 			return -errno;
 		}
 		done += (size_t)n;
+	}
+	return 0;
+}
+
+int es_pwritev_full(int fd, struct iovec *iov, int iovcnt, uint64_t off)
+{
+	while (iovcnt > 0) {
+		ssize_t n = pwritev(fd, iov, iovcnt, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (uint64_t)n;
+		/* a short write: go on from where it stopped */
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0 && n > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }

@@ -33,6 +33,9 @@ ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);
 ssize_t es_pread_atleast(int fd, void *buf, size_t min, size_t max, uint64_t off);
 /* pwrite all of buf; returns 0 or -errno. */
 int es_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* pwritev all of iov[0..iovcnt) (which it may change); returns 0 or -errno. */
+struct iovec;
+int es_pwritev_full(int fd, struct iovec *iov, int iovcnt, uint64_t off);
 /* read until len bytes or EOF; returns bytes read or -errno. */
 ssize_t es_read_full(int fd, void *buf, size_t len);
 

@@ -290,7 +290,7 @@ static void put_entry(struct wbuild *b, struct wnode *n, uint64_t index, uint16_
 
 int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t len, bool zero,
 		   const uint8_t digest[32], const uint8_t key[32], const uint8_t *plain,
-		   const char *what, bool *store)
+		   const char *what, bool *store, struct wdict_use *dict)
 {
 	const bool to_blob = b->blob_fd >= 0;
 	uint64_t *next = to_blob ? &b->blob_next : &b->data_next;
@@ -317,7 +317,11 @@ int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t l
 	if (ret)
 		return es_fail(b->err, ret, "out of memory");
 	/* a dictionary says it holds these bytes: make sure before using it */
-	if (first_use) {
+	if (first_use && b->crypt && dict) {
+		dict->pending = true;
+		dict->dev = dev;
+		dict->blkaddr = blkaddr;
+	} else if (first_use) {
 		ret = b->crypt ?
 		      wb_crypt_dict_chunk(b, dev, blkaddr, (uint32_t)nblocks, digest, len, key,
 					  plain, what) :
@@ -381,7 +385,7 @@ static int ingest_large_chunk(struct wbuild *b, struct wnode *n, struct wsource 
 	ret = es_sha256_final(&sha, digest);
 	if (ret)
 		return es_fail(b->err, ret, "SHA-256 failed");
-	return wb_chunk_place(b, n, index, len, zero, digest, digest, NULL, what, &store);
+	return wb_chunk_place(b, n, index, len, zero, digest, digest, NULL, what, &store, NULL);
 }
 
 /* Consecutive chunks of a file that lie one after the other in the window
@@ -437,7 +441,8 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src
 			data_at = next_data(src, off, n->size);
 		if (sparse && data_at >= off + len) {
 			/* a hole: never read, stored as nothing */
-			ret = wb_chunk_place(b, n, c, len, true, NULL, NULL, NULL, what, &store);
+			ret = wb_chunk_place(b, n, c, len, true, NULL, NULL, NULL, what, &store,
+					     NULL);
 		} else if (windowed) {
 			/* hashed, placed and written when the window is committed */
 			if (!wb_pipe_has_room(b, (uint32_t)len)) {

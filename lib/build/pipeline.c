@@ -5,23 +5,35 @@
  * identifiers derived) on the worker pool; then the dedup decisions and
  * block placement are made one chunk at a time in input order, exactly as
  * a one-thread build makes them; then the new chunks are encrypted on the
- * pool and written with one write.  Only the hashing and the encryption
- * run in parallel and each depends on its chunk alone, so the image is the
- * same byte for byte whatever the thread count.
+ * pool and written, in runs of consecutive blocks (one gathering write
+ * each).  Only the hashing, the encryption and the writes run in parallel
+ * with the rest, each depends on its chunk alone and every chunk's place
+ * is fixed before, so the image is the same byte for byte whatever the
+ * thread count.
  *
  * With helper threads the building thread reads the next window while the
- * helpers identify the full one (wb_pipe_rotate).
+ * helpers identify the full one (wb_pipe_rotate), and a writer thread
+ * writes the window before: copying the bytes into the page cache costs as
+ * much CPU as hashing them, and would otherwise be the building thread's.
+ * (One writer: buffered writes to one file take its inode lock, so more
+ * would only wait for each other.)  Writes retire in order on the building
+ * thread, which reports the first failure and notes the write-back.
  *
- * Memory: the window (WPIPE_WINDOW_SIZE; two with helper threads) and one
- * slot record per block of it, whatever the size of the files.
+ * Memory: the window (WPIPE_WINDOW_SIZE; three with helper threads) and
+ * one slot record per block of it, whatever the size of the files.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include "base/workpool.h"
+#include "base/workq.h"
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/sha256.h"
+#include "erofs/sha256_mb.h"
 #include "io.h"
 #include "wtree.h"
 
@@ -36,7 +48,11 @@ struct wslot {
 	bool zero;
 	uint8_t digest[32];		/* SHA-256 of the len bytes */
 	uint8_t key[32];		/* the dedup key: digest, or keyed id */
-	uint8_t *secret;		/* encrypted and new: its dedup slot */
+	struct wdict_use dict;		/* a dictionary chunk's first use */
+	int dict_fd;			/* where its bytes are */
+	uint64_t dict_off;
+	uint8_t secret_out[32];		/* encrypted, new or a dictionary's: its
+					   secret, until it goes into the map */
 };
 
 /* What one thread owns. */
@@ -44,7 +60,21 @@ struct wlane {
 	struct wcrypt_lane *crypt;	/* encrypted builds */
 	struct es_sha256_ctx sha;
 	bool sha_ready;
+	struct es_sha256_mb mb;		/* two chunks at once */
+	bool mb_ready;
+	uint8_t *dict_ct, *dict_read;	/* a dictionary chunk: ours, its bytes */
+	size_t dict_cap;		/* of each */
 };
+
+/* Consecutive new chunks (stored[from..to)), written with one pwritev. */
+struct wrun {
+	size_t from, to;
+	uint64_t blk;			/* where the first one goes */
+};
+
+/* A run ends at this many bytes or chunks (well below IOV_MAX). */
+#define WRUN_BYTES (256u << 10)
+#define WRUN_CHUNKS 64
 
 /* A window of chunks. */
 struct wwin {
@@ -55,14 +85,27 @@ struct wwin {
 	size_t nslots;
 	size_t *stored;			/* the slots of new chunks, in order */
 	size_t nstored;
+	size_t *dicts;			/* the slots of dictionary chunks to check */
+	size_t ndicts;
+	struct wrun *runs;		/* the new chunks cut into runs */
+	size_t nruns;
+	struct iovec *iov;		/* one per new chunk, run after run */
+	uint64_t first;			/* block of the first new chunk */
+	uint64_t nblocks;		/* of the new chunks */
+	bool queued;			/* its write is not retired yet */
+	bool writing;			/* the writer has it (under wlock) */
+	int write_ret;			/* of that write (under wlock) */
+	size_t crypt_failed;		/* the stored chunk it could not encrypt,
+					   or nstored (under wlock) */
 	char **names;			/* the files the window's slots come from */
 	size_t nnames;
 	const struct wnode *last;	/* the file of names[nnames - 1] */
 };
 
 /*
- * With helper threads there are two windows: while the helpers identify
- * the chunks of a full one, the building thread reads into the other.
+ * With helper threads there are three windows: while the helpers identify
+ * the chunks of a full one, the building thread reads into the next and
+ * the writer writes the one before.
  */
 struct wpipe {
 	struct wbuild *b;
@@ -70,10 +113,16 @@ struct wpipe {
 	struct wlane *lanes;		/* one per pool thread */
 	unsigned int nlanes;
 	size_t max_slots;
-	struct wwin win[2];
-	unsigned int nwin;		/* 1, or 2 with helper threads */
+	struct wwin win[3];
+	unsigned int nwin;		/* 1, or 3 with helper threads */
 	unsigned int cur;		/* the window being filled */
-	bool pending;			/* the other one is being identified */
+	unsigned int pending_win;	/* the window being identified */
+	bool pending;			/* one is */
+	struct es_workq *writer;	/* with helper threads */
+	struct wcrypt_lane *wcrypt;	/* the writer's, encrypted builds */
+	pthread_mutex_t wlock;
+	pthread_cond_t written;		/* a window's write is done */
+	bool wsync_ready;
 };
 
 static int win_init(struct wpipe *p, struct wwin *w)
@@ -83,9 +132,99 @@ static int win_init(struct wpipe *p, struct wwin *w)
 	w->slots = calloc(p->max_slots, sizeof(*w->slots));
 	w->stored = calloc(p->max_slots, sizeof(*w->stored));
 	w->names = calloc(p->max_slots, sizeof(*w->names));
-	if (!w->window || !w->slots || !w->stored || !w->names)
+	w->dicts = calloc(p->max_slots, sizeof(*w->dicts));
+	w->runs = calloc(p->max_slots, sizeof(*w->runs));
+	w->iov = calloc(p->max_slots, sizeof(*w->iov));
+	if (!w->window || !w->slots || !w->stored || !w->names || !w->dicts || !w->runs ||
+	    !w->iov)
 		return es_fail(p->b->err, -ENOMEM, "out of memory");
 	return 0;
+}
+
+/* Write a committed window's runs; 0 or -errno. */
+static int write_runs(const struct wwin *w)
+{
+	const struct wbuild *b = w->p->b;
+	int fd = b->blob_fd >= 0 ? b->blob_fd : b->image_fd;
+
+	for (size_t i = 0; i < w->nruns; i++) {
+		const struct wrun *r = &w->runs[i];
+		int ret = es_pwritev_full(fd, &w->iov[r->from], (int)(r->to - r->from),
+					  r->blk << b->blkszbits);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* On the writer thread: one window. */
+static void writer_run(void *ctx, void *state, void *job)
+{
+	struct wpipe *p = ctx;
+	struct wwin *w = job;
+	size_t failed = w->nstored;
+	int ret = 0;
+
+	(void)state;
+	/* encrypted builds: the new chunks first, in place */
+	for (size_t i = 0; p->wcrypt && i < w->nstored; i++) {
+		struct wslot *s = &w->slots[w->stored[i]];
+
+		ret = wb_crypt_lane_chunk(p->b, p->wcrypt, s->digest, s->len, s->buf,
+					  s->nblocks, s->secret_out);
+		if (ret) {
+			failed = i;
+			break;
+		}
+	}
+	if (!ret)
+		ret = write_runs(w);
+	pthread_mutex_lock(&p->wlock);
+	w->crypt_failed = failed;
+	w->write_ret = ret;
+	w->writing = false;
+	pthread_cond_broadcast(&p->written);
+	pthread_mutex_unlock(&p->wlock);
+}
+
+static int writer_init(void *ctx, unsigned int i, void **state, struct es_err *err)
+{
+	(void)ctx;
+	(void)i;
+	(void)err;
+	*state = NULL;
+	return 0;
+}
+
+static void writer_fini(void *ctx, void *state)
+{
+	(void)ctx;
+	(void)state;
+}
+
+static const struct es_workq_ops writer_ops = {
+	.thread_init = writer_init,
+	.run = writer_run,
+	.thread_fini = writer_fini,
+};
+
+static int start_writer(struct wpipe *p)
+{
+	if (pthread_mutex_init(&p->wlock, NULL))
+		return es_fail(p->b->err, -ENOMEM, "out of memory");
+	if (pthread_cond_init(&p->written, NULL)) {
+		pthread_mutex_destroy(&p->wlock);
+		return es_fail(p->b->err, -ENOMEM, "out of memory");
+	}
+	p->wsync_ready = true;
+	if (p->b->crypt) {
+		int ret = wb_crypt_lane_new(p->b, &p->wcrypt);
+
+		if (ret)
+			return ret;
+	}
+	return es_workq_start(&p->writer, 1, 3, &writer_ops, p, p->b->err);
 }
 
 int wb_pipe_init(struct wbuild *b)
@@ -100,9 +239,14 @@ int wb_pipe_init(struct wbuild *b)
 	p->max_slots = WPIPE_WINDOW_SIZE >> b->blkszbits;
 	p->pool = b->pool;
 	p->nlanes = es_workpool_size(p->pool);
-	p->nwin = p->nlanes > 1 ? 2 : 1;
+	p->nwin = p->nlanes > 1 ? 3 : 1;
 	for (unsigned int i = 0; i < p->nwin; i++) {
 		ret = win_init(p, &p->win[i]);
+		if (ret)
+			return ret;
+	}
+	if (p->nwin > 1) {
+		ret = start_writer(p);
 		if (ret)
 			return ret;
 	}
@@ -114,6 +258,10 @@ int wb_pipe_init(struct wbuild *b)
 		if (ret)
 			return es_fail(b->err, ret, "SHA-256 unavailable");
 		p->lanes[i].sha_ready = true;
+		ret = es_sha256_mb_init(&p->lanes[i].mb, 0);
+		if (ret)
+			return es_fail(b->err, ret, "SHA-256 unavailable");
+		p->lanes[i].mb_ready = true;
 		if (b->crypt) {
 			ret = wb_crypt_lane_new(b, &p->lanes[i].crypt);
 			if (ret)
@@ -138,6 +286,9 @@ static void win_free(const struct wbuild *b, struct wwin *w)
 	free(w->window);
 	free(w->slots);
 	free(w->stored);
+	free(w->dicts);
+	free(w->runs);
+	free(w->iov);
 	if (w->names)
 		forget_names(w);
 	free(w->names);
@@ -150,13 +301,24 @@ void wb_pipe_free(struct wbuild *b)
 	if (!p)
 		return;
 	es_workpool_wait(p->pool);	/* a window being identified */
+	if (p->writer)
+		es_workq_finish(p->writer);	/* the windows being written */
+	wb_crypt_lane_free(p->wcrypt);
+	if (p->wsync_ready) {
+		pthread_cond_destroy(&p->written);
+		pthread_mutex_destroy(&p->wlock);
+	}
 	for (unsigned int i = 0; p->lanes && i < p->nlanes; i++) {
 		if (p->lanes[i].sha_ready)
 			es_sha256_release(&p->lanes[i].sha);
+		if (p->lanes[i].mb_ready)
+			es_sha256_mb_release(&p->lanes[i].mb);
 		wb_crypt_lane_free(p->lanes[i].crypt);
+		free(p->lanes[i].dict_ct);
+		free(p->lanes[i].dict_read);
 	}
 	free(p->lanes);
-	for (unsigned int i = 0; i < 2; i++)
+	for (unsigned int i = 0; i < 3; i++)
 		win_free(b, &p->win[i]);
 	free(p);
 	b->pipe = NULL;
@@ -204,23 +366,58 @@ int wb_pipe_reserve(struct wbuild *b, struct wnode *n, uint64_t index, uint32_t 
 	return 0;
 }
 
-/* On a worker: what the dedup decision needs. */
-static void identify(void *ctx, unsigned int worker, size_t i)
+/* A slot's dedup key from its digest: the digest, or its keyed id. */
+static void slot_key(const struct wbuild *b, struct wlane *l, struct wslot *s)
 {
-	struct wwin *w = ctx;
-	const struct wbuild *b = w->p->b;
-	struct wlane *l = &w->p->lanes[worker];
-	struct wslot *s = &w->slots[i];
-
-	s->zero = wb_all_zero(s->buf, s->len);
-	if (s->zero)
-		return;
-	es_sha256_update(&l->sha, s->buf, s->len);
-	s->ret = es_sha256_final_reset(&l->sha, s->digest);
 	if (!s->ret && b->crypt)
 		s->ret = wb_crypt_lane_id(b, l->crypt, s->digest, s->len, s->key);
 	else
 		memcpy(s->key, s->digest, sizeof(s->key));
+}
+
+/* One slot's digest and key (its zero flag already set). */
+static void identify_one(const struct wbuild *b, struct wlane *l, struct wslot *s)
+{
+	if (s->zero)
+		return;
+	es_sha256_update(&l->sha, s->buf, s->len);
+	s->ret = es_sha256_final_reset(&l->sha, s->digest);
+	slot_key(b, l, s);
+}
+
+/*
+ * On a worker: what the dedup decision needs, for slots 2k and 2k + 1.
+ * Two chunks of one length (most are a whole chunk) are hashed together,
+ * their SHA-256 rounds interleaved (erofs/sha256_mb.h): one stream leaves
+ * most of the SHA unit idle.
+ */
+static void identify(void *ctx, unsigned int worker, size_t k)
+{
+	struct wwin *w = ctx;
+	const struct wbuild *b = w->p->b;
+	struct wlane *l = &w->p->lanes[worker];
+	struct wslot *x = &w->slots[2 * k];
+	struct wslot *y = 2 * k + 1 < w->nslots ? &w->slots[2 * k + 1] : NULL;
+
+	x->zero = wb_all_zero(x->buf, x->len);
+	if (y)
+		y->zero = wb_all_zero(y->buf, y->len);
+	if (y && !x->zero && !y->zero && x->len == y->len) {
+		x->ret = y->ret = es_sha256_mb_x2(&l->mb, x->buf, y->buf, x->len, x->digest,
+						  y->digest);
+		slot_key(b, l, x);
+		slot_key(b, l, y);
+		return;
+	}
+	identify_one(b, l, x);
+	if (y)
+		identify_one(b, l, y);
+}
+
+/* identify()'s calls for a window */
+static size_t identify_calls(const struct wwin *w)
+{
+	return (w->nslots + 1) / 2;
 }
 
 /* On a worker: a new chunk of an encrypted image, in place. */
@@ -230,39 +427,215 @@ static void encrypt(void *ctx, unsigned int worker, size_t i)
 	struct wslot *s = &w->slots[w->stored[i]];
 
 	s->ret = wb_crypt_lane_chunk(w->p->b, w->p->lanes[worker].crypt, s->digest, s->len,
-				     s->buf, s->nblocks, s->secret);
+				     s->buf, s->nblocks, s->secret_out);
 }
 
-/* The new chunks' blocks, packed together, at block first of the output. */
-static int write_stored(struct wwin *w, uint64_t first)
+/* Cut the new chunks into runs; each run's iovecs point at its chunks. */
+static void cut_runs(struct wwin *w)
 {
-	struct wbuild *b = w->p->b;
-	const bool to_blob = b->blob_fd >= 0;
-	uint8_t *end = w->window;
+	const struct wbuild *b = w->p->b;
+	uint64_t blk = w->first;
+	size_t bytes = 0;
 
-	/* in order, so each one moves down (or stays) */
+	w->nruns = 0;
 	for (size_t i = 0; i < w->nstored; i++) {
 		const struct wslot *s = &w->slots[w->stored[i]];
 		size_t size = (size_t)s->nblocks << b->blkszbits;
+		struct wrun *r = w->nruns ? &w->runs[w->nruns - 1] : NULL;
 
-		if (s->buf != end)
-			memmove(end, s->buf, size);
-		end += size;
+		if (!r || bytes >= WRUN_BYTES || r->to - r->from >= WRUN_CHUNKS) {
+			r = &w->runs[w->nruns++];
+			r->from = i;
+			r->blk = blk;
+			bytes = 0;
+		}
+		r->to = i + 1;
+		w->iov[i].iov_base = s->buf;
+		w->iov[i].iov_len = size;
+		bytes += size;
+		blk += s->nblocks;
 	}
-	if (end == w->window)
+	w->nblocks = blk - w->first;
+}
+
+/* A window's write done (ret): failure reported, write-back noted. */
+static int written(struct wwin *w, int ret)
+{
+	struct wbuild *b = w->p->b;
+	const bool to_blob = b->blob_fd >= 0;
+
+	if (ret)
+		return es_fail(b->err, ret, "writing %s: %s", to_blob ? "the blob" : "the image",
+			       strerror(-ret));
+	es_writeback_note(&b->writeback[to_blob], to_blob ? b->blob_fd : b->image_fd,
+			  w->first << b->blkszbits, w->nblocks << b->blkszbits);
+	return 0;
+}
+
+/* The new chunks written: by the writer thread, or now without one. */
+static int write_stored(struct wwin *w)
+{
+	struct wpipe *p = w->p;
+
+	if (!w->nstored)
 		return 0;
-	return wb_write_data(b, to_blob, w->window, (size_t)(end - w->window),
-			     first << b->blkszbits);
+	cut_runs(w);
+	if (!p->writer)
+		return written(w, write_runs(w));
+	pthread_mutex_lock(&p->wlock);
+	w->writing = true;
+	w->write_ret = 0;
+	pthread_mutex_unlock(&p->wlock);
+	w->queued = true;
+	es_workq_push(p->writer, w);
+	return 0;
+}
+
+/* Encrypted builds: the secrets of n chunks (slots idx[0..n)) into the
+ * map, once every insertion is made (entries move when it grows). */
+static int put_secrets(struct wwin *w, const size_t *idx, size_t n)
+{
+	struct wbuild *b = w->p->b;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct wslot *s = &w->slots[idx[i]];
+		uint8_t *secret = ret ? NULL : wb_dedup_secret(b->dedup, s->key, s->nblocks);
+
+		if (!ret && !secret)
+			ret = es_fail(b->err, -EINVAL, "%s: internal error: a chunk has no "
+				      "index entry", ES_PATH(w->names[s->name]));
+		else if (secret)
+			memcpy(secret, s->secret_out, sizeof(s->secret_out));
+		es_crypto_wipe(s->secret_out, sizeof(s->secret_out));
+	}
+	return ret;
+}
+
+/* Wait until window w may be filled again: its write retired. */
+static int wait_written(struct wwin *w)
+{
+	struct wpipe *p = w->p;
+	struct wbuild *b = p->b;
+	size_t failed;
+	int ret;
+
+	if (!w->queued)
+		return 0;
+	pthread_mutex_lock(&p->wlock);
+	while (w->writing)
+		pthread_cond_wait(&p->written, &p->wlock);
+	ret = w->write_ret;
+	failed = w->crypt_failed;
+	pthread_mutex_unlock(&p->wlock);
+	w->queued = false;
+	if (failed < w->nstored)
+		ret = es_fail(b->err, ret, "%s: encrypting a chunk failed",
+			      ES_PATH(w->names[w->slots[w->stored[failed]].name]));
+	else
+		ret = written(w, ret);
+	if (b->crypt) {
+		int r = put_secrets(w, w->stored, w->nstored);
+
+		if (!ret)
+			ret = r;
+	}
+	forget_names(w);	/* kept for the messages */
+	return ret;
+}
+
+/*
+ * On a worker: an encrypted build's first use of a dictionary chunk.  Its
+ * secret comes from the source's plaintext (never from the dictionary), and
+ * the dictionary's bytes must be the ciphertext it gives.  Any failure is
+ * redone by the caller on its own thread, which says what went wrong.
+ */
+static void dict_check(void *ctx, unsigned int worker, size_t i)
+{
+	struct wwin *w = ctx;
+	const struct wbuild *b = w->p->b;
+	struct wlane *l = &w->p->lanes[worker];
+	struct wslot *s = &w->slots[w->dicts[i]];
+	size_t padded = (size_t)s->nblocks << b->blkszbits;
+	ssize_t got;
+
+	memcpy(l->dict_ct, s->buf, padded);	/* zero-padded by the reader */
+	s->ret = wb_crypt_lane_chunk(b, l->crypt, s->digest, s->len, l->dict_ct, s->nblocks,
+				     s->secret_out);
+	if (s->ret)
+		return;
+	got = es_pread_full(s->dict_fd, l->dict_read, padded, s->dict_off);
+	if (got != (ssize_t)padded || memcmp(l->dict_read, l->dict_ct, padded))
+		s->ret = -EBADMSG;
+}
+
+/* Check the window's first uses of dictionary chunks, on the pool. */
+static int check_dicts(struct wwin *w)
+{
+	struct wpipe *p = w->p;
+	struct wbuild *b = p->b;
+	size_t max = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < w->ndicts; i++) {
+		struct wslot *s = &w->slots[w->dicts[i]];
+		size_t padded = (size_t)s->nblocks << b->blkszbits;
+
+		ret = wb_dict_chunk_locate(b, s->dict.dev, s->dict.blkaddr, s->nblocks, s->key,
+					   w->names[s->name], &s->dict_fd, &s->dict_off);
+		if (ret)
+			return ret;
+		if (padded > max)
+			max = padded;
+	}
+	for (unsigned int i = 0; i < p->nlanes; i++) {
+		struct wlane *l = &p->lanes[i];
+
+		if (l->dict_cap < max) {
+			free(l->dict_ct);
+			free(l->dict_read);
+			l->dict_ct = malloc(max);
+			l->dict_read = malloc(max);
+			l->dict_cap = l->dict_ct && l->dict_read ? max : 0;
+			if (!l->dict_cap)
+				return es_fail(b->err, -ENOMEM, "out of memory");
+		}
+	}
+	es_workpool_for(p->pool, w->ndicts, dict_check, w);
+	for (size_t i = 0; i < w->ndicts && !ret; i++) {
+		struct wslot *s = &w->slots[w->dicts[i]];
+		uint8_t *secret;
+
+		if (s->ret) {
+			/* again, here: the message says which check failed */
+			ret = wb_crypt_dict_chunk(b, s->dict.dev, s->dict.blkaddr, s->nblocks,
+						  s->digest, s->len, s->key, s->buf,
+						  w->names[s->name]);
+			if (!ret)
+				continue;
+			break;
+		}
+		secret = wb_dedup_secret(b->dedup, s->key, s->nblocks);
+		if (!secret)
+			ret = es_fail(b->err, -EINVAL, "%s: internal error: a dictionary chunk "
+				      "has no index entry", ES_PATH(w->names[s->name]));
+		else
+			memcpy(secret, s->secret_out, sizeof(s->secret_out));
+	}
+	for (size_t i = 0; i < w->ndicts; i++)
+		es_crypto_wipe(w->slots[w->dicts[i]].secret_out, 32);
+	return ret;
 }
 
 /* Place, encrypt and write an identified window; it is empty after. */
 static int commit(struct wwin *w)
 {
 	struct wbuild *b = w->p->b;
-	uint64_t first = b->blob_fd >= 0 ? b->blob_next : b->data_next;
 	int ret = 0;
 
+	w->first = b->blob_fd >= 0 ? b->blob_next : b->data_next;
 	w->nstored = 0;
+	w->ndicts = 0;
 	for (size_t i = 0; i < w->nslots && !ret; i++) {
 		struct wslot *s = &w->slots[i];
 		const char *what = w->names[s->name];
@@ -274,22 +647,19 @@ static int commit(struct wwin *w)
 						 "SHA-256");
 		else
 			ret = wb_chunk_place(b, s->n, s->index, s->len, s->zero, s->digest,
-					     s->key, s->buf, what, &store);
+					     s->key, s->buf, what, &store, &s->dict);
 		if (store)
 			w->stored[w->nstored++] = i;
+		if (s->dict.pending)
+			w->dicts[w->ndicts++] = i;
 	}
-	if (!ret && b->crypt) {
-		/* after every insertion: the map may have moved its entries */
-		for (size_t i = 0; i < w->nstored; i++) {
-			struct wslot *s = &w->slots[w->stored[i]];
-
-			s->secret = wb_dedup_secret(b->dedup, s->key, s->nblocks);
-			if (!s->secret)
-				ret = es_fail(b->err, -EINVAL, "%s: internal error: a new chunk "
-					      "has no index entry", ES_PATH(w->names[s->name]));
-		}
-		if (!ret)
-			es_workpool_for(w->p->pool, w->nstored, encrypt, w);
+	/* after every insertion, as the secrets go into the map */
+	if (!ret && w->ndicts)
+		ret = check_dicts(w);
+	/* encrypted, without a writer thread: the new chunks now, on the pool
+	   (a writer encrypts them itself, before it writes them) */
+	if (!ret && b->crypt && !w->p->writer) {
+		es_workpool_for(w->p->pool, w->nstored, encrypt, w);
 		for (size_t i = 0; i < w->nstored && !ret; i++) {
 			const struct wslot *s = &w->slots[w->stored[i]];
 
@@ -297,12 +667,15 @@ static int commit(struct wwin *w)
 				ret = es_fail(b->err, s->ret, "%s: encrypting a chunk failed",
 					      ES_PATH(w->names[s->name]));
 		}
+		if (!ret)
+			ret = put_secrets(w, w->stored, w->nstored);
 	}
 	if (!ret)
-		ret = write_stored(w, first);
+		ret = write_stored(w);
 	w->nslots = 0;
 	w->used = 0;
-	forget_names(w);
+	if (!w->queued)
+		forget_names(w);
 	return ret;
 }
 
@@ -313,7 +686,22 @@ static int finish_pending(struct wpipe *p)
 		return 0;
 	es_workpool_wait(p->pool);
 	p->pending = false;
-	return commit(&p->win[p->cur ^ 1]);
+	return commit(&p->win[p->pending_win]);
+}
+
+/* Every window written and retired, in order. */
+static int wait_all_written(struct wpipe *p)
+{
+	int ret = 0;
+
+	/* the oldest first: the one after the window being filled */
+	for (unsigned int k = 1; k <= p->nwin; k++) {
+		int r = wait_written(&p->win[(p->cur + k) % p->nwin]);
+
+		if (!ret)
+			ret = r;
+	}
+	return ret;
 }
 
 int wb_pipe_flush(struct wbuild *b)
@@ -326,10 +714,13 @@ int wb_pipe_flush(struct wbuild *b)
 		return 0;
 	ret = finish_pending(p);
 	w = &p->win[p->cur];
-	if (ret || !w->nslots)
-		return ret;
-	es_workpool_for(p->pool, w->nslots, identify, w);
-	return commit(w);
+	if (!ret && w->nslots) {
+		es_workpool_for(p->pool, identify_calls(w), identify, w);
+		ret = commit(w);
+	}
+	if (!ret)
+		ret = wait_all_written(p);
+	return ret;
 }
 
 int wb_pipe_rotate(struct wbuild *b)
@@ -343,8 +734,10 @@ int wb_pipe_rotate(struct wbuild *b)
 	ret = finish_pending(p);
 	if (ret)
 		return ret;
-	es_workpool_start(p->pool, p->win[p->cur].nslots, identify, &p->win[p->cur]);
+	es_workpool_start(p->pool, identify_calls(&p->win[p->cur]), identify, &p->win[p->cur]);
 	p->pending = true;
-	p->cur ^= 1;
-	return 0;
+	p->pending_win = p->cur;
+	p->cur = (p->cur + 1) % p->nwin;
+	/* the window to fill next may still be being written */
+	return wait_written(&p->win[p->cur]);
 }

@@ -324,6 +324,21 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	return ret;
 }
 
+int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			 uint32_t nblocks, const uint8_t id[32], const char *what, int *fd,
+			 uint64_t *off)
+{
+	struct wdevice *d;
+	int ret = dict_chunk_blob(b, device, blkaddr, nblocks,
+				  (uint32_t)nblocks << b->blkszbits, id, what, &d);
+
+	if (ret)
+		return ret;
+	*fd = d->fd;
+	*off = (uint64_t)blkaddr << b->blkszbits;
+	return 0;
+}
+
 int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, uint32_t len, const uint8_t digest[32],
 			 const char *what)

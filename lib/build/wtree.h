@@ -31,6 +31,7 @@ struct wxattr {
 struct wdentry {
 	uint8_t *name;
 	unsigned int len;
+	uint8_t dtype;			/* a directory scan's d_type hint, or DT_UNKNOWN */
 	struct wnode *node;
 };
 
@@ -197,10 +198,19 @@ int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, u
  * digest, and key = its dedup key): its chunk table entry, a hole when
  * zero.  *store: it is new, and its blocks go to the next free blocks
  * (which this reserves).  plain: the bytes, for checking a dictionary.
+ * dict: NULL, or (encrypted builds) where a dictionary chunk's first use
+ * is handed back instead of checked (dict->pending): the caller checks it
+ * (wb_crypt_dict_chunk, or the same work in parallel) before the build
+ * goes on.
  */
+struct wdict_use {
+	bool pending;
+	uint16_t dev;
+	uint32_t blkaddr;
+};
 int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t len, bool zero,
 		   const uint8_t digest[32], const uint8_t key[32], const uint8_t *plain,
-		   const char *what, bool *store);
+		   const char *what, bool *store, struct wdict_use *dict);
 
 /* pipeline.c: the window of chunks on their way to the output */
 int wb_pipe_init(struct wbuild *b);
@@ -439,6 +449,11 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			  uint32_t nblocks, const uint8_t *ct, const uint8_t id[32],
 			  const char *what);
+/* Where a dictionary chunk's bytes are (*fd at byte *off), its blob
+ * verified first; for comparing them on another thread. */
+int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
+			 uint32_t nblocks, const uint8_t id[32], const char *what, int *fd,
+			 uint64_t *off);
 int wb_devices_finalize(struct wbuild *b);
 /* Where each device starts in the unified address space: after the
  * filesystem's total blocks, in device order. */
