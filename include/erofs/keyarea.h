@@ -247,9 +247,10 @@ struct es_keyarea_file;
 /*
  * The key area of the sealed image at image_path: embedded (found through
  * the seal's locator) unless detached_path names a detached key-area
- * file.  expect (may be NULL) receives what the image says about the key
- * area: its UUID, and suite and table digest when this reader can decode
- * the manifest.  writable: opened for changes and locked (flock) against
+ * file.  expect receives what the image says about the key area: its
+ * UUID, and suite and table digest when this reader can decode the
+ * manifest.  expect NULL: the caller has parsed and checked the manifest
+ * itself (es_image_unlock), and only the locator is read here.  writable: opened for changes and locked (flock) against
  * another writer; a detached file is then copied to a temporary file in
  * its folder that es_keyarea_file_commit() renames over it.  The device
  * never writes outside the key area: the file size, the locator and

@@ -197,5 +197,14 @@ int es_keytable_decrypt(const struct es_keytable_info *info,
 			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
 			const uint8_t *digests, uint8_t *plain,
 			struct es_err *err);
+/*
+ * The same through an AEAD engine of lib/crypto/backend.h (hosted callers
+ * that decrypt a whole table: one cipher context for every segment; NULL
+ * is es_keytable_decrypt()).  K_tbl is derived once for the table.
+ */
+struct es_crypto_aead;
+int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_crypto_aead *a,
+			     const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
+			     const uint8_t *digests, uint8_t *plain, struct es_err *err);
 
 #endif

@@ -205,6 +205,26 @@ int es_crypto_aead_open(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
 			const void *in, size_t len,
 			const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out);
 
+/*
+ * An AEAD engine: AES-256-GCM fetched once and one cipher context reused,
+ * for code that opens many messages in a row (a key table's segments:
+ * fetching and allocating per segment cost more than decrypting it).  Not
+ * shared between threads.  Between calls the context holds the key
+ * schedule of the last key used (and GHASH's H under it): free the engine
+ * as soon as the run of messages is done, which cleanses it.  Hosted only
+ * (it allocates): the portable backend has no engine, ignores a and takes
+ * NULL.  es_crypto_aead_open_with(NULL, ...) is es_crypto_aead_open().
+ */
+struct es_crypto_aead;
+int es_crypto_aead_new(struct es_crypto_aead **out);
+void es_crypto_aead_free(struct es_crypto_aead *a);
+int es_crypto_aead_open_with(struct es_crypto_aead *a,
+			     const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+			     const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+			     const void *aad, size_t aad_len,
+			     const void *in, size_t len,
+			     const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out);
+
 /* ---- MAC and key derivation --------------------------------------------- */
 
 enum es_crypto_hash {

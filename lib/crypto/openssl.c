@@ -373,33 +373,21 @@ void es_crypto_xts_release(struct es_crypto_xts *x)
 
 /* ---- AES-256-GCM ------------------------------------------------------ */
 
-/* Encrypt when tag_out is given (it receives the tag), else check tag_in. */
-static int gcm_run(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
-		   const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
-		   const void *aad, size_t aad_len, const void *in, size_t len,
-		   void *out, uint8_t *tag_out, const uint8_t *tag_in)
+/*
+ * The GCM run on ctx, which already has the AES-256-GCM algorithm (and the
+ * direction): key and nonce set here.  Encrypt when tag_out is given (it
+ * receives the tag), else check tag_in.
+ */
+static int gcm_ctx_run(EVP_CIPHER_CTX *ctx, const uint8_t *key, const uint8_t *nonce,
+		       const void *aad, size_t aad_len, const void *in, size_t len,
+		       void *out, uint8_t *tag_out, const uint8_t *tag_in)
 {
 	const int enc = tag_out != NULL;
-	EVP_CIPHER_CTX *ctx = NULL;
-	EVP_CIPHER *cipher = NULL;
 	uint8_t last[ES_CRYPTO_AES_BLOCK_SIZE];
 	int outl, ret = -EIO;
 
-	if (!key || !nonce || (!tag_out && !tag_in) || (!aad && aad_len) ||
-	    ((!in || !out) && len))
-		return -EINVAL;
-	if (len > INT_MAX || aad_len > INT_MAX)
-		return -EFBIG;
-
-	ERR_set_mark();
-	cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	ctx = EVP_CIPHER_CTX_new();
-	if (!cipher || !ctx) {
-		ret = ctx ? -EIO : -ENOMEM;
-		goto out;
-	}
 	/* GCM's default IV length is 12 bytes, ES_CRYPTO_GCM_NONCE_SIZE */
-	if (EVP_CipherInit_ex2(ctx, cipher, key, nonce, enc, NULL) != 1)
+	if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
 		goto out;
 	if (aad_len &&
 	    EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
@@ -427,8 +415,112 @@ out:
 		if (enc)
 			es_crypto_wipe(tag_out, ES_CRYPTO_GCM_TAG_SIZE);
 	}
-	EVP_CIPHER_CTX_free(ctx);
+	return ret;
+}
+
+static int gcm_check_args(const uint8_t *key, const uint8_t *nonce, const void *aad,
+			  size_t aad_len, const void *in, size_t len, void *out,
+			  const uint8_t *tag_out, const uint8_t *tag_in)
+{
+	if (!key || !nonce || (!tag_out && !tag_in) || (!aad && aad_len) ||
+	    ((!in || !out) && len))
+		return -EINVAL;
+	if (len > INT_MAX || aad_len > INT_MAX)
+		return -EFBIG;
+	return 0;
+}
+
+/* A fresh context with AES-256-GCM in direction enc, or NULL (*ret says why). */
+static EVP_CIPHER_CTX *gcm_ctx_new(int enc, int *ret)
+{
+	EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+	*ret = 0;
+	if (!cipher || !ctx)
+		*ret = ctx ? -EIO : -ENOMEM;
+	/* the context takes its own reference to the cipher */
+	else if (EVP_CipherInit_ex2(ctx, cipher, NULL, NULL, enc, NULL) != 1)
+		*ret = -EIO;
 	EVP_CIPHER_free(cipher);
+	if (*ret) {
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* One message on a context of its own. */
+static int gcm_run(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+		   const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+		   const void *aad, size_t aad_len, const void *in, size_t len,
+		   void *out, uint8_t *tag_out, const uint8_t *tag_in)
+{
+	EVP_CIPHER_CTX *ctx;
+	int ret = gcm_check_args(key, nonce, aad, aad_len, in, len, out, tag_out, tag_in);
+
+	if (ret)
+		return ret;
+	ERR_set_mark();
+	ctx = gcm_ctx_new(tag_out != NULL, &ret);
+	if (ctx)
+		ret = gcm_ctx_run(ctx, key, nonce, aad, aad_len, in, len, out, tag_out, tag_in);
+	else
+		es_crypto_wipe(out, len);
+	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key schedule */
+	ERR_pop_to_mark();
+	return ret;
+}
+
+/* The engine: one decrypting context, re-keyed by each open. */
+struct es_crypto_aead {
+	EVP_CIPHER_CTX *ctx;
+};
+
+int es_crypto_aead_new(struct es_crypto_aead **out)
+{
+	struct es_crypto_aead *a;
+	int ret;
+
+	*out = NULL;
+	a = OPENSSL_zalloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	ERR_set_mark();
+	a->ctx = gcm_ctx_new(0, &ret);
+	ERR_pop_to_mark();
+	if (ret) {
+		OPENSSL_free(a);
+		return ret;
+	}
+	*out = a;
+	return 0;
+}
+
+void es_crypto_aead_free(struct es_crypto_aead *a)
+{
+	if (!a)
+		return;
+	EVP_CIPHER_CTX_free(a->ctx);	/* cleanses the key schedule and H */
+	OPENSSL_free(a);
+}
+
+int es_crypto_aead_open_with(struct es_crypto_aead *a,
+			     const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+			     const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+			     const void *aad, size_t aad_len,
+			     const void *in, size_t len,
+			     const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out)
+{
+	int ret;
+
+	if (!a)
+		return es_crypto_aead_open(key, nonce, aad, aad_len, in, len, tag, out);
+	ret = gcm_check_args(key, nonce, aad, aad_len, in, len, out, NULL, tag);
+	if (ret)
+		return ret;
+	ERR_set_mark();
+	ret = gcm_ctx_run(a->ctx, key, nonce, aad, aad_len, in, len, out, NULL, tag);
 	ERR_pop_to_mark();
 	return ret;
 }
@@ -470,18 +562,35 @@ static const char *hash_name(enum es_crypto_hash hash, size_t *size)
 	return NULL;
 }
 
+/*
+ * HMAC computed directly on two digest contexts per hash (RFC 2104:
+ * H(K0 ^ opad | H(K0 ^ ipad | msg))), the digests fetched once.  EVP_MAC
+ * would do the same work but copies, allocates and frees digest contexts
+ * and looks parameters up by name on every key change, which cost about
+ * as much as the four SHA-512 blocks of a chunk key.
+ *
+ * What the contexts hold between calls: the finished states of the last
+ * MAC's inner hash (its digest) and outer hash (the MAC itself), never a
+ * state keyed with K0 ^ ipad or K0 ^ opad that could compute further MACs
+ * under the last key; K0 and the pads live on the stack and are wiped.
+ * es_crypto_mac_free() cleanses the contexts.
+ */
 struct es_crypto_mac {
-	EVP_MAC *hmac;
-	EVP_MAC_CTX *ctx[2];	/* SHA-256, SHA-512: digest set, keyed per call */
+	EVP_MD *md[2];		/* SHA-256, SHA-512 */
+	EVP_MD_CTX *in[2], *out[2];
 };
+
+#define MAC_BLOCK_MAX	128	/* SHA-512's block; SHA-256's is 64 */
 
 void es_crypto_mac_free(struct es_crypto_mac *m)
 {
 	if (!m)
 		return;
-	EVP_MAC_CTX_free(m->ctx[0]);	/* cleanses the key schedule */
-	EVP_MAC_CTX_free(m->ctx[1]);
-	EVP_MAC_free(m->hmac);
+	for (int i = 0; i < 2; i++) {
+		EVP_MD_CTX_free(m->in[i]);	/* cleanses the hash states */
+		EVP_MD_CTX_free(m->out[i]);
+		EVP_MD_free(m->md[i]);
+	}
 	OPENSSL_free(m);
 }
 
@@ -495,21 +604,18 @@ int es_crypto_mac_new(struct es_crypto_mac **out)
 	if (!m)
 		return -ENOMEM;
 	ERR_set_mark();
-	m->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	for (int i = 0; m->hmac && i < 2 && !ret; i++) {
+	for (int i = 0; i < 2 && !ret; i++) {
 		size_t size;
-		OSSL_PARAM params[2] = {
-			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-				(char *)hash_name(i ? ES_CRYPTO_SHA512 : ES_CRYPTO_SHA256, &size), 0),
-			OSSL_PARAM_construct_end(),
-		};
 
-		m->ctx[i] = EVP_MAC_CTX_new(m->hmac);
-		if (!m->ctx[i] || EVP_MAC_CTX_set_params(m->ctx[i], params) != 1)
+		m->md[i] = EVP_MD_fetch(NULL, hash_name(i ? ES_CRYPTO_SHA512 : ES_CRYPTO_SHA256,
+							&size), NULL);
+		m->in[i] = EVP_MD_CTX_new();
+		m->out[i] = EVP_MD_CTX_new();
+		if (!m->md[i])
 			ret = -EIO;
+		else if (!m->in[i] || !m->out[i])
+			ret = -ENOMEM;
 	}
-	if (!m->hmac)
-		ret = -EIO;
 	ERR_pop_to_mark();
 	if (ret) {
 		es_crypto_mac_free(m);
@@ -517,6 +623,39 @@ int es_crypto_mac_new(struct es_crypto_mac **out)
 	}
 	*out = m;
 	return 0;
+}
+
+/* HMAC on m's contexts for hash i (0 SHA-256, 1 SHA-512) of size bytes. */
+static int mac_direct(struct es_crypto_mac *m, int i, size_t size, const void *key,
+		      size_t key_len, const void *msg, size_t len, uint8_t *out)
+{
+	const size_t block = i ? 128 : 64;
+	uint8_t pad[MAC_BLOCK_MAX], inner[64];
+	unsigned int n = 0;
+	int ok = 1;
+
+	memset(pad, 0, block);
+	if (key_len > block)		/* K0 = H(K), zero-padded */
+		ok = EVP_DigestInit_ex2(m->in[i], m->md[i], NULL) == 1 &&
+		     EVP_DigestUpdate(m->in[i], key, key_len) == 1 &&
+		     EVP_DigestFinal_ex(m->in[i], pad, &n) == 1;
+	else if (key_len)
+		memcpy(pad, key, key_len);
+	for (size_t j = 0; j < block; j++)
+		pad[j] ^= 0x36;
+	ok = ok && EVP_DigestInit_ex2(m->in[i], m->md[i], NULL) == 1 &&
+	     EVP_DigestUpdate(m->in[i], pad, block) == 1 &&
+	     (!len || EVP_DigestUpdate(m->in[i], msg, len) == 1) &&
+	     EVP_DigestFinal_ex(m->in[i], inner, &n) == 1 && n == size;
+	for (size_t j = 0; j < block; j++)
+		pad[j] ^= 0x36 ^ 0x5c;
+	ok = ok && EVP_DigestInit_ex2(m->out[i], m->md[i], NULL) == 1 &&
+	     EVP_DigestUpdate(m->out[i], pad, block) == 1 &&
+	     EVP_DigestUpdate(m->out[i], inner, size) == 1 &&
+	     EVP_DigestFinal_ex(m->out[i], out, &n) == 1 && n == size;
+	es_crypto_wipe(pad, sizeof(pad));
+	es_crypto_wipe(inner, sizeof(inner));
+	return ok;
 }
 
 int es_crypto_mac(struct es_crypto_mac *m, enum es_crypto_hash hash, const void *key,
@@ -531,11 +670,8 @@ int es_crypto_mac(struct es_crypto_mac *m, enum es_crypto_hash hash, const void 
 		return -EINVAL;
 	ERR_set_mark();
 	if (m) {
-		EVP_MAC_CTX *ctx = m->ctx[hash == ES_CRYPTO_SHA512];
-
-		ok = EVP_MAC_init(ctx, key_len ? key : empty, key_len, NULL) == 1 &&
-		     EVP_MAC_update(ctx, len ? msg : empty, len) == 1 &&
-		     EVP_MAC_final(ctx, out, &out_len, size) == 1;
+		ok = mac_direct(m, hash == ES_CRYPTO_SHA512, size, key, key_len, msg, len, out);
+		out_len = size;
 	} else {
 		ok = EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key_len ? key : empty,
 			       key_len, len ? msg : empty, len, out, size, &out_len) != NULL;

@@ -407,6 +407,7 @@ static int decrypt_table(const struct es_keyarea_dev *dev, const struct ka_state
 			 uint8_t *plain, struct es_err *err)
 {
 	struct es_keytable_info info;
+	struct es_crypto_aead *a = NULL;
 	uint8_t *ct = malloc(g->ct_len);
 	int ret;
 
@@ -414,9 +415,16 @@ static int decrypt_table(const struct es_keyarea_dev *dev, const struct ka_state
 		return es_fail(err, -ENOMEM, "out of memory");
 	ret = es_ka_read(dev, g->t_off[st->h.active], ct, g->ct_len, "key table", err);
 	table_info(st, &info);
-	for (uint64_t k = 0; !ret && k < g->nseg; k++)
-		ret = es_keytable_open_segment(&info, tk, k, ct + seg_ct_off(k), digests,
-					       plain + k * ES_KT_SEG_SIZE, err);
+	/* one cipher context for every segment, freed (cleansed) right after */
+	if (!ret) {
+		ret = es_crypto_aead_new(&a);
+		if (ret)
+			ret = es_fail(err, ret, "cannot set up the key table's cipher");
+	}
+	/* segments are stored back to back (seg_ct_off), as the table decrypts them */
+	if (!ret)
+		ret = es_keytable_decrypt_with(&info, a, tk, ct, digests, plain, err);
+	es_crypto_aead_free(a);
 	if (ret)
 		es_crypto_wipe(plain, g->entries * ES_KT_ENTRY_SIZE);
 	free(ct);

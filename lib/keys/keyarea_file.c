@@ -187,7 +187,8 @@ static int file_size(int fd, const char *path, uint64_t *size, struct es_err *er
 /*
  * What the image says about its key area: the seal's locator gives the
  * section and the UUID (checked against the manifest); the manifest, when
- * this reader decodes it, the suite and the table digest.
+ * this reader decodes it, the suite and the table digest.  expect NULL:
+ * the locator alone.
  */
 static int read_seal(int fd, const char *path, struct es_seal_section *keys,
 		     struct es_keyarea_expect *expect, struct es_err *err)
@@ -206,6 +207,10 @@ static int read_seal(int fd, const char *path, struct es_seal_section *keys,
 	if (ret)
 		goto out;
 	*keys = s->keys_sec;
+	/* a caller that parsed the manifest itself wants the locator only:
+	   parsing it again (the whole chunk index) would double that work */
+	if (!expect)
+		goto out;
 	memset(expect, 0, sizeof(*expect));
 	memcpy(expect->uuid, s->uuid, ES_UUID_SIZE);
 	ret = es_seal_parse(&io, s, err);
@@ -287,14 +292,11 @@ int es_keyarea_file_open(const char *image_path, const char *detached_path, bool
 			 struct es_keyarea_file **out, struct es_keyarea_expect *expect,
 			 struct es_err *err)
 {
-	struct es_keyarea_expect local;
 	struct es_seal_section keys = { 0, 0 };
 	struct es_keyarea_file *f;
 	int img_fd = -1, ret;
 
 	*out = NULL;
-	if (!expect)
-		expect = &local;
 	if (!image_path)
 		return es_fail(err, -EINVAL, "no image named");
 	f = file_new(detached_path ? detached_path : image_path);

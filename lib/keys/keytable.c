@@ -271,20 +271,21 @@ int es_keytable_encrypt(const struct es_keytable_info *info,
 	return ret;
 }
 
-int es_keytable_open_segment_d(const struct es_keytable_info *info,
-			       const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
-			       const uint8_t *ct, const uint8_t d_k[ES_SHA256_DIGEST_SIZE],
-			       uint8_t *plain, struct es_err *err)
+/*
+ * Segment k under K_tbl (derived by the caller, once per table), through
+ * the AEAD engine a (NULL: a context of its own).
+ */
+static int open_segment_key(const struct es_keytable_info *info, struct es_crypto_aead *a,
+			    const uint8_t k_tbl[ES_KT_KEY_SIZE], uint64_t k,
+			    const uint8_t *ct, const uint8_t d_k[ES_SHA256_DIGEST_SIZE],
+			    uint8_t *plain, struct es_err *err)
 {
-	uint8_t k_tbl[ES_KT_KEY_SIZE], nonce[ES_CRYPTO_GCM_NONCE_SIZE];
+	uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE];
 	uint8_t aad[SEG_AAD_SIZE], d[ES_SHA256_DIGEST_SIZE];
 	size_t len;
 	int ret;
 
-	ret = check_info(info, err);
-	if (ret)
-		return ret;
-	if (!tk || !ct || !d_k || !plain)
+	if (!ct || !d_k || !plain)
 		return es_fail(err, -EINVAL, "key table decryption: missing buffer");
 	if (k >= es_keytable_nseg(info->entries))
 		return es_fail(err, -EINVAL,
@@ -292,14 +293,10 @@ int es_keytable_open_segment_d(const struct es_keytable_info *info,
 			       (unsigned long long)k,
 			       (unsigned long long)es_keytable_nseg(info->entries));
 	len = es_keytable_seg_len(info->entries, k);
-	ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
-	if (ret)
-		return es_fail(err, ret, "cannot derive the key table's key");
 	seg_nonce(k, nonce);
 	seg_aad(info, k, aad);
-	ret = es_crypto_aead_open(k_tbl, nonce, aad, sizeof(aad), ct, len,
-				  ct + len, plain);
-	es_crypto_wipe(k_tbl, sizeof(k_tbl));
+	ret = es_crypto_aead_open_with(a, k_tbl, nonce, aad, sizeof(aad), ct, len,
+				       ct + len, plain);
 	if (ret == -EBADMSG) {
 		es_crypto_wipe(plain, len);
 		return es_fail(err, -EBADMSG,
@@ -330,6 +327,32 @@ int es_keytable_open_segment_d(const struct es_keytable_info *info,
 	return ret;
 }
 
+int es_keytable_open_segment_d(const struct es_keytable_info *info,
+			       const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
+			       const uint8_t *ct, const uint8_t d_k[ES_SHA256_DIGEST_SIZE],
+			       uint8_t *plain, struct es_err *err)
+{
+	uint8_t k_tbl[ES_KT_KEY_SIZE];
+	int ret;
+
+	ret = check_info(info, err);
+	if (ret)
+		return ret;
+	if (!tk || !ct || !d_k || !plain)
+		return es_fail(err, -EINVAL, "key table decryption: missing buffer");
+	if (k >= es_keytable_nseg(info->entries))
+		return es_fail(err, -EINVAL,
+			       "key table segment %llu is past the last one (%llu segments)",
+			       (unsigned long long)k,
+			       (unsigned long long)es_keytable_nseg(info->entries));
+	ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
+	if (ret)
+		return es_fail(err, ret, "cannot derive the key table's key");
+	ret = open_segment_key(info, NULL, k_tbl, k, ct, d_k, plain, err);
+	es_crypto_wipe(k_tbl, sizeof(k_tbl));
+	return ret;
+}
+
 int es_keytable_open_segment(const struct es_keytable_info *info,
 			     const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t k,
 			     const uint8_t *ct, const uint8_t *digests,
@@ -343,11 +366,11 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 					  plain, err);
 }
 
-int es_keytable_decrypt(const struct es_keytable_info *info,
-			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
-			const uint8_t *digests, uint8_t *plain,
-			struct es_err *err)
+int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_crypto_aead *a,
+			     const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
+			     const uint8_t *digests, uint8_t *plain, struct es_err *err)
 {
+	uint8_t k_tbl[ES_KT_KEY_SIZE];
 	uint64_t nseg, k;
 	size_t off = 0;
 	int ret;
@@ -355,20 +378,34 @@ int es_keytable_decrypt(const struct es_keytable_info *info,
 	ret = check_whole(info, err);
 	if (ret)
 		return ret;
-	if (!ct || !plain)
+	if (!tk || !ct || !digests || !plain)
 		return es_fail(err, -EINVAL, "key table decryption: missing buffer");
+	/* one K_tbl for every segment: derived once, wiped at the end */
+	ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
+	if (ret)
+		return es_fail(err, ret, "cannot derive the key table's key");
 	nseg = es_keytable_nseg(info->entries);
 	for (k = 0; k < nseg; k++) {
 		size_t len = es_keytable_seg_len(info->entries, k);
 
-		ret = es_keytable_open_segment(info, tk, k, ct + off, digests,
-					       plain + (size_t)k * ES_KT_SEG_SIZE, err);
+		ret = open_segment_key(info, a, k_tbl, k, ct + off,
+				       digests + k * ES_SHA256_DIGEST_SIZE,
+				       plain + (size_t)k * ES_KT_SEG_SIZE, err);
 		if (ret) {
 			/* all or nothing: no secret of a table that failed */
 			es_crypto_wipe(plain, (size_t)info->entries * ES_KT_ENTRY_SIZE);
-			return ret;
+			break;
 		}
 		off += len + ES_KT_TAG_SIZE;
 	}
-	return 0;
+	es_crypto_wipe(k_tbl, sizeof(k_tbl));
+	return ret;
+}
+
+int es_keytable_decrypt(const struct es_keytable_info *info,
+			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
+			const uint8_t *digests, uint8_t *plain,
+			struct es_err *err)
+{
+	return es_keytable_decrypt_with(info, NULL, tk, ct, digests, plain, err);
 }

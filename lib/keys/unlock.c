@@ -227,6 +227,10 @@ int es_image_unlock(struct es_image *img, const struct es_seal *s,
 			       "made them");
 	if (!(s->flags & MF_FLAG_ENCRYPTED))
 		return es_fail(err, -EINVAL, "the image is not encrypted");
+	/* (es_keyarea_file_open leaves the manifest, parsed in s, to us) */
+	if (s->suite == 0)
+		return es_fail(err, -EXDEV, "the image's signed manifest names no crypto "
+			       "suite: the image is not encrypted");
 	creds = calloc(o->nspecs, sizeof(*creds));
 	if (!creds)
 		return es_fail(err, -ENOMEM, "out of memory");

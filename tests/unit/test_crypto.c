@@ -680,6 +680,26 @@ static void test_mac_engine(void **state)
 			assert_memory_equal(out, want, 32);
 		}
 	}
+	/* every key length class: empty, short, a block, longer (hashed first) */
+	{
+		static const size_t klens[] = { 0, 1, 63, 64, 65, 127, 128, 129, 200 };
+		uint8_t big[200];
+
+		fill_prng(big, sizeof(big));
+		for (size_t i = 0; i < sizeof(klens) / sizeof(klens[0]); i++) {
+			for (int h = 0; h < 2; h++) {
+				const size_t sz = h ? 64 : 32;
+
+				len = 0;
+				assert_non_null(HMAC(h ? EVP_sha512() : EVP_sha256(), big,
+						     (int)klens[i], msg, i, want, &len));
+				assert_int_equal(es_crypto_mac(m, h ? ES_CRYPTO_SHA512 :
+							       ES_CRYPTO_SHA256, big, klens[i],
+							       msg, i, out), 0);
+				assert_memory_equal(out, want, sz);
+			}
+		}
+	}
 	fill_prng(prk, sizeof(prk));
 	fill_prng(info, sizeof(info));
 	memcpy(msg, info, sizeof(info));

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "crypto/backend.h"
 #include "erofs/keytable.h"
 #include "keytable_vectors.h"
 
@@ -270,6 +271,28 @@ static void test_round_trip(void **state)
 		assert_int_not_equal(memcmp(t.ct, t.plain, 64), 0);
 		assert_int_equal(es_keytable_decrypt(&t.info, t.tk, t.ct, t.digests, t.back, &err), 0);
 		assert_memory_equal(t.back, t.plain, t.plain_len);
+		/* through one reused AEAD context: the same table, also after a
+		   failure left the context keyed for another key */
+		{
+			struct es_crypto_aead *a = NULL;
+
+			assert_int_equal(es_crypto_aead_new(&a), 0);
+			t.tk[0] ^= 1;
+			assert_int_equal(es_keytable_decrypt_with(&t.info, a, t.tk, t.ct,
+								  t.digests, t.back, &err),
+					 -EBADMSG);
+			assert_true(all_zero(t.back, t.plain_len));
+			es_err_clear(&err);
+			t.tk[0] ^= 1;
+			for (int round = 0; round < 2; round++) {
+				memset(t.back, 0xa5, t.plain_len);
+				assert_int_equal(es_keytable_decrypt_with(&t.info, a, t.tk, t.ct,
+									  t.digests, t.back,
+									  &err), 0);
+				assert_memory_equal(t.back, t.plain, t.plain_len);
+			}
+			es_crypto_aead_free(a);
+		}
 		/* one segment alone, as the boot reader does */
 		for (uint64_t k = 0; k < nseg; k++) {
 			uint8_t seg[ES_KT_SEG_SIZE];
