@@ -231,6 +231,15 @@ int es_keytable_digests(const struct es_keytable_info *info, const uint8_t *plai
 	return es_keytable_digest_of(info, digests, table_digest);
 }
 
+/* K_tbl of the table: the key of every segment's GCM. */
+static int table_key(const struct es_keytable_info *info, const uint8_t tk[ES_TABLE_KEY_SIZE],
+		     uint8_t k_tbl[ES_KT_KEY_SIZE], struct es_err *err)
+{
+	int ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
+
+	return ret ? es_fail(err, ret, "cannot derive the key table's key") : 0;
+}
+
 int es_keytable_encrypt(const struct es_keytable_info *info,
 			const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *plain,
 			uint8_t *ct, struct es_err *err)
@@ -246,9 +255,9 @@ int es_keytable_encrypt(const struct es_keytable_info *info,
 		return ret;
 	if (!tk || !plain || !ct)
 		return es_fail(err, -EINVAL, "key table encryption: missing buffer");
-	ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
+	ret = table_key(info, tk, k_tbl, err);
 	if (ret)
-		return es_fail(err, ret, "cannot derive the key table's key");
+		return ret;
 	nseg = es_keytable_nseg(info->entries);
 	for (k = 0; k < nseg; k++) {
 		size_t len = es_keytable_seg_len(info->entries, k);
@@ -345,9 +354,9 @@ int es_keytable_open_segment_d(const struct es_keytable_info *info,
 			       "key table segment %llu is past the last one (%llu segments)",
 			       (unsigned long long)k,
 			       (unsigned long long)es_keytable_nseg(info->entries));
-	ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
+	ret = table_key(info, tk, k_tbl, err);
 	if (ret)
-		return es_fail(err, ret, "cannot derive the key table's key");
+		return ret;
 	ret = open_segment_key(info, NULL, k_tbl, k, ct, d_k, plain, err);
 	es_crypto_wipe(k_tbl, sizeof(k_tbl));
 	return ret;
@@ -381,9 +390,9 @@ int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_cryp
 	if (!tk || !ct || !digests || !plain)
 		return es_fail(err, -EINVAL, "key table decryption: missing buffer");
 	/* one K_tbl for every segment: derived once, wiped at the end */
-	ret = es_derive_table_key(tk, info->uuid, info->gen, k_tbl);
+	ret = table_key(info, tk, k_tbl, err);
 	if (ret)
-		return es_fail(err, ret, "cannot derive the key table's key");
+		return ret;
 	nseg = es_keytable_nseg(info->entries);
 	for (k = 0; k < nseg; k++) {
 		size_t len = es_keytable_seg_len(info->entries, k);
