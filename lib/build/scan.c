@@ -257,7 +257,7 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 {
 	const char *name = (const char *)de->name;
 	struct wnode *dir = lvl->dir;
-	int ret, fd, dirfd = lvl->fd;
+	int ret, fd, open_errno, dirfd = lvl->fd;
 	struct link_entry *link = NULL;
 	struct stat st, now;
 	struct wnode *n;
@@ -273,9 +273,12 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	 * replaced by a FIFO meanwhile, the open does not wait for a writer.
 	 * Anything else (or a failed open) takes the way by name below.
 	 */
+	open_errno = 0;
 	if (de->dtype == DT_REG) {
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
 			    O_CLOEXEC);
+		if (fd < 0)
+			open_errno = errno;
 		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 			close(fd);
 			fd = -1;
@@ -283,9 +286,11 @@ static int scan_entry(struct wbuild *b, struct scan_level *lvl,
 	} else {
 		fd = -1;
 	}
+	/* a file gone between the directory read and its open is reported as
+	 * the open that found it missing */
 	if (fd < 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return es_fail(b->err, -errno, "%s: cannot stat: %s", ES_PATH(what),
-			       strerror(errno));
+		return es_fail(b->err, -errno, "%s: cannot %s: %s", ES_PATH(what),
+			       open_errno ? "open" : "stat", strerror(errno));
 	if (b->noutputs && is_output(b, &st)) {
 		if (fd >= 0)
 			close(fd);
