@@ -212,8 +212,9 @@ int es_crypto_aead_open(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
  * shared between threads.  Between calls the context holds the key
  * schedule of the last key used (and GHASH's H under it): free the engine
  * as soon as the run of messages is done, which cleanses it.  Hosted only
- * (it allocates): the portable backend has no engine, ignores a and takes
- * NULL.  es_crypto_aead_open_with(NULL, ...) is es_crypto_aead_open().
+ * (it allocates): the portable backend has none, and freestanding callers
+ * use es_crypto_aead_open().  es_crypto_aead_open_with(NULL, ...) is
+ * es_crypto_aead_open().
  */
 struct es_crypto_aead;
 int es_crypto_aead_new(struct es_crypto_aead **out);

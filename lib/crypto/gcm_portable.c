@@ -172,15 +172,3 @@ int es_crypto_aead_open(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
 	es_crypto_wipe(want, sizeof(want));
 	return ret;
 }
-
-/* No engine to fetch here: the context-free open. */
-int es_crypto_aead_open_with(struct es_crypto_aead *a,
-			     const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
-			     const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
-			     const void *aad, size_t aad_len,
-			     const void *in, size_t len,
-			     const uint8_t tag_in[ES_CRYPTO_GCM_TAG_SIZE], void *out)
-{
-	(void)a;
-	return es_crypto_aead_open(key, nonce, aad, aad_len, in, len, tag_in, out);
-}
