@@ -208,19 +208,6 @@ static void format_fitted(char *dst, size_t size, const char *fmt, va_list ap)
 	fit_middle(dst, size, whole, s.len);
 }
 
-int es_fail(struct es_err *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e || e->code)
-		return code;
-	e->code = code;
-	va_start(ap, fmt);
-	format_fitted(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 void es_err_prefix(struct es_err *e, const char *fmt, ...)
 {
 	char joined[2 * ES_ERR_MSG_MAX];
@@ -269,19 +256,6 @@ static void format_fitted(char *dst, size_t size, const char *fmt, va_list ap)
 	va_end(again);
 }
 
-int es_fail(struct es_err *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e || e->code)
-		return code;
-	e->code = code;
-	va_start(ap, fmt);
-	format_fitted(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 void es_err_prefix(struct es_err *e, const char *fmt, ...)
 {
 	char prefix[ES_ERR_MSG_MAX], joined[2 * ES_ERR_MSG_MAX];
@@ -300,3 +274,18 @@ void es_err_prefix(struct es_err *e, const char *fmt, ...)
 	fit_middle(e->msg, sizeof(e->msg), joined, plen + mlen);
 }
 #endif
+
+/* One es_fail for both builds: they differ only in format_fitted (no malloc
+ * or vsnprintf when freestanding). */
+int es_fail(struct es_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e || e->code)
+		return code;
+	e->code = code;
+	va_start(ap, fmt);
+	format_fitted(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
