@@ -206,5 +206,15 @@ struct es_crypto_aead;
 int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_crypto_aead *a,
 			     const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
 			     const uint8_t *digests, uint8_t *plain, struct es_err *err);
+/*
+ * Segments [first, first + count) of es_keytable_decrypt_with()'s table,
+ * for callers that decrypt parts of one table at once (each with its own
+ * engine): ct, digests and plain are the whole table's.  After a failure
+ * the range's plaintext is wiped, and the caller wipes the rest.
+ */
+int es_keytable_decrypt_range(const struct es_keytable_info *info, struct es_crypto_aead *a,
+			      const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t first, uint64_t count,
+			      const uint8_t *ct, const uint8_t *digests, uint8_t *plain,
+			      struct es_err *err);
 
 #endif

@@ -7,15 +7,18 @@
  * freestanding code that the boot unlock shares.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/backend.h"
 #include "erofs/format.h"
 #include "erofs/keyarea.h"
 #include "erofs/secret.h"
 #include "erofs/sha256.h"
+#include "io.h"
 #include "keys/keyarea_hdr.h"
 #include "keys/keyslot_entry.h"
 
@@ -401,30 +404,91 @@ int es_keyarea_read_segment(struct es_keyarea *ka, uint64_t k, uint8_t *plain,
 	return es_keytable_open_segment(&info, ka->tk, k, ct, d, plain, err);
 }
 
+/*
+ * Tables at least this many segments long (16 MiB of 4 KiB chunks, a few
+ * hundred microseconds of work, well above a thread's start) are
+ * decrypted by two threads, each half of it: the reader's start waits on
+ * the whole table, and a machine with a second core has it idle then.
+ */
+#define SPLIT_SEGMENTS 64
+
+/* A part of the table that a second thread decrypts. */
+struct table_part {
+	const struct es_keytable_info *info;
+	const uint8_t *tk, *ct, *digests;
+	uint8_t *plain;
+	uint64_t first, count;
+	struct es_err err;
+	int ret;
+};
+
+static int decrypt_part(struct table_part *p, struct es_err *err)
+{
+	struct es_crypto_aead *a = NULL;
+	int ret = es_crypto_aead_new(&a);
+
+	if (ret)
+		return es_fail(err, ret, "cannot set up the key table's cipher");
+	ret = es_keytable_decrypt_range(p->info, a, p->tk, p->first, p->count, p->ct,
+					p->digests, p->plain, err);
+	/* one cipher context for the part, freed (cleansed) right after */
+	es_crypto_aead_free(a);
+	return ret;
+}
+
+static void *part_thread(void *arg)
+{
+	struct table_part *p = arg;
+
+	p->ret = decrypt_part(p, &p->err);
+	return NULL;
+}
+
 /* The whole table of state st (slot st->h.active) under tk, into plain. */
 static int decrypt_table(const struct es_keyarea_dev *dev, const struct ka_state *st,
 			 const struct es_ka_geom *g, const uint8_t *tk, const uint8_t *digests,
 			 uint8_t *plain, struct es_err *err)
 {
 	struct es_keytable_info info;
-	struct es_crypto_aead *a = NULL;
+	struct table_part mine, theirs;
+	uint64_t nseg = es_keytable_nseg(g->entries);
 	uint8_t *ct = malloc(g->ct_len);
+	pthread_t helper;
+	bool split;
 	int ret;
 
 	if (!ct)
 		return es_fail(err, -ENOMEM, "out of memory");
+	/* mapped in one call: a first touch of each page by read() costs more */
+	es_prefault(ct, g->ct_len);
 	ret = es_ka_read(dev, g->t_off[st->h.active], ct, g->ct_len, "key table", err);
 	table_info(st, &info);
-	/* one cipher context for every segment, freed (cleansed) right after */
-	if (!ret) {
-		ret = es_crypto_aead_new(&a);
-		if (ret)
-			ret = es_fail(err, ret, "cannot set up the key table's cipher");
-	}
+	if (ret)
+		goto out;
 	/* segments are stored back to back (seg_ct_off), as the table decrypts them */
-	if (!ret)
-		ret = es_keytable_decrypt_with(&info, a, tk, ct, digests, plain, err);
-	es_crypto_aead_free(a);
+	mine = (struct table_part){ .info = &info, .tk = tk, .ct = ct, .digests = digests,
+				    .plain = plain, .count = nseg };
+	theirs = mine;
+	split = nseg >= SPLIT_SEGMENTS && sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	if (split) {
+		mine.count = nseg / 2;
+		theirs.first = mine.count;
+		theirs.count = nseg - mine.count;
+		/* without a thread, this one does it all */
+		if (pthread_create(&helper, NULL, part_thread, &theirs)) {
+			split = false;
+			mine.count = nseg;
+		}
+	}
+	ret = decrypt_part(&mine, err);
+	if (split) {
+		pthread_join(helper, NULL);
+		/* the first segment that failed is said, as one thread would */
+		if (!ret && theirs.ret)
+			ret = es_err_copy(err, &theirs.err);
+	}
+out:
+	/* all or nothing: no secret of a table that failed */
 	if (ret)
 		es_crypto_wipe(plain, g->entries * ES_KT_ENTRY_SIZE);
 	free(ct);

@@ -375,13 +375,13 @@ int es_keytable_open_segment(const struct es_keytable_info *info,
 					  plain, err);
 }
 
-int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_crypto_aead *a,
-			     const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
-			     const uint8_t *digests, uint8_t *plain, struct es_err *err)
+int es_keytable_decrypt_range(const struct es_keytable_info *info, struct es_crypto_aead *a,
+			      const uint8_t tk[ES_TABLE_KEY_SIZE], uint64_t first, uint64_t count,
+			      const uint8_t *ct, const uint8_t *digests, uint8_t *plain,
+			      struct es_err *err)
 {
 	uint8_t k_tbl[ES_KT_KEY_SIZE];
 	uint64_t nseg, k;
-	size_t off = 0;
 	int ret;
 
 	ret = check_whole(info, err);
@@ -389,25 +389,45 @@ int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_cryp
 		return ret;
 	if (!tk || !ct || !digests || !plain)
 		return es_fail(err, -EINVAL, "key table decryption: missing buffer");
+	nseg = es_keytable_nseg(info->entries);
+	if (first > nseg || count > nseg - first)
+		return es_fail(err, -EINVAL, "key table segments %llu+%llu are past the last one "
+			       "(%llu segments)", (unsigned long long)first,
+			       (unsigned long long)count, (unsigned long long)nseg);
 	/* one K_tbl for every segment: derived once, wiped at the end */
 	ret = table_key(info, tk, k_tbl, err);
 	if (ret)
 		return ret;
-	nseg = es_keytable_nseg(info->entries);
-	for (k = 0; k < nseg; k++) {
-		size_t len = es_keytable_seg_len(info->entries, k);
-
-		ret = open_segment_key(info, a, k_tbl, k, ct + off,
+	for (k = first; k < first + count; k++) {
+		/* every segment before the last is whole: stored back to back */
+		ret = open_segment_key(info, a, k_tbl, k,
+				       ct + (size_t)k * (ES_KT_SEG_SIZE + ES_KT_TAG_SIZE),
 				       digests + k * ES_SHA256_DIGEST_SIZE,
 				       plain + (size_t)k * ES_KT_SEG_SIZE, err);
 		if (ret) {
-			/* all or nothing: no secret of a table that failed */
-			es_crypto_wipe(plain, (size_t)info->entries * ES_KT_ENTRY_SIZE);
+			/* no secret of a range that failed */
+			es_crypto_wipe(plain + (size_t)first * ES_KT_SEG_SIZE,
+				       (size_t)(k - first) * ES_KT_SEG_SIZE);
 			break;
 		}
-		off += len + ES_KT_TAG_SIZE;
 	}
 	es_crypto_wipe(k_tbl, sizeof(k_tbl));
+	return ret;
+}
+
+int es_keytable_decrypt_with(const struct es_keytable_info *info, struct es_crypto_aead *a,
+			     const uint8_t tk[ES_TABLE_KEY_SIZE], const uint8_t *ct,
+			     const uint8_t *digests, uint8_t *plain, struct es_err *err)
+{
+	int ret = check_whole(info, err);
+
+	if (ret)
+		return ret;
+	ret = es_keytable_decrypt_range(info, a, tk, 0, es_keytable_nseg(info->entries), ct,
+					digests, plain, err);
+	/* all or nothing: no secret of a table that failed */
+	if (ret && plain)
+		es_crypto_wipe(plain, (size_t)info->entries * ES_KT_ENTRY_SIZE);
 	return ret;
 }
 

@@ -676,6 +676,78 @@ static void test_damage(void **state)
 	creds_free(&c);
 }
 
+/*
+ * A table long enough to be decrypted by two threads (65 segments, the
+ * last short): read back whole; a damaged segment in either half is
+ * named, the first one when both are, and nothing of the table is left.
+ */
+static void test_big_table(void **state)
+{
+	enum { BIG = 64 * ES_KT_SEG_ENTRIES + 2, NSEG = 65 };
+	const size_t len = (size_t)BIG * ES_KT_ENTRY_SIZE;
+	struct es_keytable_info info = { .suite = ES_SUITE_XTS_V1, .gen = 1, .entries = BIG };
+	struct es_keyarea_table t = { .suite = ES_SUITE_XTS_V1, .entries = BIG };
+	struct es_keyslot_cred *add = cred(spec("keyfile:", "key0"), ES_KEYSLOT_FOR_ADD);
+	uint8_t *big = malloc(len), *back = malloc(len), *d = malloc(NSEG * 32), *orig;
+	struct es_keyarea_summary s;
+	struct es_err err = { 0 };
+	struct es_keyarea *ka;
+	struct memdev m;
+	struct creds c;
+	const uint64_t bad[][2] = { { 60, 60 }, { 3, 3 }, { 3, 60 } };
+
+	(void)state;
+	assert_non_null(big);
+	assert_non_null(back);
+	assert_non_null(d);
+	creds_load(&c);
+	memcpy(info.uuid, uuid, 16);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (uint8_t)(i * 13 + (i >> 8));
+	assert_int_equal(es_keytable_digests(&info, big, d, t.table_digest), 0);
+	memcpy(t.uuid, uuid, 16);
+	t.digests = d;
+	t.plain = big;
+	memset(&m, 0, sizeof(m));
+	if (es_keyarea_create(&t, &add, 1, &cheap, &m.buf, &m.size, &err))
+		fail_msg("create: %s", err.msg);
+	ka = open_area(&m, false);
+	assert_int_equal(es_keyarea_unlock(ka, &c.k[0], 1, NULL, &err), 0);
+	assert_int_equal(es_keyarea_read_table(ka, back, &err), 0);
+	assert_memory_equal(back, big, len);
+	es_keyarea_summary(ka, &s);
+	es_keyarea_close(ka);
+	orig = malloc(m.size);
+	assert_non_null(orig);
+	memcpy(orig, m.buf, m.size);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+
+		memcpy(m.buf, orig, m.size);
+		for (int j = 0; j < 2 && (!j || bad[i][1] != bad[i][0]); j++)
+			m.buf[s.table_off + bad[i][j] * (ES_KT_SEG_SIZE + ES_KT_TAG_SIZE) + 7] ^= 1;
+		ka = open_area(&m, false);
+		assert_int_equal(es_keyarea_unlock(ka, &c.k[0], 1, NULL, &err), 0);
+		memset(back, 0x5a, len);
+		es_err_clear(&err);
+		assert_int_equal(es_keyarea_read_table(ka, back, &err), -EBADMSG);
+		snprintf(want, sizeof(want), "segment %llu ", (unsigned long long)bad[i][0]);
+		if (!strstr(err.msg, want))
+			fail_msg("%s: %s", want, err.msg);
+		for (size_t k = 0; k < len; k++)
+			if (back[k])
+				fail_msg("byte %zu of a table that failed is left", k);
+		es_keyarea_close(ka);
+	}
+	es_keyslot_cred_free(add);
+	creds_free(&c);
+	free(orig);
+	free(m.buf);
+	free(big);
+	free(back);
+	free(d);
+}
+
 /* Every single-bit flip in copy A and every byte of the D array and
  * tables: no crash (this runs under ASan/UBSan too), and it still opens
  * (copy B, or a table that is not read). */
@@ -879,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_add_remove),
 		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_big_table),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_argon2_costs_in_place),
 		cmocka_unit_test(test_restore),
