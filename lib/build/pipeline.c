@@ -557,15 +557,13 @@ static void dict_check(void *ctx, unsigned int worker, size_t i)
 	struct wlane *l = &w->p->lanes[worker];
 	struct wslot *s = &w->slots[w->dicts[i]];
 	size_t padded = (size_t)s->nblocks << b->blkszbits;
-	ssize_t got;
 
 	memcpy(l->dict_ct, s->buf, padded);	/* zero-padded by the reader */
 	s->ret = wb_crypt_lane_chunk(b, l->crypt, s->digest, s->len, l->dict_ct, s->nblocks,
 				     s->secret_out);
 	if (s->ret)
 		return;
-	got = es_pread_full(s->dict_fd, l->dict_read, padded, s->dict_off);
-	if (got != (ssize_t)padded || memcmp(l->dict_read, l->dict_ct, padded))
+	if (wb_dict_bytes_match(s->dict_fd, s->dict_off, l->dict_ct, padded, l->dict_read))
 		s->ret = -EBADMSG;
 }
 

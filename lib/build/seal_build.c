@@ -269,19 +269,24 @@ static int dict_chunk_blob(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	return 0;
 }
 
-static int dict_read(struct wbuild *b, struct wdevice *d, void *buf, size_t len,
-		     uint64_t off)
+/* A read of blob d that failed (got < 0) or came short. */
+static int dict_read_failed(struct wbuild *b, const struct wdevice *d, ssize_t got)
 {
-	ssize_t got = es_pread_full(d->fd, buf, len, off);
 	char hex[65];
 
-	if (got >= 0 && (size_t)got == len)
-		return 0;
 	es_hex(d->digest, 32, hex);
 	return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary %s: reading "
 		       "blob %s in %s: %s", ES_PATH(d->dict_path), hex,
 		       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
 		       "file shrank");
+}
+
+static int dict_read(struct wbuild *b, struct wdevice *d, void *buf, size_t len,
+		     uint64_t off)
+{
+	ssize_t got = es_pread_full(d->fd, buf, len, off);
+
+	return got >= 0 && (size_t)got == len ? 0 : dict_read_failed(b, d, got);
 }
 
 static int dict_chunk_mismatch(struct wbuild *b, const struct wdevice *d,
@@ -299,6 +304,16 @@ static int dict_chunk_mismatch(struct wbuild *b, const struct wdevice *d,
 		       (unsigned long long)blkaddr + nblocks - 1, hex);
 }
 
+ssize_t wb_dict_bytes_match(int fd, uint64_t off, const uint8_t *ct, size_t len,
+			    uint8_t *scratch)
+{
+	ssize_t got = es_pread_full(fd, scratch, len, off);
+
+	if (got < 0 || (size_t)got != len)
+		return got;
+	return memcmp(scratch, ct, len) ? -EBADMSG : 0;
+}
+
 /*
  * Encrypted builds: the dictionary's stored bytes must be the ciphertext
  * this build makes of the source's chunk (ct, nblocks whole blocks).
@@ -310,6 +325,7 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	size_t len = (size_t)nblocks << b->blkszbits;
 	struct wdevice *d;
 	uint8_t *stored;
+	ssize_t got;
 	int ret = dict_chunk_blob(b, device, blkaddr, nblocks, (uint32_t)len, id, what, &d);
 
 	if (ret)
@@ -317,9 +333,11 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	stored = malloc(len);
 	if (!stored)
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	ret = dict_read(b, d, stored, len, (uint64_t)blkaddr << b->blkszbits);
-	if (!ret && memcmp(stored, ct, len))
+	got = wb_dict_bytes_match(d->fd, (uint64_t)blkaddr << b->blkszbits, ct, len, stored);
+	if (got == -EBADMSG)
 		ret = dict_chunk_mismatch(b, d, blkaddr, nblocks, id, what);
+	else if (got)
+		ret = dict_read_failed(b, d, got);
 	free(stored);
 	return ret;
 }

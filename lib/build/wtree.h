@@ -454,6 +454,11 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, const uint8_t id[32], const char *what, int *fd,
 			 uint64_t *off);
+/* The len bytes at off of fd against ct, read into scratch (len bytes):
+ * 0 when they match, -EBADMSG when they differ, else what the read gave
+ * (-errno, or a short count). */
+ssize_t wb_dict_bytes_match(int fd, uint64_t off, const uint8_t *ct, size_t len,
+			    uint8_t *scratch);
 int wb_devices_finalize(struct wbuild *b);
 /* Where each device starts in the unified address space: after the
  * filesystem's total blocks, in device order. */
