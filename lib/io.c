@@ -37,6 +37,40 @@ void es_prefault(void *buf, size_t len)
 #endif
 }
 
+#define ES_HUGE_PAGE (2u << 20)
+
+void *es_alloc_big(size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	/* ~20 us a 4 KiB fault under some hypervisors: a 4 MiB window costs
+	 * 20 ms to touch first, under 1 ms in huge pages.  Below half a huge
+	 * page, rounding up would cost more memory than it saves faults. */
+	if (len >= ES_HUGE_PAGE / 2 && len <= SIZE_MAX - ES_HUGE_PAGE) {
+		size_t whole = (len + ES_HUGE_PAGE - 1) & ~(size_t)(ES_HUGE_PAGE - 1);
+		void *p;
+
+		if (posix_memalign(&p, ES_HUGE_PAGE, whole))
+			return NULL;
+		/* advice only: without huge pages it stays a plain buffer */
+		(void)madvise(p, whole, MADV_HUGEPAGE);
+		return p;
+	}
+#endif
+	return malloc(len);
+}
+
+void *es_calloc_big(size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	p = es_alloc_big(n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
 /* Read until at least min bytes (at most max, and at least one call when
  * max is not 0) or end of file, at off
  * (positional) or at the descriptor's position; EINTR is retried. */

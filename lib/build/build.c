@@ -565,7 +565,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		}
 	}
 	b.dedup = wb_dedup_new();
-	b.iobuf = malloc(WBUILD_IOBUF_SIZE + b.blksz);
+	b.iobuf = es_alloc_big(WBUILD_IOBUF_SIZE + b.blksz);
 	if (!b.dedup || !b.iobuf) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
 		goto out;

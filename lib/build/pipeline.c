@@ -128,7 +128,7 @@ struct wpipe {
 static int win_init(struct wpipe *p, struct wwin *w)
 {
 	w->p = p;
-	w->window = malloc(WPIPE_WINDOW_SIZE);
+	w->window = es_alloc_big(WPIPE_WINDOW_SIZE);
 	w->slots = calloc(p->max_slots, sizeof(*w->slots));
 	w->stored = calloc(p->max_slots, sizeof(*w->stored));
 	w->names = calloc(p->max_slots, sizeof(*w->names));

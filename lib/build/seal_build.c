@@ -664,6 +664,13 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 		trees[i] = b->devices[i].tree;
 		tree_lens[i] = b->devices[i].tree_len;
 	}
+	/* one allocation: doubling would copy the records log n times */
+	ic.cap = wb_dedup_count(b->dedup);
+	ic.recs = ic.cap ? es_alloc_big(ic.cap * sizeof(*ic.recs)) : NULL;
+	if (ic.cap && !ic.recs) {
+		ret = es_fail(b->err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	ret = wb_dedup_foreach(b->dedup, collect_chunk, &ic);
 	if (ret) {
 		ret = es_fail(b->err, ret, "out of memory");

@@ -397,6 +397,8 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
  * The chunk secret slot of an entry (ES_CHUNK_SECRET_SIZE bytes; encrypted
  * builds), NULL when the chunk is unknown.  Wiped when the map is freed.
  */
+/* entries, referenced or not: a bound for what wb_dedup_foreach() calls */
+size_t wb_dedup_count(const struct dedup_map *m);
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
 void wb_wnode_free_all(struct wbuild *b);
