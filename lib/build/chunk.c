@@ -265,6 +265,8 @@ int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, u
 	int fd = to_blob ? b->blob_fd : b->image_fd;
 	int ret = es_pwrite_full(fd, buf, len, off);
 
+	if (to_blob)
+		wb_pipe_leaves_void(b);		/* the blob is hashed when complete */
 	if (ret)
 		return es_fail(b->err, ret, "writing %s: %s", to_blob ? "the blob" : "the image",
 			       strerror(-ret));

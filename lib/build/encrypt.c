@@ -522,6 +522,8 @@ int wb_crypt_order_chunks(struct wbuild *b)
 		goto out;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), by_id);
+	if (to_blob)
+		wb_pipe_leaves_void(b);		/* blocks move: hashed when complete */
 	remap = calloc(end - base, sizeof(*remap));
 	/* the region's bytes as the scan wrote them, to copy back in order */
 	tmp = es_tmpfile_near(b->opts->image_path, b->err);

@@ -505,17 +505,41 @@ int wb_devices_map(struct wbuild *b, uint64_t total_blocks)
 	return 0;
 }
 
+/* The fs-verity digest and tree of d from its data blocks' digests. */
+static int tree_from_leaves(const uint8_t *leaves, struct wdevice *d)
+{
+	struct es_verity_builder vb;
+	int ret = es_verity_builder_init(&vb, d->size);
+
+	for (uint64_t off = 0; !ret && off < d->size; off += ES_VERITY_BLOCK_SIZE) {
+		ret = es_verity_builder_add_block_digest(&vb, leaves);
+		leaves += ES_VERITY_HASH_SIZE;
+	}
+	if (!ret)
+		ret = es_verity_builder_final(&vb, NULL, d->digest);
+	if (!ret)
+		d->tree = es_verity_builder_take_tree(&vb, &d->tree_len);
+	es_verity_builder_free(&vb);
+	return ret;
+}
+
 int wb_blob_finalize(struct wbuild *b, const char *blob_path)
 {
 	struct wdevice *d = &b->devices[1];
 	unsigned int threads = b->opts->nthreads ? b->opts->nthreads : 1;
+	const uint8_t *leaves = wb_pipe_blob_leaves(b);
 	int ret;
 
 	d->size = b->blob_next << b->blkszbits;
 	if (ftruncate(b->blob_fd, (off_t)d->size) < 0)
 		return es_fail(b->err, -errno, "sizing the blob: %s", strerror(errno));
-	ret = es_verity_digest_fd_stoppable(b->blob_fd, d->size, threads, b->opts->cancel,
-					    d->digest, &d->tree, &d->tree_len);
+	/* its blocks' digests were made as they were written: no reading back */
+	if (leaves)
+		ret = tree_from_leaves(leaves, d);
+	else
+		ret = es_verity_digest_fd_stoppable(b->blob_fd, d->size, threads,
+						    b->opts->cancel, d->digest, &d->tree,
+						    &d->tree_len);
 	if (ret == -ECANCELED)
 		return wb_poll_cancel(b);
 	if (ret)

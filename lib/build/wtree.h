@@ -228,6 +228,11 @@ int wb_pipe_flush(struct wbuild *b);
 /* a full window: identified while the next one is filled (helper threads),
    or flushed */
 int wb_pipe_rotate(struct wbuild *b);
+/* the fs-verity digests of the blob's blocks [0, blob_next), made as the
+   windows were written; NULL when something else wrote blocks of it */
+const uint8_t *wb_pipe_blob_leaves(const struct wbuild *b);
+/* blob blocks were written outside the windows: no digests are kept */
+void wb_pipe_leaves_void(struct wbuild *b);
 /*
  * Where a regular file's bytes come from: a file of the source tree (read
  * with pread, holes found with SEEK_DATA), or a tar entry's data, which
