@@ -363,14 +363,17 @@ int es_writeback_stop(struct es_writeback *w)
 	return ret;
 }
 
-static void start_writeback(struct es_writeback *w, int fd, uint64_t from, uint64_t to)
+static void start_writeback(struct es_writeback *w, int fd, uint64_t from, uint64_t to,
+			    bool sync_now)
 {
 	struct es_flusher *f = w->flusher;
 
 	/* a hint: where the kernel cannot, the final fsync does it all */
-	(void)sync_file_range(fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+	if (to > from)
+		(void)sync_file_range(fd, (off_t)from, (off_t)(to - from),
+				      SYNC_FILE_RANGE_WRITE);
 	w->unsynced += to - from;
-	if (f && w->unsynced >= ES_WRITEBACK_STEP) {
+	if (f && w->unsynced && (sync_now || w->unsynced >= ES_WRITEBACK_STEP)) {
 		w->unsynced = 0;
 		pthread_mutex_lock(&f->lock);
 		f->asked++;
@@ -384,14 +387,20 @@ void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t le
 	if (off != w->to) {
 		/* a jump: what gathered so far is handed over as it is */
 		if (w->to > w->from)
-			start_writeback(w, fd, w->from, w->to);
+			start_writeback(w, fd, w->from, w->to, false);
 		w->from = off;
 	}
 	w->to = off + len;
 	if (w->to - w->from >= ES_WRITEBACK_STEP) {
-		start_writeback(w, fd, w->from, w->to);
+		start_writeback(w, fd, w->from, w->to, false);
 		w->from = w->to;
 	}
+}
+
+void es_writeback_flush(struct es_writeback *w, int fd)
+{
+	start_writeback(w, fd, w->from, w->to, true);
+	w->from = w->to;
 }
 
 int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *err)

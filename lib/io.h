@@ -88,6 +88,10 @@ struct es_writeback {
 	struct es_flusher *flusher;	/* NULL: hints only */
 };
 void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t len);
+/* Every write noted so far is final (nothing more, or only a little, is to
+ * come): hand it over now and have it synced in the background, so that
+ * the final fsync overlaps with what the build still does. */
+void es_writeback_flush(struct es_writeback *w, int fd);
 /* 0, or a negative errno when the thread cannot start (hints only then). */
 int es_writeback_start(struct es_writeback *w, int fd);
 /* 0, or the first error of a background fdatasync(); safe without a start. */
