@@ -605,8 +605,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	ret = wb_crypt_init(&b);
 	if (!ret)
 		ret = wb_compress_init(&b);
-	if (!ret)
-		ret = wb_pipe_init(&b);
+	/* the chunk pipeline starts with the first chunk (ingest_chunked): a
+	   build of flat files needs neither its threads nor SHA-256 */
 	if (ret)
 		goto out;
 	b.data_next = 1;

@@ -418,6 +418,11 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src
 	uint64_t data_at = 0;
 	int ret = 0;
 
+	if (windowed && !b->pipe) {
+		ret = wb_pipe_init(b);
+		if (ret)
+			return ret;
+	}
 	n->layout = EROFS_LAYOUT_CHUNK_BASED;
 	n->chunkfmt = (uint16_t)(chunkbits - b->blkszbits) |
 		      (to_blob ? EROFS_CHUNK_FORMAT_INDEXES : 0);
