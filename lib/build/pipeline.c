@@ -542,17 +542,22 @@ static void keep_leaves(struct wpipe *p, const struct wwin *w)
 	}
 	need = p->nleaves + w->nblocks;
 	if (need > p->leaves_cap) {
-		uint64_t cap = p->leaves_cap ? p->leaves_cap : 4096;
+		/* 1 MiB (128 MiB of blob) first, in huge pages: a realloc() of
+		   heap memory would copy and fault page by page */
+		uint64_t cap = p->leaves_cap ? p->leaves_cap : 32768;
 		uint8_t *grown;
 
 		while (cap < need)
 			cap *= 2;
 		grown = cap <= SIZE_MAX / ES_VERITY_HASH_SIZE ?
-			realloc(p->leaves, (size_t)cap * ES_VERITY_HASH_SIZE) : NULL;
+			es_alloc_big((size_t)cap * ES_VERITY_HASH_SIZE) : NULL;
 		if (!grown) {
 			wb_pipe_leaves_void(p->b);	/* the slower way needs no memory */
 			return;
 		}
+		if (p->nleaves)
+			memcpy(grown, p->leaves, (size_t)p->nleaves * ES_VERITY_HASH_SIZE);
+		free(p->leaves);
 		p->leaves = grown;
 		p->leaves_cap = cap;
 	}

@@ -634,24 +634,29 @@ struct rec_key {
 static int sort_recs(struct index_ctx *ic)
 {
 	const uint64_t n = ic->n;
-	struct rec_key *k = NULL, *tmp = NULL;
+	const size_t ndigits = 1u << 16;
+	struct rec_key *k, *tmp;
 	struct es_chunk_rec *sorted = NULL;
-	uint64_t *count = NULL;
+	uint64_t *count;
 	uint64_t all_or = 0, all_and = UINT64_MAX;
+	void *work = NULL;
 	int ret = 0;
 
 	if (n < 2)
 		return 0;
-	if (n > SIZE_MAX / sizeof(*k))
+	/* one block for the keys, their copy and the counts: written once,
+	   in huge pages (es_alloc_big) rather than a fault per page */
+	if (n > (SIZE_MAX - ndigits * sizeof(*count)) / (2 * sizeof(*k)))
 		return -ENOMEM;
-	k = malloc((size_t)n * sizeof(*k));
-	tmp = malloc((size_t)n * sizeof(*tmp));
-	sorted = malloc((size_t)n * sizeof(*sorted));
-	count = malloc((1u << 16) * sizeof(*count));
-	if (!k || !tmp || !sorted || !count) {
+	work = es_alloc_big((size_t)n * 2 * sizeof(*k) + ndigits * sizeof(*count));
+	sorted = es_alloc_big((size_t)n * sizeof(*sorted));
+	if (!work || !sorted) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	count = work;
+	k = (struct rec_key *)(count + ndigits);
+	tmp = k + n;
 	for (uint64_t i = 0; i < n; i++) {
 		k[i].key = (uint64_t)ic->recs[i].device << 32 | ic->recs[i].blkaddr;
 		k[i].index = i;
@@ -664,10 +669,10 @@ static int sort_recs(struct index_ctx *ic)
 
 		if (!(((all_or ^ all_and) >> shift) & 0xffff))
 			continue;	/* the same digit in every key */
-		memset(count, 0, (1u << 16) * sizeof(*count));
+		memset(count, 0, ndigits * sizeof(*count));
 		for (uint64_t i = 0; i < n; i++)
 			count[(k[i].key >> shift) & 0xffff]++;
-		for (uint32_t d = 0; d < (1u << 16); d++) {
+		for (size_t d = 0; d < ndigits; d++) {
 			uint64_t c = count[d];
 
 			count[d] = sum;
@@ -685,10 +690,8 @@ static int sort_recs(struct index_ctx *ic)
 	ic->recs = sorted;
 	sorted = NULL;
 out:
-	free(k);
-	free(tmp);
+	free(work);
 	free(sorted);
-	free(count);
 	return ret;
 }
 
