@@ -17,9 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
-#if !defined(ES_FREESTANDING)
-#include "io.h"
-#endif
 #else
 /* Linux values, for the freestanding boot reader */
 #define EINVAL	22
@@ -327,8 +324,7 @@ int es_verity_builder_init(struct es_verity_builder *b, uint64_t data_size)
 	if ((size_t)b->geom.tree_size != b->geom.tree_size)
 		return -EFBIG;
 	if (b->geom.tree_size) {
-		/* written whole, once: huge pages, not a fault a page */
-		b->tree = es_calloc_big(1, (size_t)b->geom.tree_size);
+		b->tree = calloc(1, (size_t)b->geom.tree_size);
 		if (!b->tree)
 			return -ENOMEM;
 	}
