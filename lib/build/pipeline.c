@@ -269,13 +269,6 @@ static int start_writer(struct wpipe *p)
 		return es_fail(p->b->err, -ENOMEM, "out of memory");
 	}
 	p->wsync_ready = true;
-	if (p->leaves_on) {
-		int ret = es_sha256_mb_init(&p->leaf_mb, 0);
-
-		if (ret)
-			return es_fail(p->b->err, ret, "SHA-256 unavailable");
-		p->leaf_mb_ready = true;
-	}
 	if (p->b->crypt) {
 		int ret = wb_crypt_lane_new(p->b, &p->wcrypt);
 
@@ -305,15 +298,16 @@ int wb_pipe_init(struct wbuild *b)
 		if (ret)
 			return ret;
 	}
-	if (p->nwin > 1) {
-		ret = start_writer(p);
-		if (ret)
-			return ret;
-	} else if (p->leaves_on) {
+	if (p->leaves_on) {
 		ret = es_sha256_mb_init(&p->leaf_mb, 0);
 		if (ret)
 			return es_fail(b->err, ret, "SHA-256 unavailable");
 		p->leaf_mb_ready = true;
+	}
+	if (p->nwin > 1) {
+		ret = start_writer(p);
+		if (ret)
+			return ret;
 	}
 	p->lanes = calloc(p->nlanes, sizeof(*p->lanes));
 	if (!p->lanes)
