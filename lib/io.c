@@ -37,6 +37,40 @@ void es_prefault(void *buf, size_t len)
 #endif
 }
 
+#define ES_HUGE_PAGE (2u << 20)
+
+void *es_alloc_big(size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	/* ~20 us a 4 KiB fault under some hypervisors: a 4 MiB window costs
+	 * 20 ms to touch first, under 1 ms in huge pages.  Below half a huge
+	 * page, rounding up would cost more memory than it saves faults. */
+	if (len >= ES_HUGE_PAGE / 2 && len <= SIZE_MAX - ES_HUGE_PAGE) {
+		size_t whole = (len + ES_HUGE_PAGE - 1) & ~(size_t)(ES_HUGE_PAGE - 1);
+		void *p;
+
+		if (posix_memalign(&p, ES_HUGE_PAGE, whole))
+			return NULL;
+		/* advice only: without huge pages it stays a plain buffer */
+		(void)madvise(p, whole, MADV_HUGEPAGE);
+		return p;
+	}
+#endif
+	return malloc(len);
+}
+
+void *es_calloc_big(size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	p = es_alloc_big(n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
 /* Read until at least min bytes (at most max, and at least one call when
  * max is not 0) or end of file, at off
  * (positional) or at the descriptor's position; EINTR is retried. */
@@ -329,14 +363,17 @@ int es_writeback_stop(struct es_writeback *w)
 	return ret;
 }
 
-static void start_writeback(struct es_writeback *w, int fd, uint64_t from, uint64_t to)
+static void start_writeback(struct es_writeback *w, int fd, uint64_t from, uint64_t to,
+			    bool sync_now)
 {
 	struct es_flusher *f = w->flusher;
 
 	/* a hint: where the kernel cannot, the final fsync does it all */
-	(void)sync_file_range(fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+	if (to > from)
+		(void)sync_file_range(fd, (off_t)from, (off_t)(to - from),
+				      SYNC_FILE_RANGE_WRITE);
 	w->unsynced += to - from;
-	if (f && w->unsynced >= ES_WRITEBACK_STEP) {
+	if (f && w->unsynced && (sync_now || w->unsynced >= ES_WRITEBACK_STEP)) {
 		w->unsynced = 0;
 		pthread_mutex_lock(&f->lock);
 		f->asked++;
@@ -350,14 +387,20 @@ void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t le
 	if (off != w->to) {
 		/* a jump: what gathered so far is handed over as it is */
 		if (w->to > w->from)
-			start_writeback(w, fd, w->from, w->to);
+			start_writeback(w, fd, w->from, w->to, false);
 		w->from = off;
 	}
 	w->to = off + len;
 	if (w->to - w->from >= ES_WRITEBACK_STEP) {
-		start_writeback(w, fd, w->from, w->to);
+		start_writeback(w, fd, w->from, w->to, false);
 		w->from = w->to;
 	}
+}
+
+void es_writeback_flush(struct es_writeback *w, int fd)
+{
+	start_writeback(w, fd, w->from, w->to, true);
+	w->from = w->to;
 }
 
 int es_outfile_create(struct es_outfile *of, const char *path, struct es_err *err)

@@ -26,6 +26,18 @@ int es_input_size(int fd, const char *path, uint64_t *size, bool *blockdev,
  */
 void es_prefault(void *buf, size_t len);
 
+/*
+ * A large buffer that is filled again and again (a window, a copy
+ * buffer): malloc() but on huge-page boundaries, with the kernel asked for
+ * transparent huge pages, so that its first touch costs a fault per 2 MiB
+ * rather than per 4 KiB page.  Uninitialised; freed with free(); NULL when
+ * out of memory.
+ */
+void *es_alloc_big(size_t len);
+/* es_alloc_big() of n * size bytes, zeroed (calloc()'s contract, for the
+ * large tables made once and filled at once); NULL on overflow too. */
+void *es_calloc_big(size_t n, size_t size);
+
 /* pread until len bytes or EOF; returns bytes read or -errno. */
 ssize_t es_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* pread until at least min bytes (never more than max) or EOF: a short
@@ -76,6 +88,10 @@ struct es_writeback {
 	struct es_flusher *flusher;	/* NULL: hints only */
 };
 void es_writeback_note(struct es_writeback *w, int fd, uint64_t off, uint64_t len);
+/* Every write noted so far is final (nothing more, or only a little, is to
+ * come): hand it over now and have it synced in the background, so that
+ * the final fsync overlaps with what the build still does. */
+void es_writeback_flush(struct es_writeback *w, int fd);
 /* 0, or a negative errno when the thread cannot start (hints only then). */
 int es_writeback_start(struct es_writeback *w, int fd);
 /* 0, or the first error of a background fdatasync(); safe without a start. */

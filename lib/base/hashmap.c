@@ -97,7 +97,7 @@ static int grow(struct hmap *m)
 		return -ENOMEM;
 	bigger.cap = ncap;
 	bigger.ctrl = calloc(ncap, 1);
-	bigger.entries = malloc(ncap * esize);
+	bigger.entries = es_alloc_big(ncap * esize);
 	if (!bigger.ctrl || !bigger.entries) {
 		hmap_free(&bigger);
 		return -ENOMEM;

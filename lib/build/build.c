@@ -565,7 +565,7 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		}
 	}
 	b.dedup = wb_dedup_new();
-	b.iobuf = malloc(WBUILD_IOBUF_SIZE + b.blksz);
+	b.iobuf = es_alloc_big(WBUILD_IOBUF_SIZE + b.blksz);
 	if (!b.dedup || !b.iobuf) {
 		ret = es_fail(err, -ENOMEM, "out of memory");
 		goto out;
@@ -605,8 +605,8 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	ret = wb_crypt_init(&b);
 	if (!ret)
 		ret = wb_compress_init(&b);
-	if (!ret)
-		ret = wb_pipe_init(&b);
+	/* the chunk pipeline starts with the first chunk (ingest_chunked): a
+	   build of flat files needs neither its threads nor SHA-256 */
 	if (ret)
 		goto out;
 	b.data_next = 1;
@@ -632,6 +632,9 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		ret = wb_place_tail_blocks(&b);
 	if (!ret)
 		ret = wb_devices_finalize(&b);
+	/* the data region is complete: synced while the metadata is made */
+	if (!ret)
+		es_writeback_flush(&b.writeback[0], image.fd);
 	if (!ret && b.new_blob) {
 		if (o->blob_dir) {
 			char *final = malloc(strlen(o->blob_dir) + 66);
@@ -649,6 +652,9 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 		} else {
 			ret = wb_blob_finalize(&b, o->blobdev_path);
 		}
+		/* complete: synced while the image is finished */
+		if (!ret)
+			es_writeback_flush(&b.writeback[1], blob.fd);
 	}
 	if (!ret)
 		ret = wb_poll_cancel(&b);

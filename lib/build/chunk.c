@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "erofs/format.h"
@@ -161,9 +160,9 @@ int wb_read_exact(struct wbuild *b, struct wsource *src, void *buf, size_t len,
 
 /*
  * Inline tails (megabytes of them: a tail is up to a block) come from
- * chunks mapped and populated with one call each: on some hosts a page
- * fault costs more than filling the page, and malloc'd tails fault once
- * per page.
+ * chunks of one huge page each (es_alloc_big): on some hosts a page fault
+ * costs more than filling the page, and malloc'd tails fault once per
+ * 4 KiB page (populating the chunk up front still cost ~half of that).
  */
 #define WTAIL_CHUNK (2u << 20)
 
@@ -179,14 +178,13 @@ static uint8_t *tail_alloc(struct wbuild *b, size_t len)
 	uint8_t *p;
 
 	if (!c || c->used + len > WTAIL_CHUNK) {
-		void *mem = mmap(NULL, WTAIL_CHUNK, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		void *mem = es_alloc_big(WTAIL_CHUNK);
 
-		if (mem == MAP_FAILED)
+		if (!mem)
 			return NULL;
 		c = malloc(sizeof(*c));
 		if (!c) {
-			munmap(mem, WTAIL_CHUNK);
+			free(mem);
 			return NULL;
 		}
 		c->mem = mem;
@@ -205,7 +203,7 @@ void wb_tail_arena_free(struct wbuild *b)
 		struct wtail_chunk *c = b->tail_arena;
 
 		b->tail_arena = c->next;
-		munmap(c->mem, WTAIL_CHUNK);
+		free(c->mem);
 		free(c);
 	}
 }
@@ -265,6 +263,8 @@ int wb_write_data(struct wbuild *b, bool to_blob, const void *buf, size_t len, u
 	int fd = to_blob ? b->blob_fd : b->image_fd;
 	int ret = es_pwrite_full(fd, buf, len, off);
 
+	if (to_blob)
+		wb_pipe_leaves_void(b);		/* the blob is hashed when complete */
 	if (ret)
 		return es_fail(b->err, ret, "writing %s: %s", to_blob ? "the blob" : "the image",
 			       strerror(-ret));
@@ -416,6 +416,11 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src
 	uint64_t data_at = 0;
 	int ret = 0;
 
+	if (windowed && !b->pipe) {
+		ret = wb_pipe_init(b);
+		if (ret)
+			return ret;
+	}
 	n->layout = EROFS_LAYOUT_CHUNK_BASED;
 	n->chunkfmt = (uint16_t)(chunkbits - b->blkszbits) |
 		      (to_blob ? EROFS_CHUNK_FORMAT_INDEXES : 0);

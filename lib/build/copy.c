@@ -103,7 +103,7 @@ static int lane_init(void *ctx, unsigned int i, void **state, struct es_err *err
 
 	(void)i;
 	if (l)
-		l->buf = malloc(WBUILD_IOBUF_SIZE + c->b->blksz);
+		l->buf = es_alloc_big(WBUILD_IOBUF_SIZE + c->b->blksz);
 	if (!l || !l->buf) {
 		free(l);
 		return es_fail(err, -ENOMEM, "out of memory");

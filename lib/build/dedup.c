@@ -133,6 +133,11 @@ void wb_dedup_move(struct dedup_map *m, uint16_t dev, uint32_t base, const uint3
 			e->blkaddr = remap[e->blkaddr - base];
 }
 
+size_t wb_dedup_count(const struct dedup_map *m)
+{
+	return hmap_count(&m->map);
+}
+
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks)
 {
 	struct dedup_entry key = make_key(digest, nblocks);

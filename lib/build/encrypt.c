@@ -204,7 +204,7 @@ int wb_crypt_dict_chunk(struct wbuild *b, uint16_t dev, uint32_t blkaddr, uint32
 		return es_fail(b->err, -EINVAL, "%s: internal error: dictionary chunk of "
 			       "%llu bytes", ES_PATH(what), (unsigned long long)len);
 	if (!c->scratch) {
-		c->scratch = malloc(WBUILD_IOBUF_SIZE);
+		c->scratch = es_alloc_big(WBUILD_IOBUF_SIZE);
 		if (!c->scratch)
 			return es_fail(b->err, -ENOMEM, "out of memory");
 	}
@@ -296,7 +296,7 @@ int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n
 	*plain = NULL;
 	if (count > SIZE_MAX / ES_KT_ENTRY_SIZE)
 		return es_fail(b->err, -EFBIG, "too many chunks for a key table");
-	t = calloc(count, ES_KT_ENTRY_SIZE);
+	t = es_calloc_big(count, ES_KT_ENTRY_SIZE);
 	if (!t)
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	memcpy(t, b->crypt->meta_key, ES_META_KEY_SIZE);
@@ -522,6 +522,8 @@ int wb_crypt_order_chunks(struct wbuild *b)
 		goto out;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), by_id);
+	if (to_blob)
+		wb_pipe_leaves_void(b);		/* blocks move: hashed when complete */
 	remap = calloc(end - base, sizeof(*remap));
 	/* the region's bytes as the scan wrote them, to copy back in order */
 	tmp = es_tmpfile_near(b->opts->image_path, b->err);

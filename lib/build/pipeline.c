@@ -19,8 +19,17 @@
  * would only wait for each other.)  Writes retire in order on the building
  * thread, which reports the first failure and notes the write-back.
  *
+ * The blob's fs-verity digest hashes every block of it.  Rather than read
+ * the blob back when it is complete, whoever writes a window hashes its
+ * blocks as it writes them (the bytes are in cache then), and the digests
+ * are kept in blob order: the blob's tree is then made from them
+ * (wb_pipe_blob_leaves).  Anything else that writes the blob leaves a gap
+ * in them or says so (wb_pipe_leaves_void), and the blob is read back as
+ * before.
+ *
  * Memory: the window (WPIPE_WINDOW_SIZE; three with helper threads) and
- * one slot record per block of it, whatever the size of the files.
+ * one slot record per block of it, whatever the size of the files; with
+ * the blob's digests, 32 bytes per block written.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +40,7 @@
 #include "base/workpool.h"
 #include "base/workq.h"
 #include "crypto/backend.h"
+#include "erofs/verity.h"
 #include "erofs/format.h"
 #include "erofs/sha256.h"
 #include "erofs/sha256_mb.h"
@@ -90,6 +100,10 @@ struct wwin {
 	struct wrun *runs;		/* the new chunks cut into runs */
 	size_t nruns;
 	struct iovec *iov;		/* one per new chunk, run after run */
+	const void **blocks;		/* of the new chunks, for their digests */
+	uint8_t *leaves;		/* their digests, when they are made */
+	bool make_leaves;		/* set before the write is queued */
+	bool leaves_ok;			/* they were made (under wlock) */
 	uint64_t first;			/* block of the first new chunk */
 	uint64_t nblocks;		/* of the new chunks */
 	bool queued;			/* its write is not retired yet */
@@ -123,12 +137,19 @@ struct wpipe {
 	pthread_mutex_t wlock;
 	pthread_cond_t written;		/* a window's write is done */
 	bool wsync_ready;
+	/* the blob's data block digests: on the writer thread, or on the
+	   building thread without one (never both) */
+	bool leaves_on;			/* still made, from block 0 on */
+	struct es_sha256_mb leaf_mb;	/* the writer's */
+	bool leaf_mb_ready;
+	uint8_t *leaves;		/* blocks [0, nleaves) of the blob */
+	uint64_t nleaves, leaves_cap;
 };
 
 static int win_init(struct wpipe *p, struct wwin *w)
 {
 	w->p = p;
-	w->window = malloc(WPIPE_WINDOW_SIZE);
+	w->window = es_alloc_big(WPIPE_WINDOW_SIZE);
 	w->slots = calloc(p->max_slots, sizeof(*w->slots));
 	w->stored = calloc(p->max_slots, sizeof(*w->stored));
 	w->names = calloc(p->max_slots, sizeof(*w->names));
@@ -138,23 +159,53 @@ static int win_init(struct wpipe *p, struct wwin *w)
 	if (!w->window || !w->slots || !w->stored || !w->names || !w->dicts || !w->runs ||
 	    !w->iov)
 		return es_fail(p->b->err, -ENOMEM, "out of memory");
+	if (p->leaves_on) {
+		/* a window's blocks: one per slot at most */
+		w->blocks = calloc(p->max_slots, sizeof(*w->blocks));
+		w->leaves = malloc(p->max_slots * ES_VERITY_HASH_SIZE);
+		if (!w->blocks || !w->leaves)
+			return es_fail(p->b->err, -ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
-/* Write a committed window's runs; 0 or -errno. */
-static int write_runs(const struct wwin *w)
+/*
+ * The digests of a run's blocks (before it is written: the bytes are in
+ * cache), at their place in the window's; false when one failed, which
+ * only means that the blob is read back to hash it.
+ */
+static bool hash_run(struct wwin *w, const struct wrun *r)
+{
+	struct wpipe *p = w->p;
+	size_t n = 0, at = (size_t)(r->blk - w->first);	/* blocks are 4 KiB */
+
+	for (size_t i = r->from; i < r->to; i++)
+		for (size_t off = 0; off < w->iov[i].iov_len; off += ES_VERITY_BLOCK_SIZE)
+			w->blocks[n++] = (const uint8_t *)w->iov[i].iov_base + off;
+	return !es_sha256_mb_many(&p->leaf_mb, w->blocks, n, ES_VERITY_BLOCK_SIZE,
+				  w->leaves + at * ES_VERITY_HASH_SIZE);
+}
+
+/* Write a committed window's runs (their digests first, when made); 0 or
+ * -errno. */
+static int write_runs(struct wwin *w)
 {
 	const struct wbuild *b = w->p->b;
 	int fd = b->blob_fd >= 0 ? b->blob_fd : b->image_fd;
+	bool leaves = w->make_leaves;
 
 	for (size_t i = 0; i < w->nruns; i++) {
 		const struct wrun *r = &w->runs[i];
-		int ret = es_pwritev_full(fd, &w->iov[r->from], (int)(r->to - r->from),
-					  r->blk << b->blkszbits);
+		int ret;
 
+		if (leaves)
+			leaves = hash_run(w, r);
+		ret = es_pwritev_full(fd, &w->iov[r->from], (int)(r->to - r->from),
+				      r->blk << b->blkszbits);
 		if (ret)
 			return ret;
 	}
+	w->leaves_ok = leaves;
 	return 0;
 }
 
@@ -240,10 +291,18 @@ int wb_pipe_init(struct wbuild *b)
 	p->pool = b->pool;
 	p->nlanes = es_workpool_size(p->pool);
 	p->nwin = p->nlanes > 1 ? 3 : 1;
+	/* the fs-verity blocks of the blob are its blocks */
+	p->leaves_on = b->blob_fd >= 0 && b->blksz == ES_VERITY_BLOCK_SIZE;
 	for (unsigned int i = 0; i < p->nwin; i++) {
 		ret = win_init(p, &p->win[i]);
 		if (ret)
 			return ret;
+	}
+	if (p->leaves_on) {
+		ret = es_sha256_mb_init(&p->leaf_mb, 0);
+		if (ret)
+			return es_fail(b->err, ret, "SHA-256 unavailable");
+		p->leaf_mb_ready = true;
 	}
 	if (p->nwin > 1) {
 		ret = start_writer(p);
@@ -289,6 +348,8 @@ static void win_free(const struct wbuild *b, struct wwin *w)
 	free(w->dicts);
 	free(w->runs);
 	free(w->iov);
+	free(w->blocks);
+	free(w->leaves);
 	if (w->names)
 		forget_names(w);
 	free(w->names);
@@ -304,6 +365,9 @@ void wb_pipe_free(struct wbuild *b)
 	if (p->writer)
 		es_workq_finish(p->writer);	/* the windows being written */
 	wb_crypt_lane_free(p->wcrypt);
+	if (p->leaf_mb_ready)
+		es_sha256_mb_release(&p->leaf_mb);
+	free(p->leaves);
 	if (p->wsync_ready) {
 		pthread_cond_destroy(&p->written);
 		pthread_mutex_destroy(&p->wlock);
@@ -458,6 +522,63 @@ static void cut_runs(struct wwin *w)
 	w->nblocks = blk - w->first;
 }
 
+/* A written window's block digests after the blob's, when they follow
+ * its last ones: else the blob is read back to hash it. */
+static void keep_leaves(struct wpipe *p, const struct wwin *w)
+{
+	uint64_t need;
+
+	if (!p->leaves_on)
+		return;
+	if (!w->leaves_ok || w->first != p->nleaves) {
+		wb_pipe_leaves_void(p->b);
+		return;
+	}
+	need = p->nleaves + w->nblocks;
+	if (need > p->leaves_cap) {
+		/* 1 MiB (128 MiB of blob) first, in huge pages: a realloc() of
+		   heap memory would copy and fault page by page */
+		uint64_t cap = p->leaves_cap ? p->leaves_cap : 32768;
+		uint8_t *grown;
+
+		while (cap < need)
+			cap *= 2;
+		grown = cap <= SIZE_MAX / ES_VERITY_HASH_SIZE ?
+			es_alloc_big((size_t)cap * ES_VERITY_HASH_SIZE) : NULL;
+		if (!grown) {
+			wb_pipe_leaves_void(p->b);	/* the slower way needs no memory */
+			return;
+		}
+		if (p->nleaves)
+			memcpy(grown, p->leaves, (size_t)p->nleaves * ES_VERITY_HASH_SIZE);
+		free(p->leaves);
+		p->leaves = grown;
+		p->leaves_cap = cap;
+	}
+	memcpy(p->leaves + p->nleaves * ES_VERITY_HASH_SIZE, w->leaves,
+	       (size_t)w->nblocks * ES_VERITY_HASH_SIZE);
+	p->nleaves = need;
+}
+
+void wb_pipe_leaves_void(struct wbuild *b)
+{
+	struct wpipe *p = b->pipe;
+
+	if (!p || !p->leaves_on)
+		return;
+	p->leaves_on = false;
+	free(p->leaves);
+	p->leaves = NULL;
+	p->nleaves = p->leaves_cap = 0;
+}
+
+const uint8_t *wb_pipe_blob_leaves(const struct wbuild *b)
+{
+	const struct wpipe *p = b->pipe;
+
+	return p && p->leaves_on && p->nleaves == b->blob_next ? p->leaves : NULL;
+}
+
 /* A window's write done (ret): failure reported, write-back noted. */
 static int written(struct wwin *w, int ret)
 {
@@ -467,6 +588,7 @@ static int written(struct wwin *w, int ret)
 	if (ret)
 		return es_fail(b->err, ret, "writing %s: %s", to_blob ? "the blob" : "the image",
 			       strerror(-ret));
+	keep_leaves(w->p, w);
 	es_writeback_note(&b->writeback[to_blob], to_blob ? b->blob_fd : b->image_fd,
 			  w->first << b->blkszbits, w->nblocks << b->blkszbits);
 	return 0;
@@ -480,6 +602,7 @@ static int write_stored(struct wwin *w)
 	if (!w->nstored)
 		return 0;
 	cut_runs(w);
+	w->make_leaves = p->leaves_on;
 	if (!p->writer)
 		return written(w, write_runs(w));
 	pthread_mutex_lock(&p->wlock);
@@ -557,15 +680,13 @@ static void dict_check(void *ctx, unsigned int worker, size_t i)
 	struct wlane *l = &w->p->lanes[worker];
 	struct wslot *s = &w->slots[w->dicts[i]];
 	size_t padded = (size_t)s->nblocks << b->blkszbits;
-	ssize_t got;
 
 	memcpy(l->dict_ct, s->buf, padded);	/* zero-padded by the reader */
 	s->ret = wb_crypt_lane_chunk(b, l->crypt, s->digest, s->len, l->dict_ct, s->nblocks,
 				     s->secret_out);
 	if (s->ret)
 		return;
-	got = es_pread_full(s->dict_fd, l->dict_read, padded, s->dict_off);
-	if (got != (ssize_t)padded || memcmp(l->dict_read, l->dict_ct, padded))
+	if (wb_dict_bytes_match(s->dict_fd, s->dict_off, l->dict_ct, padded, l->dict_read))
 		s->ret = -EBADMSG;
 }
 

@@ -158,6 +158,7 @@ static int copy_chunk(struct wbuild *b, struct move *m)
 	if (b->blob_next + m->nblocks > UINT32_MAX)
 		return es_fail(b->err, -EFBIG, "the new blob would exceed 2^32 blocks");
 	m->to = (uint32_t)b->blob_next;
+	wb_pipe_leaves_void(b);		/* the blob is hashed when complete */
 	for (uint64_t done = 0; done < m->nblocks;) {
 		uint64_t n = m->nblocks - done < per ? m->nblocks - done : per;
 		size_t len = (size_t)(n << b->blkszbits);

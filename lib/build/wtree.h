@@ -228,6 +228,11 @@ int wb_pipe_flush(struct wbuild *b);
 /* a full window: identified while the next one is filled (helper threads),
    or flushed */
 int wb_pipe_rotate(struct wbuild *b);
+/* the fs-verity digests of the blob's blocks [0, blob_next), made as the
+   windows were written; NULL when something else wrote blocks of it */
+const uint8_t *wb_pipe_blob_leaves(const struct wbuild *b);
+/* blob blocks were written outside the windows: no digests are kept */
+void wb_pipe_leaves_void(struct wbuild *b);
 /*
  * Where a regular file's bytes come from: a file of the source tree (read
  * with pread, holes found with SEEK_DATA), or a tar entry's data, which
@@ -397,6 +402,8 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
  * The chunk secret slot of an entry (ES_CHUNK_SECRET_SIZE bytes; encrypted
  * builds), NULL when the chunk is unknown.  Wiped when the map is freed.
  */
+/* entries, referenced or not: a bound for what wb_dedup_foreach() calls */
+size_t wb_dedup_count(const struct dedup_map *m);
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
 void wb_wnode_free_all(struct wbuild *b);
@@ -454,6 +461,11 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			 uint32_t nblocks, const uint8_t id[32], const char *what, int *fd,
 			 uint64_t *off);
+/* The len bytes at off of fd against ct, read into scratch (len bytes):
+ * 0 when they match, -EBADMSG when they differ, else what the read gave
+ * (-errno, or a short count). */
+ssize_t wb_dict_bytes_match(int fd, uint64_t off, const uint8_t *ct, size_t len,
+			    uint8_t *scratch);
 int wb_devices_finalize(struct wbuild *b);
 /* Where each device starts in the unified address space: after the
  * filesystem's total blocks, in device order. */

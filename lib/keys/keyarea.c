@@ -21,6 +21,7 @@
 #include "io.h"
 #include "keys/keyarea_hdr.h"
 #include "keys/keyslot_entry.h"
+#include "io.h"
 
 /* What a header copy says, apart from its own bookkeeping. */
 struct ka_state {
@@ -571,7 +572,7 @@ int es_keyarea_create(const struct es_keyarea_table *t,
 		return es_fail(err, -EINVAL, "key area: the table digest does not match D");
 
 	st = calloc(1, sizeof(*st));
-	buf = calloc(1, (size_t)g.size);
+	buf = es_calloc_big(1, (size_t)g.size);
 	tk = es_secret_alloc(ES_TABLE_KEY_SIZE);
 	if (!st || !buf || !tk) {
 		ret = es_fail(err, -ENOMEM, "out of memory");

@@ -200,7 +200,8 @@ static uint8_t *encode_manifest(const struct es_seal_input *in,
 static uint8_t *encode_chunk_index(const struct es_seal_input *in, size_t *len)
 {
 	size_t n = CIX_HEADER + (size_t)in->nchunks * CIX_REC;
-	uint8_t *b = calloc(1, n);
+	/* 2 MB for 42k chunks, written once: huge pages, not a fault a page */
+	uint8_t *b = es_calloc_big(1, n);
 
 	if (!b)
 		return NULL;
