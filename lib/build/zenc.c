@@ -17,7 +17,7 @@
 struct wz_encoder {
 	enum es_compr_kind kind;
 	int level;
-	void *lz4_state;			/* LZ4HC */
+	LZ4_streamHC_t *lz4hc;			/* one stream, reset per call */
 	struct libdeflate_compressor *deflate;
 	ZSTD_CCtx *zstd;
 	uint8_t *scratch;			/* searched encoders: one attempt */
@@ -102,7 +102,7 @@ int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
 		*out = e;	/* LZ4_compress_destSize keeps its state on the stack */
 		return 0;
 	case ES_COMPR_LZ4HC:
-		e->lz4_state = malloc((size_t)LZ4_sizeofStateHC());
+		e->lz4hc = LZ4_createStreamHC();	/* zeroed: initialised */
 		break;
 	case ES_COMPR_DEFLATE:
 		e->deflate = libdeflate_alloc_compressor(level);
@@ -134,7 +134,7 @@ int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
 		free(e);
 		return es_fail(err, -EINVAL, "no compression algorithm %d", (int)kind);
 	}
-	if (!e->lz4_state && !e->deflate && !e->zstd) {
+	if (!e->lz4hc && !e->deflate && !e->zstd) {
 		wz_encoder_free(e);
 		return es_fail(err, -ENOMEM, "out of memory for the compressor");
 	}
@@ -152,7 +152,7 @@ void wz_encoder_free(struct wz_encoder *e)
 {
 	if (!e)
 		return;
-	free(e->lz4_state);
+	LZ4_freeStreamHC(e->lz4hc);
 	if (e->deflate)
 		libdeflate_free_compressor(e->deflate);
 	ZSTD_freeCCtx(e->zstd);
@@ -283,8 +283,14 @@ int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 		n = LZ4_compress_destSize((const char *)src, (char *)dst, &in, (int)dstcap);
 		break;
 	case ES_COMPR_LZ4HC:
-		n = LZ4_compress_HC_destSize(e->lz4_state, (const char *)src, (char *)dst, &in,
-					     (int)dstcap, e->level);
+		/* LZ4_compress_HC_destSize clears the stream's 256 KiB of tables
+		   on every call, one per pcluster; a fast reset instead moves
+		   the indexes past the old entries (more than a window below the
+		   new input, so never matched): the same output, each call
+		   independent of the last */
+		LZ4_resetStreamHC_fast(e->lz4hc, e->level);
+		n = LZ4_compress_HC_continue_destSize(e->lz4hc, (const char *)src, (char *)dst,
+						      &in, (int)dstcap);
 		break;
 	default:
 		return search_fit(e, src, srclen, dst, dstcap, min_take, consumed, outlen, err);
