@@ -17,7 +17,8 @@
 struct wz_encoder {
 	enum es_compr_kind kind;
 	int level;
-	void *lz4_state;			/* LZ4HC */
+	LZ4_streamHC_t *lz4hc;			/* one stream, reset per call */
+	bool hc_pretest;			/* LZ4HC: the last fit saved nothing */
 	struct libdeflate_compressor *deflate;
 	ZSTD_CCtx *zstd;
 	uint8_t *scratch;			/* searched encoders: one attempt */
@@ -102,7 +103,7 @@ int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
 		*out = e;	/* LZ4_compress_destSize keeps its state on the stack */
 		return 0;
 	case ES_COMPR_LZ4HC:
-		e->lz4_state = malloc((size_t)LZ4_sizeofStateHC());
+		e->lz4hc = LZ4_createStreamHC();	/* zeroed: initialised */
 		break;
 	case ES_COMPR_DEFLATE:
 		e->deflate = libdeflate_alloc_compressor(level);
@@ -134,7 +135,7 @@ int wz_encoder_new(enum es_compr_kind kind, int level, struct wz_encoder **out,
 		free(e);
 		return es_fail(err, -EINVAL, "no compression algorithm %d", (int)kind);
 	}
-	if (!e->lz4_state && !e->deflate && !e->zstd) {
+	if (!e->lz4hc && !e->deflate && !e->zstd) {
 		wz_encoder_free(e);
 		return es_fail(err, -ENOMEM, "out of memory for the compressor");
 	}
@@ -146,13 +147,14 @@ void wz_encoder_reset(struct wz_encoder *e)
 {
 	e->ratio_hint = 3.0;	/* a typical first guess, then the data's own */
 	e->probe_hint = 0;
+	e->hc_pretest = true;
 }
 
 void wz_encoder_free(struct wz_encoder *e)
 {
 	if (!e)
 		return;
-	free(e->lz4_state);
+	LZ4_freeStreamHC(e->lz4hc);
 	if (e->deflate)
 		libdeflate_free_compressor(e->deflate);
 	ZSTD_freeCCtx(e->zstd);
@@ -267,6 +269,23 @@ static int search_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 	return 0;
 }
 
+/*
+ * Whether LZ4's fast pass fits more than min_take bytes of src into dstcap
+ * bytes, from the first min_take + 64 bytes only: a few microseconds,
+ * where LZ4HC's one-byte steps through data without matches take a
+ * hundred or more per block.  Where LZ4 does not, LZ4HC at any level
+ * seldom does either, and then by a few bytes (DECISIONS.md: the minbase
+ * image keeps its size).  dst is the scratch.
+ */
+static bool lz4_fits_more(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+			  size_t min_take)
+{
+	int in = srclen < min_take + 64 ? (int)srclen : (int)(min_take + 64);
+
+	return LZ4_compress_destSize((const char *)src, (char *)dst, &in, (int)dstcap) > 0 &&
+	       (size_t)in > min_take;
+}
+
 int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 		    uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,
 		    size_t *outlen, struct es_err *err)
@@ -283,12 +302,28 @@ int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 		n = LZ4_compress_destSize((const char *)src, (char *)dst, &in, (int)dstcap);
 		break;
 	case ES_COMPR_LZ4HC:
-		n = LZ4_compress_HC_destSize(e->lz4_state, (const char *)src, (char *)dst, &in,
-					     (int)dstcap, e->level);
+		/* a one-block pcluster saves a block only when more than a
+		   block fits: where already-compressed data (.gz files, images)
+		   may be, at a segment's start and after a fit that saved
+		   nothing (such data comes in runs), the cheap test goes first;
+		   on every block it would cost more than it saves */
+		if (e->hc_pretest && dstcap <= min_take &&
+		    !lz4_fits_more(src, srclen, dst, dstcap, min_take))
+			return 0;
+		/* LZ4_compress_HC_destSize clears the stream's 256 KiB of tables
+		   on every call, one per pcluster; a fast reset instead moves
+		   the indexes past the old entries (more than a window below the
+		   new input, so never matched): the same output, each call
+		   independent of the last */
+		LZ4_resetStreamHC_fast(e->lz4hc, e->level);
+		n = LZ4_compress_HC_continue_destSize(e->lz4hc, (const char *)src, (char *)dst,
+						      &in, (int)dstcap);
 		break;
 	default:
 		return search_fit(e, src, srclen, dst, dstcap, min_take, consumed, outlen, err);
 	}
+	if (e->kind == ES_COMPR_LZ4HC)
+		e->hc_pretest = n <= 0 || (size_t)in <= min_take;
 	if (n <= 0 || in <= 0 || !dst[0])
 		return 0;
 	*consumed = (size_t)in;

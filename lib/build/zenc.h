@@ -31,9 +31,12 @@ void wz_encoder_free(struct wz_encoder *e);
  * dstcap bytes into dst.  *consumed is the prefix length (0 when not even
  * a little fits), *outlen the compressed length.  A prefix shorter than
  * min_take is of no use to the caller: an encoder that searches stops
- * looking once only such prefixes are left (incompressible data).  The output never starts
- * with a zero byte (EROFS finds the start of right-aligned data by
- * skipping zeros): a stream that would is reported as not fitting.
+ * looking once only such prefixes are left (incompressible data), and
+ * LZ4HC into dstcap <= min_take bytes, after a reset or a fit of no more
+ * than min_take, reports 0 where LZ4's fast pass fits no more either.
+ * The output never starts with a zero byte (EROFS finds the start of
+ * right-aligned data by skipping zeros): a stream that would is reported
+ * as not fitting.
  */
 int wz_compress_fit(struct wz_encoder *e, const uint8_t *src, size_t srclen,
 		    uint8_t *dst, size_t dstcap, size_t min_take, size_t *consumed,

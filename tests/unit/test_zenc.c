@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <libdeflate.h>
 #include <lz4.h>
+#include <lz4hc.h>
 #include <zstd.h>
 #include "build/zenc.h"
 
@@ -146,11 +147,58 @@ static void test_lz4(void **state)
 	fit_roundtrip(ES_COMPR_LZ4, 0, 65536);
 }
 
+/*
+ * The encoder keeps one LZ4HC stream and resets it the fast way between
+ * calls: each call must give what liblz4's one-shot call on a cleared
+ * state gives, whatever the calls before it compressed (text and random
+ * data in turn, at offsets that move the stream's indexes on).
+ */
+static void lz4hc_as_oneshot(int level, size_t cap)
+{
+	struct wz_encoder *e;
+	struct es_err err = { 0 };
+	uint8_t *text = text_input(), *rnd = random_input();
+	uint8_t *a = malloc(cap), *b = malloc(cap);
+	void *state = malloc((size_t)LZ4_sizeofStateHC());
+	size_t consumed, outlen;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(state);
+	assert_int_equal(wz_encoder_new(ES_COMPR_LZ4HC, level, &e, &err), 0);
+	for (size_t i = 0; i < 24; i++) {
+		const uint8_t *src = (i % 3 == 2 ? rnd : text) + i * 4099;
+		int in = (int)(INPUT_SIZE - i * 4099);
+		int n = LZ4_compress_HC_destSize(state, (const char *)src, (char *)a, &in,
+						 (int)cap, level);
+
+		assert_true(n > 0);
+		assert_int_equal(wz_compress_fit(e, src, INPUT_SIZE - i * 4099, b, cap, 4096,
+						 &consumed, &outlen, &err), 0);
+		if (!consumed)		/* only where nothing of use fits */
+			assert_true((size_t)in <= 4096);
+		else {
+			assert_int_equal(consumed, (size_t)in);
+			assert_int_equal(outlen, (size_t)n);
+			assert_memory_equal(a, b, outlen);
+		}
+	}
+	wz_encoder_free(e);
+	free(state);
+	free(text);
+	free(rnd);
+	free(a);
+	free(b);
+}
+
 static void test_lz4hc(void **state)
 {
 	(void)state;
 	fit_roundtrip(ES_COMPR_LZ4HC, 9, 4096);
 	fit_roundtrip(ES_COMPR_LZ4HC, 12, 65536);
+	lz4hc_as_oneshot(9, 4096);
+	lz4hc_as_oneshot(12, 65536);
+	lz4hc_as_oneshot(3, 8192);
 }
 
 static void test_deflate(void **state)
@@ -208,6 +256,7 @@ static void test_reset(void **state)
 	(void)state;
 	reset_repeats(ES_COMPR_DEFLATE, 6);
 	reset_repeats(ES_COMPR_ZSTD, 3);
+	reset_repeats(ES_COMPR_LZ4HC, 9);
 }
 
 static void test_parse(void **state)
