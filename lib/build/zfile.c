@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include "base/workpool.h"
 #include "crypto/backend.h"
@@ -151,31 +150,6 @@ static size_t extent_max_input(const struct wbuild *b)
 	return m < (1u << 20) ? (1u << 20) : m;
 }
 
-/*
- * The windows' arenas: 50 MiB with two threads, each page first touched
- * by a read or a copy.  A first touch costs 10 to 20 us a page under some
- * hypervisors (io.c's es_prefault), 0.15 s of a 2.4 s -z lz4hc build of
- * minbase; in 2 MiB pages (where the kernel has them to give) the arenas
- * take a few dozen faults.  NULL when out of memory.
- */
-static uint8_t *arena_alloc(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	(void)madvise(p, len, MADV_HUGEPAGE);	/* advice: 4 KiB pages otherwise */
-#endif
-	return p;
-}
-
-static void arena_free(uint8_t *p, size_t len)
-{
-	if (p)
-		munmap(p, len);
-}
-
 int wb_compress_init(struct wbuild *b)
 {
 	const struct es_build_opts *o = b->opts;
@@ -213,8 +187,10 @@ int wb_compress_init(struct wbuild *b)
 		struct zwindow *w = &z->win[i];
 
 		w->z = z;
-		w->in_arena = arena_alloc(z->in_cap);
-		w->out_arena = arena_alloc(z->out_cap);
+		/* 50 MiB in all with two threads, first touched page by page:
+		 * huge pages take a fault per 2 MiB instead (es_alloc_big) */
+		w->in_arena = es_alloc_big(z->in_cap);
+		w->out_arena = es_alloc_big(z->out_cap);
 		if (!w->in_arena || !w->out_arena)
 			return es_fail(b->err, -ENOMEM, "out of memory");
 	}
@@ -275,12 +251,12 @@ void wb_compress_free(struct wbuild *b)
 			if (w->out_arena)
 				es_crypto_wipe(w->out_arena, w->out_used);
 		}
-		arena_free(w->in_arena, z->in_cap);
-		arena_free(w->out_arena, z->out_cap);
+		free(w->in_arena);
+		free(w->out_arena);
 	}
 	if (z->carry && b->opts->encrypt)
 		es_crypto_wipe(z->carry, z->carry_used);
-	arena_free(z->carry, PENDING_MAX);
+	free(z->carry);
 	free(z->files);
 	free(z->enc);
 	free(z->scratch);
@@ -696,7 +672,7 @@ static int carry_pending(struct wbuild *b, struct zqfile *f)
 	if (f->first_unwritten == f->next)
 		return 0;
 	if (!z->carry) {
-		z->carry = arena_alloc(PENDING_MAX);
+		z->carry = es_alloc_big(PENDING_MAX);
 		if (!z->carry)
 			return es_fail(b->err, -ENOMEM, "out of memory");
 	}
