@@ -212,19 +212,34 @@ int es_crypto_aead_open(const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
  * shared between threads.  Between calls the context holds the key
  * schedule of the last key used (and GHASH's H under it): free the engine
  * as soon as the run of messages is done, which cleanses it.  Hosted only
- * (it allocates): the portable backend has none, and freestanding callers
- * use es_crypto_aead_open().  es_crypto_aead_open_with(NULL, ...) is
- * es_crypto_aead_open().
+ * (it allocates): the portable backend has none, and a freestanding
+ * es_crypto_aead_open_with() is es_crypto_aead_open().
+ * es_crypto_aead_open_with(NULL, ...) is es_crypto_aead_open().
  */
 struct es_crypto_aead;
 int es_crypto_aead_new(struct es_crypto_aead **out);
 void es_crypto_aead_free(struct es_crypto_aead *a);
+#ifdef ES_FREESTANDING
+/* no engine in the boot reader: the context-free open, inlined (every
+   byte of its code counts there) */
+static inline int es_crypto_aead_open_with(struct es_crypto_aead *a,
+					   const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
+					   const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
+					   const void *aad, size_t aad_len,
+					   const void *in, size_t len,
+					   const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out)
+{
+	(void)a;
+	return es_crypto_aead_open(key, nonce, aad, aad_len, in, len, tag, out);
+}
+#else
 int es_crypto_aead_open_with(struct es_crypto_aead *a,
 			     const uint8_t key[ES_CRYPTO_GCM_KEY_SIZE],
 			     const uint8_t nonce[ES_CRYPTO_GCM_NONCE_SIZE],
 			     const void *aad, size_t aad_len,
 			     const void *in, size_t len,
 			     const uint8_t tag[ES_CRYPTO_GCM_TAG_SIZE], void *out);
+#endif
 
 /* ---- MAC and key derivation --------------------------------------------- */
 

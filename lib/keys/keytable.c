@@ -303,14 +303,8 @@ static int open_segment_key(const struct es_keytable_info *info, struct es_crypt
 	len = es_keytable_seg_len(info->entries, k);
 	seg_nonce(k, nonce);
 	seg_aad(info, k, aad);
-#ifdef ES_FREESTANDING
-	/* the boot reader has no engine (and every byte of code counts there) */
-	(void)a;
-	ret = es_crypto_aead_open(k_tbl, nonce, aad, sizeof(aad), ct, len, ct + len, plain);
-#else
 	ret = es_crypto_aead_open_with(a, k_tbl, nonce, aad, sizeof(aad), ct, len,
 				       ct + len, plain);
-#endif
 	if (ret == -EBADMSG) {
 		es_crypto_wipe(plain, len);
 		return es_fail(err, -EBADMSG,
