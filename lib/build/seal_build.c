@@ -600,15 +600,9 @@ static int collect_chunk(void *ctx, const uint8_t digest[32], uint16_t *device,
 {
 	struct index_ctx *ic = ctx;
 
-	if (ic->n == ic->cap) {
-		uint64_t ncap = ic->cap ? ic->cap * 2 : 1024;
-		struct es_chunk_rec *nr = realloc(ic->recs, ncap * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		ic->recs = nr;
-		ic->cap = ncap;
-	}
+	/* ic->recs has room for every entry of the map (wb_dedup_count) */
+	if (ic->n == ic->cap)
+		return -EOVERFLOW;
 	memcpy(ic->recs[ic->n].digest, digest, 32);	/* keyed id when encrypted */
 	ic->recs[ic->n].device = *device;
 	ic->recs[ic->n].blkaddr = blkaddr;
@@ -765,7 +759,7 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 	}
 	ret = wb_dedup_foreach(b->dedup, collect_chunk, &ic);
 	if (ret) {
-		ret = es_fail(b->err, ret, "out of memory");
+		ret = es_fail(b->err, ret, "internal error: more chunks than the dedup map holds");
 		goto out;
 	}
 	ret = sort_recs(&ic);
