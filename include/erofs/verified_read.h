@@ -44,6 +44,13 @@ int es_vread_new(struct es_vread **out, const struct es_io *lower, const struct 
  */
 int es_vread_add(struct es_vread *v, unsigned int dev, struct es_err *err);
 
+/*
+ * The tree of added blob dev, as checked against the manifest (v keeps
+ * it): NULL with *len 0 when the blob has none (one block or empty), or
+ * when dev was not added.
+ */
+const uint8_t *es_vread_tree(const struct es_vread *v, unsigned int dev, size_t *len);
+
 /* io reads through v (v keeps ownership of everything). */
 void es_vread_io(struct es_vread *v, struct es_io *io);
 

@@ -59,7 +59,8 @@ struct wslot {
 	uint8_t digest[32];		/* SHA-256 of the len bytes */
 	uint8_t key[32];		/* the dedup key: digest, or keyed id */
 	struct wdict_use dict;		/* a dictionary chunk's first use */
-	int dict_fd;			/* where its bytes are */
+	const struct es_io *dict_io;	/* where its bytes are: a device of a */
+	unsigned int dict_dev;		/* dictionary's checking source */
 	uint64_t dict_off;
 	uint8_t secret_out[32];		/* encrypted, new or a dictionary's: its
 					   secret, until it goes into the map */
@@ -686,8 +687,13 @@ static void dict_check(void *ctx, unsigned int worker, size_t i)
 				     s->secret_out);
 	if (s->ret)
 		return;
-	if (wb_dict_bytes_match(s->dict_fd, s->dict_off, l->dict_ct, padded, l->dict_read))
-		s->ret = -EBADMSG;
+	{
+		struct es_err read_err = { 0 };	/* redone on the caller's thread */
+
+		if (wb_dict_bytes_match(s->dict_io, s->dict_dev, s->dict_off, l->dict_ct,
+					padded, l->dict_read, &read_err))
+			s->ret = -EBADMSG;
+	}
 }
 
 /* Check the window's first uses of dictionary chunks, on the pool. */
@@ -703,7 +709,8 @@ static int check_dicts(struct wwin *w)
 		size_t padded = (size_t)s->nblocks << b->blkszbits;
 
 		ret = wb_dict_chunk_locate(b, s->dict.dev, s->dict.blkaddr, s->nblocks, s->key,
-					   w->names[s->name], &s->dict_fd, &s->dict_off);
+					   w->names[s->name], &s->dict_io, &s->dict_dev,
+					   &s->dict_off);
 		if (ret)
 			return ret;
 		if (padded > max)

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "erofs/format.h"
-#include "erofs/hex.h"
-#include "erofs/verity.h"
 #include "io.h"
 #include "wtree.h"
 
@@ -97,61 +95,9 @@ static bool below_threshold(const struct es_build_opts *o, uint64_t used, uint64
 	return used < limit;
 }
 
-/*
- * The copied blocks must be the ones the dictionary vouched for: each is
- * checked against the blob's Merkle tree, computed when the blob was
- * verified whole against its digest.
- */
-static int check_blocks(struct wbuild *b, const struct wdevice *d, uint64_t first,
-			uint64_t n, const uint8_t *data)
-{
-	struct es_verity_geom g;
-	int ret = es_verity_geometry(d->size, &g);
-
-	for (uint64_t i = 0; !ret && i < n; i++) {
-		uint64_t blk = first + i;
-		uint8_t digest[ES_VERITY_HASH_SIZE], file_digest[ES_VERITY_HASH_SIZE];
-		const uint8_t *want;
-
-		ret = es_verity_block_digest(data + (i << b->blkszbits), b->blksz, digest);
-		if (ret)
-			break;
-		if (!d->verified || blk >= g.data_blocks) {
-			ret = -EINVAL;
-			break;
-		}
-		if (g.levels) {
-			if (g.level_offset[0] + (blk + 1) * ES_VERITY_HASH_SIZE > d->tree_len) {
-				ret = -EINVAL;
-				break;
-			}
-			want = d->tree + g.level_offset[0] + blk * ES_VERITY_HASH_SIZE;
-		} else {
-			/* one block: its digest is the root hash */
-			ret = es_verity_file_digest(d->size, digest, file_digest);
-			memcpy(digest, file_digest, sizeof(digest));
-			want = d->digest;
-		}
-		if (!ret && memcmp(digest, want, ES_VERITY_HASH_SIZE)) {
-			char hex[65];
-
-			es_hex(d->digest, 32, hex);
-			return es_fail(b->err, -EBADMSG, "chunk dictionary %s: block %llu of "
-				       "blob %s changed since the blob was verified (blob "
-				       "replaced during the build?)", ES_PATH(d->dict_path),
-				       (unsigned long long)blk, hex);
-		}
-	}
-	if (ret)
-		return es_fail(b->err, ret, "internal error: no tree to check a repacked "
-			       "chunk against");
-	return 0;
-}
-
 /* Copy one chunk into the new blob at blob_next, in pieces of the buffer. */
 static int copy_chunk(struct wbuild *b, struct move *m)
 {
-	const struct wdevice *d = &b->dict_blobs[m->device - WDEV_DICT_BASE];
 	const uint64_t per = WBUILD_IOBUF_SIZE >> b->blkszbits;
 	int ret;
 
@@ -162,18 +108,10 @@ static int copy_chunk(struct wbuild *b, struct move *m)
 	for (uint64_t done = 0; done < m->nblocks;) {
 		uint64_t n = m->nblocks - done < per ? m->nblocks - done : per;
 		size_t len = (size_t)(n << b->blkszbits);
-		ssize_t got = es_pread_full(d->fd, b->iobuf, len,
-					    ((uint64_t)m->from + done) << b->blkszbits);
 
 		ret = wb_poll_cancel(b);
-		if (ret)
-			return ret;
-		if (got < 0 || (size_t)got != len)
-			return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary "
-				       "%s: reading a chunk to repack: %s",
-				       ES_PATH(d->dict_path), got < 0 ? strerror((int)-got) :
-				       "blob shrank");
-		ret = check_blocks(b, d, m->from + done, n, b->iobuf);
+		if (!ret)	/* the blocks the dictionary vouched for: checked on read */
+			ret = wb_dict_read(b, m->device, m->from + (uint32_t)done, b->iobuf, len);
 		if (ret)
 			return ret;
 		ret = es_pwrite_full(b->blob_fd, b->iobuf, len,

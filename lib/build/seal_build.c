@@ -13,10 +13,12 @@
 #include <unistd.h>
 #include "crypto/backend.h"
 #include "erofs/format.h"
+#include "erofs/hex.h"
 #include "erofs/image.h"
 #include "erofs/seal.h"
 #include "erofs/sha256.h"
 #include "erofs/sign.h"
+#include "erofs/verified_read.h"
 #include "erofs/verity.h"
 #include "crypto/hashpool.h"
 #include "io.h"
@@ -29,9 +31,10 @@
  * bytes than its source holds.  So the dictionary's seal is read like
  * erofs-verify reads it (signatures first when anchors are given, then the
  * manifest, the chunk index against its digest, the filesystem region
- * against its tree), every blob it lists must be present, a blob is checked
- * against its fs-verity digest when the new image first references it, and
- * every chunk against the source's digest before it is referenced.
+ * against its tree), every blob it lists must be present, a blob's stored
+ * tree is checked against its fs-verity digest when the new image first
+ * references the blob, every block read from it is checked against that
+ * tree, and every chunk against the source before it is referenced.
  */
 
 static unsigned int build_threads(const struct wbuild *b)
@@ -39,47 +42,57 @@ static unsigned int build_threads(const struct wbuild *b)
 	return b->opts->nthreads ? b->opts->nthreads : 1;
 }
 
-static int open_dict_blob(struct wbuild *b, struct wdevice *d, const char *dict_path)
+static const char *dict_path(const struct wbuild *b, const struct wdevice *d)
 {
-	const char *dir = b->opts->blob_dir;
-	char hex[65], *path;
-	int ret = 0;
-
-	es_hex(d->digest, 32, hex);
-	path = malloc(strlen(dir) + 66);
-	if (!path)
-		return es_fail(b->err, -ENOMEM, "out of memory");
-	sprintf(path, "%s/%s", dir, hex);
-	/* a dictionary's blob is an input like any other: no FIFO, no device */
-	{
-		struct es_err open_err = { 0 };
-		uint64_t size;
-
-		d->fd = es_open_input(path, &size, &open_err);
-		if (d->fd < 0)
-			ret = es_fail(b->err, d->fd, "blob %s is %s the blob directory %s (a "
-				      "dictionary's blobs must be there): %s", hex,
-				      d->fd == -ENOENT ? "missing from" : "unreadable in",
-				      ES_PATH(dir), open_err.msg);
-		else if (size != d->size)
-			ret = es_fail(b->err, -EBADMSG, "blob %s in %s holds %llu bytes, the "
-				      "dictionary's manifest says %llu (truncated or replaced?)",
-				      hex, ES_PATH(dir), (unsigned long long)size,
-				      (unsigned long long)d->size);
-	}
-	d->dict_path = dict_path;
-	free(path);
-	return ret;
+	return b->dicts[d->dict].path;
 }
 
-static int find_or_add_dict_blob(struct wbuild *b, const struct es_seal *s,
-				 unsigned int dev, const char *dict_path, unsigned int *prov)
+/* A failure about dictionary blob d: err's message, with the blob named. */
+static int dict_blob_fail(struct wbuild *b, const struct wdevice *d, int code,
+			  const struct es_err *err)
 {
+	char hex[65];
+
+	es_hex(d->digest, 32, hex);
+	return es_fail(b->err, code, "chunk dictionary %s: blob %s in %s: %s%s",
+		       ES_PATH(dict_path(b, d)), hex, ES_PATH(b->opts->blob_dir), err->msg,
+		       code == -EBADMSG ? " (blob damaged or replaced)" : "");
+}
+
+/* Blob dev of dictionary dict must be in the blob directory, at its size. */
+static int check_dict_blob_present(struct wbuild *b, struct wdevice *d)
+{
+	const struct es_seal_device *sd = &b->dicts[d->dict].seal->devices[d->dict_dev];
+	struct es_io_dev info = { 0 };
+	struct es_err stat_err = { 0 };
+	char hex[65];
+	int ret;
+
+	es_hex(d->digest, 32, hex);
+	ret = es_io_stat(&b->dicts[d->dict].io, d->dict_dev, (const uint8_t *)hex, &info,
+			 &stat_err);
+	if (ret)
+		return es_fail(b->err, ret, "blob %s is %s the blob directory %s (a "
+			       "dictionary's blobs must be there): %s", hex,
+			       ret == -ENOENT || ret == -ENODEV ? "missing from" : "unreadable in",
+			       ES_PATH(b->opts->blob_dir), stat_err.msg);
+	if (info.size != sd->size)
+		return es_fail(b->err, -EBADMSG, "blob %s in %s holds %llu bytes, the "
+			       "dictionary's manifest says %llu (truncated or replaced?)",
+			       hex, ES_PATH(b->opts->blob_dir), (unsigned long long)info.size,
+			       (unsigned long long)sd->size);
+	return 0;
+}
+
+static int find_or_add_dict_blob(struct wbuild *b, unsigned int dict, unsigned int dev,
+				 unsigned int *prov)
+{
+	const struct es_seal_device *sd = &b->dicts[dict].seal->devices[dev];
 	struct wdevice *grown, *d;
 
 	for (unsigned int k = 0; k < b->ndict_blobs; k++) {
-		if (!memcmp(b->dict_blobs[k].digest, s->devices[dev].digest, 32)) {
-			if (b->dict_blobs[k].size != s->devices[dev].size)
+		if (!memcmp(b->dict_blobs[k].digest, sd->digest, 32)) {
+			if (b->dict_blobs[k].size != sd->size)
 				return es_fail(b->err, -ES_ECORRUPT, "blob %u has the digest of "
 					       "a blob of another dictionary but not its size",
 					       dev);
@@ -95,71 +108,77 @@ static int find_or_add_dict_blob(struct wbuild *b, const struct es_seal *s,
 	b->dict_blobs = grown;
 	d = &b->dict_blobs[b->ndict_blobs];
 	memset(d, 0, sizeof(*d));
-	d->fd = -1;
-	memcpy(d->digest, s->devices[dev].digest, 32);
-	d->size = s->devices[dev].size;
+	memcpy(d->digest, sd->digest, 32);
+	d->size = sd->size;
+	d->dict = dict;
+	d->dict_dev = dev;
 	*prov = WDEV_DICT_BASE + b->ndict_blobs++;
-	return open_dict_blob(b, d, dict_path);
+	return check_dict_blob_present(b, d);
 }
 
 /* The seal of a dictionary, checked as erofs-verify checks an image. */
-static int read_dict_seal(struct wbuild *b, const char *path, struct es_seal **out)
+static int open_dict(struct wbuild *b, struct wdict *dict)
 {
 	struct es_image *img = NULL;
-	struct es_seal *s = NULL;
-	struct es_io io;
-	struct stat st;
-	int fd, ret;
+	struct es_io_dev info = { 0 };
+	int ret = es_io_file_open(&dict->io, dict->path, b->opts->blob_dir, b->err);
 
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return es_fail(b->err, -errno, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return es_fail(b->err, -EINVAL, "not a regular file");
-	}
-	ret = es_io_file_wrap(&io, fd, path, b->err);
-	if (ret) {
-		close(fd);
+	if (ret)
 		return ret;
-	}
-	ret = es_seal_open(&io, &s, b->err);
+	ret = es_io_stat(&dict->io, 0, NULL, &info, b->err);
+	if (!ret && info.container)
+		ret = es_fail(b->err, -EINVAL, "not a regular file");
+	if (!ret)
+		ret = es_seal_open(&dict->io, &dict->seal, b->err);
 	if (ret == -ENODATA)
 		ret = es_fail(b->err, -EINVAL, "it carries no seal (a chunk dictionary is a "
 			      "sealed image)");
 	/* signatures over the raw manifest, before a byte of it is believed */
 	if (!ret && b->opts->dict_trust) {
-		ret = es_seal_check_signatures(s, b->opts->dict_trust, NULL, b->err);
+		ret = es_seal_check_signatures(dict->seal, b->opts->dict_trust, NULL, b->err);
 		if (ret)
 			es_err_prefix(b->err, "not trusted by the dictionary trust anchors: ");
 	}
 	if (!ret)
-		ret = es_seal_parse(&io, s, b->err);
+		ret = es_seal_parse(&dict->io, dict->seal, b->err);
 	if (!ret)
-		ret = es_seal_verify_device(&io, s, 0, build_threads(b), b->err);
-	/* the EROFS structures of the very bytes just checked: same descriptor */
+		ret = es_seal_verify_device(&dict->io, dict->seal, 0, build_threads(b), b->err);
+	/* the EROFS structures of the very bytes just checked: same source */
 	if (!ret)
-		ret = es_image_open_io(&img, &io, b->err);
+		ret = es_image_open_io(&img, &dict->io, b->err);
 	if (!ret)
-		ret = es_seal_check_image(img, s, b->err);
+		ret = es_seal_check_image(img, dict->seal, b->err);
 	es_image_close(img);
-	es_io_close(&io);
-	close(fd);
-	if (ret) {
-		es_seal_free(s);
-		return ret;
-	}
-	*out = s;
-	return 0;
+	if (!ret)
+		ret = es_vread_new(&dict->vread, &dict->io, dict->seal, b->err);
+	if (!ret)
+		es_vread_io(dict->vread, &dict->vio);
+	return ret;
+}
+
+static void close_dict(struct wdict *dict)
+{
+	es_vread_free(dict->vread);
+	es_seal_free(dict->seal);
+	es_io_close(&dict->io);
+	memset(dict, 0, sizeof(*dict));
 }
 
 static int load_dict(struct wbuild *b, const char *path)
 {
-	struct es_seal *s = NULL;
-	unsigned int *prov = NULL;
-	int ret = read_dict_seal(b, path, &s);
+	struct wdict *grown = realloc(b->dicts, (b->ndicts + 1) * sizeof(*grown));
+	unsigned int *prov = NULL, k = b->ndicts;
+	struct es_seal *s;
+	int ret;
 
+	if (!grown)
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	b->dicts = grown;
+	memset(&b->dicts[k], 0, sizeof(b->dicts[k]));
+	b->dicts[k].path = path;
+	b->ndicts++;
+	ret = open_dict(b, &b->dicts[k]);
+	s = b->dicts[k].seal;
 	if (!ret)
 		ret = wb_crypt_check_dict(b, s);
 	if (!ret) {
@@ -168,7 +187,7 @@ static int load_dict(struct wbuild *b, const char *path)
 			ret = es_fail(b->err, -ENOMEM, "out of memory");
 	}
 	for (unsigned int d = 1; !ret && d < s->ndevices; d++)
-		ret = find_or_add_dict_blob(b, s, d, path, &prov[d]);
+		ret = find_or_add_dict_blob(b, k, d, &prov[d]);
 	for (uint64_t c = 0; !ret && c < s->nchunks; c++) {
 		const struct es_chunk_rec *r = &s->chunks[c];
 		uint16_t dev;
@@ -187,7 +206,13 @@ static int load_dict(struct wbuild *b, const char *path)
 			ret = es_fail(b->err, ret, "out of memory");
 	}
 	free(prov);
-	es_seal_free(s);
+	/* the dedup map has the index now; the rest of the seal stays for
+	   reading the blobs */
+	if (s) {
+		free(s->chunks);
+		s->chunks = NULL;
+		s->nchunks = 0;
+	}
 	return ret;
 }
 
@@ -208,85 +233,100 @@ int wb_dicts_load(struct wbuild *b)
 	return 0;
 }
 
-/* The whole blob against the digest its dictionary recorded, once. */
-static int verify_dict_blob(struct wbuild *b, struct wdevice *d)
+/*
+ * The first use of a dictionary blob: its stored tree, checked whole
+ * against the digest the dictionary's manifest gives (a 128th of the blob
+ * to hash, not the blob), becomes the new image's tree of it, and from now
+ * on every block read from it is checked against that tree.  Only what the
+ * new image references is read, so only that is hashed.
+ */
+static int dict_blob_ready(struct wbuild *b, struct wdevice *d)
 {
-	uint8_t digest[32], *tree = NULL;
-	size_t tree_len = 0;
-	char hex[65];
-	int ret = wb_poll_cancel(b);
+	struct wdict *dict = &b->dicts[d->dict];
+	struct es_err add_err = { 0 };
+	const uint8_t *tree;
+	size_t len;
+	int ret;
 
+	if (d->ready)
+		return 0;
+	ret = wb_poll_cancel(b);
 	if (ret)
 		return ret;
-	es_hex(d->digest, 32, hex);
-	ret = es_verity_digest_fd_stoppable(d->fd, d->size, build_threads(b),
-					    b->opts->cancel, digest, &tree, &tree_len);
-	if (ret == -ECANCELED)
-		return wb_poll_cancel(b);
+	ret = es_vread_add(dict->vread, d->dict_dev, &add_err);
 	if (ret)
-		return es_fail(b->err, ret, "chunk dictionary %s: reading blob %s in %s: %s",
-			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir),
-			       strerror(-ret));
-	if (memcmp(digest, d->digest, 32)) {
-		free(tree);
-		return es_fail(b->err, -EBADMSG, "chunk dictionary %s: blob %s in %s does "
-			       "not match its fs-verity digest (blob damaged or replaced)",
-			       ES_PATH(d->dict_path), hex, ES_PATH(b->opts->blob_dir));
-	}
+		return dict_blob_fail(b, d, ret, &add_err);
+	tree = es_vread_tree(dict->vread, d->dict_dev, &len);
 	free(d->tree);
-	d->tree = tree;
-	d->tree_len = tree_len;
-	d->verified = true;
+	d->tree = NULL;
+	if (len && !(d->tree = malloc(len)))
+		return es_fail(b->err, -ENOMEM, "out of memory");
+	if (len)
+		memcpy(d->tree, tree, len);
+	d->tree_len = len;
+	d->ready = true;
 	return 0;
 }
 
-/* The dictionary blob of a chunk, verified whole, the chunk inside it. */
+static struct wdevice *dict_blob(struct wbuild *b, uint16_t device, const char *what)
+{
+	if (device < WDEV_DICT_BASE ||
+	    (unsigned int)(device - WDEV_DICT_BASE) >= b->ndict_blobs) {
+		es_fail(b->err, -EINVAL, "%s: internal error: chunk of device %u is not from "
+			"a dictionary", ES_PATH(what), device);
+		return NULL;
+	}
+	return &b->dict_blobs[device - WDEV_DICT_BASE];
+}
+
+/* The dictionary blob of a chunk, ready, the chunk inside it. */
 static int dict_chunk_blob(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			   uint32_t nblocks, uint32_t len, const uint8_t digest[32],
 			   const char *what, struct wdevice **out)
 {
-	struct wdevice *d;
+	struct wdevice *d = dict_blob(b, device, what);
 	char hex[65], chunk_hex[65];
 	int ret;
 
-	if (device < WDEV_DICT_BASE ||
-	    (unsigned int)(device - WDEV_DICT_BASE) >= b->ndict_blobs)
-		return es_fail(b->err, -EINVAL, "%s: internal error: chunk of device %u is "
-			       "not from a dictionary", what, device);
-	d = &b->dict_blobs[device - WDEV_DICT_BASE];
-	if (!d->verified) {
-		ret = verify_dict_blob(b, d);
-		if (ret)
-			return ret;
-	}
+	if (!d)
+		return -EINVAL;
+	ret = dict_blob_ready(b, d);
+	if (ret)
+		return ret;
 	es_hex(d->digest, 32, hex);
 	es_hex(digest, 32, chunk_hex);
 	if (len > (uint64_t)nblocks << b->blkszbits ||
 	    ((uint64_t)blkaddr << b->blkszbits) + len > d->size)
 		return es_fail(b->err, -ES_ECORRUPT, "chunk dictionary %s: chunk %.16s... "
-			       "lies outside blob %s", ES_PATH(d->dict_path), chunk_hex, hex);
+			       "lies outside blob %s", ES_PATH(dict_path(b, d)), chunk_hex, hex);
 	*out = d;
 	return 0;
 }
 
-/* A read of blob d that failed (got < 0) or came short. */
-static int dict_read_failed(struct wbuild *b, const struct wdevice *d, ssize_t got)
-{
-	char hex[65];
-
-	es_hex(d->digest, 32, hex);
-	return es_fail(b->err, got < 0 ? (int)got : -EIO, "chunk dictionary %s: reading "
-		       "blob %s in %s: %s", ES_PATH(d->dict_path), hex,
-		       ES_PATH(b->opts->blob_dir), got < 0 ? strerror((int)-got) :
-		       "file shrank");
-}
-
-static int dict_read(struct wbuild *b, struct wdevice *d, void *buf, size_t len,
+/* Bytes of ready blob d, through the dictionary's checking source. */
+static int dict_read(struct wbuild *b, const struct wdevice *d, void *buf, size_t len,
 		     uint64_t off)
 {
-	ssize_t got = es_pread_full(d->fd, buf, len, off);
+	struct es_err read_err = { 0 };
+	int ret = es_io_read(&b->dicts[d->dict].vio, d->dict_dev, off, buf, len, &read_err);
 
-	return got >= 0 && (size_t)got == len ? 0 : dict_read_failed(b, d, got);
+	return ret ? dict_blob_fail(b, d, ret, &read_err) : 0;
+}
+
+int wb_dict_read(struct wbuild *b, uint16_t device, uint32_t blkaddr, void *buf, size_t len)
+{
+	struct wdevice *d = dict_blob(b, device, "repacking");
+	uint64_t off = (uint64_t)blkaddr << b->blkszbits;
+	int ret;
+
+	if (!d)
+		return -EINVAL;
+	ret = dict_blob_ready(b, d);
+	if (!ret && (off > d->size || len > d->size - off))
+		ret = es_fail(b->err, -ES_ECORRUPT, "chunk dictionary %s: a read of %zu bytes "
+			      "at block %u lies outside its blob", ES_PATH(dict_path(b, d)), len,
+			      blkaddr);
+	return ret ? ret : dict_read(b, d, buf, len, off);
 }
 
 static int dict_chunk_mismatch(struct wbuild *b, const struct wdevice *d,
@@ -300,18 +340,18 @@ static int dict_chunk_mismatch(struct wbuild *b, const struct wdevice *d,
 	return es_fail(b->err, -EBADMSG, "%s: chunk dictionary %s lists chunk %.16s... "
 		       "at blocks %u..%llu of blob %s, but those bytes differ "
 		       "(the dictionary's chunk index was tampered with or damaged)",
-		       ES_PATH(what), ES_PATH(d->dict_path), chunk_hex, blkaddr,
+		       ES_PATH(what), ES_PATH(dict_path(b, d)), chunk_hex, blkaddr,
 		       (unsigned long long)blkaddr + nblocks - 1, hex);
 }
 
-ssize_t wb_dict_bytes_match(int fd, uint64_t off, const uint8_t *ct, size_t len,
-			    uint8_t *scratch)
+int wb_dict_bytes_match(const struct es_io *io, unsigned int dev, uint64_t off,
+			const uint8_t *ct, size_t len, uint8_t *scratch, struct es_err *err)
 {
-	ssize_t got = es_pread_full(fd, scratch, len, off);
+	int ret = es_io_read(io, dev, off, scratch, len, err);
 
-	if (got < 0 || (size_t)got != len)
-		return got;
-	return memcmp(scratch, ct, len) ? -EBADMSG : 0;
+	if (ret)
+		return ret;
+	return memcmp(scratch, ct, len) ? 1 : 0;
 }
 
 /*
@@ -323,9 +363,9 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			  const char *what)
 {
 	size_t len = (size_t)nblocks << b->blkszbits;
+	struct es_err read_err = { 0 };
 	struct wdevice *d;
 	uint8_t *stored;
-	ssize_t got;
 	int ret = dict_chunk_blob(b, device, blkaddr, nblocks, (uint32_t)len, id, what, &d);
 
 	if (ret)
@@ -333,18 +373,19 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	stored = malloc(len);
 	if (!stored)
 		return es_fail(b->err, -ENOMEM, "out of memory");
-	got = wb_dict_bytes_match(d->fd, (uint64_t)blkaddr << b->blkszbits, ct, len, stored);
-	if (got == -EBADMSG)
+	ret = wb_dict_bytes_match(&b->dicts[d->dict].vio, d->dict_dev,
+				  (uint64_t)blkaddr << b->blkszbits, ct, len, stored, &read_err);
+	if (ret == 1)
 		ret = dict_chunk_mismatch(b, d, blkaddr, nblocks, id, what);
-	else if (got)
-		ret = dict_read_failed(b, d, got);
+	else if (ret)
+		ret = dict_blob_fail(b, d, ret, &read_err);
 	free(stored);
 	return ret;
 }
 
 int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
-			 uint32_t nblocks, const uint8_t id[32], const char *what, int *fd,
-			 uint64_t *off)
+			 uint32_t nblocks, const uint8_t id[32], const char *what,
+			 const struct es_io **io, unsigned int *dev, uint64_t *off)
 {
 	struct wdevice *d;
 	int ret = dict_chunk_blob(b, device, blkaddr, nblocks,
@@ -352,7 +393,8 @@ int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 
 	if (ret)
 		return ret;
-	*fd = d->fd;
+	*io = &b->dicts[d->dict].vio;
+	*dev = d->dict_dev;
 	*off = (uint64_t)blkaddr << b->blkszbits;
 	return 0;
 }
@@ -448,8 +490,7 @@ int wb_devices_finalize(struct wbuild *b)
 		if (!d->referenced)
 			continue;
 		remap[WDEV_DICT_BASE + k] = (uint16_t)next;
-		b->devices[next] = *d;
-		b->devices[next++].fd = -1;	/* the dictionary entry keeps the fd */
+		b->devices[next++] = *d;
 		d->tree = NULL;		/* moved */
 	}
 	b->ndevices = next;
@@ -805,12 +846,13 @@ void wb_devices_free(struct wbuild *b)
 	for (unsigned int i = 0; i < b->ndevices && b->devices; i++)
 		free(b->devices[i].tree);
 	free(b->devices);
-	for (unsigned int k = 0; k < b->ndict_blobs; k++) {
+	for (unsigned int k = 0; k < b->ndict_blobs; k++)
 		free(b->dict_blobs[k].tree);
-		if (b->dict_blobs[k].fd >= 0)
-			close(b->dict_blobs[k].fd);
-	}
 	free(b->dict_blobs);
+	for (unsigned int k = 0; k < b->ndicts; k++)
+		close_dict(&b->dicts[k]);
+	free(b->dicts);
 	b->devices = NULL;
 	b->dict_blobs = NULL;
+	b->dicts = NULL;
 }

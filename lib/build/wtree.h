@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include "erofs/build.h"
 #include "erofs/err.h"
+#include "erofs/io.h"
 #include "base/hashmap.h"
 #include "io.h"
 
@@ -96,12 +97,28 @@ struct wdevice {
 	uint8_t *tree;
 	size_t tree_len;
 	bool referenced;
-	/* dictionary blobs: open from the start, checked against digest when
-	   first referenced (tree is then the one computed here) */
-	int fd;
-	bool verified;
-	const char *dict_path;
-	uint64_t mapped_blkaddr;	/* its start in the unified address space */		/* the chunk dictionary that listed it first */
+	/* dictionary blobs: device dict_dev of chunk dictionary dict (the
+	   first that listed it); ready once its stored tree, checked against
+	   digest, is in tree and reads of it are checked against that tree */
+	unsigned int dict, dict_dev;
+	bool ready;
+	uint64_t mapped_blkaddr;	/* its start in the unified address space */
+};
+
+/*
+ * A chunk dictionary, open for the whole build.  Its blobs are read only
+ * through vio, which checks every block read against the blob's stored
+ * tree, so the build takes no dictionary byte that is not the one the
+ * dictionary's manifest vouches for.
+ */
+struct es_seal;
+struct es_vread;
+struct wdict {
+	const char *path;
+	struct es_io io;		/* the image; its blobs found in --blob-dir */
+	struct es_seal *seal;		/* checked as erofs-verify checks it */
+	struct es_vread *vread;
+	struct es_io vio;		/* io, through vread */
 };
 
 /* A file the scan leaves out: an output of this build. */
@@ -147,7 +164,9 @@ struct wbuild {
 	void *regexes;			/* regex_t[] */
 	struct wfile_id outputs[WBUILD_MAX_OUTPUTS];
 	unsigned int noutputs;
-	/* chunk dictionaries: their blobs, by provisional id - WDEV_DICT_BASE */
+	/* chunk dictionaries, and their blobs by provisional id - WDEV_DICT_BASE */
+	struct wdict *dicts;
+	unsigned int ndicts;
 	struct wdevice *dict_blobs;
 	unsigned int ndict_blobs;
 	/* final devices, [0] = filesystem region */
@@ -456,16 +475,20 @@ int wb_dict_chunk_verify(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 			  uint32_t nblocks, const uint8_t *ct, const uint8_t id[32],
 			  const char *what);
-/* Where a dictionary chunk's bytes are (*fd at byte *off), its blob
- * verified first; for comparing them on another thread. */
+/* Where a dictionary chunk's bytes are (device *dev of *io, at byte *off),
+ * its blob made ready first; for comparing them on another thread. */
 int wb_dict_chunk_locate(struct wbuild *b, uint16_t device, uint32_t blkaddr,
-			 uint32_t nblocks, const uint8_t id[32], const char *what, int *fd,
-			 uint64_t *off);
-/* The len bytes at off of fd against ct, read into scratch (len bytes):
- * 0 when they match, -EBADMSG when they differ, else what the read gave
- * (-errno, or a short count). */
-ssize_t wb_dict_bytes_match(int fd, uint64_t off, const uint8_t *ct, size_t len,
-			    uint8_t *scratch);
+			 uint32_t nblocks, const uint8_t id[32], const char *what,
+			 const struct es_io **io, unsigned int *dev, uint64_t *off);
+/* The len bytes at off of device dev of io against ct, read into scratch
+ * (len bytes): 0 when they match, 1 when they differ, or the read's
+ * negative code (message in err). */
+int wb_dict_bytes_match(const struct es_io *io, unsigned int dev, uint64_t off,
+			const uint8_t *ct, size_t len, uint8_t *scratch, struct es_err *err);
+/* len bytes at block blkaddr of dictionary blob device (provisional id),
+ * checked against its tree. */
+int wb_dict_read(struct wbuild *b, uint16_t device, uint32_t blkaddr, void *buf,
+		 size_t len);
 int wb_devices_finalize(struct wbuild *b);
 /* Where each device starts in the unified address space: after the
  * filesystem's total blocks, in device order. */

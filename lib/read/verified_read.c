@@ -293,6 +293,14 @@ static int vread_fd(void *ctx, unsigned int dev)
 	return es_io_fd(&v->lower, dev);
 }
 
+const uint8_t *es_vread_tree(const struct es_vread *v, unsigned int dev, size_t *len)
+{
+	const struct vdev *d = dev < v->ndevs ? &v->devs[dev] : NULL;
+
+	*len = d && d->added && d->tree ? (size_t)d->geom.tree_size : 0;
+	return *len ? d->tree : NULL;
+}
+
 void es_vread_io(struct es_vread *v, struct es_io *io)
 {
 	memset(io, 0, sizeof(*io));

@@ -5,9 +5,11 @@
 #
 #  * --chunk-dict: a dictionary whose chunk index was tampered with (two
 #    digests swapped, the index digest in its unsigned manifest fixed, so
-#    it still passes erofs-verify), whose blob is missing or damaged, or
-#    whose filesystem region is damaged, is refused; with --dict-pubkey a
-#    dictionary must be signed by that key;
+#    it still passes erofs-verify), whose blob is missing or damaged where
+#    the new image would use it, or whose filesystem region is damaged, is
+#    refused; damage where the new image uses nothing of the blob builds,
+#    and verifying the new image then names the damaged block; with
+#    --dict-pubkey a dictionary must be signed by that key;
 #  * an output that is another output or an input (same file by another
 #    name included) is a usage error (2) and nothing is written;
 #  * an invalid --exclude-regex and --blobdev with --blob-dir are usage
@@ -111,10 +113,19 @@ cp away.blob "blobs2/$blobA"
 flip_bit "blobs2/$blobA" 100 0
 expect_rc 1 mkfs-damaged "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2.img M.img srcB
 expect_msg mkfs-damaged "$blobA"
-expect_msg mkfs-damaged "does not match"
+expect_msg mkfs-damaged "block 0 fails its Merkle tree"
 [ ! -e M.img ] || fail "a refused build left M.img"
 no_temps . blobs2
 info "$(head -n 1 mkfs-damaged.err | cut -c1-200)"
+# y (block 1 of A's blob) is not in srcB: B reads nothing of that block,
+# so it builds; the damaged blob then fails B's own verification there
+cp away.blob "blobs2/$blobA"
+flip_bit "blobs2/$blobA" $((4096 + 100)) 0
+expect_rc 0 mkfs-unused-damaged "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2.img M.img srcB
+expect_rc 4 verify-unused-damaged "$VERIFY" --integrity-only --blob-dir=blobs2 M.img
+expect_msg verify-unused-damaged "block 1 fails its Merkle tree"
+rm -f M.img
+info "damage in a block the new image does not use: it builds, and its verification names the block"
 cp away.blob "blobs2/$blobA"
 cp A2.img A2-fs.img
 flip_bit A2-fs.img 100 0     # in block 0, before the superblock

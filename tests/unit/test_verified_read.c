@@ -10,7 +10,9 @@
  * block K fails its Merkle tree", nothing of the block in the caller's
  * buffer, and es_vread_failure() remember it; a flipped bit in a stored
  * tree, or a blob of another size, is refused by es_vread_add().  Reads
- * from four threads at once give the same bytes.
+ * from four threads at once give the same bytes.  es_vread_tree() hands
+ * out an added blob's stored tree, and nothing for a blob not added or
+ * without tree.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +155,34 @@ static void test_reads(void **state)
 	assert_int_equal(es_vread_failure(f->v, &err), 0);
 	/* past what the manifest covers */
 	assert_int_equal(es_io_read(&f->io, 3, 90, buf, 16, &err), -ES_ECORRUPT);
+}
+
+static void test_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct es_err err = { 0 };
+	size_t len = 1;
+
+	assert_int_equal(es_vread_new(&f->v, &f->lower, &f->seal, &err), 0);
+	assert_null(es_vread_tree(f->v, 1, &len));
+	assert_int_equal(len, 0);
+	for (unsigned int d = 1; d < NDEVS; d++) {
+		struct es_verity_geom g;
+		const uint8_t *tree;
+
+		assert_int_equal(es_vread_add(f->v, d, &err), 0);
+		assert_int_equal(es_verity_geometry(f->size[d], &g), 0);
+		tree = es_vread_tree(f->v, d, &len);
+		assert_int_equal(len, g.tree_size);
+		if (!g.tree_size) {
+			assert_null(tree);	/* blob 3: one block, no tree */
+			continue;
+		}
+		assert_non_null(tree);
+		assert_memory_equal(tree, f->data[0] + BS + f->sdevs[d].tree_offset, len);
+	}
+	assert_null(es_vread_tree(f->v, NDEVS, &len));
+	assert_int_equal(len, 0);
 }
 
 static void test_rest(void **state)
@@ -301,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_two_levels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_short_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_single, setup, teardown),
