@@ -56,7 +56,12 @@ void *es_alloc_big(size_t len)
 		return p;
 	}
 #endif
-	return malloc(len);
+	{
+		void *p = malloc(len);
+
+		es_prefault(p, len);
+		return p;
+	}
 }
 
 void *es_calloc_big(size_t n, size_t size)

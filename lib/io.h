@@ -27,11 +27,12 @@ int es_input_size(int fd, const char *path, uint64_t *size, bool *blockdev,
 void es_prefault(void *buf, size_t len);
 
 /*
- * A large buffer that is filled again and again (a window, a copy
- * buffer): malloc() but on huge-page boundaries, with the kernel asked for
- * transparent huge pages, so that its first touch costs a fault per 2 MiB
- * rather than per 4 KiB page.  Uninitialised; freed with free(); NULL when
- * out of memory.
+ * A buffer about to be written whole (a window, a copy buffer, a table
+ * read from disk): on this kind of host a first touch costs 10-20 us per
+ * 4 KiB page.  From half a huge page up it is malloc()'ed on huge-page
+ * boundaries with the kernel asked for transparent huge pages (a fault
+ * per 2 MiB); smaller, its pages are mapped at once (es_prefault).
+ * Uninitialised; freed with free(); NULL when out of memory.
  */
 void *es_alloc_big(size_t len);
 /* es_alloc_big() of n * size bytes, zeroed (calloc()'s contract, for the

@@ -102,9 +102,6 @@ static int grow(struct hmap *m)
 		hmap_free(&bigger);
 		return -ENOMEM;
 	}
-	/* filled to 3/8 at once (or sized for what is coming), its entries
-	 * touch every page: one system call maps them all */
-	es_prefault(bigger.entries, ncap * esize);
 	for (size_t i = 0; i < m->cap; i++) {
 		const uint8_t *e = entry_at(m, i);
 		size_t j;

@@ -199,10 +199,9 @@ int es_verity_digest_fd_stoppable(int fd, uint64_t size, unsigned int nthreads,
 		return es_verity_digest_fd(fd, size, digest, tree, tree_len);
 	if ((size_t)g.tree_size != g.tree_size)
 		return -EFBIG;
-	t = malloc((size_t)g.tree_size);
+	t = es_alloc_big((size_t)g.tree_size);
 	if (!t)
 		return -ENOMEM;
-	es_prefault(t, (size_t)g.tree_size);
 	zero_level_tails(&g, t);
 
 	groups = g.level_blocks[0];

@@ -453,15 +453,13 @@ static int decrypt_table(const struct es_keyarea_dev *dev, const struct ka_state
 	struct es_keytable_info info;
 	struct table_part mine, theirs;
 	uint64_t nseg = es_keytable_nseg(g->entries);
-	uint8_t *ct = malloc(g->ct_len);
+	uint8_t *ct = es_alloc_big(g->ct_len);
 	pthread_t helper;
 	bool split;
 	int ret;
 
 	if (!ct)
 		return es_fail(err, -ENOMEM, "out of memory");
-	/* mapped in one call: a first touch of each page by read() costs more */
-	es_prefault(ct, g->ct_len);
 	ret = es_ka_read(dev, g->t_off[st->h.active], ct, g->ct_len, "key table", err);
 	table_info(st, &info);
 	if (ret)

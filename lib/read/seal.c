@@ -474,10 +474,9 @@ static int read_section(const struct es_io *io, const struct es_seal_section *se
 {
 	int ret;
 
-	*out = malloc(sec->len ? sec->len : 1);
+	*out = es_alloc_big(sec->len ? sec->len : 1);
 	if (!*out)
 		return es_fail(err, -ENOMEM, "out of memory reading the %s", what);
-	es_prefault(*out, sec->len);
 	ret = read_image_bytes(io, sec->off, *out, sec->len, what, err);
 	if (ret) {
 		free(*out);
@@ -584,11 +583,9 @@ static int read_chunk_index(const struct es_io *io, struct es_seal *s, struct es
 		if (ret)
 			goto out;
 	}
-	s->chunks = calloc(count ? count : 1, sizeof(*s->chunks));
+	s->chunks = es_calloc_big(count ? count : 1, sizeof(*s->chunks));
 	if (!s->chunks)
 		dret = es_fail(&derr, -ENOMEM, "out of memory");
-	else
-		es_prefault(s->chunks, count * sizeof(*s->chunks));
 	for (uint64_t i = 0; !dret && i < count; i++)
 		dret = es_seal_chunk_record(s, buf, i, &s->chunks[i], &derr);
 	if (split) {
@@ -685,10 +682,9 @@ int es_seal_load_tree(const struct es_io *io, const struct es_seal *s,
 	es_verity_geometry(s->devices[dev].size, &g);
 	if (!g.tree_size)
 		return 0;
-	*tree = malloc(g.tree_size);
+	*tree = es_alloc_big(g.tree_size);
 	if (!*tree)
 		return es_fail(err, -ENOMEM, "out of memory for the tree of device %u", dev);
-	es_prefault(*tree, g.tree_size);
 	if (es_io_read(io, 0, s->trees_sec.off + s->devices[dev].tree_offset, *tree,
 		       g.tree_size, &io_err)) {
 		free(*tree);
