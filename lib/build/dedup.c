@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/hashmap.h"
+#include "erofs/seal.h"
 #include "wtree.h"
 
 struct dedup_entry {
@@ -12,8 +13,8 @@ struct dedup_entry {
 	uint32_t blkaddr;
 	uint32_t length;
 	uint16_t device;
-	bool referenced;
-	uint8_t secret[32];	/* encrypted builds: the chunk secret */	/* used by this image (dictionary entries may not be) */
+	bool referenced;	/* used by this image (dictionary entries may not be) */
+	uint8_t secret[32];	/* encrypted builds: the chunk secret */
 };
 
 struct dedup_map {
@@ -144,6 +145,27 @@ uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t
 	struct dedup_entry *e = hmap_find(&m->map, &key);
 
 	return e ? e->secret : NULL;
+}
+
+size_t wb_dedup_collect(struct dedup_map *m, struct es_chunk_rec *recs,
+			const uint8_t **secrets, size_t cap)
+{
+	struct dedup_entry *e;
+	size_t pos = 0, n = 0;
+
+	while ((e = hmap_next(&m->map, &pos)) && n < cap) {
+		if (!e->referenced)
+			continue;
+		memcpy(recs[n].digest, e->digest, 32);
+		recs[n].device = e->device;
+		recs[n].blkaddr = e->blkaddr;
+		recs[n].nblocks = e->nblocks;
+		recs[n].length = e->length;
+		if (secrets)
+			secrets[n] = e->secret;
+		n++;
+	}
+	return n;
 }
 
 int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t digest[32],

@@ -287,8 +287,9 @@ int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_bl
  * metadata key, entry i + 1 the secret of record i.  Every record must
  * have a secret: an encrypted image has no chunk a reader could not open.
  */
-int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n,
-		   uint8_t **plain, uint64_t *entries)
+int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs,
+		   const uint8_t *const *secrets, uint64_t n, uint8_t **plain,
+		   uint64_t *entries)
 {
 	uint64_t count = n + 1;
 	uint8_t *t;
@@ -301,8 +302,7 @@ int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n
 		return es_fail(b->err, -ENOMEM, "out of memory");
 	memcpy(t, b->crypt->meta_key, ES_META_KEY_SIZE);
 	for (uint64_t i = 0; i < n; i++) {
-		const uint8_t *secret = wb_dedup_secret(b->dedup, recs[i].digest,
-							recs[i].nblocks);
+		const uint8_t *secret = secrets[i];
 
 		if (!secret) {
 			es_crypto_wipe(t, count * ES_KT_ENTRY_SIZE);
@@ -355,7 +355,8 @@ static int make_key_area(struct wbuild *b, const struct es_keytable_info *info,
  * its own file).
  */
 int wb_crypt_seal(struct wbuild *b, const uint8_t uuid[16], const struct es_chunk_rec *recs,
-		  uint64_t n, struct es_seal_input *in, uint8_t **key_area)
+		  const uint8_t *const *secrets, uint64_t n, struct es_seal_input *in,
+		  uint8_t **key_area)
 {
 	struct es_keytable_info info = { .suite = b->crypt->suite, .gen = 1 };
 	uint8_t *plain = NULL, *digests = NULL, *area = NULL;
@@ -364,7 +365,7 @@ int wb_crypt_seal(struct wbuild *b, const uint8_t uuid[16], const struct es_chun
 	int ret;
 
 	*key_area = NULL;
-	ret = wb_crypt_table(b, recs, n, &plain, &info.entries);
+	ret = wb_crypt_table(b, recs, secrets, n, &plain, &info.entries);
 	if (ret)
 		return ret;
 	memcpy(info.uuid, uuid, ES_UUID_SIZE);

@@ -633,25 +633,9 @@ int wb_blob_finalize_sig(struct wbuild *b, const char *blob_path, struct es_outf
 
 struct index_ctx {
 	struct es_chunk_rec *recs;
-	uint64_t n, cap;
+	const uint8_t **secrets;	/* encrypted builds: record i's secret */
+	uint64_t n;
 };
-
-static int collect_chunk(void *ctx, const uint8_t digest[32], uint16_t *device,
-			 uint32_t blkaddr, uint32_t nblocks, uint32_t length)
-{
-	struct index_ctx *ic = ctx;
-
-	/* ic->recs has room for every entry of the map (wb_dedup_count) */
-	if (ic->n == ic->cap)
-		return -EOVERFLOW;
-	memcpy(ic->recs[ic->n].digest, digest, 32);	/* keyed id when encrypted */
-	ic->recs[ic->n].device = *device;
-	ic->recs[ic->n].blkaddr = blkaddr;
-	ic->recs[ic->n].nblocks = nblocks;
-	ic->recs[ic->n].length = length;
-	ic->n++;
-	return 0;
-}
 
 /* A record's place in the index: by device, then block address. */
 struct rec_key {
@@ -724,6 +708,14 @@ static int sort_recs(struct index_ctx *ic)
 	free(ic->recs);
 	ic->recs = sorted;
 	sorted = NULL;
+	if (ic->secrets) {
+		/* tmp's keys are spent: their room holds the permuted pointers */
+		const uint8_t **moved = (const uint8_t **)(void *)tmp;
+
+		for (uint64_t i = 0; i < n; i++)
+			moved[i] = ic->secrets[k[i].index];
+		memcpy(ic->secrets, moved, (size_t)n * sizeof(*moved));
+	}
 out:
 	free(work);
 	free(sorted);
@@ -767,6 +759,7 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 	size_t *tree_lens;
 	struct index_ctx ic = { 0 };
 	uint8_t *key_area = NULL;
+	size_t cap;
 	int ret;
 
 	memset(&in, 0, sizeof(in));
@@ -791,18 +784,16 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 		trees[i] = b->devices[i].tree;
 		tree_lens[i] = b->devices[i].tree_len;
 	}
-	/* one allocation: doubling would copy the records log n times */
-	ic.cap = wb_dedup_count(b->dedup);
-	ic.recs = ic.cap ? es_alloc_big(ic.cap * sizeof(*ic.recs)) : NULL;
-	if (ic.cap && !ic.recs) {
+	/* room for every entry of the map: what it references is fewer */
+	cap = wb_dedup_count(b->dedup);
+	ic.recs = cap ? es_alloc_big(cap * sizeof(*ic.recs)) : NULL;
+	if (cap && b->crypt)
+		ic.secrets = es_alloc_big(cap * sizeof(*ic.secrets));
+	if (cap && (!ic.recs || (b->crypt && !ic.secrets))) {
 		ret = es_fail(b->err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret = wb_dedup_foreach(b->dedup, collect_chunk, &ic);
-	if (ret) {
-		ret = es_fail(b->err, ret, "internal error: more chunks than the dedup map holds");
-		goto out;
-	}
+	ic.n = wb_dedup_collect(b->dedup, ic.recs, ic.secrets, cap);
 	ret = sort_recs(&ic);
 	if (ret) {
 		ret = es_fail(b->err, ret, "out of memory");
@@ -824,7 +815,7 @@ int wb_seal_image(struct wbuild *b, uint64_t fs_blocks, const uint8_t uuid[16])
 		in.sign_ctx = (void *)b->opts;
 	}
 	if (b->crypt) {
-		ret = wb_crypt_seal(b, uuid, ic.recs, ic.n, &in, &key_area);
+		ret = wb_crypt_seal(b, uuid, ic.recs, ic.secrets, ic.n, &in, &key_area);
 		if (ret)
 			goto out;
 	}
@@ -835,6 +826,7 @@ out:
 		free(key_area);
 	}
 	free(ic.recs);
+	free(ic.secrets);
 	free(devs);
 	free(trees);
 	free(tree_lens);

@@ -417,12 +417,20 @@ int wb_dedup_foreach(struct dedup_map *m, int (*fn)(void *ctx, const uint8_t dig
 		     uint16_t *device, uint32_t blkaddr, uint32_t nblocks, uint32_t length),
 		     void *ctx);
 
+/* entries, referenced or not: a bound for what wb_dedup_foreach() calls */
+size_t wb_dedup_count(const struct dedup_map *m);
+/*
+ * The records of the entries this image references, at most cap of them,
+ * in the map's order; with secrets, where each one's chunk secret is (in
+ * the map: valid while it does not change).  Returns how many.
+ */
+struct es_chunk_rec;
+size_t wb_dedup_collect(struct dedup_map *m, struct es_chunk_rec *recs,
+			const uint8_t **secrets, size_t cap);
 /*
  * The chunk secret slot of an entry (ES_CHUNK_SECRET_SIZE bytes; encrypted
  * builds), NULL when the chunk is unknown.  Wiped when the map is freed.
  */
-/* entries, referenced or not: a bound for what wb_dedup_foreach() calls */
-size_t wb_dedup_count(const struct dedup_map *m);
 uint8_t *wb_dedup_secret(struct dedup_map *m, const uint8_t digest[32], uint32_t nblocks);
 
 void wb_wnode_free_all(struct wbuild *b);
@@ -450,8 +458,10 @@ int wb_crypt_lane_chunk(const struct wbuild *b, struct wcrypt_lane *l, const uin
 /* metadata blocks in place: in a buffer, or in the image file */
 int wb_crypt_meta(struct wbuild *b, uint8_t *buf, uint64_t first_block, uint64_t nblocks);
 int wb_crypt_meta_region(struct wbuild *b, uint64_t first_block, uint64_t end_block);
-int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs, uint64_t n,
-		   uint8_t **plain, uint64_t *entries);
+/* the key table of the n sorted records, secrets[i] being record i's */
+int wb_crypt_table(struct wbuild *b, const struct es_chunk_rec *recs,
+		   const uint8_t *const *secrets, uint64_t n, uint8_t **plain,
+		   uint64_t *entries);
 int wb_crypt_domain_check(struct wbuild *b, const uint8_t uuid[16], uint8_t out[32]);
 /* the new chunks of the data region in keyed-identifier order (chunks > 1 block) */
 int wb_crypt_order_chunks(struct wbuild *b);
@@ -462,7 +472,8 @@ int wb_crypt_dict_chunk(struct wbuild *b, uint16_t dev, uint32_t blkaddr, uint32
 			const uint8_t *plain, const char *what);
 struct es_seal_input;
 int wb_crypt_seal(struct wbuild *b, const uint8_t uuid[16], const struct es_chunk_rec *recs,
-		  uint64_t n, struct es_seal_input *in, uint8_t **key_area);
+		  const uint8_t *const *secrets, uint64_t n, struct es_seal_input *in,
+		  uint8_t **key_area);
 
 /* seal_build.c */
 int wb_dicts_load(struct wbuild *b);
