@@ -47,16 +47,19 @@ static const char *dict_path(const struct wbuild *b, const struct wdevice *d)
 	return b->dicts[d->dict].path;
 }
 
-/* A failure about dictionary blob d: err's message, with the blob named. */
+/*
+ * A failure about dictionary blob d: err's message, with the blob named;
+ * a read that fails its tree (-EBADMSG) says what that means.
+ */
 static int dict_blob_fail(struct wbuild *b, const struct wdevice *d, int code,
-			  const struct es_err *err)
+			  const struct es_err *err, bool reading)
 {
 	char hex[65];
 
 	es_hex(d->digest, 32, hex);
 	return es_fail(b->err, code, "chunk dictionary %s: blob %s in %s: %s%s",
 		       ES_PATH(dict_path(b, d)), hex, ES_PATH(b->opts->blob_dir), err->msg,
-		       code == -EBADMSG ? " (blob damaged or replaced)" : "");
+		       reading && code == -EBADMSG ? " (blob damaged or replaced)" : "");
 }
 
 /* Blob dev of dictionary dict must be in the blob directory, at its size. */
@@ -255,7 +258,7 @@ static int dict_blob_ready(struct wbuild *b, struct wdevice *d)
 		return ret;
 	ret = es_vread_add(dict->vread, d->dict_dev, &add_err);
 	if (ret)
-		return dict_blob_fail(b, d, ret, &add_err);
+		return dict_blob_fail(b, d, ret, &add_err, false);
 	tree = es_vread_tree(dict->vread, d->dict_dev, &len);
 	free(d->tree);
 	d->tree = NULL;
@@ -310,7 +313,7 @@ static int dict_read(struct wbuild *b, const struct wdevice *d, void *buf, size_
 	struct es_err read_err = { 0 };
 	int ret = es_io_read(&b->dicts[d->dict].vio, d->dict_dev, off, buf, len, &read_err);
 
-	return ret ? dict_blob_fail(b, d, ret, &read_err) : 0;
+	return ret ? dict_blob_fail(b, d, ret, &read_err, true) : 0;
 }
 
 int wb_dict_read(struct wbuild *b, uint16_t device, uint32_t blkaddr, void *buf, size_t len)
@@ -378,7 +381,7 @@ int wb_dict_chunk_compare(struct wbuild *b, uint16_t device, uint32_t blkaddr,
 	if (ret == 1)
 		ret = dict_chunk_mismatch(b, d, blkaddr, nblocks, id, what);
 	else if (ret)
-		ret = dict_blob_fail(b, d, ret, &read_err);
+		ret = dict_blob_fail(b, d, ret, &read_err, true);
 	free(stored);
 	return ret;
 }

@@ -6,7 +6,8 @@
 #  * --chunk-dict: a dictionary whose chunk index was tampered with (two
 #    digests swapped, the index digest in its unsigned manifest fixed, so
 #    it still passes erofs-verify), whose blob is missing or damaged where
-#    the new image would use it, or whose filesystem region is damaged, is
+#    the new image would use it, whose stored tree of a blob or whose
+#    filesystem region is damaged, is
 #    refused; damage where the new image uses nothing of the blob builds,
 #    and verifying the new image then names the damaged block; with
 #    --dict-pubkey a dictionary must be signed by that key;
@@ -126,6 +127,18 @@ expect_rc 4 verify-unused-damaged "$VERIFY" --integrity-only --blob-dir=blobs2 M
 expect_msg verify-unused-damaged "block 1 fails its Merkle tree"
 rm -f M.img
 info "damage in a block the new image does not use: it builds, and its verification names the block"
+# the dictionary's stored tree of its blob (one level: 2 blocks), damaged
+# where no manifest digest covers it: refused when the blob is first used
+cp A2.img A2-tree.img
+loc=$(( $(stat -c %s A2-tree.img) - 4096 ))
+moff=$(rd_le64 A2-tree.img $((loc + 40)))
+toff=$(rd_le64 A2-tree.img $((loc + 72)))
+flip_bit A2-tree.img $((toff + $(rd_le64 A2-tree.img $((moff + 120 + 48 + 40))) + 5)) 3
+expect_rc 1 mkfs-dict-tree "$MKFS" --quiet --blob-dir=blobs2 --chunk-dict=A2-tree.img M.img srcB
+expect_msg mkfs-dict-tree "Merkle tree in the seal does not match"
+[ ! -e M.img ] || fail "a refused build left M.img"
+no_temps . blobs2
+info "$(head -n 1 mkfs-dict-tree.err | cut -c1-200)"
 cp away.blob "blobs2/$blobA"
 cp A2.img A2-fs.img
 flip_bit A2-fs.img 100 0     # in block 0, before the superblock
