@@ -20,6 +20,7 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,26 @@
 struct dir_ref {
 	int fd;				/* the walk's descriptor of it (the
 					   window's), or -1 */
-	unsigned int holds;		/* under the checker's lock */
+	atomic_uint holds;
 	bool left;			/* the walk left it ... */
 	struct es_inode ino;		/* ... and these are for its metadata */
 	uid_t uid;
 	gid_t gid;
 	char *path;
+};
+
+/*
+ * Jobs are carved from slabs the walk allocates, and the thread that ends
+ * the last job of a slab frees it: memory freed by another thread than the
+ * one that allocated it takes malloc's arena lock, which the walk then
+ * waits for; once a slab, not once a file.
+ */
+#define SLAB_BYTES (64u << 10)
+
+struct slab {
+	atomic_uint refs;		/* its jobs, and the walk while it carves */
+	size_t used, size;
+	_Alignas(16) unsigned char data[];
 };
 
 /* The directory an extraction created for a directory of the walk. */
@@ -105,6 +120,7 @@ struct checker {
 	uint8_t *buf;
 	enum es_data_reads reads;	/* of a file that is not extracted */
 	struct es_workq *pool;		/* NULL: data is read by the walking thread */
+	struct slab *slab;		/* what jobs are carved from now */
 	struct piece *batch;		/* what the walk gathers for the pool ... */
 	struct piece **batch_tail;
 	unsigned int batch_files;	/* ... how many files, */
@@ -116,10 +132,13 @@ struct checker {
 	pthread_mutex_t lock;
 	struct es_err data_err;		/* the first problem a job found */
 	uint64_t data_problems;
-	int data_fatal;			/* a job failed (I/O): the walk stops */
+	atomic_int data_fatal;		/* a job failed (I/O): the walk stops */
 	struct es_err fatal_err;
-	uint64_t creates_pending;	/* files jobs are yet to create */
-	pthread_cond_t created;		/* ... went to 0 */
+	/* every job reads these: atomics, not the lock, which is then
+	   seldom contended (a futex call each time it is) */
+	atomic_ulong creates_pending;	/* files jobs are yet to create */
+	atomic_bool create_waiting;	/* the walk waits for them (the lock) */
+	pthread_cond_t created;		/* ... to be 0 */
 };
 
 struct data_job;
@@ -133,12 +152,14 @@ struct piece {
 
 /* A regular file whose data is to be read, and written to outfd if >= 0. */
 struct data_job {
+	struct slab *slab;		/* where it was carved from */
 	struct es_inode ino;
 	int outfd;
 	struct dir_ref *dir;		/* != NULL: the job creates the file in dir */
 	mode_t perm;			/* ... with these permissions */
 	bool owner_set;			/* outfd was created with the right owner */
 	bool mode_set;			/* ... and with its final mode */
+	/* these three in the job's own block, after it */
 	char *path;			/* printable, for messages */
 	char *relpath;			/* below the extraction root, or NULL */
 	uint8_t *tail;			/* its inline tail, read by the walk, or NULL */
@@ -162,6 +183,38 @@ struct reader {
 
 static void warn_once(struct checker *c, bool *said, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static void slab_put(struct slab *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
+/* size bytes for a job, from the walk's slab (*slab: it, held once more) */
+static void *slab_alloc(struct checker *c, size_t size, struct slab **slab)
+{
+	struct slab *s = c->slab;
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (!s || s->size - s->used < size) {
+		size_t n = size > SLAB_BYTES ? size : SLAB_BYTES;
+
+		s = malloc(sizeof(*s) + n);
+		if (!s)
+			return NULL;
+		atomic_init(&s->refs, 1);
+		s->used = 0;
+		s->size = n;
+		slab_put(c->slab);
+		c->slab = s;
+	}
+	p = s->data + s->used;
+	s->used += size;
+	atomic_fetch_add(&s->refs, 1);
+	*slab = s;
+	return p;
+}
 
 /*
  * The failure in e (of a step that may be tolerated) becomes the walk's
@@ -215,14 +268,9 @@ static int set_owner(struct checker *c, int parentfd, const char *name, int fd,
 }
 
 /* Whether jobs are yet to create files in ref. */
-static bool dir_busy(struct checker *c, struct dir_ref *ref)
+static bool dir_busy(struct dir_ref *ref)
 {
-	bool busy;
-
-	pthread_mutex_lock(&c->lock);
-	busy = ref->holds > 1;
-	pthread_mutex_unlock(&c->lock);
-	return busy;
+	return atomic_load(&ref->holds) > 1;
 }
 
 /*
@@ -242,7 +290,7 @@ static void trim_held_fds(struct checker *c)
 	for (; held > EXTRACT_FD_WINDOW; i++, held--) {
 		struct out_dir *od = &c->dirs[i];
 
-		if (od->ref && dir_busy(c, od->ref))
+		if (od->ref && dir_busy(od->ref))
 			break;
 		close(od->fd);
 		od->fd = -1;
@@ -460,8 +508,8 @@ static void job_failed(struct checker *c, const char *path, int ret, const struc
 			es_fail(&c->fatal_err, ret, "%s: %s", ES_PATH(path), e->msg);
 		else
 			es_fail(&c->fatal_err, ret, "%s", e->msg);
-		if (!c->data_fatal)
-			c->data_fatal = ret;
+		if (!atomic_load(&c->data_fatal))
+			atomic_store(&c->data_fatal, ret);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -473,13 +521,10 @@ static void job_failed(struct checker *c, const char *path, int ret, const struc
 static void dir_release(struct checker *c, const struct es_image *img, struct dir_ref *ref)
 {
 	struct es_err e = { 0 };
-	bool last;
 	int ret;
 
-	pthread_mutex_lock(&c->lock);
-	last = --ref->holds == 0;
-	pthread_mutex_unlock(&c->lock);
-	if (!last)
+	/* what the walk set before its own release is seen after this one */
+	if (atomic_fetch_sub(&ref->holds, 1) != 1)
 		return;
 	if (ref->left) {
 		ret = dir_meta(c, img, NULL, ref->fd, ref->path, &ref->ino, ref->uid, ref->gid,
@@ -495,12 +540,7 @@ static void dir_release(struct checker *c, const struct es_image *img, struct di
 
 static int data_fatal(struct checker *c)
 {
-	int ret;
-
-	pthread_mutex_lock(&c->lock);
-	ret = c->data_fatal;
-	pthread_mutex_unlock(&c->lock);
-	return ret;
+	return atomic_load(&c->data_fatal);
 }
 
 /*
@@ -575,10 +615,7 @@ static void end_file(struct checker *c, const struct reader *r, struct data_job 
 	}
 	if (job->outfd >= 0)
 		close(job->outfd);
-	free(job->path);
-	free(job->relpath);
-	free(job->tail);
-	free(job);
+	slab_put(job->slab);
 }
 
 /*
@@ -596,10 +633,11 @@ static bool create_file(struct checker *c, const struct reader *r, struct data_j
 	if (ran)
 		ret = es_extract_create(dir->fd, strrchr(job->relpath, '/') + 1, &job->ino,
 					c->o->overwrite, job->perm, &job->outfd, &e);
-	pthread_mutex_lock(&c->lock);
-	if (--c->creates_pending == 0)
+	if (atomic_fetch_sub(&c->creates_pending, 1) == 1 && atomic_load(&c->create_waiting)) {
+		pthread_mutex_lock(&c->lock);
 		pthread_cond_broadcast(&c->created);
-	pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&c->lock);
+	}
 	job->dir = NULL;
 	dir_release(c, r->img, dir);
 	if (ret)
@@ -714,45 +752,47 @@ static void submit_batch(struct checker *c)
 static int submit_data(struct checker *c, const struct es_walk_entry *we, int outfd,
 		       struct dir_ref *dir, mode_t perm, bool owner_set, bool mode_set)
 {
-	struct data_job *job = calloc(1, sizeof(*job));
-	int ret = data_fatal(c);
-
-	if (!ret && (!job || !(job->path = strdup(we->path)) ||
-		     ((outfd >= 0 || dir) && we->depth > 0 &&
-		      !(job->relpath = strdup(we->relpath)))))
-		ret = es_fail(c->err, -ENOMEM, "out of memory");
-	if (ret) {
-		if (outfd >= 0)
-			close(outfd);
-		if (job)
-			free(job->path);
-		free(job);
-		return ret;
-	}
-	job->ino = *we->ino;
-	job->outfd = outfd;
-	if (dir) {
-		job->dir = dir;
-		job->perm = perm;
-		pthread_mutex_lock(&c->lock);
-		dir->holds++;
-		c->creates_pending++;
-		pthread_mutex_unlock(&c->lock);
-	}
+	bool written = outfd >= 0 || dir;
+	size_t plen = strlen(we->path) + 1;
+	size_t rlen = written && we->depth > 0 ? strlen(we->relpath) + 1 : 0;
 	/*
 	 * A written file's inline tail sits in the block of its inode, which
 	 * the walk just read: copied from there, the data thread need not
 	 * read that block again (if this fails, the thread reads it).
 	 */
-	if ((outfd >= 0 || dir) && c->pool && job->ino.layout == EROFS_LAYOUT_FLAT_INLINE &&
-	    job->ino.tail_len && (job->tail = malloc(job->ino.tail_len))) {
+	size_t tlen = written && c->pool && we->ino->layout == EROFS_LAYOUT_FLAT_INLINE ?
+		we->ino->tail_len : 0;
+	struct slab *slab = NULL;
+	struct data_job *job = slab_alloc(c, sizeof(*job) + plen + rlen + tlen, &slab);
+	int ret = data_fatal(c);
+
+	if (!ret && !job)
+		ret = es_fail(c->err, -ENOMEM, "out of memory");
+	if (ret) {
+		if (outfd >= 0)
+			close(outfd);
+		slab_put(slab);
+		return ret;
+	}
+	memset(job, 0, sizeof(*job));
+	job->slab = slab;
+	job->path = memcpy((char *)(job + 1), we->path, plen);
+	if (rlen)
+		job->relpath = memcpy(job->path + plen, we->relpath, rlen);
+	job->ino = *we->ino;
+	job->outfd = outfd;
+	if (dir) {
+		job->dir = dir;
+		job->perm = perm;
+		atomic_fetch_add(&dir->holds, 1);
+		atomic_fetch_add(&c->creates_pending, 1);
+	}
+	if (tlen) {
 		struct es_err ignored = { 0 };
 
-		if (es_meta_read(c->img, job->ino.tail_pos, job->tail, job->ino.tail_len,
-				 &ignored)) {
-			free(job->tail);
+		job->tail = (uint8_t *)job->path + plen + rlen;
+		if (es_meta_read(c->img, job->ino.tail_pos, job->tail, tlen, &ignored))
 			job->tail = NULL;
-		}
 	}
 	job->owner_set = owner_set;
 	job->mode_set = mode_set;
@@ -1024,8 +1064,12 @@ static void wait_creates(struct checker *c)
 {
 	submit_batch(c);
 	pthread_mutex_lock(&c->lock);
-	while (c->creates_pending)
+	/* a job that ends the count after this store signals (under the lock,
+	   so not before the wait below began) */
+	atomic_store(&c->create_waiting, true);
+	while (atomic_load(&c->creates_pending))
 		pthread_cond_wait(&c->created, &c->lock);
+	atomic_store(&c->create_waiting, false);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -1097,10 +1141,8 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 		ref->ino = *we->ino;
 		ref->uid = od->uid;
 		ref->gid = od->gid;
-		pthread_mutex_lock(&c->lock);
 		ref->left = true;
-		last = --ref->holds == 0;
-		pthread_mutex_unlock(&c->lock);
+		last = atomic_fetch_sub(&ref->holds, 1) == 1;
 		if (last) {
 			free(ref->path);
 			free(ref);
@@ -1224,6 +1266,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 	if (c.pool)
 		submit_batch(&c);
 	es_workq_finish(c.pool);
+	slab_put(c.slab);
 	if (c.data_fatal && (!ret || ret == -ES_ECORRUPT || ret == c.data_fatal)) {
 		es_err_clear(err);
 		ret = es_err_copy(err, &c.fatal_err);
