@@ -75,6 +75,7 @@ struct dir_ref {
 	struct es_inode ino;		/* ... and these are for its metadata */
 	uid_t uid;
 	gid_t gid;
+	bool mode_set;
 	char *path;
 };
 
@@ -101,6 +102,7 @@ struct out_dir {
 	uid_t uid;			/* its owner when it was entered */
 	gid_t gid;
 	bool setgid;			/* what is made in it gets its group */
+	bool mode_set;			/* made with its final mode */
 };
 
 struct checker {
@@ -420,6 +422,7 @@ struct xattr_check {
 	const char *name;		/* NULL: dirfd is the inode itself */
 	const char *path;		/* for messages */
 	bool apply;
+	bool applied;			/* one was set (a POSIX ACL sets the mode) */
 	struct es_err *err;		/* where a failure to set one goes */
 	int ret;
 };
@@ -433,6 +436,7 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 	(void)shared;
 	if (!xc->apply)
 		return 0;
+	xc->applied = true;
 	xc->ret = es_extract_xattr(xc->dirfd, xc->name, name, value, len, &e);
 	/* trusted.* and security.* need privileges; user.* are the user's own */
 	if (xc->ret == -EPERM && xc->c->o->unprivileged && strncmp(name, "user.", 5)) {
@@ -447,13 +451,14 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 
 /*
  * A directory's own metadata, once every entry in it was made: owner (if
- * it is not the one it had when entered: uid, gid), xattrs, mode, times.
- * Closes fd.  w: the walk, which reports a damaged xattr area (NULL: a
- * job's, which the walk checked already).
+ * it is not the one it had when entered: uid, gid), xattrs, mode (unless
+ * it was made with it: mode_set), times.  Closes fd.  w: the walk, which
+ * reports a damaged xattr area (NULL: a job's, which the walk checked
+ * already).
  */
 static int dir_meta(struct checker *c, const struct es_image *img, struct es_walk *w, int fd,
 		    const char *path, const struct es_inode *ino, uid_t uid, gid_t gid,
-		    struct es_err *err)
+		    bool mode_set, struct es_err *err)
 {
 	struct xattr_check xc = { .c = c, .dirfd = fd, .name = NULL, .path = path,
 				  .apply = c->o->xattrs, .err = err };
@@ -472,7 +477,7 @@ static int dir_meta(struct checker *c, const struct es_image *img, struct es_wal
 		close(fd);
 		return ret;
 	}
-	ret = es_extract_finish(fd, NULL, fd, ino, c->mode_mask, true, &e);
+	ret = es_extract_finish(fd, NULL, fd, ino, c->mode_mask, !mode_set || xc.applied, &e);
 	return ret ? es_fail(err, ret, "%s: %s", ES_PATH(path), e.msg) : 0;
 }
 
@@ -528,7 +533,7 @@ static void dir_release(struct checker *c, const struct es_image *img, struct di
 		return;
 	if (ref->left) {
 		ret = dir_meta(c, img, NULL, ref->fd, ref->path, &ref->ino, ref->uid, ref->gid,
-			       &e);
+			       ref->mode_set, &e);
 		if (ret)
 			job_failed(c, NULL, ret, &e);
 	} else if (ref->fd >= 0) {
@@ -1102,18 +1107,33 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	}
 	c->res->inodes++;
 	if (S_ISDIR(we->ino->mode)) {
+		mode_t final = we->ino->mode & 07777 & c->mode_mask;
+		/*
+		 * Made with its final mode, which then needs no chmod, when
+		 * that gives us what filling it takes and no one else a way
+		 * to put entries in it meanwhile, the umask leaves it alone,
+		 * and no set-ID bit is asked for or comes from the folder
+		 * above (chown leaves a directory's mode as it is).
+		 */
+		bool final_ok = (final & 0700) == 0700 && !(final & 07022) && c->umask >= 0 &&
+				!(final & (mode_t)c->umask) && !parent->setgid;
+		bool made = false;
 		int fd = -1;
 
 		if (parent->fd >= 0) {
 			cname = strndup((const char *)we->name, we->name_len);
 			if (!cname)
 				return es_fail(c->err, -ENOMEM, "out of memory");
-			ret = es_extract_mkdir(parent->fd, cname, c->o->overwrite, &fd, c->err);
+			ret = es_extract_mkdir(parent->fd, cname, c->o->overwrite,
+					       final_ok ? final : 0700, &fd, &made, c->err);
 			free(cname);
 			if (ret)
 				return ret;
 		}
-		return push_out_dir(c, we->path, fd);
+		ret = push_out_dir(c, we->path, fd);
+		if (!ret)
+			c->dirs[c->ndirs - 1].mode_set = made && final_ok;
+		return ret;
 	}
 	return visit_leaf(c, w, parent, we);
 }
@@ -1141,6 +1161,7 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 		ref->ino = *we->ino;
 		ref->uid = od->uid;
 		ref->gid = od->gid;
+		ref->mode_set = od->mode_set;
 		ref->left = true;
 		last = atomic_fetch_sub(&ref->holds, 1) == 1;
 		if (last) {
@@ -1153,7 +1174,8 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	}
 	if (apply && last) {
 		/* the owner it had when entered: ours, or an existing folder's */
-		ret = dir_meta(c, c->img, w, od->fd, we->path, we->ino, od->uid, od->gid, c->err);
+		ret = dir_meta(c, c->img, w, od->fd, we->path, we->ino, od->uid, od->gid,
+			       od->mode_set, c->err);
 		od->fd = -1;	/* dir_meta closed it */
 		if (ret)
 			return ret;
