@@ -954,7 +954,7 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT) {
 			es_walk_problem(w, path, &e);
 			ret = 0;
-			/* made (and left empty) as a file the walk creates is */
+			/* made, and left empty, as the walk makes the others */
 			if (defer)
 				ret = keep_error(c, es_extract_create(parent->fd, name, ino,
 								      c->o->overwrite, perm,
