@@ -6,17 +6,21 @@
  * go, into directories reached by descriptor, never by path.
  *
  * File data is read (and written) by jobs on a pool of threads while the
- * walk goes on: the walk creates every entry, in order, and hands each
- * regular file over open; a job writes its data, then its owner, xattrs,
- * mode and times, through that descriptor only.  A directory's own
- * metadata, set when the walk leaves it, does not depend on what is
- * written into its files, and a hard link needs only its target's name.
+ * walk goes on: the walk creates every entry but the regular files of one
+ * name, which their jobs create (creating is most of the cost of a small
+ * file, and the walk is what the pool waits for); a job writes its data,
+ * then its owner, xattrs, mode and times, through its descriptor only.  A
+ * directory's own metadata waits until the walk left it and every job
+ * creating a file in it did so (an entry made changes its times); it does
+ * not depend on what is written into its files.  A hard link needs only
+ * its target's name, and the targets the walk created.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +57,53 @@
  * A file larger than this goes to the pool in pieces of PIECE_BYTES, which
  * threads read (decrypt, check) and write at once: otherwise one large
  * file met late in the walk (minbase's 50 MB apt list) keeps one thread
- * busy long after the others ran out of work.
+ * busy long after the others ran out of work.  Not a file whose bytes are
+ * only copied to the one being written, see split_file().
  */
 #define SPLIT_BYTES (8u << 20)
 #define PIECE_BYTES (4u << 20)
 
+/*
+ * A directory that jobs may create files in: the walk holds it until it
+ * leaves it, and each such job until it created its file.  The last hold
+ * to go sets the metadata of a directory the walk left (and closes fd).
+ */
+struct dir_ref {
+	int fd;				/* the walk's descriptor of it (the
+					   window's), or -1 */
+	atomic_uint holds;
+	bool left;			/* the walk left it ... */
+	struct es_inode ino;		/* ... and these are for its metadata */
+	uid_t uid;
+	gid_t gid;
+	bool mode_set;
+	char *path;
+};
+
+/*
+ * Jobs are carved from slabs the walk allocates, and the thread that ends
+ * the last job of a slab frees it: memory freed by another thread than the
+ * one that allocated it takes malloc's arena lock, which the walk then
+ * waits for; once a slab, not once a file.
+ */
+#define SLAB_BYTES (64u << 10)
+
+struct slab {
+	atomic_uint refs;		/* its jobs, and the walk while it carves */
+	size_t used, size;
+	_Alignas(16) unsigned char data[];
+};
+
 /* The directory an extraction created for a directory of the walk. */
 struct out_dir {
 	int fd;				/* -1: not extracting, or out of the window */
+	struct dir_ref *ref;		/* with a pool, when extracting */
 	dev_t dev;
 	ino_t ino;
 	uid_t uid;			/* its owner when it was entered */
 	gid_t gid;
 	bool setgid;			/* what is made in it gets its group */
+	bool mode_set;			/* made with its final mode */
 };
 
 struct checker {
@@ -85,6 +123,7 @@ struct checker {
 	uint8_t *buf;
 	enum es_data_reads reads;	/* of a file that is not extracted */
 	struct es_workq *pool;		/* NULL: data is read by the walking thread */
+	struct slab *slab;		/* what jobs are carved from now */
 	struct piece *batch;		/* what the walk gathers for the pool ... */
 	struct piece **batch_tail;
 	unsigned int batch_files;	/* ... how many files, */
@@ -96,8 +135,13 @@ struct checker {
 	pthread_mutex_t lock;
 	struct es_err data_err;		/* the first problem a job found */
 	uint64_t data_problems;
-	int data_fatal;			/* a job failed (I/O): the walk stops */
+	atomic_int data_fatal;		/* a job failed (I/O): the walk stops */
 	struct es_err fatal_err;
+	/* every job reads these: atomics, not the lock, which is then
+	   seldom contended (a futex call each time it is) */
+	atomic_ulong creates_pending;	/* files jobs are yet to create */
+	atomic_bool create_waiting;	/* the walk waits for them (the lock) */
+	pthread_cond_t created;		/* ... to be 0 */
 };
 
 struct data_job;
@@ -111,10 +155,14 @@ struct piece {
 
 /* A regular file whose data is to be read, and written to outfd if >= 0. */
 struct data_job {
+	struct slab *slab;		/* where it was carved from */
 	struct es_inode ino;
 	int outfd;
+	struct dir_ref *dir;		/* != NULL: the job creates the file in dir */
+	mode_t perm;			/* ... with these permissions */
 	bool owner_set;			/* outfd was created with the right owner */
 	bool mode_set;			/* ... and with its final mode */
+	/* these three in the job's own block, after it */
 	char *path;			/* printable, for messages */
 	char *relpath;			/* below the extraction root, or NULL */
 	uint8_t *tail;			/* its inline tail, read by the walk, or NULL */
@@ -138,6 +186,38 @@ struct reader {
 
 static void warn_once(struct checker *c, bool *said, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static void slab_put(struct slab *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
+/* size bytes for a job, from the walk's slab (*slab: it, held once more) */
+static void *slab_alloc(struct checker *c, size_t size, struct slab **slab)
+{
+	struct slab *s = c->slab;
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (!s || s->size - s->used < size) {
+		size_t n = size > SLAB_BYTES ? size : SLAB_BYTES;
+
+		s = malloc(sizeof(*s) + n);
+		if (!s)
+			return NULL;
+		atomic_init(&s->refs, 1);
+		s->used = 0;
+		s->size = n;
+		slab_put(c->slab);
+		c->slab = s;
+	}
+	p = s->data + s->used;
+	s->used += size;
+	atomic_fetch_add(&s->refs, 1);
+	*slab = s;
+	return p;
+}
 
 /*
  * The failure in e (of a step that may be tolerated) becomes the walk's
@@ -190,8 +270,18 @@ static int set_owner(struct checker *c, int parentfd, const char *name, int fd,
 	return ret ? es_err_copy(err, &e) : 0;
 }
 
-/* Close the descriptor of the oldest directory in the window when it is
- * full: the directories that hold one are always the deepest. */
+/* Whether jobs are yet to create files in ref. */
+static bool dir_busy(struct dir_ref *ref)
+{
+	return atomic_load(&ref->holds) > 1;
+}
+
+/*
+ * Close the descriptors of the oldest directories in the window when it is
+ * full: the directories that hold one are always the deepest.  One that
+ * jobs are yet to create files in keeps it (and those below it) a while
+ * longer: the jobs in flight are bounded, and so are these.
+ */
 static void trim_held_fds(struct checker *c)
 {
 	size_t i = c->ndirs, held = 0;
@@ -200,9 +290,15 @@ static void trim_held_fds(struct checker *c)
 		i--;
 		held++;
 	}
-	if (held > EXTRACT_FD_WINDOW) {
-		close(c->dirs[i].fd);
-		c->dirs[i].fd = -1;
+	for (; held > EXTRACT_FD_WINDOW; i++, held--) {
+		struct out_dir *od = &c->dirs[i];
+
+		if (od->ref && dir_busy(od->ref))
+			break;
+		close(od->fd);
+		od->fd = -1;
+		if (od->ref)
+			od->ref->fd = -1;
 	}
 }
 
@@ -239,9 +335,11 @@ static int reopen_dirs(struct checker *c, struct es_walk *w, size_t top)
 			}
 			if (ret)
 				break;
-			if (k >= keep_from)
+			if (k >= keep_from) {
 				od->fd = fd;
-			else
+				if (od->ref)
+					od->ref->fd = fd;
+			} else
 				temp = true;
 		}
 		if (parent_temp)
@@ -287,6 +385,13 @@ static int push_out_dir(struct checker *c, const char *path, int fd)
 	if (fd >= 0) {
 		struct stat st;
 
+		if (c->pool) {
+			od->ref = calloc(1, sizeof(*od->ref));
+			if (!od->ref)
+				return es_fail(c->err, -ENOMEM, "out of memory");
+			od->ref->fd = fd;
+			od->ref->holds = 1;
+		}
 		if (fstat(fd, &st) < 0)
 			return es_fail(c->err, -errno, "%s: %s", path, strerror(errno));
 		od->dev = st.st_dev;
@@ -300,11 +405,15 @@ static int push_out_dir(struct checker *c, const char *path, int fd)
 	return 0;
 }
 
+static void dir_release(struct checker *c, const struct es_image *img, struct dir_ref *ref);
+
 static void pop_out_dir(struct checker *c)
 {
 	struct out_dir *od = &c->dirs[--c->ndirs];
 
-	if (od->fd >= 0)
+	if (od->ref)
+		dir_release(c, c->img, od->ref);	/* its fd is the ref's */
+	else if (od->fd >= 0)
 		close(od->fd);
 }
 
@@ -314,6 +423,7 @@ struct xattr_check {
 	const char *name;		/* NULL: dirfd is the inode itself */
 	const char *path;		/* for messages */
 	bool apply;
+	bool applied;			/* one was set (a POSIX ACL sets the mode) */
 	struct es_err *err;		/* where a failure to set one goes */
 	int ret;
 };
@@ -327,6 +437,7 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 	(void)shared;
 	if (!xc->apply)
 		return 0;
+	xc->applied = true;
 	xc->ret = es_extract_xattr(xc->dirfd, xc->name, name, value, len, &e);
 	/* trusted.* and security.* need privileges; user.* are the user's own */
 	if (xc->ret == -EPERM && xc->c->o->unprivileged && strncmp(name, "user.", 5)) {
@@ -337,6 +448,38 @@ static int xattr_cb(void *ctx, const char *name, const uint8_t *value, size_t le
 	if (xc->ret && !xc->name)
 		return xc->ret = es_fail(xc->err, xc->ret, "%s: %s", ES_PATH(xc->path), e.msg);
 	return xc->ret = xc->ret ? es_err_copy(xc->err, &e) : 0;
+}
+
+/*
+ * A directory's own metadata, once every entry in it was made: owner (if
+ * it is not the one it had when entered: uid, gid), xattrs, mode (unless
+ * it was made with it: mode_set), times.  Closes fd.  w: the walk, which
+ * reports a damaged xattr area (NULL: a job's, which the walk checked
+ * already).
+ */
+static int dir_meta(struct checker *c, const struct es_image *img, struct es_walk *w, int fd,
+		    const char *path, const struct es_inode *ino, uid_t uid, gid_t gid,
+		    bool mode_set, struct es_err *err)
+{
+	struct xattr_check xc = { .c = c, .dirfd = fd, .name = NULL, .path = path,
+				  .apply = c->o->xattrs, .err = err };
+	struct es_err e = { 0 };
+	int ret = 0;
+
+	if (c->o->preserve_owner && (uid != ino->uid || gid != ino->gid))
+		ret = set_owner(c, fd, NULL, fd, path, ino, err);
+	if (!ret) {
+		ret = es_xattr_iterate(img, ino, xattr_cb, &xc, &e);
+		if (ret && !xc.ret && w)
+			es_walk_problem(w, path, &e);
+		ret = xc.ret;
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	ret = es_extract_finish(fd, NULL, fd, ino, c->mode_mask, !mode_set || xc.applied, &e);
+	return ret ? es_fail(err, ret, "%s: %s", ES_PATH(path), e.msg) : 0;
 }
 
 /* ---- file data, on the pool's threads (or the walking one) ------------- */
@@ -352,35 +495,58 @@ static void count_file(struct checker *c, const struct es_inode *ino)
 }
 
 /* What a job could not do: a problem of the image, or a failure that stops
- * the walk. */
+ * the walk (path NULL: e names what failed). */
 static void job_failed(struct checker *c, const char *path, int ret, const struct es_err *e)
 {
 	pthread_mutex_lock(&c->lock);
 	if (ret == -ES_ECORRUPT || e->code == -ES_ECORRUPT) {
 		char msg[ES_ERR_MSG_MAX + ES_MSG_PATH_MAX + 8];
 
-		snprintf(msg, sizeof(msg), "%s: %s", ES_PATH(path), e->msg);
+		snprintf(msg, sizeof(msg), "%s%s%s", path ? ES_PATH(path) : "", path ? ": " : "",
+			 e->msg);
 		es_fail(&c->data_err, -ES_ECORRUPT, "%s", msg);
 		c->data_problems++;
 		c->res->problems++;
 		if (c->o->report)
 			c->o->report(c->o->report_ctx, msg);
 	} else {
-		es_fail(&c->fatal_err, ret, "%s: %s", ES_PATH(path), e->msg);
-		if (!c->data_fatal)
-			c->data_fatal = ret;
+		if (path)
+			es_fail(&c->fatal_err, ret, "%s: %s", ES_PATH(path), e->msg);
+		else
+			es_fail(&c->fatal_err, ret, "%s", e->msg);
+		if (!atomic_load(&c->data_fatal))
+			atomic_store(&c->data_fatal, ret);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
-static int data_fatal(struct checker *c)
+/*
+ * Drop a hold of ref; the last one sets the metadata of a directory the
+ * walk left (img: the thread's image), or closes it.
+ */
+static void dir_release(struct checker *c, const struct es_image *img, struct dir_ref *ref)
 {
+	struct es_err e = { 0 };
 	int ret;
 
-	pthread_mutex_lock(&c->lock);
-	ret = c->data_fatal;
-	pthread_mutex_unlock(&c->lock);
-	return ret;
+	/* what the walk set before its own release is seen after this one */
+	if (atomic_fetch_sub(&ref->holds, 1) != 1)
+		return;
+	if (ref->left) {
+		ret = dir_meta(c, img, NULL, ref->fd, ref->path, &ref->ino, ref->uid, ref->gid,
+			       ref->mode_set, &e);
+		if (ret)
+			job_failed(c, NULL, ret, &e);
+	} else if (ref->fd >= 0) {
+		close(ref->fd);
+	}
+	free(ref->path);
+	free(ref);
+}
+
+static int data_fatal(struct checker *c)
+{
+	return atomic_load(&c->data_fatal);
 }
 
 /*
@@ -455,10 +621,34 @@ static void end_file(struct checker *c, const struct reader *r, struct data_job 
 	}
 	if (job->outfd >= 0)
 		close(job->outfd);
-	free(job->path);
-	free(job->relpath);
-	free(job->tail);
-	free(job);
+	slab_put(job->slab);
+}
+
+/*
+ * Create a file that the walk left to its job (see visit_leaf()), unless
+ * the extraction stopped; either way, let its directory and any hard link
+ * to it go on.  False: no data is to be written.
+ */
+static bool create_file(struct checker *c, const struct reader *r, struct data_job *job)
+{
+	struct dir_ref *dir = job->dir;
+	struct es_err e = { 0 };
+	bool ran = !data_fatal(c);
+	int ret = 0;
+
+	if (ran)
+		ret = es_extract_create(dir->fd, strrchr(job->relpath, '/') + 1, &job->ino,
+					c->o->overwrite, job->perm, &job->outfd, &e);
+	if (atomic_fetch_sub(&c->creates_pending, 1) == 1 && atomic_load(&c->create_waiting)) {
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->created);
+		pthread_mutex_unlock(&c->lock);
+	}
+	job->dir = NULL;
+	dir_release(c, r->img, dir);
+	if (ret)
+		job_failed(c, job->path, ret, &e);
+	return ran && !ret;
 }
 
 static void run_one(struct checker *c, const struct reader *r, struct piece *pc)
@@ -466,9 +656,14 @@ static void run_one(struct checker *c, const struct reader *r, struct piece *pc)
 	struct data_job *job = pc->job;
 	struct es_err e = { 0 };
 	uint64_t end = 0;
-	bool ran = !data_fatal(c), last;
+	bool ran, last;
 	int ret = 0;
 
+	if (job->dir && !create_file(c, r, job)) {
+		end_file(c, r, job, false, 0, NULL, 0);
+		return;
+	}
+	ran = !data_fatal(c);
 	if (ran)
 		ret = es_extract_range(r->img, &job->ino, job->outfd,
 				       job->outfd >= 0 ? ES_READ_ALL : c->reads, job->tail, r->buf,
@@ -547,6 +742,22 @@ static const struct es_workq_ops pool_ops = {
 	.thread_fini = reader_fini,
 };
 
+/*
+ * Whether a file goes to the pool in pieces (written: to a file being
+ * extracted).  Pieces written to one file take its inode lock in turn, and
+ * spin for it: they pay only where reading is the work (decoding,
+ * decrypting, blobs checked against their Merkle trees as they are read),
+ * not where the bytes are copied (minbase's plain extraction took 7% more
+ * CPU with them).
+ */
+static bool split_file(const struct checker *c, const struct es_inode *ino, bool written)
+{
+	return c->pool && ino->size > SPLIT_BYTES &&
+	       (!written || c->o->unlocked || c->img->ndevices > 1 ||
+		ino->layout == EROFS_LAYOUT_COMPRESSED_FULL ||
+		ino->layout == EROFS_LAYOUT_COMPRESSED_COMPACT);
+}
+
 /* Hand the files gathered so far to the pool. */
 static void submit_batch(struct checker *c)
 {
@@ -561,43 +772,54 @@ static void submit_batch(struct checker *c)
 
 /* Read (and write) a regular file's data: on the pool, or now. */
 static int submit_data(struct checker *c, const struct es_walk_entry *we, int outfd,
-		       bool owner_set, bool mode_set)
+		       struct dir_ref *dir, mode_t perm, bool owner_set, bool mode_set)
 {
-	struct data_job *job = calloc(1, sizeof(*job));
-	int ret = data_fatal(c);
-
-	if (!ret && (!job || !(job->path = strdup(we->path)) ||
-		     (outfd >= 0 && we->depth > 0 && !(job->relpath = strdup(we->relpath)))))
-		ret = es_fail(c->err, -ENOMEM, "out of memory");
-	if (ret) {
-		if (outfd >= 0)
-			close(outfd);
-		if (job)
-			free(job->path);
-		free(job);
-		return ret;
-	}
-	job->ino = *we->ino;
-	job->outfd = outfd;
+	bool written = outfd >= 0 || dir;
+	size_t plen = strlen(we->path) + 1;
+	size_t rlen = written && we->depth > 0 ? strlen(we->relpath) + 1 : 0;
 	/*
 	 * A written file's inline tail sits in the block of its inode, which
 	 * the walk just read: copied from there, the data thread need not
 	 * read that block again (if this fails, the thread reads it).
 	 */
-	if (outfd >= 0 && c->pool && job->ino.layout == EROFS_LAYOUT_FLAT_INLINE &&
-	    job->ino.tail_len && (job->tail = malloc(job->ino.tail_len))) {
+	size_t tlen = written && c->pool && we->ino->layout == EROFS_LAYOUT_FLAT_INLINE ?
+		we->ino->tail_len : 0;
+	struct slab *slab = NULL;
+	struct data_job *job = slab_alloc(c, sizeof(*job) + plen + rlen + tlen, &slab);
+	int ret = data_fatal(c);
+
+	if (!ret && !job)
+		ret = es_fail(c->err, -ENOMEM, "out of memory");
+	if (ret) {
+		if (outfd >= 0)
+			close(outfd);
+		slab_put(slab);
+		return ret;
+	}
+	memset(job, 0, sizeof(*job));
+	job->slab = slab;
+	job->path = memcpy((char *)(job + 1), we->path, plen);
+	if (rlen)
+		job->relpath = memcpy(job->path + plen, we->relpath, rlen);
+	job->ino = *we->ino;
+	job->outfd = outfd;
+	if (dir) {
+		job->dir = dir;
+		job->perm = perm;
+		atomic_fetch_add(&dir->holds, 1);
+		atomic_fetch_add(&c->creates_pending, 1);
+	}
+	if (tlen) {
 		struct es_err ignored = { 0 };
 
-		if (es_meta_read(c->img, job->ino.tail_pos, job->tail, job->ino.tail_len,
-				 &ignored)) {
-			free(job->tail);
+		job->tail = (uint8_t *)job->path + plen + rlen;
+		if (es_meta_read(c->img, job->ino.tail_pos, job->tail, tlen, &ignored))
 			job->tail = NULL;
-		}
 	}
 	job->owner_set = owner_set;
 	job->mode_set = mode_set;
 	job->whole = (struct piece){ .job = job, .from = 0, .to = job->ino.size };
-	if (c->pool && job->ino.size > SPLIT_BYTES) {
+	if (split_file(c, &job->ino, written)) {
 		uint64_t n = (job->ino.size + PIECE_BYTES - 1) / PIECE_BYTES;
 
 		/* counted whole first: no piece may end the file while the
@@ -669,6 +891,14 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 	mode_t final = ino->mode & 07777 & c->mode_mask;
 	bool mode_set = owner_set && S_ISREG(ino->mode) && !(final & 07000) && c->umask >= 0 &&
 			!(final & (mode_t)c->umask);
+	/*
+	 * A regular file of one name, not split among threads, is created by
+	 * its job: nothing else names it (a corrupt image's further name
+	 * waits for it, see check_visit()).
+	 */
+	bool defer = extract && parent->ref && S_ISREG(ino->mode) && ino->nlink == 1 &&
+		     !split_file(c, ino, true);
+	mode_t perm = mode_set ? final : 0600;
 
 	if (extract) {
 		cname = malloc(we->name_len + 1);
@@ -678,9 +908,19 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		cname[we->name_len] = '\0';
 	}
 	name = cname;
+	/* further names of the inode become hard links to this one (even to
+	   a device not made); one a job creates is marked (its '/' made '*') */
 	if (extract) {
-		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite,
-					mode_set ? final : 0600, &outfd, &e);
+		we->rec->user = strdup(we->relpath);
+		if (!we->rec->user) {
+			free(cname);
+			return es_fail(c->err, -ENOMEM, "out of memory");
+		}
+		if (defer)
+			*(char *)we->rec->user = '*';
+	}
+	if (extract && !defer) {
+		ret = es_extract_create(parent->fd, name, ino, c->o->overwrite, perm, &outfd, &e);
 		if (ret == -EPERM && c->o->unprivileged &&
 		    (S_ISCHR(ino->mode) || S_ISBLK(ino->mode))) {
 			uint32_t major, minor;
@@ -694,12 +934,6 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		} else if (ret) {
 			free(cname);
 			return keep_error(c, ret, &e);
-		}
-		/* further names of the inode become hard links to this one */
-		we->rec->user = strdup(we->relpath);
-		if (!we->rec->user) {
-			ret = es_fail(c->err, -ENOMEM, "out of memory");
-			goto out;
 		}
 	}
 	if (S_ISLNK(ino->mode) && (ino->size == 0 || ino->size > 4095)) {
@@ -720,14 +954,20 @@ static int visit_leaf(struct checker *c, struct es_walk *w, struct out_dir *pare
 		if (ret == -ES_ECORRUPT || e.code == -ES_ECORRUPT) {
 			es_walk_problem(w, path, &e);
 			ret = 0;
+			/* made, and left empty, as the walk makes the others */
+			if (defer)
+				ret = keep_error(c, es_extract_create(parent->fd, name, ino,
+								      c->o->overwrite, perm,
+								      &outfd, &e), &e);
 			goto out;
 		}
 		if (ret) {
 			es_fail(c->err, ret, "%s: %s", ES_PATH(path), e.msg);
 			goto out;
 		}
-		if (S_ISREG(ino->mode) && (outfd >= 0 || c->reads != ES_READ_NONE)) {
-			ret = submit_data(c, we, outfd, owner_set, mode_set);
+		if (S_ISREG(ino->mode) && (outfd >= 0 || defer || c->reads != ES_READ_NONE)) {
+			ret = submit_data(c, we, outfd, defer ? parent->ref : NULL, perm,
+					  owner_set, mode_set);
 			outfd = -1;
 			if (ret)
 				goto out;
@@ -838,6 +1078,23 @@ out:
 	return ret;
 }
 
+/*
+ * Until the jobs created every file given to them: a name the image says
+ * is the only one of its inode has another (it is corrupt), to be linked.
+ */
+static void wait_creates(struct checker *c)
+{
+	submit_batch(c);
+	pthread_mutex_lock(&c->lock);
+	/* a job that ends the count after this store signals (under the lock,
+	   so not before the wait below began) */
+	atomic_store(&c->create_waiting, true);
+	while (atomic_load(&c->creates_pending))
+		pthread_cond_wait(&c->created, &c->lock);
+	atomic_store(&c->create_waiting, false);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry *we)
 {
 	struct checker *c = ctx;
@@ -856,6 +1113,8 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 		/* a hard link: to the first name, if that one was extracted */
 		if (parent->fd < 0 || !we->rec->user)
 			return 0;
+		if (*(const char *)we->rec->user == '*')
+			wait_creates(c);
 		cname = strndup((const char *)we->name, we->name_len);
 		ret = cname ? es_extract_link(c->rootfd, (const char *)we->rec->user + 1,
 					      parent->fd, cname, c->o->overwrite, c->err)
@@ -865,18 +1124,33 @@ static int check_visit(void *ctx, struct es_walk *w, const struct es_walk_entry 
 	}
 	c->res->inodes++;
 	if (S_ISDIR(we->ino->mode)) {
+		mode_t final = we->ino->mode & 07777 & c->mode_mask;
+		/*
+		 * Made with its final mode, which then needs no chmod, when
+		 * that gives us what filling it takes and no one else a way
+		 * to put entries in it meanwhile, the umask leaves it alone,
+		 * and no set-ID bit is asked for or comes from the folder
+		 * above (chown leaves a directory's mode as it is).
+		 */
+		bool final_ok = (final & 0700) == 0700 && !(final & 07022) && c->umask >= 0 &&
+				!(final & (mode_t)c->umask) && !parent->setgid;
+		bool made = false;
 		int fd = -1;
 
 		if (parent->fd >= 0) {
 			cname = strndup((const char *)we->name, we->name_len);
 			if (!cname)
 				return es_fail(c->err, -ENOMEM, "out of memory");
-			ret = es_extract_mkdir(parent->fd, cname, c->o->overwrite, &fd, c->err);
+			ret = es_extract_mkdir(parent->fd, cname, c->o->overwrite,
+					       final_ok ? final : 0700, &fd, &made, c->err);
 			free(cname);
 			if (ret)
 				return ret;
 		}
-		return push_out_dir(c, we->path, fd);
+		ret = push_out_dir(c, we->path, fd);
+		if (!ret)
+			c->dirs[c->ndirs - 1].mode_set = made && final_ok;
+		return ret;
 	}
 	return visit_leaf(c, w, parent, we);
 }
@@ -887,7 +1161,7 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 	struct xattr_check xc = { .c = c, .name = NULL, .path = we->path, .err = c->err };
 	struct es_err e = { 0 };
 	struct out_dir *od;
-	bool apply;
+	bool apply, last = true;
 	int ret;
 
 	ret = out_dir_at(c, w, we->depth, &od);
@@ -895,24 +1169,38 @@ static int check_leave_dir(void *ctx, struct es_walk *w, const struct es_walk_en
 		return ret;
 	/* an extraction directory that was there before keeps its own metadata */
 	apply = od->fd >= 0 && !(we->depth == 0 && c->keep_root_meta);
-	xc.dirfd = od->fd;
-	xc.apply = apply && c->o->xattrs;
-	/* the owner it had when entered: ours, or an existing folder's */
-	if (apply && c->o->preserve_owner && (od->uid != we->ino->uid || od->gid != we->ino->gid)) {
-		ret = set_owner(c, od->fd, NULL, od->fd, we->path, we->ino, c->err);
+	if (apply && od->ref) {
+		struct dir_ref *ref = od->ref;
+
+		ref->path = strdup(we->path);
+		if (!ref->path)
+			return es_fail(c->err, -ENOMEM, "out of memory");
+		ref->ino = *we->ino;
+		ref->uid = od->uid;
+		ref->gid = od->gid;
+		ref->mode_set = od->mode_set;
+		ref->left = true;
+		last = atomic_fetch_sub(&ref->holds, 1) == 1;
+		if (last) {
+			free(ref->path);
+			free(ref);
+		} else {
+			od->fd = -1;	/* the jobs' now: the last sets its metadata */
+		}
+		od->ref = NULL;
+	}
+	if (apply && last) {
+		/* the owner it had when entered: ours, or an existing folder's */
+		ret = dir_meta(c, c->img, w, od->fd, we->path, we->ino, od->uid, od->gid,
+			       od->mode_set, c->err);
+		od->fd = -1;	/* dir_meta closed it */
 		if (ret)
 			return ret;
-	}
-	ret = es_xattr_iterate(c->img, we->ino, xattr_cb, &xc, &e);
-	if (xc.ret)
-		return xc.ret;
-	if (ret)
-		es_walk_problem(w, we->path, &e);
-	if (apply) {
-		ret = es_extract_finish(od->fd, NULL, od->fd, we->ino, c->mode_mask, true, &e);
-		od->fd = -1;	/* es_extract_finish closed it */
+	} else {
+		/* checked only (the metadata is set by the last job, or not at all) */
+		ret = es_xattr_iterate(c->img, we->ino, xattr_cb, &xc, &e);
 		if (ret)
-			return es_fail(c->err, ret, "%s: %s", ES_PATH(we->path), e.msg);
+			es_walk_problem(w, we->path, &e);
 	}
 	if (we->ino->nlink != 2 + we->subdirs)
 		es_walk_problemf(w, we->path, "directory nlink is %u but it has %u "
@@ -1004,6 +1292,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 	if (!c.buf)
 		return es_fail(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.created, NULL);
 	ret = 0;
 	if (o->nthreads > 1 && (o->extract_dir || c.reads != ES_READ_NONE))
 		ret = es_workq_start(&c.pool, o->nthreads, (size_t)o->nthreads * JOBS_PER_THREAD,
@@ -1016,6 +1305,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 	if (c.pool)
 		submit_batch(&c);
 	es_workq_finish(c.pool);
+	slab_put(c.slab);
 	if (c.data_fatal && (!ret || ret == -ES_ECORRUPT || ret == c.data_fatal)) {
 		es_err_clear(err);
 		ret = es_err_copy(err, &c.fatal_err);
@@ -1023,6 +1313,7 @@ int es_check(const struct es_image *img, const struct es_check_opts *o,
 		ret = es_err_copy(err, &c.data_err);
 	}
 	pthread_mutex_destroy(&c.lock);
+	pthread_cond_destroy(&c.created);
 	while (c.ndirs)
 		pop_out_dir(&c);
 	free(c.dirs);

@@ -76,23 +76,27 @@ static int make_room(int parentfd, const char *name, bool overwrite, struct es_e
 	return remove_existing(parentfd, name, err);
 }
 
-int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
-		     struct es_err *err)
+int es_extract_mkdir(int parentfd, const char *name, bool overwrite, mode_t perm, int *fd,
+		     bool *made, struct es_err *err)
 {
-	if (mkdirat(parentfd, name, 0700) < 0) {
+	perm &= 0777;
+	*made = true;
+	if (mkdirat(parentfd, name, perm) < 0) {
 		struct stat st;
 
 		if (errno != EEXIST)
 			return es_fail(err, -errno, "%s: cannot create directory: %s", ES_PATH(name),
 				       strerror(errno));
 		/* with --overwrite an existing directory is filled, not replaced */
+		*made = false;
 		if (!overwrite || fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode)) {
 			int ret = make_room(parentfd, name, overwrite, err);
 
 			if (ret)
 				return ret;
-			if (mkdirat(parentfd, name, 0700) < 0)
+			*made = true;
+			if (mkdirat(parentfd, name, perm) < 0)
 				return es_fail(err, -errno, "%s: cannot create directory: %s",
 					       ES_PATH(name), strerror(errno));
 		}

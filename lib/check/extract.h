@@ -21,8 +21,13 @@ int es_extract_root(const char *dir, int *fd, bool *created, struct es_err *err)
  */
 int es_extract_reopen_dir(int parentfd, const char *name, dev_t dev, ino_t ino,
 			  const char *what, int *fd, struct es_err *err);
-int es_extract_mkdir(int parentfd, const char *name, bool overwrite, int *fd,
-		     struct es_err *err);
+/*
+ * A directory, made with the permission bits of perm, less the umask
+ * (*made), or with --overwrite one that is there already (its mode as it
+ * was).
+ */
+int es_extract_mkdir(int parentfd, const char *name, bool overwrite, mode_t perm, int *fd,
+		     bool *made, struct es_err *err);
 /*
  * Create a non-directory (regular files get *outfd open for writing, made
  * with the permission bits of perm, less the umask; others with 0600).

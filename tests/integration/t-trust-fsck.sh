@@ -31,6 +31,10 @@
 #  deep            a chain of 1500 directories (paths > PATH_MAX, a hard link
 #                  at the bottom) checks with 32 descriptors and extracts
 #                  with 256, equal to its source
+#  deep-files      200 nested read-only directories with a file in each
+#                  (files made by the data threads, their directories'
+#                  metadata after them): -j 1, 2, 8 extract it equal to its
+#                  source
 #
 # Every case runs; the failures are listed at the end.
 
@@ -327,5 +331,36 @@ else
 	bad "deep: fsck --extract with 256 descriptors exited $rc: $(head -c 300 deep-x.err | cut -c1-300)"
 fi
 info "deep: done"
+
+# files of one name are created by the data threads: each directory's
+# mtime and mode wait for them, and one they are still to be created in
+# stays open past the window of descriptors
+echo "== deep-files: 200 nested directories, a file and a read-only one in each"
+mkdir deepf
+(
+	cd deepf || exit 1
+	for ((i = 1; i <= 200; i++)); do
+		mkdir d && printf 'level %d\n' "$i" >"f$i" && cd d || exit 1
+	done
+	exit 0
+) || fail "cannot build the deep-files tree"
+find deepf -type d -name d -exec chmod 0555 {} + -exec touch -d @1500000000 {} + ||
+	fail "cannot make the deep-files directories read-only"
+(ulimit -n 8192 && exec "$MKFS" --quiet deepf.img deepf) >mkfs-deepf.log 2>&1 ||
+	{ head -c 1000 mkfs-deepf.log; fail "mkfs of the deep-files tree failed"; }
+for j in 1 2 8; do
+	# what is in flight grows with -j (as open files did before)
+	(ulimit -n $((j < 8 ? 256 : 1024)) && exec "$FSCK" -j"$j" --extract="x-deepf$j" deepf.img) \
+		>"deepf$j-x.out" 2>"deepf$j-x.err"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		(ulimit -n 8192 && exec "$TREECMP" deepf "x-deepf$j") >"deepf$j-cmp.out" 2>&1 ||
+			bad "deep-files -j$j: extracted tree differs: $(head -n 5 "deepf$j-cmp.out" | cut -c1-200)"
+	else
+		bad "deep-files -j$j: fsck --extract exited $rc: $(head -c 300 "deepf$j-x.err")"
+	fi
+done
+chmod -R u+w deepf x-deepf1 x-deepf2 x-deepf8 2>/dev/null
+info "deep-files: done"
 
 finish_cases
