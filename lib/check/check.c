@@ -646,8 +646,9 @@ static bool create_file(struct checker *c, const struct reader *r, struct data_j
 	}
 	job->dir = NULL;
 	dir_release(c, r->img, dir);
+	/* e names the file, as the walk's own create does */
 	if (ret)
-		job_failed(c, job->path, ret, &e);
+		job_failed(c, NULL, ret, &e);
 	return ran && !ret;
 }
 
