@@ -227,7 +227,8 @@ static int parse_cms(const uint8_t *sig, size_t sig_len, CMS_ContentInfo **out,
 	STACK_OF(CMS_SignerInfo) *sis;
 	const unsigned char *p = sig;
 	CMS_ContentInfo *cms;
-	int n;
+	unsigned char *der = NULL;
+	int n, der_len, same;
 
 	*out = NULL;
 	if (!sig_len)
@@ -242,6 +243,23 @@ static int parse_cms(const uint8_t *sig, size_t sig_len, CMS_ContentInfo **out,
 		return es_fail(err, -EBADMSG,
 			       "%zu bytes of garbage after the CMS structure",
 			       sig_len - (size_t)(p - sig));
+	}
+	/*
+	 * OpenSSL's decoder is BER-lenient (it takes a SignerInfos SET whose
+	 * tag lost its constructed bit, for one), so bytes that are not the
+	 * signature we hash could still verify.  Only the one DER encoding of
+	 * what was parsed is a signature; embedded certificates and names
+	 * re-encode from their cached original bytes, so this costs nothing
+	 * for well-formed input.
+	 */
+	der_len = i2d_CMS_ContentInfo(cms, &der);
+	same = der_len > 0 && (size_t)der_len == sig_len &&
+	       !memcmp(der, sig, sig_len);
+	OPENSSL_free(der);
+	if (!same) {
+		CMS_ContentInfo_free(cms);
+		return es_fail(err, -EBADMSG,
+			       "CMS signature is not in DER (distinguished) encoding");
 	}
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
 		CMS_ContentInfo_free(cms);
