@@ -24,6 +24,8 @@
 #include <openssl/x509.h>
 
 #include "crypto/backend.h"
+#include "crypto/be.h"
+#include "crypto/sha256_shani.h"
 #include "crypto/sign_internal.h"
 
 /* ---- errors ------------------------------------------------------------- */
@@ -578,6 +580,17 @@ static const char *hash_name(enum es_crypto_hash hash, size_t *size)
 struct es_crypto_mac {
 	EVP_MD *md[2];		/* SHA-256, SHA-512 */
 	EVP_MD_CTX *in[2], *out[2];
+	/*
+	 * HMAC-SHA256 on the SHA-NI compression (sha256_shani.h), for keys of
+	 * at most a block: a build derives two identifiers per chunk under the
+	 * one domain key, so the key's inner and outer states are kept for
+	 * the next call (three compressions a MAC, not five, and no EVP).
+	 */
+	bool shani;
+	bool keyed;		/* key, istate and ostate hold a prepared key */
+	size_t key_len;
+	uint8_t key[64];
+	uint32_t istate[8], ostate[8];
 };
 
 #define MAC_BLOCK_MAX	128	/* SHA-512's block; SHA-256's is 64 */
@@ -591,7 +604,7 @@ void es_crypto_mac_free(struct es_crypto_mac *m)
 		EVP_MD_CTX_free(m->out[i]);
 		EVP_MD_free(m->md[i]);
 	}
-	OPENSSL_free(m);
+	OPENSSL_clear_free(m, sizeof(*m));	/* the prepared key */
 }
 
 int es_crypto_mac_new(struct es_crypto_mac **out)
@@ -621,8 +634,73 @@ int es_crypto_mac_new(struct es_crypto_mac **out)
 		es_crypto_mac_free(m);
 		return ret;
 	}
+	m->shani = es_sha256_shani_usable();
 	*out = m;
 	return 0;
+}
+
+static const uint32_t sha256_iv[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+/* The inner and outer states of HMAC-SHA256 under key (key_len <= 64). */
+static void shani_prepare(struct es_crypto_mac *m, const void *key, size_t key_len)
+{
+	uint8_t pad[64];
+
+	memset(pad, 0x36, sizeof(pad));
+	for (size_t j = 0; j < key_len; j++)
+		pad[j] ^= ((const uint8_t *)key)[j];
+	memcpy(m->istate, sha256_iv, sizeof(sha256_iv));
+	es_sha256_shani_compress(m->istate, pad, 1);
+	for (size_t j = 0; j < sizeof(pad); j++)
+		pad[j] ^= 0x36 ^ 0x5c;
+	memcpy(m->ostate, sha256_iv, sizeof(sha256_iv));
+	es_sha256_shani_compress(m->ostate, pad, 1);
+	es_crypto_wipe(pad, sizeof(pad));
+	if (key_len)
+		memcpy(m->key, key, key_len);
+	m->key_len = key_len;
+	m->keyed = true;
+}
+
+/* SHA-256 from state after one block (the pad), over msg: the digest. */
+static void shani_finish(const uint32_t from[8], const uint8_t *msg, size_t len,
+			 uint8_t out[32])
+{
+	uint8_t tail[128];
+	uint32_t st[8];
+	size_t whole = len / 64, rest = len % 64;
+	size_t tail_len = rest < 64 - 8 ? 64 : 128;
+
+	memcpy(st, from, sizeof(st));
+	if (whole)
+		es_sha256_shani_compress(st, msg, whole);
+	if (rest)
+		memcpy(tail, msg + whole * 64, rest);
+	tail[rest] = 0x80;
+	memset(tail + rest + 1, 0, tail_len - 8 - rest - 1);
+	es_store_be64(tail + tail_len - 8, (uint64_t)(64 + len) << 3);
+	es_sha256_shani_compress(st, tail, tail_len / 64);
+	for (int i = 0; i < 8; i++)
+		es_store_be32(out + 4 * i, st[i]);
+	/* the message may be a secret's input; the state is its hash */
+	es_crypto_wipe(tail, sizeof(tail));
+	es_crypto_wipe(st, sizeof(st));
+}
+
+static void mac_shani(struct es_crypto_mac *m, const void *key, size_t key_len,
+		      const void *msg, size_t len, uint8_t out[32])
+{
+	uint8_t inner[32];
+
+	if (!m->keyed || m->key_len != key_len ||
+	    (key_len && CRYPTO_memcmp(m->key, key, key_len)))
+		shani_prepare(m, key, key_len);
+	shani_finish(m->istate, msg, len, inner);
+	shani_finish(m->ostate, inner, sizeof(inner), out);
+	es_crypto_wipe(inner, sizeof(inner));
 }
 
 /* HMAC on m's contexts for hash i (0 SHA-256, 1 SHA-512) of size bytes. */
@@ -669,6 +747,10 @@ int es_crypto_mac(struct es_crypto_mac *m, enum es_crypto_hash hash, const void 
 	if (!digest || (!key && key_len) || (!msg && len) || !out)
 		return -EINVAL;
 	ERR_set_mark();
+	if (m && m->shani && hash == ES_CRYPTO_SHA256 && key_len <= 64) {
+		mac_shani(m, key, key_len, msg, len, out);
+		return 0;
+	}
 	if (m) {
 		ok = mac_direct(m, hash == ES_CRYPTO_SHA512, size, key, key_len, msg, len, out);
 		out_len = size;

@@ -21,6 +21,7 @@
 #include "crypto/backend.h"
 #include "crypto/sha256_k.h"
 #include "crypto/be.h"
+#include "crypto/sha256_shani.h"
 #include "erofs/sha256_mb.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -207,7 +208,32 @@ static SHANI_FN void shani_hash_2(const uint8_t *const *msgs, size_t len,
 		hash_lanes(msgs, len, outs, 2);
 }
 
+SHANI_FN void es_sha256_shani_compress(uint32_t state[8], const uint8_t *data, size_t n)
+{
+	struct lane l;
+
+	l.abef = _mm_set_epi32((int)state[0], (int)state[1], (int)state[4], (int)state[5]);
+	l.cdgh = _mm_set_epi32((int)state[2], (int)state[3], (int)state[6], (int)state[7]);
+	for (size_t b = 0; b < n; b++, data += HASH_BLOCK)
+		compress_lanes(&l, &data, 1);
+	state[0] = (uint32_t)_mm_extract_epi32(l.abef, 3);
+	state[1] = (uint32_t)_mm_extract_epi32(l.abef, 2);
+	state[4] = (uint32_t)_mm_extract_epi32(l.abef, 1);
+	state[5] = (uint32_t)_mm_extract_epi32(l.abef, 0);
+	state[2] = (uint32_t)_mm_extract_epi32(l.cdgh, 3);
+	state[3] = (uint32_t)_mm_extract_epi32(l.cdgh, 2);
+	state[6] = (uint32_t)_mm_extract_epi32(l.cdgh, 1);
+	state[7] = (uint32_t)_mm_extract_epi32(l.cdgh, 0);
+}
+
 #else /* !HAVE_SHANI */
+
+/* never called: es_sha256_shani_usable() is false here */
+void es_sha256_shani_compress(uint32_t state[8], const uint8_t *data, size_t n)
+{
+	(void)state, (void)data, (void)n;
+}
+
 
 bool es_sha256_mb_cpu_has_shani(void)
 {
@@ -236,11 +262,15 @@ static bool masked_by_environment(void)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
+bool es_sha256_shani_usable(void)
+{
+	return !masked_by_environment() && es_sha256_mb_cpu_has_shani();
+}
+
 int es_sha256_mb_init(struct es_sha256_mb *mb, unsigned int flags)
 {
 	memset(mb, 0, sizeof(*mb));
-	mb->shani = !(flags & ES_SHA256_MB_NO_SHANI) && !masked_by_environment() &&
-		    es_sha256_mb_cpu_has_shani();
+	mb->shani = !(flags & ES_SHA256_MB_NO_SHANI) && es_sha256_shani_usable();
 	return es_sha256_init(&mb->seq);
 }
 

@@ -797,6 +797,53 @@ static void test_hmac_vs_evp(void **state)
 	free(msg);
 }
 
+#ifndef ES_TEST_PORTABLE
+/*
+ * The engine keeps a key's HMAC-SHA256 states for the next call (on
+ * SHA-NI): one key many times, keys that differ in one byte or in length
+ * only, every message length class, with the instructions and masked off.
+ */
+static void test_mac_engine_prepared_key(void **state)
+{
+	static const size_t key_lengths[] = { 0, 1, 31, 32, 33, 63, 64, 65 };
+	uint8_t key[65], *msg = malloc(8191), out[32], want[32];
+
+	(void)state;
+	assert_non_null(msg);
+	fill_prng(key, sizeof(key));
+	fill_prng(msg, 8191);
+	for (int masked = 0; masked < 2; masked++) {
+		struct es_crypto_mac *m = NULL;
+
+		if (masked)
+			assert_int_equal(setenv("ES_SHA256_NO_SHANI", "1", 1), 0);
+		assert_int_equal(es_crypto_mac_new(&m), 0);
+		if (masked)
+			assert_int_equal(unsetenv("ES_SHA256_NO_SHANI"), 0);
+		for (size_t k = 0; k < sizeof(key_lengths) / sizeof(key_lengths[0]); k++) {
+			for (size_t i = 0; i < N_EDGE; i++) {
+				unsigned int len = 0;
+
+				/* the same key again, then one byte of it changed */
+				for (int flip = 0; flip < 3; flip++) {
+					if (flip == 2 && key_lengths[k])
+						key[key_lengths[k] - 1] ^= 0x01;
+					assert_non_null(HMAC(EVP_sha256(), key,
+							     (int)key_lengths[k], msg,
+							     edge_lengths[i], want, &len));
+					assert_int_equal(es_crypto_mac(m, ES_CRYPTO_SHA256, key,
+								       key_lengths[k], msg,
+								       edge_lengths[i], out), 0);
+					assert_memory_equal(out, want, 32);
+				}
+			}
+		}
+		es_crypto_mac_free(m);
+	}
+	free(msg);
+}
+#endif
+
 /* RFC 4231 test cases 1 and 6 with HMAC-SHA512 (the SHA-256 ones above). */
 static void test_hmac_sha512_rfc4231(void **state)
 {
@@ -1651,6 +1698,9 @@ int main(void)
 		cmocka_unit_test(test_hkdf_expand_sha512),
 		cmocka_unit_test(test_hkdf_refuses),
 		cmocka_unit_test(test_mac_engine),
+#ifndef ES_TEST_PORTABLE
+		cmocka_unit_test(test_mac_engine_prepared_key),
+#endif
 		cmocka_unit_test(test_hmac_vs_evp),
 		cmocka_unit_test(test_hmac_sha512_rfc4231),
 		cmocka_unit_test(test_hkdf_vs_evp),
