@@ -403,6 +403,28 @@ static int read_run(struct wbuild *b, struct wsource *src, struct read_run *r, c
 	return ret;
 }
 
+/*
+ * The file's last run, and whether the file still ends where it did.  When
+ * the run ends at that end inside a block, the byte after it falls in the
+ * chunk's zero padding: one read of a byte more sees both (a short read of
+ * a regular file is its end), a call per file saved.  A file that grew
+ * leaves a byte in the padding, and fails the build.
+ */
+static int read_last_run(struct wbuild *b, struct wsource *src, struct read_run *r,
+			 uint64_t size, const char *what)
+{
+	int ret;
+
+	if (src->stream || !r->len || r->off + r->len != size ||
+	    !(size & (b->blksz - 1))) {
+		ret = read_run(b, src, r, what);
+		return ret ? ret : wb_source_unchanged(b, src, size, what);
+	}
+	ret = wb_read_checked(b, src, r->buf, (size_t)r->len, 1, r->off, b->err, what);
+	r->len = 0;
+	return ret;
+}
+
 static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src,
 			  bool sparse, const char *what)
 {
@@ -470,8 +492,7 @@ static int ingest_chunked(struct wbuild *b, struct wnode *n, struct wsource *src
 		if (ret)
 			return ret;
 	}
-	ret = read_run(b, src, &run, what);
-	return ret ? ret : wb_source_unchanged(b, src, n->size, what);
+	return read_last_run(b, src, &run, n->size, what);
 }
 
 int wb_ingest_regular(struct wbuild *b, struct wnode *n, struct wsource *src,

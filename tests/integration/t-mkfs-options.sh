@@ -149,4 +149,28 @@ if [ -n "${VANISH_PRELOAD:-}" ] && [ -r "$VANISH_PRELOAD" ]; then
 else
 	echo "  (VANISH_PRELOAD not built: vanishing-file case not run)"
 fi
+echo "== a chunked source file that grows between the scan and its read"
+if [ -n "${VANISH_PRELOAD:-}" ] && [ -r "$VANISH_PRELOAD" ]; then
+	# 5000 bytes: the end is inside a block (the read of its last run
+	# looks one byte further); 8192: on a block boundary (a separate look)
+	for size in 5000 8192; do
+		rnd "$size" >"$src/keep/growing"
+		rm -rf "$T/gb"; mkdir "$T/gb"
+		rc=0
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		GROW_AT=growing LD_PRELOAD=$VANISH_PRELOAD \
+			"$MKFS" --quiet --blob-dir="$T/gb" "$T/grow.img" "$src" 2>"$T/err" || rc=$?
+		[ "$(stat -c %s "$src/keep/growing")" = $((size + 6)) ] ||
+			fail "the shim did not grow the file"
+		[ "$rc" = 1 ] || fail "mkfs on a file grown to $((size + 6)) exited $rc: $(cat "$T/err")"
+		grep -q 'growing: file grew while it was read' "$T/err" ||
+			fail "message does not name the file and the growth: $(cat "$T/err")"
+		[ ! -e "$T/grow.img" ] || fail "a failed build left grow.img"
+		[ -z "$(ls "$T/gb")" ] || fail "a failed build left blobs: $(ls -a "$T/gb")"
+		info "$size bytes: $(head -n1 "$T/err" | cut -c1-160)"
+	done
+	rm -f "$src/keep/growing"
+else
+	echo "  (VANISH_PRELOAD not built: growing-file case not run)"
+fi
 echo "PASS: mkfs options"

@@ -10,6 +10,9 @@
  *   RENAME_AT=N        before N is opened, RENAME_FROM is renamed to
  *                      RENAME_TO (paths relative to the working directory):
  *                      a directory moves while the tree is scanned.
+ *   GROW_AT=N          once N is open, a line is appended to it before
+ *                      the first pread() of it: the file grows after the
+ *                      program saw its size and before it read it.
  *   PAUSE_AT=N         before N is opened, SIGINT, SIGTERM and SIGHUP are
  *                      blocked, the file PAUSE_READY is created, and the
  *                      program waits until one of them is delivered (its
@@ -31,6 +34,9 @@
 #include <unistd.h>
 
 typedef int (*openat_fn)(int, const char *, int, ...);
+
+/* the descriptor of GROW_AT's file until its first read */
+static int grow_fd = -1;
 
 static bool is(const char *env, const char *path)
 {
@@ -67,6 +73,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 {
 	static openat_fn real;
 	mode_t mode = 0;
+	int fd;
 
 	if (flags & (O_CREAT | O_TMPFILE)) {
 		va_list ap;
@@ -83,5 +90,37 @@ int openat(int dirfd, const char *path, int flags, ...)
 		rename(getenv("RENAME_FROM"), getenv("RENAME_TO"));
 	if (is("PAUSE_AT", path))
 		pause_for_signal();
-	return real(dirfd, path, flags, mode);
+	fd = real(dirfd, path, flags, mode);
+	if (fd >= 0 && is("GROW_AT", path))
+		grow_fd = fd;
+	return fd;
+}
+
+static void grow_before_read(int fd)
+{
+	char self[64];
+	int w;
+
+	if (fd != grow_fd)
+		return;
+	grow_fd = -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	w = open(self, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (w < 0 || write(w, "grown\n", 6) != 6)
+		perror("GROW_AT");
+	if (w >= 0)
+		close(w);
+}
+
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+
+/* (64-bit builds call pread itself: pread64 is only its alias there) */
+ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	static pread_fn real;
+
+	if (!real)
+		real = (pread_fn)dlsym(RTLD_NEXT, "pread");
+	grow_before_read(fd);
+	return real(fd, buf, len, off);
 }
