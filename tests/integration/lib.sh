@@ -292,6 +292,30 @@ sb_fix_crc() {
 	wr_le32 "$img" 1028 "$crc"
 }
 
+# seal_swap_chunks IMG - swap the digests (or keyed identifiers) of the
+# first two records of a sealed image's chunk index and fix the index digest
+# in its manifest: an unsigned seal still verifies, but the index now lists
+# each of the two chunks at the other's blocks.  Layout: docs/FORMAT.md 2.1,
+# 2.2, 2.5.
+seal_swap_chunks() {
+	python3 - "$1" <<'EOF'
+import hashlib, struct, sys
+path = sys.argv[1]
+d = bytearray(open(path, 'rb').read())
+loc = len(d) - 4096
+assert d[loc:loc + 8] == b'EROFSEAL'
+man_off, _ = struct.unpack_from('<QQ', d, loc + 40)
+idx_off, idx_len = struct.unpack_from('<QQ', d, loc + 88)
+assert d[man_off:man_off + 8] == b'ESMANIF1'
+assert d[idx_off:idx_off + 8] == b'ESCHIDX1'
+assert struct.unpack_from('<Q', d, idx_off + 8)[0] >= 2
+r0, r1 = idx_off + 16, idx_off + 16 + 48
+d[r0:r0 + 32], d[r1:r1 + 32] = d[r1:r1 + 32], d[r0:r0 + 32]
+d[man_off + 88:man_off + 120] = hashlib.sha256(bytes(d[idx_off:idx_off + idx_len])).digest()
+open(path, 'wb').write(d)
+EOF
+}
+
 # ---------------------------------------------------------------------------
 # a tiny EROFS walker (4 KiB blocks, uncompressed layouts), enough to locate
 # structures to corrupt.  Independent from our own programs on purpose.

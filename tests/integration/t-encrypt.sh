@@ -322,25 +322,10 @@ if [ -f a.img ]; then
 		says mkfs-dict-plain mkfs-dict-plain.err "encrypted" \
 			"that an encrypted dictionary serves encrypted builds only"
 	# a dictionary whose index lists a chunk at another chunk's blocks (two
-	# keyed identifiers swapped, the index digest of its unsigned manifest
-	# fixed; layout in docs/FORMAT.md 2.1, 2.2, 2.5): the bytes there are
-	# not the ciphertext of the source's chunk, and the build says which
+	# keyed identifiers swapped, seal_swap_chunks): the bytes there are not
+	# the ciphertext of the source's chunk, and the build says which
 	cp a.img dict-swapped.img
-	python3 - dict-swapped.img <<'EOF' || bad "dictionaries: cannot tamper with the chunk index"
-import hashlib, struct, sys
-path = sys.argv[1]
-d = bytearray(open(path, 'rb').read())
-loc = len(d) - 4096
-assert d[loc:loc + 8] == b'EROFSEAL'
-man_off, _ = struct.unpack_from('<QQ', d, loc + 40)
-idx_off, idx_len = struct.unpack_from('<QQ', d, loc + 88)
-assert d[idx_off:idx_off + 8] == b'ESCHIDX1'
-assert struct.unpack_from('<Q', d, idx_off + 8)[0] >= 2
-r0, r1 = idx_off + 16, idx_off + 16 + 48
-d[r0:r0 + 32], d[r1:r1 + 32] = d[r1:r1 + 32], d[r0:r0 + 32]
-d[man_off + 88:man_off + 120] = hashlib.sha256(bytes(d[idx_off:idx_off + idx_len])).digest()
-open(path, 'wb').write(d)
-EOF
+	seal_swap_chunks dict-swapped.img || bad "dictionaries: cannot tamper with the chunk index"
 	rm -rf bs && mkdir bs && cp ba/* bs/
 	run_rc 1 mkfs-dict-swapped "$MKFS" --quiet "${ENC[@]}" --blob-dir=bs \
 		--chunk-dict=dict-swapped.img s.img tb &&
