@@ -76,23 +76,12 @@ void *hmap_find(const struct hmap *m, const void *key)
 	return found ? entry_at(m, i) : NULL;
 }
 
-/* Double the table (or allocate the first one), keeping table order. */
-static int grow(struct hmap *m)
+/* Move every entry into a table of ncap slots (a power of two that holds them). */
+static int resize(struct hmap *m, size_t ncap)
 {
 	const size_t esize = m->type->entry_size;
 	struct hmap bigger = { .type = m->type };
-	size_t ncap;
 
-	if (m->cap) {
-		if (m->cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		ncap = m->cap * 2;
-	} else {
-		ncap = m->type->initial_slots ? m->type->initial_slots : HMAP_DEFAULT_SLOTS;
-		/* a power of two, so that hash & (cap - 1) is a slot */
-		while (ncap & (ncap - 1))
-			ncap = (ncap | (ncap - 1)) + 1;
-	}
 	if (!ncap || ncap > SIZE_MAX / esize)
 		return -ENOMEM;
 	bigger.cap = ncap;
@@ -118,6 +107,40 @@ static int grow(struct hmap *m)
 	hmap_free(m);
 	*m = bigger;
 	return 0;
+}
+
+/* Double the table (or allocate the first one). */
+static int grow(struct hmap *m)
+{
+	size_t ncap;
+
+	if (m->cap) {
+		if (m->cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap = m->cap * 2;
+	} else {
+		ncap = m->type->initial_slots ? m->type->initial_slots : HMAP_DEFAULT_SLOTS;
+		/* a power of two, so that hash & (cap - 1) is a slot */
+		while (ncap & (ncap - 1))
+			ncap = (ncap | (ncap - 1)) + 1;
+	}
+	return resize(m, ncap);
+}
+
+int hmap_reserve(struct hmap *m, size_t n)
+{
+	size_t ncap = m->cap ? m->cap : HMAP_DEFAULT_SLOTS;
+
+	if (!n)
+		return 0;
+	if (n > SIZE_MAX / 4)
+		return -ENOMEM;
+	while (n * 4 > ncap * 3) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	return ncap == m->cap ? 0 : resize(m, ncap);
 }
 
 int hmap_find_or_add(struct hmap *m, const void *key, void **entry, bool *added)

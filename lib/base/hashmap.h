@@ -52,6 +52,14 @@ void *hmap_find(const struct hmap *m, const void *key);
 int hmap_find_or_add(struct hmap *m, const void *key, void **entry, bool *added);
 
 /*
+ * Room for n entries in all without growing: one table of the final size
+ * instead of every size on the way, each filled by moving the last one
+ * (under some hypervisors first touching memory costs more than using
+ * it).  Returns 0 or -ENOMEM (the map is unchanged then).
+ */
+int hmap_reserve(struct hmap *m, size_t n);
+
+/*
  * Iteration in table order: start with *pos = 0; returns each entry once,
  * then NULL.  Adding entries during an iteration is not allowed.
  */

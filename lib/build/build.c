@@ -633,8 +633,10 @@ int es_build(const struct es_build_opts *o, struct es_build_stats *stats,
 	if (!ret)
 		ret = wb_devices_finalize(&b);
 	/* the data region is complete: synced while the metadata is made */
-	if (!ret)
+	if (!ret) {
+		wb_pipe_release_windows(&b);
 		es_writeback_flush(&b.writeback[0], image.fd);
+	}
 	if (!ret && b.new_blob) {
 		if (o->blob_dir) {
 			char *final = malloc(strlen(o->blob_dir) + 66);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later OR Apache-2.0
 /* Chunk index of a build: SHA-256 of the stored bytes -> where they are. */
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/hashmap.h"
@@ -53,6 +55,11 @@ struct dedup_map *wb_dedup_new(void)
 	if (m)
 		hmap_init(&m->map, &dedup_type);
 	return m;
+}
+
+int wb_dedup_reserve(struct dedup_map *m, uint64_t n)
+{
+	return n > SIZE_MAX ? -ENOMEM : hmap_reserve(&m->map, (size_t)n);
 }
 
 void wb_dedup_free(struct dedup_map *m)

@@ -373,6 +373,26 @@ void wb_pipe_free(struct wbuild *b)
 	b->pipe = NULL;
 }
 
+/*
+ * Once the data region is complete the windows are idle: their memory goes
+ * back now, and what the seal allocates next reuses pages this process
+ * touched already instead of first-touching new ones (on some hosts that
+ * costs more than filling them).  Nothing reserves or flushes afterwards.
+ */
+void wb_pipe_release_windows(struct wbuild *b)
+{
+	struct wpipe *p = b->pipe;
+
+	if (!p)
+		return;
+	es_workpool_wait(p->pool);
+	for (unsigned int i = 0; i < 3; i++) {
+		win_free(b, &p->win[i]);
+		memset(&p->win[i], 0, sizeof(p->win[i]));
+	}
+	p->nwin = 0;
+}
+
 bool wb_pipe_has_room(const struct wbuild *b, uint32_t len)
 {
 	const struct wpipe *p = b->pipe;

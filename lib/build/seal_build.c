@@ -191,6 +191,13 @@ static int load_dict(struct wbuild *b, const char *path)
 	}
 	for (unsigned int d = 1; !ret && d < s->ndevices; d++)
 		ret = find_or_add_dict_blob(b, k, d, &prov[d]);
+	/*
+	 * A daily build is about the size of its dictionary: room for both
+	 * now, so the map is sized once rather than doubled (and moved) while
+	 * the dictionary and then the new chunks go in.
+	 */
+	if (!ret && wb_dedup_reserve(b->dedup, wb_dedup_count(b->dedup) + 2 * s->nchunks))
+		ret = es_fail(b->err, -ENOMEM, "out of memory");
 	for (uint64_t c = 0; !ret && c < s->nchunks; c++) {
 		const struct es_chunk_rec *r = &s->chunks[c];
 		uint16_t dev;

@@ -234,6 +234,8 @@ int wb_chunk_place(struct wbuild *b, struct wnode *n, uint64_t index, uint64_t l
 /* pipeline.c: the window of chunks on their way to the output */
 int wb_pipe_init(struct wbuild *b);
 void wb_pipe_free(struct wbuild *b);
+/* After the data region is complete: the windows' memory goes back. */
+void wb_pipe_release_windows(struct wbuild *b);
 /* whether a chunk of len bytes fits the window before it is committed */
 bool wb_pipe_has_room(const struct wbuild *b, uint32_t len);
 /* a zero-padded buffer in the window for chunk index of n (len bytes,
@@ -391,6 +393,8 @@ int wb_dir_encode(const struct wnode *dir, uint32_t blksz, uint8_t *out);
 
 struct dedup_map *wb_dedup_new(void);
 void wb_dedup_free(struct dedup_map *m);
+/* Room for n entries in all (hmap_reserve()): 0 or -ENOMEM. */
+int wb_dedup_reserve(struct dedup_map *m, uint64_t n);
 /* Find digest; returns true and the location if present, else inserts. */
 int wb_dedup_lookup_or_add(struct dedup_map *m, const uint8_t digest[32],
 			   uint32_t nblocks, uint16_t *device, uint32_t *blkaddr,

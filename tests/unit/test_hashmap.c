@@ -248,6 +248,48 @@ static void test_collisions(void **state)
 
 /* ---- out of memory ------------------------------------------------------ */
 
+/*
+ * hmap_reserve: what is in the map stays; the table is sized once, so n
+ * entries go in without it growing again; asking for less is a no-op.
+ */
+static void test_reserve(void **state)
+{
+	struct hmap m;
+	struct u64_entry *e;
+	bool added;
+	size_t cap;
+
+	(void)state;
+	hmap_init(&m, &u64_type);
+	assert_int_equal(hmap_reserve(&m, 0), 0);
+	assert_int_equal(m.cap, 0);		/* nothing asked, nothing allocated */
+	for (uint64_t k = 0; k < 100; k++) {
+		assert_int_equal(hmap_find_or_add(&m, &k, (void **)&e, &added), 0);
+		e->value = (uint32_t)(k * 3);
+	}
+	assert_int_equal(hmap_reserve(&m, 5000), 0);
+	cap = m.cap;
+	assert_true(cap * 3 >= 5000 * 4);	/* 3/4 full at most, as growth keeps it */
+	assert_true((cap & (cap - 1)) == 0);
+	assert_int_equal(hmap_count(&m), 100);
+	for (uint64_t k = 0; k < 100; k++) {
+		e = hmap_find(&m, &k);
+		assert_non_null(e);
+		assert_int_equal(e->value, k * 3);
+	}
+	for (uint64_t k = 100; k < 5000; k++)
+		assert_int_equal(hmap_find_or_add(&m, &k, (void **)&e, &added), 0);
+	assert_int_equal(m.cap, cap);		/* no growth on the way to n */
+	assert_int_equal(hmap_reserve(&m, 10), 0);
+	assert_int_equal(m.cap, cap);
+	for (uint64_t k = 0; k < 5000; k++)
+		assert_non_null(hmap_find(&m, &k));
+	assert_int_equal(hmap_reserve(&m, SIZE_MAX), -ENOMEM);
+	assert_int_equal(m.cap, cap);		/* unchanged on failure */
+	assert_int_equal(hmap_count(&m), 5000);
+	hmap_free(&m);
+}
+
 static void test_enomem(void **state)
 {
 	/* a table this large cannot even be sized */
@@ -279,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_table_order),
 		cmocka_unit_test(test_small_first_table),
 		cmocka_unit_test(test_collisions),
+		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_enomem),
 	};
 
