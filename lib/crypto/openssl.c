@@ -577,9 +577,13 @@ static const char *hash_name(enum es_crypto_hash hash, size_t *size)
  * under the last key; K0 and the pads live on the stack and are wiped.
  * es_crypto_mac_free() cleanses the contexts.
  */
+/*
+ * HMAC-SHA512 needs no state here: its keys are per chunk, and it runs on
+ * hmac_sha512_openssl.c.
+ */
 struct es_crypto_mac {
-	EVP_MD *md[2];		/* SHA-256, SHA-512 */
-	EVP_MD_CTX *in[2], *out[2];
+	EVP_MD *md;		/* SHA-256, without SHA-NI */
+	EVP_MD_CTX *in, *out;
 	/*
 	 * HMAC-SHA256 on the SHA-NI compression (sha256_shani.h), for keys of
 	 * at most a block: a build derives two identifiers per chunk under the
@@ -593,17 +597,13 @@ struct es_crypto_mac {
 	uint32_t istate[8], ostate[8];
 };
 
-#define MAC_BLOCK_MAX	128	/* SHA-512's block; SHA-256's is 64 */
-
 void es_crypto_mac_free(struct es_crypto_mac *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < 2; i++) {
-		EVP_MD_CTX_free(m->in[i]);	/* cleanses the hash states */
-		EVP_MD_CTX_free(m->out[i]);
-		EVP_MD_free(m->md[i]);
-	}
+	EVP_MD_CTX_free(m->in);		/* cleanses the hash states */
+	EVP_MD_CTX_free(m->out);
+	EVP_MD_free(m->md);
 	OPENSSL_clear_free(m, sizeof(*m));	/* the prepared key */
 }
 
@@ -617,18 +617,13 @@ int es_crypto_mac_new(struct es_crypto_mac **out)
 	if (!m)
 		return -ENOMEM;
 	ERR_set_mark();
-	for (int i = 0; i < 2 && !ret; i++) {
-		size_t size;
-
-		m->md[i] = EVP_MD_fetch(NULL, hash_name(i ? ES_CRYPTO_SHA512 : ES_CRYPTO_SHA256,
-							&size), NULL);
-		m->in[i] = EVP_MD_CTX_new();
-		m->out[i] = EVP_MD_CTX_new();
-		if (!m->md[i])
-			ret = -EIO;
-		else if (!m->in[i] || !m->out[i])
-			ret = -ENOMEM;
-	}
+	m->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	m->in = EVP_MD_CTX_new();
+	m->out = EVP_MD_CTX_new();
+	if (!m->md)
+		ret = -EIO;
+	else if (!m->in || !m->out)
+		ret = -ENOMEM;
 	ERR_pop_to_mark();
 	if (ret) {
 		es_crypto_mac_free(m);
@@ -703,34 +698,34 @@ static void mac_shani(struct es_crypto_mac *m, const void *key, size_t key_len,
 	es_crypto_wipe(inner, sizeof(inner));
 }
 
-/* HMAC on m's contexts for hash i (0 SHA-256, 1 SHA-512) of size bytes. */
-static int mac_direct(struct es_crypto_mac *m, int i, size_t size, const void *key,
-		      size_t key_len, const void *msg, size_t len, uint8_t *out)
+/* HMAC-SHA256 on m's contexts (no SHA-NI, or a key longer than a block). */
+static int mac_direct(struct es_crypto_mac *m, const void *key, size_t key_len,
+		      const void *msg, size_t len, uint8_t *out)
 {
-	const size_t block = i ? 128 : 64;
-	uint8_t pad[MAC_BLOCK_MAX], inner[64];
+	const size_t block = 64, size = 32;
+	uint8_t pad[64], inner[32];
 	unsigned int n = 0;
 	int ok = 1;
 
 	memset(pad, 0, block);
 	if (key_len > block)		/* K0 = H(K), zero-padded */
-		ok = EVP_DigestInit_ex2(m->in[i], m->md[i], NULL) == 1 &&
-		     EVP_DigestUpdate(m->in[i], key, key_len) == 1 &&
-		     EVP_DigestFinal_ex(m->in[i], pad, &n) == 1;
+		ok = EVP_DigestInit_ex2(m->in, m->md, NULL) == 1 &&
+		     EVP_DigestUpdate(m->in, key, key_len) == 1 &&
+		     EVP_DigestFinal_ex(m->in, pad, &n) == 1;
 	else if (key_len)
 		memcpy(pad, key, key_len);
 	for (size_t j = 0; j < block; j++)
 		pad[j] ^= 0x36;
-	ok = ok && EVP_DigestInit_ex2(m->in[i], m->md[i], NULL) == 1 &&
-	     EVP_DigestUpdate(m->in[i], pad, block) == 1 &&
-	     (!len || EVP_DigestUpdate(m->in[i], msg, len) == 1) &&
-	     EVP_DigestFinal_ex(m->in[i], inner, &n) == 1 && n == size;
+	ok = ok && EVP_DigestInit_ex2(m->in, m->md, NULL) == 1 &&
+	     EVP_DigestUpdate(m->in, pad, block) == 1 &&
+	     (!len || EVP_DigestUpdate(m->in, msg, len) == 1) &&
+	     EVP_DigestFinal_ex(m->in, inner, &n) == 1 && n == size;
 	for (size_t j = 0; j < block; j++)
 		pad[j] ^= 0x36 ^ 0x5c;
-	ok = ok && EVP_DigestInit_ex2(m->out[i], m->md[i], NULL) == 1 &&
-	     EVP_DigestUpdate(m->out[i], pad, block) == 1 &&
-	     EVP_DigestUpdate(m->out[i], inner, size) == 1 &&
-	     EVP_DigestFinal_ex(m->out[i], out, &n) == 1 && n == size;
+	ok = ok && EVP_DigestInit_ex2(m->out, m->md, NULL) == 1 &&
+	     EVP_DigestUpdate(m->out, pad, block) == 1 &&
+	     EVP_DigestUpdate(m->out, inner, size) == 1 &&
+	     EVP_DigestFinal_ex(m->out, out, &n) == 1 && n == size;
 	es_crypto_wipe(pad, sizeof(pad));
 	es_crypto_wipe(inner, sizeof(inner));
 	return ok;
@@ -746,13 +741,22 @@ int es_crypto_mac(struct es_crypto_mac *m, enum es_crypto_hash hash, const void 
 
 	if (!digest || (!key && key_len) || (!msg && len) || !out)
 		return -EINVAL;
-	ERR_set_mark();
 	if (m && m->shani && hash == ES_CRYPTO_SHA256 && key_len <= 64) {
-		mac_shani(m, key, key_len, msg, len, out);
+		mac_shani(m, key, key_len, msg, len, out);	/* no OpenSSL call */
 		return 0;
 	}
+	ERR_set_mark();
+	if (hash == ES_CRYPTO_SHA512) {
+		int ret = es_ossl_hmac_sha512(key, key_len, msg, len, out);
+
+		if (ret != -ENOSYS) {
+			ERR_pop_to_mark();
+			return ret;
+		}
+		m = NULL;	/* a libcrypto without SHA512_*: EVP below */
+	}
 	if (m) {
-		ok = mac_direct(m, hash == ES_CRYPTO_SHA512, size, key, key_len, msg, len, out);
+		ok = mac_direct(m, key, key_len, msg, len, out);
 		out_len = size;
 	} else {
 		ok = EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key_len ? key : empty,

@@ -73,6 +73,15 @@ static inline const struct es_crypto_pkey *es_crypto_pkey_of(const EVP_PKEY *pk)
 int es_ossl_fail(struct es_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- hmac_sha512_openssl.c -------------------------------------------------- */
+
+/*
+ * HMAC-SHA512 of msg under key into out, without EVP: 0, -EIO, or -ENOSYS
+ * where libcrypto lacks the SHA512_* functions (then use EVP).
+ */
+int es_ossl_hmac_sha512(const void *key, size_t key_len, const void *msg, size_t len,
+			uint8_t out[64]);
+
 /* ---- pem.c ---------------------------------------------------------------- */
 
 /* A read-only memory BIO over buf (which must outlive it); NULL if no memory. */
