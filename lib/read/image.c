@@ -249,12 +249,16 @@ static struct es_meta_cache *mcache_new(unsigned int blkszbits)
 	return c;
 }
 
-static void mcache_free(struct es_meta_cache *c, unsigned int blkszbits)
+static void mcache_free(const struct es_image *img)
 {
+	struct es_meta_cache *c = img->mcache;
+
 	if (!c)
 		return;
-	/* decrypted metadata is not left in freed memory */
-	es_crypto_wipe(c->blocks, (size_t)MCACHE_SLOTS << blkszbits);
+	/* decrypted metadata is not left in freed memory; a plain image's
+	 * is public, and wiping it would touch 2 MiB on every close */
+	if (es_image_encrypted(img))
+		es_crypto_wipe(c->blocks, (size_t)MCACHE_SLOTS << img->sb.blkszbits);
 	free(c->blocks);
 	free(c);
 }
@@ -438,7 +442,7 @@ void es_image_close(struct es_image *img)
 	if (img->owns_decoder)
 		es_decoder_free(img->decoder);
 	free(img->devices);
-	mcache_free(img->mcache, img->sb.blkszbits);
+	mcache_free(img);
 	free(img);
 }
 #endif
